@@ -1,0 +1,2 @@
+//! The `carekey` command.
+fn main() {}

@@ -1,0 +1,2 @@
+//! carekey-crypto
+#![forbid(unsafe_code)]

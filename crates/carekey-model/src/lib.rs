@@ -1,0 +1,2 @@
+//! carekey-model
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! carekey-qr
+#![forbid(unsafe_code)]

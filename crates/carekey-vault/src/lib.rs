@@ -1,0 +1,2 @@
+//! carekey-vault
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! carekey-wallet
+#![forbid(unsafe_code)]
