@@ -1,0 +1,145 @@
+//! Authenticated encryption for key wraps and vault files.
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, XChaCha20Poly1305};
+use zeroize::Zeroizing;
+
+use crate::{random_array, CryptoError, SymmetricKey};
+
+const XNONCE_LEN: usize = 24;
+const TAG_LEN: usize = 16;
+
+/// Bytes [`seal`] adds to the plaintext: a 24-byte nonce and a 16-byte tag.
+pub const SEAL_OVERHEAD: usize = XNONCE_LEN + TAG_LEN;
+
+/// XChaCha20-Poly1305 with a fresh random 24-byte nonce, returned as
+/// `nonce || ciphertext || tag`. `aad` is authenticated but not encrypted
+/// (bind the context here: file name, record id, header bytes).
+pub fn seal(key: &SymmetricKey, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let nonce: [u8; XNONCE_LEN] = random_array();
+    let body = xchacha20poly1305_seal(key.expose(), &nonce, aad, plaintext);
+    let mut out = Vec::with_capacity(XNONCE_LEN + body.len());
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Opens what [`seal`] produced with the same key and `aad`.
+pub fn open(
+    key: &SymmetricKey,
+    aad: &[u8],
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    if sealed.len() < SEAL_OVERHEAD {
+        return Err(CryptoError::SealedTooShort { len: sealed.len() });
+    }
+    let (nonce, body) = sealed.split_at(XNONCE_LEN);
+    let nonce: &[u8; XNONCE_LEN] = nonce
+        .try_into()
+        .map_err(|_| CryptoError::SealedTooShort { len: sealed.len() })?;
+    xchacha20poly1305_open(key.expose(), nonce, aad, body).map(Zeroizing::new)
+}
+
+/// Raw XChaCha20-Poly1305 with an explicit nonce: `ciphertext || tag`.
+/// Never reuse a nonce with the same key; prefer [`seal`].
+pub fn xchacha20poly1305_seal(
+    key: &[u8; 32],
+    nonce: &[u8; 24],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Vec<u8> {
+    XChaCha20Poly1305::new(key.into())
+        .encrypt(
+            nonce.into(),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
+        .unwrap_or_else(|_| unreachable!("ChaCha20-Poly1305 encryption only fails beyond 256 GiB"))
+}
+
+/// Raw XChaCha20-Poly1305 decryption of `ciphertext || tag`.
+pub fn xchacha20poly1305_open(
+    key: &[u8; 32],
+    nonce: &[u8; 24],
+    aad: &[u8],
+    ciphertext_and_tag: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    XChaCha20Poly1305::new(key.into())
+        .decrypt(
+            nonce.into(),
+            Payload {
+                msg: ciphertext_and_tag,
+                aad,
+            },
+        )
+        .map_err(|_| CryptoError::Decryption)
+}
+
+/// Raw IETF ChaCha20-Poly1305 (RFC 8439) with an explicit 12-byte nonce:
+/// `ciphertext || tag`. Used for conformance tests and as the benchmark
+/// baseline; records use [`crate::age`], keys and files use [`seal`].
+pub fn chacha20poly1305_seal(
+    key: &[u8; 32],
+    nonce: &[u8; 12],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Vec<u8> {
+    ChaCha20Poly1305::new(key.into())
+        .encrypt(
+            nonce.into(),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
+        .unwrap_or_else(|_| unreachable!("ChaCha20-Poly1305 encryption only fails beyond 256 GiB"))
+}
+
+/// Raw IETF ChaCha20-Poly1305 decryption of `ciphertext || tag`.
+pub fn chacha20poly1305_open(
+    key: &[u8; 32],
+    nonce: &[u8; 12],
+    aad: &[u8],
+    ciphertext_and_tag: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    ChaCha20Poly1305::new(key.into())
+        .decrypt(
+            nonce.into(),
+            Payload {
+                msg: ciphertext_and_tag,
+                aad,
+            },
+        )
+        .map_err(|_| CryptoError::Decryption)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_open() {
+        let key = SymmetricKey::generate();
+        let sealed = seal(&key, b"vault", b"master key");
+        assert_eq!(sealed.len(), 10 + SEAL_OVERHEAD);
+        assert_eq!(
+            open(&key, b"vault", &sealed).unwrap().as_slice(),
+            b"master key"
+        );
+        assert_eq!(
+            open(&key, b"other", &sealed).unwrap_err(),
+            CryptoError::Decryption
+        );
+        assert!(open(&SymmetricKey::generate(), b"vault", &sealed).is_err());
+        assert!(matches!(
+            open(&key, b"vault", &sealed[..39]),
+            Err(CryptoError::SealedTooShort { len: 39 })
+        ));
+        let mut flipped = sealed.clone();
+        flipped[30] ^= 1;
+        assert!(open(&key, b"vault", &flipped).is_err());
+    }
+}

@@ -1,0 +1,139 @@
+//! age v1 (C2SP age.md), the format of Carekey's encrypted medical records.
+//!
+//! Only X25519 recipients are supported: each record gets its own identity,
+//! and the file key is wrapped to it (and, through grants, to providers).
+//! Other stanza types in a header are skipped, as the spec says; a `scrypt`
+//! stanza must be alone in its header.
+//!
+//! The implementation is our own, on `chacha20poly1305`, `x25519-dalek`,
+//! `hkdf`, `hmac` and `sha2`; the `age` crate is used only in tests and
+//! benchmarks as a cross-check. Encryption and decryption stream in constant
+//! memory (one 64 KiB chunk buffer) and work in place.
+//!
+//! ```
+//! use carekey_crypto::age;
+//! let identity = age::Identity::generate();
+//! let mut file = Vec::new();
+//! age::encrypt(&[identity.recipient()], &b"lab result"[..], &mut file).unwrap();
+//! let mut plain = Vec::new();
+//! age::decrypt(&[identity], &file[..], &mut plain).unwrap();
+//! assert_eq!(plain, b"lab result");
+//! ```
+
+mod format;
+mod keys;
+mod stream;
+
+use std::io::{self, BufReader, Read, Write};
+
+pub use format::{read_header, Header, Stanza, MAX_HEADER_LEN};
+pub use keys::{FileKey, Identity, Recipient};
+pub use stream::{decrypt_payload, encrypt_payload, CHUNK_SIZE, NONCE_SIZE};
+
+/// Why reading or writing an age file failed.
+///
+/// The variants follow the failure classes of the C2SP test vectors:
+/// header (`MalformedHeader`, `UnsupportedVersion`, `LowOrderPoint`,
+/// `MissingNonce`), no match (`NoMatchingIdentity`), MAC (`HeaderMac`) and
+/// payload (`PayloadAuthentication`, `Truncated`, `EmptyFinalChunk`, `TrailingData`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AgeError {
+    /// Reading the input or writing the output failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+    /// The header does not follow the age v1 grammar (or a known stanza is malformed).
+    #[error("malformed age header: {reason}")]
+    MalformedHeader {
+        /// Which rule the header broke.
+        reason: &'static str,
+    },
+    /// The header is larger than [`MAX_HEADER_LEN`].
+    #[error("age header is longer than {MAX_HEADER_LEN} bytes")]
+    HeaderTooLarge,
+    /// The file starts with an age version line other than v1.
+    #[error("unsupported age version")]
+    UnsupportedVersion,
+    /// A `scrypt` (passphrase) stanza is the only way to open this file;
+    /// Carekey only uses X25519.
+    #[error("passphrase-encrypted (scrypt) age files are not supported")]
+    UnsupportedStanza,
+    /// None of the given identities can unwrap any recipient stanza.
+    #[error("no identity matches any recipient of this file")]
+    NoMatchingIdentity,
+    /// The header MAC does not match: the header was altered.
+    #[error("age header MAC mismatch")]
+    HeaderMac,
+    /// An X25519 share (or a recipient) is a low-order point.
+    #[error("X25519 low-order point")]
+    LowOrderPoint,
+    /// The file ends before the 16-byte payload nonce.
+    #[error("age file ends before the payload nonce")]
+    MissingNonce,
+    /// A payload chunk failed authentication: wrong key or corrupted data.
+    #[error("payload chunk {chunk} failed authentication")]
+    PayloadAuthentication {
+        /// Index of the chunk, from 0.
+        chunk: u64,
+    },
+    /// The payload ends without a final chunk.
+    #[error("age payload is truncated")]
+    Truncated,
+    /// The final chunk is empty although it is not the only chunk.
+    #[error("age payload ends with an empty chunk")]
+    EmptyFinalChunk,
+    /// Bytes follow the final chunk.
+    #[error("trailing data after the end of the age payload")]
+    TrailingData,
+    /// `encrypt` was called without any recipient.
+    #[error("no recipients")]
+    NoRecipients,
+    /// A Bech32 key string is malformed, has the wrong prefix or length.
+    #[error("invalid age key encoding: {reason}")]
+    InvalidKey {
+        /// What is wrong with it (never the key itself).
+        reason: &'static str,
+    },
+}
+
+/// Encrypts `input` to `recipients` with a fresh file key.
+/// Returns the number of plaintext bytes.
+pub fn encrypt<R: Read, W: Write>(
+    recipients: &[Recipient],
+    input: R,
+    output: W,
+) -> Result<u64, AgeError> {
+    encrypt_with_file_key(&FileKey::generate(), recipients, input, output)
+}
+
+/// Encrypts `input` to `recipients` under a given file key (which must be
+/// fresh and random: reusing one across files is only safe because the
+/// payload nonce is random). Returns the number of plaintext bytes.
+pub fn encrypt_with_file_key<R: Read, W: Write>(
+    file_key: &FileKey,
+    recipients: &[Recipient],
+    input: R,
+    mut output: W,
+) -> Result<u64, AgeError> {
+    let header = Header::wrap(file_key, recipients)?;
+    output.write_all(&header.to_bytes())?;
+    let nonce: [u8; NONCE_SIZE] = crate::random_array();
+    encrypt_payload(file_key, &nonce, input, output)
+}
+
+/// Decrypts an age file with the first identity that matches, writing the
+/// plaintext chunk by chunk as each is authenticated. On a payload error,
+/// the chunks before the bad one have already been written: callers that
+/// must not see partial plaintext write to a temporary place first.
+/// Returns the number of plaintext bytes.
+pub fn decrypt<R: Read, W: Write>(
+    identities: &[Identity],
+    input: R,
+    output: W,
+) -> Result<u64, AgeError> {
+    // Small enough that the payload's 64 KiB reads bypass it (no extra copy).
+    let mut input = BufReader::with_capacity(8 * 1024, input);
+    let header = read_header(&mut input)?;
+    let file_key = header.unwrap_file_key(identities)?;
+    decrypt_payload(&file_key, input, output)
+}

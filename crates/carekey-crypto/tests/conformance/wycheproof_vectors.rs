@@ -1,0 +1,1 @@
+//! Added in the following commit.
