@@ -39,13 +39,14 @@ pub use signed::{
     REQUEST_URI_PREFIX,
 };
 
-/// Caps on every input, so hostile documents cannot exhaust memory or time.
-///
-/// Sized for real use: the product must grant 1,000 records at once, so a scope may list
-/// [`MAX_SCOPE_RECORDS`] ids (17 bytes each in CBOR), which is why a document may reach
-/// [`MAX_DOCUMENT_BYTES`] rather than a few KiB. Access requests meant for QR codes stay far
-/// smaller in practice (a QR code holds at most 2,953 bytes).
 pub mod limits {
+    //! Caps on every input, so hostile documents cannot exhaust memory or time.
+    //!
+    //! Sized for real use: the product must grant 1,000 records at once, so a scope may list
+    //! [`MAX_SCOPE_RECORDS`] ids (17 bytes each in CBOR), which is why a document may reach
+    //! [`MAX_DOCUMENT_BYTES`] rather than a few KiB. Access requests meant for QR codes stay far
+    //! smaller in practice (a QR code holds at most 2,953 bytes).
+
     /// Largest COSE_Sign1 message (and payload) accepted: 1 MiB.
     pub const MAX_DOCUMENT_BYTES: usize = 1 << 20;
     /// Most record ids in one scope.

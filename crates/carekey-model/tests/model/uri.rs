@@ -9,6 +9,8 @@ fn request_uri_round_trip() {
     let r = signed_request();
     let uri = r.to_uri();
     assert!(uri.starts_with("carekey:request/v1/"));
+    // A typical request fits comfortably in one QR code (level M holds 2,331 bytes).
+    assert!((300..700).contains(&uri.len()), "{} characters", uri.len());
     assert!(
         uri[19..]
             .bytes()
