@@ -23,6 +23,7 @@ fn unlock(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("unlock");
     group.sample_size(10);
+    group.measurement_time(std::time::Duration::from_secs(8));
     group.bench_function("passphrase, KdfParams::DEFAULT (64 MiB, t=3, p=4)", |b| {
         b.iter(|| {
             Vault::unlock(
