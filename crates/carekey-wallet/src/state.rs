@@ -1,0 +1,248 @@
+//! What each kind of wallet keeps inside its vault, and how it is encoded.
+//!
+//! The vault stores two opaque byte strings: the *state* (sealed under the master key) and the
+//! *key index* (sealed under the master key and the current erasure epoch key). This module
+//! gives them their shape. Both are CBOR via serde; secrets are held in [`Zeroizing`] buffers.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use carekey_model::{GrantId, RecordId};
+
+use crate::WalletError;
+
+/// Version of the state encoding; bumped on incompatible changes.
+const STATE_VERSION: u32 = 1;
+
+/// The role a vault was created for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Role {
+    Patient,
+    Provider,
+    Directory,
+}
+
+impl Role {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Role::Patient => "patient",
+            Role::Provider => "provider",
+            Role::Directory => "directory",
+        }
+    }
+}
+
+/// Secret key bytes inside a state document; zeroized on drop, never printed.
+#[derive(Clone)]
+pub(crate) struct SecretBytes(pub(crate) Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Serialize for SecretBytes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0[..])
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretBytes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let bytes = Zeroizing::new(bytes::deserialize(d)?);
+        let array: [u8; 32] = bytes[..]
+            .try_into()
+            .map_err(|_| serde::de::Error::custom("secret key must be 32 bytes"))?;
+        Ok(SecretBytes(Zeroizing::new(array)))
+    }
+}
+
+/// Byte strings (signed documents, hashes) encoded as CBOR byte strings, not arrays of ints.
+pub(crate) mod bytes {
+    use serde::{Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(v)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a byte string")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(v)
+            }
+        }
+        d.deserialize_bytes(V)
+    }
+}
+
+/// Everything a wallet keeps, tagged by role.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct StateDocument {
+    pub(crate) version: u32,
+    pub(crate) role: Role,
+    #[serde(default)]
+    pub(crate) patient: Option<PatientState>,
+    #[serde(default)]
+    pub(crate) provider: Option<ProviderState>,
+    #[serde(default)]
+    pub(crate) directory: Option<DirectoryState>,
+}
+
+/// A patient's wallet.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct PatientState {
+    pub(crate) identity: SecretBytes,
+    pub(crate) agreement: SecretBytes,
+    /// The recovery kit's public key: backups are sealed to it, so the wallet can write a
+    /// backup at any time without knowing the recovery words.
+    #[serde(with = "bytes")]
+    pub(crate) recovery_public: Vec<u8>,
+    pub(crate) created_at: u64,
+    pub(crate) records: BTreeMap<RecordId, RecordEntry>,
+    pub(crate) grants: BTreeMap<GrantId, GrantEntry>,
+    /// Signed provider directories the patient imported.
+    pub(crate) directories: Vec<ByteDoc>,
+    /// Directory keys the patient pinned (hex).
+    pub(crate) trusted_directories: Vec<String>,
+    /// Ledger node URLs the patient pinned or confirmed.
+    pub(crate) pinned_nodes: Vec<String>,
+    /// Backup files this wallet wrote; re-written on every erasure so no backup the wallet
+    /// knows about outlives an erased key.
+    pub(crate) backups: Vec<PathBuf>,
+    /// Signed tombstones of past erasures.
+    pub(crate) tombstones: Vec<ByteDoc>,
+}
+
+/// A signed document kept verbatim.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct ByteDoc(#[serde(with = "bytes")] pub(crate) Vec<u8>);
+
+/// One encrypted record.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct RecordEntry {
+    /// File name it was imported from (plus `#n` for resources split out of a bundle).
+    pub(crate) name: String,
+    pub(crate) resource_type: Option<String>,
+    pub(crate) fhir_id: Option<String>,
+    pub(crate) category: String,
+    pub(crate) title: String,
+    pub(crate) detail: Option<String>,
+    pub(crate) date: Option<String>,
+    pub(crate) size: u64,
+    pub(crate) version: u32,
+    #[serde(with = "bytes")]
+    pub(crate) ciphertext_hash: Vec<u8>,
+    #[serde(with = "bytes")]
+    pub(crate) seal: Vec<u8>,
+    pub(crate) imported_at: u64,
+}
+
+/// The lifecycle of a grant in the patient's wallet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum GrantStatus {
+    Active,
+    Revoked { at: u64 },
+    Erased { at: u64 },
+}
+
+/// A grant the patient issued.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct GrantEntry {
+    pub(crate) signed: ByteDoc,
+    pub(crate) status: GrantStatus,
+    /// The records whose keys were wrapped to the provider.
+    pub(crate) records: Vec<RecordId>,
+    #[serde(default)]
+    pub(crate) revocation: Option<ByteDoc>,
+}
+
+/// A provider's wallet.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ProviderState {
+    pub(crate) name: String,
+    pub(crate) identity: SecretBytes,
+    pub(crate) agreement: SecretBytes,
+    /// Requests this provider issued (verbatim), so a bundle can be matched to one.
+    pub(crate) requests: Vec<ByteDoc>,
+    /// Revocations the provider learnt of (verbatim, signed by the patient).
+    #[serde(default)]
+    pub(crate) revocations: Vec<ByteDoc>,
+}
+
+/// A directory operator's desk (e.g. a licensing body).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct DirectoryState {
+    pub(crate) name: String,
+    pub(crate) identity: SecretBytes,
+    pub(crate) providers: Vec<(String, String)>,
+}
+
+/// Record secrets, sealed under the erasure epoch key: the only place record keys live.
+#[derive(Default, Serialize, Deserialize)]
+pub(crate) struct KeyIndex {
+    pub(crate) version: u32,
+    pub(crate) records: BTreeMap<RecordId, SecretBytes>,
+}
+
+impl std::fmt::Debug for KeyIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeyIndex({} record keys, redacted)", self.records.len())
+    }
+}
+
+/// The same document, borrowed, for encoding without copying secrets.
+#[derive(Serialize)]
+pub(crate) struct StateRef<'a> {
+    pub(crate) version: u32,
+    pub(crate) role: Role,
+    pub(crate) patient: Option<&'a PatientState>,
+    pub(crate) provider: Option<&'a ProviderState>,
+    pub(crate) directory: Option<&'a DirectoryState>,
+}
+
+impl StateRef<'_> {
+    pub(crate) fn new(role: Role) -> Self {
+        StateRef {
+            version: STATE_VERSION,
+            role,
+            patient: None,
+            provider: None,
+            directory: None,
+        }
+    }
+}
+
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>, WalletError> {
+    let mut out = Zeroizing::new(Vec::new());
+    ciborium::into_writer(value, &mut *out).map_err(|e| WalletError::State(e.to_string()))?;
+    Ok(out)
+}
+
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, WalletError> {
+    ciborium::from_reader(bytes).map_err(|e| WalletError::State(e.to_string()))
+}
+
+pub(crate) fn check_version(doc: &StateDocument) -> Result<(), WalletError> {
+    if doc.version != STATE_VERSION {
+        return Err(WalletError::State(format!(
+            "state version {} is not supported (this build reads {STATE_VERSION})",
+            doc.version
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: real `carekey` processes on real files, and the workspace's layering rule.
+#![allow(clippy::unwrap_used)]
+
+mod big_file;
+mod cli;
+mod crash;
+mod erasure;
+mod fuzz_replay;
+mod layering;
+mod story;
