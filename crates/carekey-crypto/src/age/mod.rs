@@ -28,7 +28,7 @@ use std::io::{self, BufReader, Read, Write};
 
 pub use format::{read_header, Header, Stanza, MAX_HEADER_LEN};
 pub use keys::{FileKey, Identity, Recipient};
-pub use stream::{decrypt_payload, encrypt_payload, CHUNK_SIZE, NONCE_SIZE};
+pub use stream::{decrypt_payload, encrypt_payload, BATCH_CHUNKS, CHUNK_SIZE, NONCE_SIZE};
 
 /// Why reading or writing an age file failed.
 ///

@@ -1,8 +1,12 @@
 //! The age payload: a 16-byte nonce, then STREAM over 64 KiB ChaCha20-Poly1305 chunks.
 //!
-//! Both directions use one buffer of a chunk plus its tag, encrypt and
-//! decrypt in place, and read straight into that buffer, so memory stays
-//! constant and each byte is copied once on the way in and once on the way out.
+//! Both directions work on a fixed buffer of [`BATCH_CHUNKS`] sealed chunks
+//! (about 2 MiB, whatever the input size), read straight into it, encrypt or
+//! decrypt in place, and write out of it. STREAM chunks are independent (the
+//! nonce is the chunk counter), so the chunks of one batch are processed on
+//! all available cores; output order and error semantics are those of a
+//! sequential reader: the plaintext of every chunk before the first bad one
+//! is released, nothing after it.
 
 use std::io::{self, Read, Write};
 
@@ -16,9 +20,13 @@ use crate::hkdf_sha256;
 pub const CHUNK_SIZE: usize = 64 * 1024;
 /// Bytes of the payload nonce that precedes the chunks.
 pub const NONCE_SIZE: usize = 16;
+/// Chunks held in memory at once (the streaming buffer is this many sealed chunks).
+pub const BATCH_CHUNKS: usize = 32;
 const TAG_SIZE: usize = 16;
 const SEALED_CHUNK_SIZE: usize = CHUNK_SIZE + TAG_SIZE;
 const PAYLOAD_INFO: &[u8] = b"payload";
+/// Upper bound on worker threads per call (the machines we target have 2–8 cores).
+const MAX_THREADS: usize = 4;
 
 fn payload_cipher(file_key: &FileKey, nonce: &[u8; NONCE_SIZE]) -> ChaCha20Poly1305 {
     let key = hkdf_sha256(nonce, file_key.expose(), PAYLOAD_INFO);
@@ -47,6 +55,12 @@ fn read_full<R: Read>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
+fn threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_THREADS)
+}
+
 /// Writes `nonce` and the STREAM encryption of `input` under `file_key`.
 /// Returns the number of plaintext bytes.
 ///
@@ -60,32 +74,104 @@ pub fn encrypt_payload<R: Read, W: Write>(
 ) -> Result<u64, AgeError> {
     output.write_all(nonce)?;
     let cipher = payload_cipher(file_key, nonce);
-    // A chunk and its tag; while reading, the byte after the chunk holds one
-    // byte of look-ahead that tells whether this chunk is the last.
-    let mut buf = vec![0u8; SEALED_CHUNK_SIZE];
-    let mut filled = 0;
+    let threads = threads();
+    let mut buf = vec![0u8; BATCH_CHUNKS * SEALED_CHUNK_SIZE];
     let mut counter = 0u64;
     let mut total = 0u64;
+    // One byte of look-ahead tells whether a chunk is the last: it is read
+    // into the byte after the chunk (where its tag goes) and carried over.
+    let mut carry: Option<u8> = None;
     loop {
-        filled += read_full(&mut input, &mut buf[filled..=CHUNK_SIZE])?;
-        let last = filled <= CHUNK_SIZE;
-        let len = filled.min(CHUNK_SIZE);
-        let look_ahead = buf[CHUNK_SIZE];
-        let tag = cipher
-            .encrypt_in_place_detached(&chunk_nonce(counter, last), b"", &mut buf[..len])
-            .map_err(|_| AgeError::PayloadAuthentication { chunk: counter })?;
-        buf[len..len + TAG_SIZE].copy_from_slice(&tag);
-        output.write_all(&buf[..len + TAG_SIZE])?;
-        total += len as u64;
+        // (slot length, is last) of each chunk read into this batch.
+        let mut chunks: Vec<(usize, bool)> = Vec::with_capacity(BATCH_CHUNKS);
+        for slot in buf.chunks_mut(SEALED_CHUNK_SIZE) {
+            let mut filled = 0;
+            if let Some(byte) = carry.take() {
+                slot[0] = byte;
+                filled = 1;
+            }
+            filled += read_full(&mut input, &mut slot[filled..=CHUNK_SIZE])?;
+            let last = filled <= CHUNK_SIZE;
+            if !last {
+                carry = Some(slot[CHUNK_SIZE]);
+            }
+            chunks.push((filled.min(CHUNK_SIZE), last));
+            if last {
+                break;
+            }
+        }
+        let batch_len = chunks.len();
+        let mut jobs: Vec<Job<'_, (u64, usize, bool)>> = buf
+            .chunks_mut(SEALED_CHUNK_SIZE)
+            .zip(chunks.iter().enumerate())
+            .map(|(slot, (i, &(len, last)))| (slot, (counter + i as u64, len, last)))
+            .collect();
+        for_each_parallel(&mut jobs, threads, |slot, &mut (counter, len, last)| {
+            let (data, rest) = slot.split_at_mut(len);
+            // Only fails beyond 256 GiB per chunk; a 64 KiB chunk cannot.
+            if let Ok(tag) =
+                cipher.encrypt_in_place_detached(&chunk_nonce(counter, last), b"", data)
+            {
+                rest[..TAG_SIZE].copy_from_slice(&tag);
+            }
+        });
+        // Every chunk but the last of the file is full, so the batch is contiguous.
+        let (last_len, last) = chunks[batch_len - 1];
+        let out_len = (batch_len - 1) * SEALED_CHUNK_SIZE + last_len + TAG_SIZE;
+        output.write_all(&buf[..out_len])?;
+        total += ((batch_len - 1) * CHUNK_SIZE + last_len) as u64;
+        counter += batch_len as u64;
         if last {
             break;
         }
-        buf[0] = look_ahead;
-        filled = 1;
-        counter = counter.checked_add(1).ok_or(AgeError::Truncated)?;
     }
     output.flush()?;
     Ok(total)
+}
+
+/// How a sealed chunk may be flagged.
+#[derive(Clone, Copy)]
+enum Expect {
+    /// Followed by more data: must open as not-last (or it is a last chunk
+    /// followed by trailing data).
+    Middle,
+    /// A full chunk at the end of what was read: either.
+    Either,
+    /// The short chunk at the end of the input: must open as last.
+    Final,
+}
+
+/// The outcome of opening one chunk in place.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Opened {
+    Pending,
+    NotLast,
+    Last,
+    Failed,
+}
+
+fn open_chunk(
+    cipher: &ChaCha20Poly1305,
+    counter: u64,
+    sealed: &mut [u8],
+    expect: Expect,
+) -> Opened {
+    let len = sealed.len() - TAG_SIZE;
+    let (data, tag) = sealed.split_at_mut(len);
+    let tag = chacha20poly1305::Tag::from_slice(tag);
+    // A failed attempt leaves the buffer untouched (the tag is checked first),
+    // so a second flag can be tried.
+    let mut try_flag = |last: bool| {
+        cipher
+            .decrypt_in_place_detached(&chunk_nonce(counter, last), b"", data, tag)
+            .is_ok()
+    };
+    match expect {
+        Expect::Final if try_flag(true) => Opened::Last,
+        Expect::Middle | Expect::Either if try_flag(false) => Opened::NotLast,
+        Expect::Middle | Expect::Either if try_flag(true) => Opened::Last,
+        _ => Opened::Failed,
+    }
 }
 
 /// Reads the payload nonce and decrypts the STREAM that follows, writing
@@ -101,52 +187,108 @@ pub fn decrypt_payload<R: Read, W: Write>(
         return Err(AgeError::MissingNonce);
     }
     let cipher = payload_cipher(file_key, &nonce);
-    let mut buf = vec![0u8; SEALED_CHUNK_SIZE];
+    let threads = threads();
+    let mut buf = vec![0u8; BATCH_CHUNKS * SEALED_CHUNK_SIZE];
     let mut counter = 0u64;
     let mut total = 0u64;
     loop {
         let filled = read_full(&mut input, &mut buf)?;
-        if filled < TAG_SIZE {
-            // No bytes: the previous chunk was not marked last. A few bytes:
-            // a chunk cut short before its tag.
+        if filled == 0 {
+            // The previous chunk was full and not marked last.
             return Err(AgeError::Truncated);
         }
-        let len = filled - TAG_SIZE;
-        let (data, tag) = buf[..filled].split_at_mut(len);
-        let tag = chacha20poly1305::Tag::from_slice(tag);
-        // Only a full chunk can be followed by another one; a full chunk
-        // that does not open as "not last" may be a full last chunk.
-        // Failed attempts leave the buffer untouched (the tag is checked first).
-        let mut last = filled < SEALED_CHUNK_SIZE;
-        let mut opened = !last
-            && cipher
-                .decrypt_in_place_detached(&chunk_nonce(counter, false), b"", data, tag)
-                .is_ok();
-        if !opened {
-            last = true;
-            opened = cipher
-                .decrypt_in_place_detached(&chunk_nonce(counter, true), b"", data, tag)
-                .is_ok();
+        let at_end = filled < buf.len();
+        let slots = filled.div_ceil(SEALED_CHUNK_SIZE);
+        let mut jobs: Vec<Job<'_, (u64, Expect, Opened)>> = buf[..filled]
+            .chunks_mut(SEALED_CHUNK_SIZE)
+            .enumerate()
+            .map(|(i, slot)| {
+                // Only a short chunk is known to be the last; a full one at
+                // the end may be the last or a truncated stream's.
+                let expect = if i + 1 < slots {
+                    Expect::Middle
+                } else if slot.len() == SEALED_CHUNK_SIZE {
+                    Expect::Either
+                } else {
+                    Expect::Final
+                };
+                (slot, (counter + i as u64, expect, Opened::Pending))
+            })
+            .collect();
+        // A final chunk shorter than its tag cannot be opened.
+        let short_final = jobs.last().is_some_and(|(slot, _)| slot.len() < TAG_SIZE);
+        if short_final {
+            jobs.pop();
         }
-        if !opened {
-            return Err(AgeError::PayloadAuthentication { chunk: counter });
-        }
-        if last && len == 0 && counter > 0 {
-            return Err(AgeError::EmptyFinalChunk);
-        }
-        output.write_all(&buf[..len])?;
-        total += len as u64;
-        if last {
-            // The final chunk is authentic, so it is released (as the C2SP
-            // vectors expect); the file as a whole is still rejected.
-            let mut probe = [0u8; 1];
-            if read_full(&mut input, &mut probe)? != 0 {
-                return Err(AgeError::TrailingData);
+        for_each_parallel(&mut jobs, threads, |slot, job| {
+            job.2 = open_chunk(&cipher, job.0, slot, job.1);
+        });
+        let outcomes: Vec<(usize, Opened)> =
+            jobs.iter().map(|(slot, job)| (slot.len(), job.2)).collect();
+        drop(jobs);
+        for (i, &(sealed_len, opened)) in outcomes.iter().enumerate() {
+            let chunk = counter + i as u64;
+            let len = sealed_len - TAG_SIZE;
+            match opened {
+                Opened::Failed | Opened::Pending => {
+                    return Err(AgeError::PayloadAuthentication { chunk })
+                }
+                Opened::Last if len == 0 && chunk > 0 => return Err(AgeError::EmptyFinalChunk),
+                Opened::NotLast | Opened::Last => {}
             }
-            break;
+            let start = i * SEALED_CHUNK_SIZE;
+            output.write_all(&buf[start..start + len])?;
+            total += len as u64;
+            if opened == Opened::Last {
+                // The final chunk is authentic, so it is released (as the C2SP
+                // vectors expect); the file as a whole is still rejected if
+                // anything follows it.
+                let more_in_batch = i + 1 < slots;
+                let mut probe = [0u8; 1];
+                if more_in_batch || (!at_end && read_full(&mut input, &mut probe)? != 0) {
+                    return Err(AgeError::TrailingData);
+                }
+                output.flush()?;
+                return Ok(total);
+            }
         }
-        counter = counter.checked_add(1).ok_or(AgeError::Truncated)?;
+        if short_final || at_end {
+            // The input ended after a chunk not marked last, or inside a tag.
+            return Err(AgeError::Truncated);
+        }
+        counter += slots as u64;
     }
-    output.flush()?;
-    Ok(total)
+}
+
+/// One chunk's slot in the batch buffer and what to do with it.
+type Job<'a, J> = (&'a mut [u8], J);
+
+/// Runs `work` on every `(slot, job)` pair, spread over up to `threads`
+/// threads in contiguous groups (the calling thread takes the first group).
+fn for_each_parallel<J: Send, F>(jobs: &mut [Job<'_, J>], threads: usize, work: F)
+where
+    F: Fn(&mut [u8], &mut J) + Sync,
+{
+    if threads <= 1 || jobs.len() < 2 {
+        for (slot, job) in jobs.iter_mut() {
+            work(slot, job);
+        }
+        return;
+    }
+    let per_thread = jobs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let mut groups = jobs.chunks_mut(per_thread);
+        let first = groups.next();
+        for group in groups {
+            let work = &work;
+            scope.spawn(move || {
+                for (slot, job) in group {
+                    work(slot, job);
+                }
+            });
+        }
+        for (slot, job) in first.into_iter().flatten() {
+            work(slot, job);
+        }
+    });
 }

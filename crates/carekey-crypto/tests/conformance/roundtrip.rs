@@ -107,15 +107,23 @@ fn truncation_and_extension_are_detected() {
         age::decrypt(std::slice::from_ref(&id), &longer[..], &mut Vec::new()),
         Err(AgeError::TrailingData | AgeError::PayloadAuthentication { .. })
     ));
-    // Dropping the final chunk of a file whose chunks are all full.
-    let full = bytes(2 * age::CHUNK_SIZE, 2);
-    let mut file = Vec::new();
-    age::encrypt(&[id.recipient()], &full[..], &mut file).unwrap();
-    let cut = file.len() - (age::CHUNK_SIZE + 16);
-    assert!(matches!(
-        age::decrypt(std::slice::from_ref(&id), &file[..cut], &mut Vec::new()),
-        Err(AgeError::Truncated)
-    ));
+    // Dropping the final chunk of a file whose chunks are all full, inside
+    // a batch and exactly at a batch boundary.
+    for chunks in [2, age::BATCH_CHUNKS + 1] {
+        let full = bytes(chunks * age::CHUNK_SIZE, 2);
+        let mut file = Vec::new();
+        age::encrypt(&[id.recipient()], &full[..], &mut file).unwrap();
+        let cut = file.len() - (age::CHUNK_SIZE + 16);
+        let mut released = Vec::new();
+        assert!(matches!(
+            age::decrypt(std::slice::from_ref(&id), &file[..cut], &mut released),
+            Err(AgeError::Truncated)
+        ));
+        assert!(
+            released == full[..(chunks - 1) * age::CHUNK_SIZE],
+            "{chunks}"
+        );
+    }
 }
 
 #[test]
