@@ -128,12 +128,21 @@ pub fn encrypt_with_file_key<R: Read, W: Write>(
 /// Returns the number of plaintext bytes.
 pub fn decrypt<R: Read, W: Write>(
     identities: &[Identity],
-    input: R,
-    output: W,
+    mut input: R,
+    mut output: W,
+) -> Result<u64, AgeError> {
+    decrypt_dyn(identities, &mut input, &mut output)
+}
+
+/// Non-generic, so it is compiled (optimised) in this crate, not in each caller.
+fn decrypt_dyn(
+    identities: &[Identity],
+    input: &mut dyn Read,
+    output: &mut dyn Write,
 ) -> Result<u64, AgeError> {
     // Small enough that the payload's 64 KiB reads bypass it (no extra copy).
     let mut input = BufReader::with_capacity(8 * 1024, input);
     let header = read_header(&mut input)?;
     let file_key = header.unwrap_file_key(identities)?;
-    decrypt_payload(&file_key, input, output)
+    stream::decrypt_payload_dyn(&file_key, &mut input, output)
 }

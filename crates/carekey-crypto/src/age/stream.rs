@@ -72,6 +72,18 @@ pub fn encrypt_payload<R: Read, W: Write>(
     mut input: R,
     mut output: W,
 ) -> Result<u64, AgeError> {
+    encrypt_payload_dyn(file_key, nonce, &mut input, &mut output)
+}
+
+// The generic entry points forward to these non-generic functions so that
+// the hot loop is compiled here, with this crate's optimisation level, and
+// not monomorphised (unoptimised, in debug builds) in every caller.
+fn encrypt_payload_dyn(
+    file_key: &FileKey,
+    nonce: &[u8; NONCE_SIZE],
+    mut input: &mut dyn Read,
+    output: &mut dyn Write,
+) -> Result<u64, AgeError> {
     output.write_all(nonce)?;
     let cipher = payload_cipher(file_key, nonce);
     let threads = threads();
@@ -181,6 +193,14 @@ pub fn decrypt_payload<R: Read, W: Write>(
     file_key: &FileKey,
     mut input: R,
     mut output: W,
+) -> Result<u64, AgeError> {
+    decrypt_payload_dyn(file_key, &mut input, &mut output)
+}
+
+pub(super) fn decrypt_payload_dyn(
+    file_key: &FileKey,
+    mut input: &mut dyn Read,
+    output: &mut dyn Write,
 ) -> Result<u64, AgeError> {
     let mut nonce = [0u8; NONCE_SIZE];
     if read_full(&mut input, &mut nonce)? < NONCE_SIZE {
