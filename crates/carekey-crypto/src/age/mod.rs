@@ -8,7 +8,8 @@
 //! The implementation is our own, on `chacha20poly1305`, `x25519-dalek`,
 //! `hkdf`, `hmac` and `sha2`; the `age` crate is used only in tests and
 //! benchmarks as a cross-check. Encryption and decryption stream in constant
-//! memory (one 64 KiB chunk buffer) and work in place.
+//! memory (one fixed buffer of [`BATCH_CHUNKS`] chunks), work in place, and
+//! spread the chunks of a batch over the available cores.
 //!
 //! ```
 //! use carekey_crypto::age;
