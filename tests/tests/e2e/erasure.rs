@@ -201,3 +201,85 @@ fn recovery_on_a_fresh_device_restores_records_and_active_grants() {
         "{err}"
     );
 }
+
+#[test]
+fn erasing_a_grant_rekeys_its_records_and_erasing_all_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let patient = Actor::new(root, "patient");
+    patient.run(&["init"]);
+    std::fs::write(
+        root.join("a.json"),
+        r#"{"resourceType":"AllergyIntolerance","id":"x","code":{"text":"Latex"},"patient":{"reference":"Patient/p"}}"#,
+    )
+    .unwrap();
+    patient.run(&["import", "a.json"]);
+    patient.run(&["backup", "b.backup"]);
+    let doc = Actor::new(root, "doc");
+    doc.run(&["provider", "init", "--name", "Dr. Erase"]);
+    doc.run(&[
+        "provider",
+        "request",
+        "--type",
+        "AllergyIntolerance",
+        "--purpose",
+        "care",
+        "--out",
+        "req",
+    ]);
+    patient.run(&["share", "req/request.uri", "--yes", "--out", "g.bundle"]);
+    doc.run(&["provider", "open", "g.bundle", "--keys", "doc.keys"]);
+    let grant = patient.json(&["grants", "--json"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let out = patient.run(&[
+        "erase",
+        "--grant",
+        &grant,
+        "--yes",
+        "--receipt",
+        "grant-receipt.json",
+    ]);
+    assert!(out.contains("erased grant"), "{out}");
+    patient.run(&["receipt", "verify", "grant-receipt.json"]);
+    assert_eq!(patient.json(&["grants", "--json"])[0]["status"], "erased");
+    let path = records(&patient)[0]["path"].as_str().unwrap().to_owned();
+    assert!(
+        !age_opens(&root.join("doc.keys"), Path::new(&path)),
+        "the provider's keys no longer open the record"
+    );
+
+    let out = patient.run(&["erase", "--all", "--yes", "--receipt", "all.json"]);
+    assert!(out.contains("erased wallet"), "{out}");
+    assert!(!patient.vault.exists(), "the vault directory is gone");
+    assert!(!root.join("b.backup").exists(), "known backups are deleted");
+    patient.run(&["receipt", "verify", "all.json"]);
+    let (code, _) = patient.fail(&["records"]);
+    assert_eq!(code, 5);
+}
+
+#[test]
+fn changing_the_passphrase_rewraps_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let mut patient = Actor::new(root, "patient");
+    patient.run(&["init"]);
+    std::fs::write(root.join("r.bin"), b"keep me").unwrap();
+    patient.run(&["import", "r.bin"]);
+    let id = record_id_named(&patient, "r.bin");
+    let state_before = std::fs::read(patient.vault.join("state.ck")).unwrap();
+    std::fs::write(root.join("new.pass"), "a much better passphrase\n").unwrap();
+    patient.run(&["passphrase", "--new-passphrase-file", "new.pass"]);
+    assert_eq!(
+        std::fs::read(patient.vault.join("state.ck")).unwrap(),
+        state_before,
+        "records and keys untouched"
+    );
+    let (code, _) = patient.fail(&["records"]);
+    assert_eq!(code, 3, "the old passphrase no longer opens the wallet");
+    patient.passphrase = "a much better passphrase".into();
+    patient.run(&["export", &id, "r.out"]);
+    assert_eq!(std::fs::read(root.join("r.out")).unwrap(), b"keep me");
+}

@@ -6,5 +6,6 @@ mod cli;
 mod crash;
 mod erasure;
 mod fuzz_replay;
+mod keyring;
 mod layering;
 mod story;
