@@ -10,6 +10,7 @@ fn allowed_internal() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("carekey-crypto", &[][..]),
         ("carekey-qr", &[][..]),
         ("carekey-model", &["carekey-crypto"][..]),
+        ("carekey-ledger", &["carekey-crypto"][..]),
         ("carekey-vault", &["carekey-crypto"][..]),
         (
             "carekey-wallet",
