@@ -531,7 +531,8 @@ pub(crate) fn share(g: &Global, args: ShareArgs) -> Result<()> {
         bail!("not approved; nothing was shared");
     }
     let outcome = w.share(&review, &choice, t)?;
-    std::fs::write(&args.out, &outcome.bundle)
+    let bundle = w.grant_bundle(&outcome.grant.document().grant_id)?;
+    std::fs::write(&args.out, &bundle)
         .with_context(|| format!("writing {}", args.out.display()))?;
     let grant = outcome.grant.document();
     println!(

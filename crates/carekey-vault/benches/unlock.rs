@@ -2,7 +2,7 @@
 //! with a `FileStore` (goal ≤ 20 ms).
 #![allow(clippy::unwrap_used)]
 
-use carekey_vault::{FileStore, KdfParams, Passphrase, Vault};
+use carekey_vault::{FileStore, KdfParams, OsKeyring, Passphrase, Vault};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn unlock(c: &mut Criterion) {
@@ -43,6 +43,30 @@ fn unlock(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // The real Secret Service, when the bench runs under scripts/with-keyring.sh.
+    if std::env::var("CAREKEY_SECRET_SERVICE").as_deref() == Ok("1") {
+        let kdir = tmp.path().join("keyring-vault");
+        let mut vault = Vault::create(
+            &kdir,
+            &passphrase,
+            KdfParams::TEST,
+            Box::new(OsKeyring::new()),
+        )
+        .unwrap();
+        vault.save(&[7u8; 4096], &[9u8; 32 * 1000]).unwrap();
+        vault.enable_device_unlock().unwrap();
+        drop(vault);
+        let mut group = c.benchmark_group("unlock");
+        group.bench_function("device, OS keyring (Secret Service)", |b| {
+            b.iter(|| Vault::unlock_with_device(&kdir, Box::new(OsKeyring::new())).unwrap())
+        });
+        group.finish();
+        Vault::unlock_with_device(&kdir, Box::new(OsKeyring::new()))
+            .unwrap()
+            .destroy()
+            .unwrap();
+    }
 }
 
 criterion_group!(benches, unlock);

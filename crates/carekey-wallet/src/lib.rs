@@ -26,8 +26,8 @@ pub use carekey_vault::{default_store, FileStore, OsKeyring, Passphrase, SecretS
 pub use directory::DirectoryDesk;
 pub use error::WalletError;
 pub use patient::{
-    ErasureReceipt, GrantSummary, PatientWallet, RecordSummary, RecoveryKit, RequestInput,
-    RequestReview, RevokeOutcome, ShareChoice, ShareOutcome, RECEIPT_FORMAT,
+    ErasureReceipt, GrantSummary, KeyWrap, KeyWraps, PatientWallet, RecordSummary, RecoveryKit,
+    RequestInput, RequestReview, RevokeOutcome, ShareChoice, ShareOutcome, RECEIPT_FORMAT,
 };
 pub use provider::{OpenedBundle, OpenedRecord, ProviderWallet, RequestSpec};
 

@@ -104,10 +104,30 @@ pub struct ShareChoice {
 pub struct ShareOutcome {
     /// The signed grant.
     pub grant: SignedGrant,
-    /// The bundle to hand to the provider (grant, key wraps, ciphertexts).
-    pub bundle: Vec<u8>,
-    /// The records whose keys the provider received.
+    /// The records the grant covers.
     pub records: Vec<RecordId>,
+}
+
+/// The record keys of one grant, wrapped to the provider with one key agreement.
+#[derive(Debug)]
+pub struct KeyWraps {
+    /// The patient's ephemeral X25519 key for this set of wraps.
+    pub ephemeral: AgreementPublic,
+    /// One wrap per current record version the grant covers.
+    pub wraps: Vec<KeyWrap>,
+}
+
+/// One record key wrapped to a provider.
+#[derive(Debug)]
+pub struct KeyWrap {
+    /// The record.
+    pub record_id: RecordId,
+    /// Its key version.
+    pub version: u32,
+    /// SHA-256 of that version's ciphertext (bound into the wrap).
+    pub ciphertext_hash: [u8; 32],
+    /// The sealed record identity.
+    pub wrapped: Vec<u8>,
 }
 
 /// A grant as the patient sees it.
@@ -816,17 +836,77 @@ impl PatientWallet {
             },
         );
         self.save()?;
-        let bundle = self.grant_bundle(&grant_id)?;
-        Ok(ShareOutcome {
-            grant,
-            bundle,
-            records,
+        Ok(ShareOutcome { grant, records })
+    }
+
+    /// Wraps the current key of every record an active grant covers to the provider's X25519
+    /// key, with one key agreement for the whole set.
+    pub fn wrap_keys(&self, grant_id: &GrantId) -> Result<KeyWraps, WalletError> {
+        let (grant, entry) = self.active_grant(grant_id)?;
+        let wrapper = wrap::Wrapper::new(&grant)?;
+        let mut wraps = Vec::with_capacity(entry.records.len());
+        for id in &entry.records {
+            // Records erased since the grant was issued are simply no longer shared.
+            let Some(record) = self.state.records.get(id) else {
+                continue;
+            };
+            let ciphertext_hash = hash32(&record.ciphertext_hash)?;
+            wraps.push(KeyWrap {
+                record_id: *id,
+                version: record.version,
+                ciphertext_hash,
+                wrapped: wrapper.wrap(
+                    id,
+                    record.version,
+                    &ciphertext_hash,
+                    &self.record_identity(id)?,
+                ),
+            });
+        }
+        Ok(KeyWraps {
+            ephemeral: wrapper.ephemeral(),
+            wraps,
         })
     }
 
-    /// Builds a fresh bundle for an active grant with the current version of each of its
-    /// records: one key agreement with the provider's X25519 key wraps every record key.
+    /// Builds a bundle for an active grant — the grant, the key wraps and the current
+    /// ciphertexts — for a provider reached offline (a file, a USB stick).
     pub fn grant_bundle(&self, grant_id: &GrantId) -> Result<Vec<u8>, WalletError> {
+        let (grant, _) = self.active_grant(grant_id)?;
+        let keys = self.wrap_keys(grant_id)?;
+        let mut records = Vec::with_capacity(keys.wraps.len());
+        for w in keys.wraps {
+            let record =
+                self.state
+                    .records
+                    .get(&w.record_id)
+                    .ok_or_else(|| WalletError::NotFound {
+                        what: "record",
+                        query: w.record_id.to_string(),
+                    })?;
+            let path = record_path(&self.vault.records_dir(), &w.record_id, w.version);
+            let ciphertext =
+                std::fs::read(&path).map_err(|e| WalletError::io("reading", &path, e))?;
+            records.push(BundledRecord {
+                record_id: w.record_id,
+                version: w.version,
+                resource_type: record.resource_type.clone(),
+                name: record.name.clone(),
+                ciphertext_hash: w.ciphertext_hash,
+                seal: carekey_crypto::Signature::from_slice(&record.seal)?,
+                wrapped_identity: w.wrapped,
+                ciphertext,
+            });
+        }
+        Ok(GrantBundle {
+            grant,
+            ephemeral: keys.ephemeral,
+            records,
+        }
+        .to_bytes())
+    }
+
+    fn active_grant(&self, grant_id: &GrantId) -> Result<(SignedGrant, &GrantEntry), WalletError> {
         let entry = self.grant_entry(grant_id)?;
         if entry.status != GrantStatus::Active {
             return Err(WalletError::GrantNotActive {
@@ -834,35 +914,7 @@ impl PatientWallet {
                 status: status_name(&entry.status).to_owned(),
             });
         }
-        let grant = SignedGrant::from_bytes(&entry.signed.0)?;
-        let wrapper = wrap::Wrapper::new(&grant)?;
-        let mut bundled = Vec::new();
-        for id in &entry.records {
-            // Records erased since the grant was issued are simply no longer shared.
-            let Some(record) = self.state.records.get(id) else {
-                continue;
-            };
-            let identity = self.record_identity(id)?;
-            let path = record_path(&self.vault.records_dir(), id, record.version);
-            let ciphertext =
-                std::fs::read(&path).map_err(|e| WalletError::io("reading", &path, e))?;
-            bundled.push(BundledRecord {
-                record_id: *id,
-                version: record.version,
-                resource_type: record.resource_type.clone(),
-                name: record.name.clone(),
-                ciphertext_hash: sha256(&ciphertext),
-                seal: carekey_crypto::Signature::from_slice(&record.seal)?,
-                wrapped_identity: wrapper.wrap(id, record.version, &sha256(&ciphertext), &identity),
-                ciphertext,
-            });
-        }
-        Ok(GrantBundle {
-            grant,
-            ephemeral: wrapper.ephemeral(),
-            records: bundled,
-        }
-        .to_bytes())
+        Ok((SignedGrant::from_bytes(&entry.signed.0)?, entry))
     }
 
     fn grant_entry(&self, grant_id: &GrantId) -> Result<&GrantEntry, WalletError> {
