@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 use carekey_crypto::age::Identity;
 use carekey_crypto::{
-    sha256, AgreementPublic, AgreementSecret, KdfParams, PublicKey, RecoverySecret, SigningKey,
+    AgreementPublic, AgreementSecret, KdfParams, PublicKey, RecoverySecret, SigningKey,
 };
 use carekey_model::fhir;
 use carekey_model::{
