@@ -20,6 +20,7 @@ mod documents;
 mod error;
 pub mod fhir;
 mod ids;
+pub mod ledger;
 mod provider;
 mod signed;
 mod time;

@@ -5,6 +5,7 @@ mod bundle;
 mod documents;
 mod fhir;
 mod fixtures;
+mod ledger;
 mod props;
 mod provider;
 mod uri;
