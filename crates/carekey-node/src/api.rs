@@ -1,0 +1,510 @@
+//! The HTTP API of docs/protocol.md: static-style reads (`/checkpoint`, `/tile/...`) and the
+//! `/v1` write API.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use carekey_crypto::{sha256, PublicKey, Signature};
+use carekey_ledger::tiles::TileId;
+use carekey_model::ledger::{
+    delete_message, seal_access_details, upload_message, AccessDetails, AccessEvent,
+    SignedAccessEvent, SignedFetchRequest, SignedLedgerBinding,
+};
+use carekey_model::{GrantId, SignedGrant};
+use serde::Deserialize;
+
+use crate::clock::Clock;
+use crate::error::ApiError;
+use crate::node::{bundle_path, tile_within, Effect, Node, Submission};
+use crate::policy::{check_entry, EntrySubmission};
+use crate::store;
+
+/// Largest `POST /v1/entries` or fetch body: 1 MiB.
+pub const MAX_ENTRY_BODY: usize = 1 << 20;
+/// Largest grant bundle upload: 64 MiB.
+pub const MAX_BUNDLE_BODY: usize = 64 << 20;
+/// How far a fetch request's `requested_at` may be from the node clock, in seconds.
+pub const FETCH_SKEW_SECS: u64 = 120;
+/// The header naming the access event's index on a served bundle.
+pub const ACCESS_EVENT_HEADER: &str = "carekey-access-event";
+/// The header carrying a grant key's signature on uploads and deletions.
+pub const SIGNATURE_HEADER: &str = "carekey-signature";
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const NO_STORE: &str = "no-store";
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The node.
+    pub node: Node,
+    /// The node clock (injectable).
+    pub clock: Arc<dyn Clock>,
+    /// Per-IP request budget.
+    pub limiter: Arc<RateLimiter>,
+}
+
+impl AppState {
+    /// State for `node` with `clock` and a rate limit of `per_sec` requests per second per
+    /// client IP, bursts of `burst`.
+    pub fn new(node: Node, clock: Arc<dyn Clock>, per_sec: u32, burst: u32) -> Self {
+        Self {
+            node,
+            clock,
+            limiter: Arc::new(RateLimiter::new(per_sec, burst)),
+        }
+    }
+}
+
+/// A token bucket per client IP, refilled by the node clock (whole seconds).
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_sec: u32,
+    burst: u32,
+    buckets: Mutex<HashMap<IpAddr, (f64, u64)>>,
+}
+
+impl RateLimiter {
+    /// `per_sec` tokens a second, at most `burst` saved up.
+    pub fn new(per_sec: u32, burst: u32) -> Self {
+        Self {
+            per_sec,
+            burst: burst.max(1),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one token for `ip` at time `now`; `false` when the bucket is empty.
+    pub fn allow(&self, ip: IpAddr, now: u64) -> bool {
+        let mut buckets = match self.buckets.lock() {
+            Ok(b) => b,
+            Err(p) => p.into_inner(),
+        };
+        if buckets.len() > 100_000 {
+            // Forget idle clients rather than grow without bound.
+            buckets.retain(|_, (_, t)| now.saturating_sub(*t) < 60);
+        }
+        let burst = f64::from(self.burst);
+        let (tokens, last) = buckets.entry(ip).or_insert((burst, now));
+        let elapsed = now.saturating_sub(*last) as f64;
+        *tokens = (*tokens + elapsed * f64::from(self.per_sec)).min(burst);
+        *last = now.max(*last);
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The node's router: every route of docs/protocol.md.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/checkpoint", get(checkpoint))
+        .route("/tile/{*path}", get(tile))
+        .route("/v1/entries", post(post_entry))
+        .route("/v1/grants/{id}/bundle", put(put_bundle))
+        .route("/v1/grants/{id}/fetch", post(fetch))
+        .route("/v1/grants/{id}", axum::routing::delete(delete_grant))
+        .route("/v1/openapi.json", get(openapi))
+        .fallback(|| async { ApiError::not_found("not_found", "no such route") })
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+        .with_state(state)
+}
+
+async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    if !state.limiter.allow(ip, state.clock.now()) {
+        return ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests; slow down",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            || e.to_string().contains("length limit");
+        if too_large {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("the body is larger than {limit} bytes"),
+            )
+        } else {
+            ApiError::bad_request("bad_body", "the request body could not be read")
+        }
+    })
+}
+
+fn content_length_over(headers: &HeaderMap, limit: usize) -> Result<(), ApiError> {
+    let len = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if len.is_some_and(|l| l > limit as u64) {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the body is larger than {limit} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+fn b64(field: &'static str, s: &str) -> Result<Vec<u8>, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| ApiError::bad_request("malformed", format!("{field} is not base64url")))
+}
+
+fn grant_id(s: &str) -> Result<GrantId, ApiError> {
+    s.parse()
+        .map_err(|_| ApiError::bad_request("bad_grant_id", "the grant id is not 32 hex characters"))
+}
+
+// ----- reads -----
+
+async fn checkpoint(State(state): State<AppState>) -> Response {
+    let note = state.node.checkpoint();
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, NO_STORE),
+        ],
+        note,
+    )
+        .into_response()
+}
+
+async fn tile(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = TileId::parse(&format!("tile/{path}"))
+        .map_err(|_| ApiError::not_found("no_tile", "not a tile path"))?;
+    let size = state.node.published().size;
+    if !tile_within(&id, size) {
+        return Err(ApiError::not_found(
+            "no_tile",
+            "the log has no such tile yet",
+        ));
+    }
+    let file = store::tile_path(state.node.data_dir(), &id);
+    let bytes = tokio::fs::read(&file).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound && !id.is_full() {
+            // A partial width the log grew past in one batch was never written.
+            return ApiError::not_found("no_tile", "the log has no such tile");
+        }
+        tracing::error!(tile = %id, error = %e, "published tile missing on disk");
+        ApiError::internal()
+    })?;
+    let cache = if id.is_full() { IMMUTABLE } else { NO_STORE };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (header::CACHE_CONTROL, cache),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::OPENAPI_JSON,
+    )
+        .into_response()
+}
+
+// ----- POST /v1/entries -----
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryBody {
+    entry: String,
+    grant: Option<String>,
+    binding: Option<String>,
+    salt: Option<String>,
+}
+
+async fn post_entry(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    content_length_over(&headers, MAX_ENTRY_BODY)?;
+    let bytes = read_body(body, MAX_ENTRY_BODY).await?;
+    let parsed: EntryBody = serde_json::from_slice(&bytes)
+        .map_err(|_| ApiError::bad_request("malformed", "the body is not the expected JSON"))?;
+    let submission = EntrySubmission {
+        entry: b64("entry", &parsed.entry)?,
+        grant: parsed
+            .grant
+            .as_deref()
+            .map(|s| b64("grant", s))
+            .transpose()?,
+        binding: parsed
+            .binding
+            .as_deref()
+            .map(|s| b64("binding", s))
+            .transpose()?,
+        salt: parsed.salt.as_deref().map(|s| b64("salt", s)).transpose()?,
+    };
+    let submission = check_entry(submission, state.clock.now())?;
+    let appended = state.node.append(submission).await?;
+    tracing::info!(index = appended.index, "entry appended");
+    Ok(
+        Json(serde_json::json!({ "index": appended.index, "receipt": appended.receipt }))
+            .into_response(),
+    )
+}
+
+// ----- grant bundles -----
+
+fn signature_header(headers: &HeaderMap) -> Result<Signature, ApiError> {
+    let missing = || {
+        ApiError::bad_request(
+            "missing_signature",
+            "the Carekey-Signature header is missing or not a base64 Ed25519 signature",
+        )
+    };
+    let text = headers
+        .get(SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(missing)?
+        .trim();
+    let raw = URL_SAFE_NO_PAD
+        .decode(text)
+        .or_else(|_| STANDARD.decode(text))
+        .map_err(|_| missing())?;
+    Signature::from_slice(&raw).map_err(|_| missing())
+}
+
+fn grant_key_of(row: &store::GrantRow) -> Result<PublicKey, ApiError> {
+    PublicKey::from_bytes(&row.grant_key).map_err(|_| ApiError::internal())
+}
+
+async fn put_bundle(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let id = grant_id(&id)?;
+    content_length_over(&headers, MAX_BUNDLE_BODY)?;
+    let signature = signature_header(&headers)?;
+    let bytes = read_body(body, MAX_BUNDLE_BODY).await?;
+    let _guard = state.node.bundle_lock().lock().await;
+    let grant = state
+        .node
+        .db(|c| store::grant_by_id(c, &id.0))?
+        .ok_or_else(|| ApiError::not_found("unknown_grant", "no such grant"))?;
+    let key = grant_key_of(&grant.row)?;
+    key.verify(&upload_message(&id, &sha256(&bytes)), &signature)
+        .map_err(|_| {
+            ApiError::forbidden("bad_signature", "the upload signature does not verify")
+        })?;
+    if grant.erased {
+        return Err(ApiError::forbidden("erased", "the grant was erased"));
+    }
+    if grant.revoked {
+        return Err(ApiError::forbidden("revoked", "the grant was revoked"));
+    }
+    let path = bundle_path(state.node.data_dir(), &id.0);
+    let durability = state.node.durability();
+    tokio::task::spawn_blocking(move || store::write_atomic(&path, &bytes, durability))
+        .await
+        .map_err(|_| ApiError::internal())??;
+    tracing::info!("grant bundle stored");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn delete_grant(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = grant_id(&id)?;
+    let signature = signature_header(&headers)?;
+    let _guard = state.node.bundle_lock().lock().await;
+    let grant = state
+        .node
+        .db(|c| store::grant_by_id(c, &id.0))?
+        .ok_or_else(|| ApiError::not_found("unknown_grant", "no such grant"))?;
+    let key = grant_key_of(&grant.row)?;
+    key.verify(&delete_message(&id), &signature).map_err(|_| {
+        ApiError::forbidden("bad_signature", "the delete signature does not verify")
+    })?;
+    state.node.db(|c| store::mark_bundle_deleted(c, &id.0))?;
+    let path = bundle_path(state.node.data_dir(), &id.0);
+    let durability = state.node.durability();
+    tokio::task::spawn_blocking(move || remove_durably(&path, durability))
+        .await
+        .map_err(|_| ApiError::internal())??;
+    tracing::info!("grant bundle erased");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn remove_durably(path: &std::path::Path, durability: store::Durability) -> Result<(), ApiError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(crate::error::StoreError::from(e).into()),
+    }
+    if durability == store::Durability::Full {
+        if let Some(dir) = path.parent() {
+            store::sync_dir(dir)?;
+        }
+    }
+    Ok(())
+}
+
+// ----- POST /v1/grants/<id>/fetch -----
+
+async fn fetch(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let id = grant_id(&id)?;
+    content_length_over(&headers, MAX_ENTRY_BODY)?;
+    let bytes = read_body(body, MAX_ENTRY_BODY).await?;
+    let request = SignedFetchRequest::from_bytes(&bytes).map_err(|_| {
+        ApiError::bad_request(
+            "malformed_request",
+            "the body is not a validly signed fetch request",
+        )
+    })?;
+    let r = request.document();
+    if r.grant_id != id {
+        return Err(ApiError::bad_request(
+            "grant_mismatch",
+            "the request names another grant than the URL",
+        ));
+    }
+    let grant = state
+        .node
+        .db(|c| store::grant_by_id(c, &id.0))?
+        .ok_or_else(|| ApiError::not_found("unknown_grant", "no such grant"))?;
+    // Stored grants were verified on submission; parse again to read them.
+    let signed_grant =
+        SignedGrant::from_bytes(&grant.row.grant_doc).map_err(|_| ApiError::internal())?;
+    let g = signed_grant.document();
+    if r.provider_signing != g.provider_signing {
+        return Err(ApiError::forbidden(
+            "wrong_provider",
+            "the request is not signed by the grant's provider",
+        ));
+    }
+    if r.node != state.node.public_url() {
+        return Err(ApiError::forbidden(
+            "wrong_node",
+            "the request is addressed to another node",
+        ));
+    }
+    let now = state.clock.now();
+    if r.requested_at.abs_diff(now) > FETCH_SKEW_SECS {
+        return Err(ApiError::forbidden(
+            "stale_request",
+            "the request time is too far from the node's clock",
+        ));
+    }
+    let used = state.node.db(|c| store::nonce_used(c, &id.0, &r.nonce))?;
+    if used {
+        return Err(ApiError::forbidden(
+            "replayed",
+            "this request nonce was already used",
+        ));
+    }
+    if now < g.not_before {
+        return Err(ApiError::forbidden(
+            "not_yet_valid",
+            "the grant is not valid yet",
+        ));
+    }
+    if now >= g.not_after {
+        return Err(ApiError::forbidden("expired", "the grant has expired"));
+    }
+    if grant.revoked {
+        return Err(ApiError::forbidden("revoked", "the grant was revoked"));
+    }
+    if grant.erased {
+        return Err(ApiError::forbidden("erased", "the grant was erased"));
+    }
+    let path = bundle_path(state.node.data_dir(), &id.0);
+    if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        return Err(ApiError::not_found(
+            "no_bundle",
+            "no bundle was uploaded for this grant",
+        ));
+    }
+    let binding =
+        SignedLedgerBinding::from_bytes(&grant.row.binding).map_err(|_| ApiError::internal())?;
+    let key = state.node.key();
+    let sealed = seal_access_details(
+        &binding.document().event_key,
+        &AccessDetails {
+            fetch_request: request.clone(),
+            served_at: now,
+        },
+    )
+    .map_err(|_| ApiError::internal())?;
+    let event = AccessEvent {
+        node_key: key.signing.public(),
+        grant_key: binding.document().grant_key,
+        event_id: carekey_crypto::random_array::<16>(),
+        sealed,
+        logged_at: now,
+    };
+    let event = SignedAccessEvent::sign(event, &key.signing).map_err(|_| ApiError::internal())?;
+    let appended = state
+        .node
+        .append(Submission::new(
+            event.as_bytes().to_vec(),
+            Effect::Access {
+                grant_id: id.0,
+                nonce: r.nonce,
+            },
+        ))
+        .await?;
+    let bundle = match tokio::fs::read(&path).await {
+        Ok(b) => b,
+        // Erased between the check and now: the event stays logged, the bundle is gone.
+        Err(_) => return Err(ApiError::forbidden("erased", "the grant was erased")),
+    };
+    tracing::info!(index = appended.index, "bundle served");
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (header::CACHE_CONTROL, NO_STORE),
+        ],
+        bundle,
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&appended.index.to_string()) {
+        response.headers_mut().insert(ACCESS_EVENT_HEADER, v);
+    }
+    Ok(response)
+}

@@ -1,0 +1,149 @@
+//! Configuration files (TOML) for `serve` and `witness`, with environment overrides.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::NodeError;
+use crate::store::Durability;
+
+/// `carekey-node serve` settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Address to listen on; port 0 picks a free port (env `CAREKEY_NODE_LISTEN`).
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// The URL clients use for this node; fetch requests must name it exactly
+    /// (env `CAREKEY_NODE_PUBLIC_URL`).
+    pub public_url: String,
+    /// The data directory (env `CAREKEY_NODE_DATA_DIR`). Relative paths are taken from the
+    /// config file's directory.
+    pub data_dir: PathBuf,
+    /// The log's key file (`carekey-node keygen`); its name is the log's origin
+    /// (env `CAREKEY_NODE_KEY_FILE`).
+    pub key_file: PathBuf,
+    /// Witnesses to push every checkpoint to.
+    #[serde(default)]
+    pub witnesses: Vec<WitnessPeer>,
+    /// Most entries per batch.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// How long the writer waits for a batch to fill, in milliseconds.
+    #[serde(default = "default_batch_delay_ms")]
+    pub batch_delay_ms: u64,
+    /// How long a witness may take to answer, in milliseconds.
+    #[serde(default = "default_witness_timeout_ms")]
+    pub witness_timeout_ms: u64,
+    /// Requests per second each client IP may make (sustained).
+    #[serde(default = "default_rate")]
+    pub rate_per_sec: u32,
+    /// Requests each client IP may make in a burst.
+    #[serde(default = "default_burst")]
+    pub rate_burst: u32,
+    /// `full` (default) or `none` (no fsync: only for measuring; never for a real log).
+    #[serde(default)]
+    pub durability: Durability,
+}
+
+/// A witness the node pushes checkpoints to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessPeer {
+    /// Its base URL (`http://host:port`); the node posts to `<url>/add-checkpoint`.
+    pub url: String,
+    /// Its verifier key (`name+keyid+base64`, note or cosignature type).
+    pub vkey: String,
+}
+
+/// `carekey-node witness` settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessConfig {
+    /// Address to listen on (env `CAREKEY_WITNESS_LISTEN`).
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// The witness's key file (`carekey-node keygen --name <witness name>`).
+    pub key_file: PathBuf,
+    /// Where it keeps the last checkpoint it cosigned per log.
+    pub data_dir: PathBuf,
+    /// The log verifier keys it accepts checkpoints from.
+    pub logs: Vec<String>,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:0".to_owned()
+}
+fn default_batch_size() -> usize {
+    4096
+}
+fn default_batch_delay_ms() -> u64 {
+    2
+}
+fn default_witness_timeout_ms() -> u64 {
+    3000
+}
+fn default_rate() -> u32 {
+    200
+}
+fn default_burst() -> u32 {
+    400
+}
+
+fn read_toml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, NodeError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))
+}
+
+fn relative_to(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_owned()
+    } else {
+        base.join(p)
+    }
+}
+
+impl NodeConfig {
+    /// Reads a config file, then applies `CAREKEY_NODE_*` environment overrides.
+    pub fn load(path: &Path) -> Result<Self, NodeError> {
+        let mut c: Self = read_toml(path)?;
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let Some(v) = env("CAREKEY_NODE_LISTEN") {
+            c.listen = v;
+        }
+        if let Some(v) = env("CAREKEY_NODE_PUBLIC_URL") {
+            c.public_url = v;
+        }
+        if let Some(v) = env("CAREKEY_NODE_DATA_DIR") {
+            c.data_dir = v.into();
+        }
+        if let Some(v) = env("CAREKEY_NODE_KEY_FILE") {
+            c.key_file = v.into();
+        }
+        let base = path.parent().unwrap_or(Path::new("."));
+        c.data_dir = relative_to(base, &c.data_dir);
+        c.key_file = relative_to(base, &c.key_file);
+        if c.batch_size == 0 {
+            return Err(NodeError::Config("batch_size must be at least 1".into()));
+        }
+        Ok(c)
+    }
+}
+
+impl WitnessConfig {
+    /// Reads a config file, then applies `CAREKEY_WITNESS_LISTEN`.
+    pub fn load(path: &Path) -> Result<Self, NodeError> {
+        let mut c: Self = read_toml(path)?;
+        if let Some(v) = std::env::var("CAREKEY_WITNESS_LISTEN")
+            .ok()
+            .filter(|v| !v.is_empty())
+        {
+            c.listen = v;
+        }
+        let base = path.parent().unwrap_or(Path::new("."));
+        c.data_dir = relative_to(base, &c.data_dir);
+        c.key_file = relative_to(base, &c.key_file);
+        Ok(c)
+    }
+}

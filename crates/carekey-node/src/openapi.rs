@@ -1,0 +1,135 @@
+//! The node's OpenAPI 3.1 description, served at `GET /v1/openapi.json`.
+
+/// The OpenAPI document (hand-written; a test checks it names every route).
+pub const OPENAPI_JSON: &str = r##"{
+  "openapi": "3.1.0",
+  "info": {
+    "title": "Carekey ledger node",
+    "version": "1",
+    "description": "A transparency log (C2SP tlog-tiles reads, tlog-checkpoint, tlog-cosignature witnesses, tlog-proof receipts) with a small write API, a policy check and an off-log, deletable grant-bundle store. See docs/protocol.md. Binary JSON fields are base64url without padding. Errors are {code, message}."
+  },
+  "paths": {
+    "/checkpoint": {
+      "get": {
+        "summary": "The latest signed checkpoint note (log signature first, then witness cosignatures).",
+        "responses": {
+          "200": { "description": "Signed note; Cache-Control: no-store.", "content": { "text/plain": { "schema": { "type": "string" } } } }
+        }
+      }
+    },
+    "/tile/{path}": {
+      "get": {
+        "summary": "A hash tile tile/<L>/<N>[.p/<W>] or entry bundle tile/entries/<N>[.p/<W>] (C2SP tlog-tiles, height 8).",
+        "parameters": [ { "name": "path", "in": "path", "required": true, "schema": { "type": "string" } } ],
+        "responses": {
+          "200": { "description": "Tile bytes. Full tiles: Cache-Control public, max-age=31536000, immutable; partial: no-store.", "content": { "application/octet-stream": {} } },
+          "404": { "$ref": "#/components/responses/Error" }
+        }
+      }
+    },
+    "/v1/entries": {
+      "post": {
+        "summary": "Append a GrantCommitment, RevocationEntry or ErasureEntry (idempotent by leaf hash).",
+        "requestBody": {
+          "required": true,
+          "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EntrySubmission" } } }
+        },
+        "responses": {
+          "200": { "description": "Appended and covered by a signed, durable checkpoint.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Appended" } } } },
+          "400": { "$ref": "#/components/responses/Error" },
+          "403": { "$ref": "#/components/responses/Error" },
+          "413": { "$ref": "#/components/responses/Error" },
+          "429": { "$ref": "#/components/responses/Error" }
+        }
+      }
+    },
+    "/v1/grants/{grant_id}/bundle": {
+      "put": {
+        "summary": "Upload the off-log grant bundle (ADR 0003).",
+        "parameters": [
+          { "$ref": "#/components/parameters/GrantId" },
+          { "name": "Carekey-Signature", "in": "header", "required": true, "description": "base64url Ed25519 signature by the grant key over \"carekey/v1/upload\\n\" ‖ grant_id ‖ \"\\n\" ‖ SHA-256(body)", "schema": { "type": "string" } }
+        ],
+        "requestBody": { "required": true, "content": { "application/octet-stream": {} } },
+        "responses": {
+          "204": { "description": "Stored." },
+          "400": { "$ref": "#/components/responses/Error" },
+          "403": { "$ref": "#/components/responses/Error" },
+          "404": { "$ref": "#/components/responses/Error" },
+          "413": { "$ref": "#/components/responses/Error" }
+        }
+      }
+    },
+    "/v1/grants/{grant_id}/fetch": {
+      "post": {
+        "summary": "A provider downloads a grant's bundle; the node first logs an AccessEvent.",
+        "parameters": [ { "$ref": "#/components/parameters/GrantId" } ],
+        "requestBody": { "required": true, "content": { "application/cose": { "description": "The provider's signed FetchRequest (COSE_Sign1)." } } },
+        "responses": {
+          "200": {
+            "description": "The bundle bytes, once the access event is in a signed checkpoint.",
+            "headers": { "Carekey-Access-Event": { "description": "The access event's log index.", "schema": { "type": "integer" } } },
+            "content": { "application/octet-stream": {} }
+          },
+          "400": { "$ref": "#/components/responses/Error" },
+          "403": { "description": "code: revoked | expired | not_yet_valid | erased | wrong_provider | wrong_node | replayed | stale_request", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+          "404": { "$ref": "#/components/responses/Error" },
+          "413": { "$ref": "#/components/responses/Error" }
+        }
+      }
+    },
+    "/v1/grants/{grant_id}": {
+      "delete": {
+        "summary": "Erase the off-log copy of a grant's bundle; later fetches are refused (erased).",
+        "parameters": [
+          { "$ref": "#/components/parameters/GrantId" },
+          { "name": "Carekey-Signature", "in": "header", "required": true, "description": "base64url Ed25519 signature by the grant key over \"carekey/v1/delete\\n\" ‖ grant_id", "schema": { "type": "string" } }
+        ],
+        "responses": {
+          "204": { "description": "Erased." },
+          "400": { "$ref": "#/components/responses/Error" },
+          "403": { "$ref": "#/components/responses/Error" },
+          "404": { "$ref": "#/components/responses/Error" }
+        }
+      }
+    },
+    "/v1/openapi.json": {
+      "get": { "summary": "This document.", "responses": { "200": { "description": "OpenAPI 3.1 JSON." } } }
+    }
+  },
+  "components": {
+    "parameters": {
+      "GrantId": { "name": "grant_id", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[0-9a-fA-F]{32}$" } }
+    },
+    "schemas": {
+      "EntrySubmission": {
+        "type": "object",
+        "required": ["entry"],
+        "additionalProperties": false,
+        "properties": {
+          "entry": { "type": "string", "description": "base64url COSE entry" },
+          "grant": { "type": "string", "description": "base64url signed grant (GrantCommitment only, kept off-log)" },
+          "binding": { "type": "string", "description": "base64url LedgerBinding (GrantCommitment only)" },
+          "salt": { "type": "string", "description": "base64url 32 bytes (GrantCommitment only)" }
+        }
+      },
+      "Appended": {
+        "type": "object",
+        "required": ["index", "receipt"],
+        "properties": {
+          "index": { "type": "integer", "minimum": 0 },
+          "receipt": { "type": "string", "description": "C2SP tlog-proof receipt text" }
+        }
+      },
+      "Error": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": { "code": { "type": "string" }, "message": { "type": "string" } }
+      }
+    },
+    "responses": {
+      "Error": { "description": "Refused.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+    }
+  }
+}
+"##;

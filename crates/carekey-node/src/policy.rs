@@ -1,0 +1,129 @@
+//! The stateless half of the node's policy (protocol §3): what can be checked from a
+//! submission alone. The stateful half (grant key unused, grant committed, not revoked, nonce
+//! unused) runs in the writer, atomically with the append ([`crate::node`]).
+
+use carekey_model::ledger::{grant_commitment, Entry, SignedLedgerBinding};
+use carekey_model::{DocumentError, SignedGrant};
+
+use crate::error::ApiError;
+use crate::node::{Effect, Submission};
+use crate::store::GrantRow;
+
+/// The decoded body of `POST /v1/entries`.
+#[derive(Debug)]
+pub(crate) struct EntrySubmission {
+    pub(crate) entry: Vec<u8>,
+    pub(crate) grant: Option<Vec<u8>>,
+    pub(crate) binding: Option<Vec<u8>>,
+    pub(crate) salt: Option<Vec<u8>>,
+}
+
+fn entry_error(e: DocumentError) -> ApiError {
+    match e {
+        DocumentError::BadSignature => {
+            ApiError::forbidden("bad_signature", "the entry's signature does not verify")
+        }
+        DocumentError::TooLarge { .. } => ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "entry_too_large",
+            "an entry is at most 65,535 bytes",
+        ),
+        _ => ApiError::bad_request(
+            "malformed_entry",
+            "the entry is not a well-formed ledger entry",
+        ),
+    }
+}
+
+/// Checks a submission as far as it can be checked without the node's state, and turns it
+/// into what the writer appends.
+pub(crate) fn check_entry(s: EntrySubmission, now: u64) -> Result<Submission, ApiError> {
+    let entry = Entry::from_bytes(&s.entry).map_err(entry_error)?;
+    let extras = s.grant.is_some() || s.binding.is_some() || s.salt.is_some();
+    let effect = match &entry {
+        Entry::Grant(commitment) => {
+            let (Some(grant), Some(binding), Some(salt)) = (s.grant, s.binding, s.salt) else {
+                return Err(ApiError::bad_request(
+                    "missing_fields",
+                    "a grant commitment needs grant, binding and salt",
+                ));
+            };
+            let salt: [u8; 32] = salt
+                .try_into()
+                .map_err(|_| ApiError::bad_request("malformed", "salt is not 32 bytes"))?;
+            let grant = SignedGrant::from_bytes(&grant).map_err(|e| match e {
+                DocumentError::BadSignature => {
+                    ApiError::forbidden("bad_grant", "the grant's signature does not verify")
+                }
+                _ => ApiError::bad_request("malformed_grant", "the grant is not well formed"),
+            })?;
+            let binding = SignedLedgerBinding::from_bytes(&binding).map_err(|e| match e {
+                DocumentError::BadSignature => {
+                    ApiError::forbidden("bad_binding", "the binding's signature does not verify")
+                }
+                _ => ApiError::bad_request("malformed_binding", "the binding is not well formed"),
+            })?;
+            let g = grant.document();
+            let b = binding.document();
+            let c = commitment.document();
+            if b.patient_signing != g.patient_signing {
+                return Err(ApiError::forbidden(
+                    "bad_binding",
+                    "the binding is not signed by the grant's patient",
+                ));
+            }
+            if b.grant_hash != grant.hash() || b.grant_key != c.grant_key {
+                return Err(ApiError::forbidden(
+                    "bad_binding",
+                    "the binding names another grant or grant key",
+                ));
+            }
+            if grant_commitment(&salt, &grant) != c.commitment {
+                return Err(ApiError::forbidden(
+                    "commitment_mismatch",
+                    "the commitment does not match salt and grant",
+                ));
+            }
+            if now >= g.not_after {
+                return Err(ApiError::forbidden("expired", "the grant has expired"));
+            }
+            Effect::Commit(GrantRow {
+                grant_id: g.grant_id.0,
+                grant_key: *c.grant_key.as_bytes(),
+                grant_doc: grant.as_bytes().to_vec(),
+                binding: binding.as_bytes().to_vec(),
+                salt,
+            })
+        }
+        Entry::Revocation(r) => {
+            if extras {
+                return Err(unexpected_fields());
+            }
+            Effect::Revoke {
+                grant_key: *r.document().grant_key.as_bytes(),
+            }
+        }
+        Entry::Erasure(e) => {
+            if extras {
+                return Err(unexpected_fields());
+            }
+            Effect::Erase {
+                erasure_key: *e.document().erasure_key.as_bytes(),
+            }
+        }
+        Entry::Access(_) => {
+            return Err(ApiError::forbidden(
+                "not_submittable",
+                "access events are appended by the node itself",
+            ))
+        }
+    };
+    Ok(Submission::new(s.entry, effect))
+}
+
+fn unexpected_fields() -> ApiError {
+    ApiError::bad_request(
+        "unexpected_fields",
+        "grant, binding and salt belong to grant commitments only",
+    )
+}

@@ -1,0 +1,467 @@
+//! The node's durable state: SQLite for entries and indexes, files for tiles, bundles and the
+//! checkpoint.
+//!
+//! ```text
+//! <data>/checkpoint                 the latest signed (and cosigned) checkpoint note
+//! <data>/tile/<L>/<N>[.p/<W>]       hash tiles      } exactly the C2SP tlog-tiles paths, so
+//! <data>/tile/entries/<N>[.p/<W>]   entry bundles   } `checkpoint` + `tile/` is a static mirror
+//! <data>/node.sqlite3               entries, leaf hashes, grants, bindings, revocations,
+//!                                   erasures, used nonces, signed checkpoint history
+//! <data>/bundles/<grant id>         off-log grant bundles (deleted on erasure; never mirrored)
+//! ```
+//!
+//! SQLite runs in WAL mode with `synchronous=FULL`: a commit is on disk when it returns. Files
+//! are written to a temporary name, fsynced, renamed, and their directory fsynced.
+
+use std::fs::{self, File};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use carekey_ledger::tiles::{TileId, TileKind, TILE_HEIGHT, TILE_WIDTH};
+use carekey_ledger::Hash;
+use rusqlite::{params, Connection, OptionalExtension as _};
+
+use crate::error::StoreError;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS entries (
+    idx   INTEGER PRIMARY KEY,
+    leaf  BLOB NOT NULL UNIQUE,
+    entry BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS grants (
+    grant_id     BLOB PRIMARY KEY,
+    grant_key    BLOB NOT NULL UNIQUE,
+    grant_doc    BLOB NOT NULL,
+    binding      BLOB NOT NULL,
+    salt         BLOB NOT NULL,
+    commit_index INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS revocations (
+    grant_key BLOB PRIMARY KEY,
+    idx       INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS erasures (
+    idx         INTEGER PRIMARY KEY,
+    erasure_key BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS erasures_by_key ON erasures (erasure_key);
+CREATE TABLE IF NOT EXISTS deleted_bundles (
+    grant_id BLOB PRIMARY KEY
+);
+CREATE TABLE IF NOT EXISTS nonces (
+    grant_id BLOB NOT NULL,
+    nonce    BLOB NOT NULL,
+    PRIMARY KEY (grant_id, nonce)
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    size INTEGER PRIMARY KEY,
+    root BLOB NOT NULL,
+    note TEXT NOT NULL
+);
+";
+
+/// How hard the node pushes data to stable storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// SQLite `synchronous=FULL`, every file and directory fsynced (production).
+    #[default]
+    Full,
+    /// No fsync at all and SQLite `synchronous=OFF`: the same code path, for measuring the
+    /// ceiling the disk imposes. Never for a real log.
+    None,
+}
+
+/// A grant accepted with its GrantCommitment, as the node keeps it off-log.
+#[derive(Debug, Clone)]
+pub(crate) struct GrantRow {
+    pub(crate) grant_id: [u8; 16],
+    pub(crate) grant_key: [u8; 32],
+    pub(crate) grant_doc: Vec<u8>,
+    pub(crate) binding: Vec<u8>,
+    pub(crate) salt: [u8; 32],
+}
+
+/// What the node knows about one grant when it serves a fetch.
+#[derive(Debug, Clone)]
+pub(crate) struct GrantState {
+    pub(crate) row: GrantRow,
+    pub(crate) revoked: bool,
+    pub(crate) erased: bool,
+}
+
+/// Opens the node's SQLite database with the pragmas the durability level asks for.
+pub(crate) fn open_db(data: &Path, durability: Durability) -> Result<Connection, StoreError> {
+    let conn = Connection::open(data.join("node.sqlite3"))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    let sync = match durability {
+        Durability::Full => "FULL",
+        Durability::None => "OFF",
+    };
+    conn.pragma_update(None, "synchronous", sync)?;
+    // Deleted off-log data is overwritten, not just unlinked from the b-tree.
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}
+
+/// Every leaf hash, in index order (the node's tree is rebuilt from these on start).
+pub(crate) fn load_leaves(conn: &Connection) -> Result<Vec<Hash>, StoreError> {
+    let mut stmt = conn.prepare("SELECT idx, leaf FROM entries ORDER BY idx")?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let idx: i64 = row.get(0)?;
+        if idx != out.len() as i64 {
+            return Err(StoreError::Corrupt("entry indexes are not contiguous"));
+        }
+        out.push(blob32(row.get(1)?)?);
+    }
+    Ok(out)
+}
+
+/// The index of the entry with this leaf hash, if the log has it.
+pub(crate) fn entry_index(conn: &Connection, leaf: &Hash) -> Result<Option<u64>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT idx FROM entries WHERE leaf = ?1",
+            [&leaf[..]],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()?
+        .map(|i| i as u64))
+}
+
+/// Entries `[start, end)`, in order.
+pub(crate) fn entries_range(
+    conn: &Connection,
+    start: u64,
+    end: u64,
+) -> Result<Vec<Vec<u8>>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT entry FROM entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx")?;
+    let rows = stmt.query_map(params![start as i64, end as i64], |r| {
+        r.get::<_, Vec<u8>>(0)
+    })?;
+    let out = rows.collect::<Result<Vec<_>, _>>()?;
+    if out.len() as u64 != end - start {
+        return Err(StoreError::Corrupt("entries missing from the database"));
+    }
+    Ok(out)
+}
+
+pub(crate) fn insert_entry(
+    conn: &Connection,
+    index: u64,
+    leaf: &Hash,
+    entry: &[u8],
+) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT INTO entries (idx, leaf, entry) VALUES (?1, ?2, ?3)")?
+        .execute(params![index as i64, &leaf[..], entry])?;
+    Ok(())
+}
+
+pub(crate) fn grant_by_id(
+    conn: &Connection,
+    id: &[u8; 16],
+) -> Result<Option<GrantState>, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT g.grant_id, g.grant_key, g.grant_doc, g.binding, g.salt,
+                    EXISTS (SELECT 1 FROM revocations r WHERE r.grant_key = g.grant_key),
+                    EXISTS (SELECT 1 FROM erasures e WHERE e.erasure_key = g.grant_key)
+                    OR EXISTS (SELECT 1 FROM deleted_bundles d WHERE d.grant_id = g.grant_id)
+             FROM grants g WHERE g.grant_id = ?1",
+        )?
+        .query_row([&id[..]], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+                r.get::<_, Vec<u8>>(4)?,
+                r.get::<_, bool>(5)?,
+                r.get::<_, bool>(6)?,
+            ))
+        })
+        .optional()?;
+    let Some((gid, key, doc, binding, salt, revoked, erased)) = row else {
+        return Ok(None);
+    };
+    let grant_id: [u8; 16] = gid
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("grant id is not 16 bytes"))?;
+    Ok(Some(GrantState {
+        row: GrantRow {
+            grant_id,
+            grant_key: blob32(key)?,
+            grant_doc: doc,
+            binding,
+            salt: blob32(salt)?,
+        },
+        revoked,
+        erased,
+    }))
+}
+
+pub(crate) fn grant_key_known(conn: &Connection, key: &[u8; 32]) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM grants WHERE grant_key = ?1")?
+        .exists([&key[..]])?)
+}
+
+pub(crate) fn grant_id_known(conn: &Connection, id: &[u8; 16]) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM grants WHERE grant_id = ?1")?
+        .exists([&id[..]])?)
+}
+
+pub(crate) fn insert_grant(conn: &Connection, g: &GrantRow, index: u64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO grants (grant_id, grant_key, grant_doc, binding, salt, commit_index)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        &g.grant_id[..],
+        &g.grant_key[..],
+        g.grant_doc,
+        g.binding,
+        &g.salt[..],
+        index as i64
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn revoked(conn: &Connection, key: &[u8; 32]) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM revocations WHERE grant_key = ?1")?
+        .exists([&key[..]])?)
+}
+
+pub(crate) fn insert_revocation(
+    conn: &Connection,
+    key: &[u8; 32],
+    index: u64,
+) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT INTO revocations (grant_key, idx) VALUES (?1, ?2)")?
+        .execute(params![&key[..], index as i64])?;
+    Ok(())
+}
+
+pub(crate) fn insert_erasure(
+    conn: &Connection,
+    key: &[u8; 32],
+    index: u64,
+) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT INTO erasures (idx, erasure_key) VALUES (?1, ?2)")?
+        .execute(params![index as i64, &key[..]])?;
+    Ok(())
+}
+
+pub(crate) fn grant_id_for_key(
+    conn: &Connection,
+    key: &[u8; 32],
+) -> Result<Option<[u8; 16]>, StoreError> {
+    let id = conn
+        .prepare_cached("SELECT grant_id FROM grants WHERE grant_key = ?1")?
+        .query_row([&key[..]], |r| r.get::<_, Vec<u8>>(0))
+        .optional()?;
+    id.map(|v| {
+        v.try_into()
+            .map_err(|_| StoreError::Corrupt("grant id is not 16 bytes"))
+    })
+    .transpose()
+}
+
+pub(crate) fn mark_bundle_deleted(conn: &Connection, id: &[u8; 16]) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT OR IGNORE INTO deleted_bundles (grant_id) VALUES (?1)")?
+        .execute([&id[..]])?;
+    Ok(())
+}
+
+/// Records a nonce for a grant; `false` if it was already used.
+pub(crate) fn use_nonce(
+    conn: &Connection,
+    id: &[u8; 16],
+    nonce: &[u8; 16],
+) -> Result<bool, StoreError> {
+    let n = conn
+        .prepare_cached("INSERT OR IGNORE INTO nonces (grant_id, nonce) VALUES (?1, ?2)")?
+        .execute(params![&id[..], &nonce[..]])?;
+    Ok(n == 1)
+}
+
+pub(crate) fn nonce_used(
+    conn: &Connection,
+    id: &[u8; 16],
+    nonce: &[u8; 16],
+) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM nonces WHERE grant_id = ?1 AND nonce = ?2")?
+        .exists(params![&id[..], &nonce[..]])?)
+}
+
+/// Keeps every signed checkpoint (history for operators and auditors).
+pub(crate) fn record_checkpoint(
+    conn: &Connection,
+    size: u64,
+    root: &Hash,
+    note: &str,
+) -> Result<(), StoreError> {
+    let existing: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT root FROM checkpoints WHERE size = ?1")?
+        .query_row([size as i64], |r| r.get(0))
+        .optional()?;
+    match existing {
+        Some(r) if r.as_slice() != root => Err(StoreError::Equivocation { size }),
+        Some(_) => {
+            conn.prepare_cached("UPDATE checkpoints SET note = ?2 WHERE size = ?1")?
+                .execute(params![size as i64, note])?;
+            Ok(())
+        }
+        None => {
+            conn.prepare_cached("INSERT INTO checkpoints (size, root, note) VALUES (?1, ?2, ?3)")?
+                .execute(params![size as i64, &root[..], note])?;
+            Ok(())
+        }
+    }
+}
+
+fn blob32(v: Vec<u8>) -> Result<[u8; 32], StoreError> {
+    v.try_into()
+        .map_err(|_| StoreError::Corrupt("a stored hash or key is not 32 bytes"))
+}
+
+// ----- files -----
+
+/// Writes `bytes` to `path` atomically: temporary file, fsync, rename, fsync the directory.
+pub(crate) fn write_atomic(
+    path: &Path,
+    bytes: &[u8],
+    durability: Durability,
+) -> Result<(), StoreError> {
+    let dir = path
+        .parent()
+        .ok_or(StoreError::Corrupt("file path has no directory"))?;
+    fs::create_dir_all(dir)?;
+    let tmp = tmp_name(path);
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        if durability == Durability::Full {
+            f.sync_all()?;
+        }
+    }
+    fs::rename(&tmp, path)?;
+    if durability == Durability::Full {
+        sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` via a temporary name and fsyncs the file, but leaves the directory
+/// fsync to the caller (so a batch of tiles in one directory costs one directory fsync).
+pub(crate) fn write_file_synced(
+    path: &Path,
+    bytes: &[u8],
+    durability: Durability,
+) -> Result<(), StoreError> {
+    let dir = path
+        .parent()
+        .ok_or(StoreError::Corrupt("file path has no directory"))?;
+    fs::create_dir_all(dir)?;
+    let tmp = tmp_name(path);
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        if durability == Durability::Full {
+            f.sync_all()?;
+        }
+    }
+    fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+fn tmp_name(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+/// The file holding a tile.
+pub(crate) fn tile_path(data: &Path, id: &TileId) -> PathBuf {
+    data.join(id.path())
+}
+
+/// The tiles and bundles that change when the log grows from `old` to `new` leaves: at every
+/// level, from the tile holding the first new hash to the tile holding the last, each at the
+/// width the tree of `new` serves.
+pub(crate) fn changed_tiles(old: u64, new: u64) -> Vec<TileId> {
+    let mut out = Vec::new();
+    let width = u64::from(TILE_WIDTH);
+    let mut push_range = |kind: TileKind, old_count: u64, new_count: u64| {
+        if new_count <= old_count {
+            return;
+        }
+        let first = old_count / width;
+        let last = (new_count - 1) / width;
+        for index in first..=last {
+            let w = (new_count - index * width).min(width) as u16;
+            out.push(TileId {
+                kind,
+                index,
+                width: w,
+            });
+        }
+    };
+    let mut level = 0u32;
+    loop {
+        let shift = level * TILE_HEIGHT;
+        let (o, n) = (
+            old.checked_shr(shift).unwrap_or(0),
+            new.checked_shr(shift).unwrap_or(0),
+        );
+        if n == 0 {
+            break;
+        }
+        push_range(TileKind::Hash { level: level as u8 }, o, n);
+        level += 1;
+    }
+    push_range(TileKind::Entries, old, new);
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use carekey_ledger::tiles::tiles_for_size;
+
+    use super::*;
+
+    #[test]
+    fn changed_tiles_are_exactly_the_new_ones() {
+        for (old, new) in [
+            (0u64, 1u64),
+            (0, 256),
+            (255, 257),
+            (256, 512),
+            (1, 70_000),
+            (65_535, 65_537),
+        ] {
+            let before: BTreeSet<_> = tiles_for_size(old).into_iter().collect();
+            let after: BTreeSet<_> = tiles_for_size(new).into_iter().collect();
+            let expected: BTreeSet<_> = after.difference(&before).copied().collect();
+            let got: BTreeSet<_> = changed_tiles(old, new).into_iter().collect();
+            assert_eq!(got, expected, "{old} → {new}");
+        }
+    }
+}

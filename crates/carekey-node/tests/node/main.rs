@@ -1,0 +1,9 @@
+//! The ledger node: every route through `tower::ServiceExt::oneshot`, then real processes
+//! (crash and restart, witnesses, the auditor).
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
+mod entries;
+mod grants;
+mod processes;
+mod reads;
+mod support;

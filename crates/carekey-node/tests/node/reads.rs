@@ -1,0 +1,174 @@
+//! Reads: the checkpoint, tiles (HTTP and the data directory as a static mirror), OpenAPI,
+//! restart.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::http::{Method, StatusCode};
+use carekey_ledger::note::open_checkpoint;
+use carekey_ledger::proof::Receipt;
+use carekey_ledger::tiles::{root_from_tiles, tiles_for_size, TileError, TileId, TileSource};
+
+use crate::support::*;
+
+struct Tiles(Mutex<HashMap<TileId, Vec<u8>>>);
+
+impl TileSource for Tiles {
+    fn read_tile(&self, id: &TileId) -> Result<Vec<u8>, TileError> {
+        self.0
+            .lock()
+            .unwrap()
+            .get(id)
+            .cloned()
+            .ok_or(TileError::BadPath {
+                reason: "not fetched",
+            })
+    }
+}
+
+async fn append_erasures(t: &TestNode, n: u64) -> Vec<(Vec<u8>, String)> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let e = one_time_erasure(i);
+        let (status, json) = t.post_json("/v1/entries", entry_body(e.as_bytes())).await;
+        assert_eq!(status, StatusCode::OK);
+        out.push((
+            e.as_bytes().to_vec(),
+            json["receipt"].as_str().unwrap().to_owned(),
+        ));
+    }
+    out
+}
+
+#[tokio::test]
+async fn empty_log_checkpoint() {
+    let t = TestNode::new();
+    let (status, headers, body) = t.call(Method::GET, "/checkpoint", &[], vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["cache-control"], "no-store");
+    let opened =
+        open_checkpoint(std::str::from_utf8(&body).unwrap(), &t.verifier(), &[], NOW).unwrap();
+    assert_eq!(opened.checkpoint.size, 0);
+    assert_eq!(opened.checkpoint.origin, ORIGIN);
+    assert_eq!(
+        t.call(Method::GET, "/tile/0/000", &[], vec![]).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn tiles_reproduce_the_root_over_http_and_from_the_data_dir() {
+    let t = TestNode::new();
+    // Cross a full tile so both full and partial tiles and a level-1 tile exist.
+    let entries = append_erasures(&t, 300).await;
+    let (_, _, cp) = t.call(Method::GET, "/checkpoint", &[], vec![]).await;
+    let opened =
+        open_checkpoint(std::str::from_utf8(&cp).unwrap(), &t.verifier(), &[], NOW).unwrap();
+    let size = opened.checkpoint.size;
+    assert_eq!(size, 300);
+    let tiles = Tiles(Mutex::new(HashMap::new()));
+    for id in tiles_for_size(size) {
+        let (status, headers, body) = t
+            .call(Method::GET, &format!("/{}", id.path()), &[], vec![])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{id}");
+        let expected_cache = if id.is_full() {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-store"
+        };
+        assert_eq!(headers["cache-control"], expected_cache, "{id}");
+        // The data directory is a static mirror: the same bytes at the same path.
+        let on_disk = std::fs::read(t.dir.path().join(id.path())).unwrap();
+        assert_eq!(on_disk, body.to_vec(), "{id}");
+        tiles.0.lock().unwrap().insert(id, body.to_vec());
+    }
+    assert_eq!(
+        root_from_tiles(&tiles, size).unwrap(),
+        opened.checkpoint.root
+    );
+    assert_eq!(
+        std::fs::read(t.dir.path().join("checkpoint")).unwrap(),
+        cp.to_vec()
+    );
+    // Every receipt verifies, and old receipts are consistent with the latest checkpoint.
+    for (i, (entry, receipt)) in entries.iter().enumerate() {
+        let r = Receipt::parse(receipt).unwrap();
+        assert_eq!(r.index, i as u64);
+        let old = r.verify(entry, &t.verifier(), &[], NOW).unwrap();
+        let proof =
+            carekey_ledger::tiles::consistency_proof_from_tiles(&tiles, old.checkpoint.size, size)
+                .unwrap();
+        carekey_ledger::verify_consistency(
+            old.checkpoint.size,
+            size,
+            &old.checkpoint.root,
+            &opened.checkpoint.root,
+            &proof,
+        )
+        .unwrap();
+    }
+    // Tiles beyond the log and non-canonical paths are 404.
+    for path in [
+        "/tile/0/001",
+        "/tile/1/000.p/2",
+        "/tile/entries/x000/000",
+        "/tile/9/000",
+        "/tile/../checkpoint",
+    ] {
+        let (status, _, body) = t.call(Method::GET, path, &[], vec![]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(serde_json::from_slice::<serde_json::Value>(&body).unwrap()["code"].is_string());
+    }
+    // A partial tile the log has outgrown is still a valid prefix.
+    assert_eq!(
+        t.call(Method::GET, "/tile/entries/001.p/44", &[], vec![])
+            .await
+            .0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn restart_keeps_the_log_and_continues() {
+    let t = TestNode::new();
+    let entries = append_erasures(&t, 5).await;
+    let (_, _, before) = t.call(Method::GET, "/checkpoint", &[], vec![]).await;
+    let t = t.restart();
+    let (_, _, after) = t.call(Method::GET, "/checkpoint", &[], vec![]).await;
+    assert_eq!(before, after, "no new checkpoint without new entries");
+    let more = append_erasures(&t, 1).await;
+    let r = Receipt::parse(&more[0].1).unwrap();
+    assert_eq!(r.index, 5);
+    // Re-submitting an entry from before the restart gives its old index.
+    let (status, json) = t.post_json("/v1/entries", entry_body(&entries[2].0)).await;
+    assert_eq!((status, json["index"].as_u64()), (StatusCode::OK, Some(2)));
+}
+
+#[tokio::test]
+async fn openapi_describes_every_route() {
+    let t = TestNode::new();
+    let (status, headers, body) = t.call(Method::GET, "/v1/openapi.json", &[], vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/json");
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/checkpoint", "get"),
+        ("/tile/{path}", "get"),
+        ("/v1/entries", "post"),
+        ("/v1/grants/{grant_id}/bundle", "put"),
+        ("/v1/grants/{grant_id}/fetch", "post"),
+        ("/v1/grants/{grant_id}", "delete"),
+        ("/v1/openapi.json", "get"),
+    ] {
+        assert!(paths[path][method].is_object(), "{method} {path}");
+    }
+    let (status, _, body) = t.call(Method::GET, "/nope", &[], vec![]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()["code"],
+        "not_found"
+    );
+}
