@@ -11,6 +11,7 @@ fn allowed_internal() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("carekey-qr", &[][..]),
         ("carekey-model", &["carekey-crypto"][..]),
         ("carekey-ledger", &["carekey-crypto"][..]),
+        ("carekey-sync", &["carekey-crypto", "carekey-model", "carekey-ledger"][..]),
         ("carekey-vault", &["carekey-crypto"][..]),
         (
             "carekey-wallet",

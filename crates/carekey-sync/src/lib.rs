@@ -1,0 +1,37 @@
+//! The wallet's ledger client: it reads a Carekey ledger node, or any static mirror of its
+//! tiles, and verifies everything it reads, trusting nothing the node or mirror says.
+//!
+//! Used by `carekey-wallet` (and only there): this is the one crate of the workspace that
+//! talks HTTP (`reqwest`, blocking, rustls).
+//!
+//! - Reads: a [`LogSource`] serves the checkpoint and C2SP `tlog-tiles` tiles, over HTTP(S)
+//!   ([`HttpSource`], a node or any static mirror) or from a directory ([`DirSource`]).
+//! - Verification: [`sync`] runs every check of `LEDGER-CHECKS.md` (pinned log key, witness
+//!   quorum and freshness, rollback and split-view detection with both signed notes kept as
+//!   [`Evidence`], consistency, inclusion of the wallet's own entries from self-computed leaf
+//!   hashes, a scan of every new entry bundle against the signed root) and returns the new
+//!   [`LogState`] for the caller to store only on success. [`gossip`] compares two views;
+//!   [`verify_receipt`] checks a `tlog-proof` receipt offline.
+//! - Writes: [`NodeClient`] speaks the node's write API (protocol §3); [`Outbox`] queues writes
+//!   durably (serde), with ordered, idempotent retries and exponential backoff.
+//!
+//! Time is passed in (`now`, unix seconds); nothing here reads the clock. Signatures and hashes
+//! come from `carekey-crypto` through `carekey-ledger` and `carekey-model`.
+#![forbid(unsafe_code)]
+#![deny(rustdoc::broken_intra_doc_links)]
+
+mod error;
+mod node;
+mod outbox;
+mod source;
+mod verify;
+
+pub use error::SyncError;
+pub use node::{
+    bundle_hash, Fetched, NodeClient, Submitted, ACCESS_EVENT_HEADER, SIGNATURE_HEADER,
+};
+pub use outbox::{backoff, Outbox, OutboxItem, OutboxOp, MAX_BACKOFF_SECS};
+pub use source::{tile_limit, DirSource, HttpSource, LogSource, MAX_CHECKPOINT_BYTES};
+pub use verify::{
+    gossip, sync, verify_receipt, Evidence, Found, LogState, PinnedLog, SyncOutcome, Watch,
+};

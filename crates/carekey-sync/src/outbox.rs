@@ -1,0 +1,236 @@
+//! A durable queue of writes to nodes that survives restarts and offline periods.
+//!
+//! The wallet keeps the [`Outbox`] in its vault state (it is plain serde data) and calls
+//! [`Outbox::flush`] whenever it is online. Writes to one node leave in the order they were
+//! queued (a revocation never overtakes its grant commitment, an upload never overtakes the
+//! commitment it needs); different nodes do not wait for each other. Every write is idempotent
+//! on the node's side, so retrying after a lost answer is safe.
+
+use std::collections::{HashMap, HashSet};
+
+use carekey_crypto::Signature;
+use carekey_model::GrantId;
+use serde::{Deserialize, Serialize};
+
+use crate::node::{NodeClient, Submitted};
+use crate::SyncError;
+
+/// The longest wait between two attempts of one item, in seconds.
+pub const MAX_BACKOFF_SECS: u64 = 3600;
+
+/// Queued writes, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outbox {
+    /// The queue.
+    pub items: Vec<OutboxItem>,
+}
+
+/// One queued write to one node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxItem {
+    /// The node's base URL.
+    pub node: String,
+    /// The write.
+    pub op: OutboxOp,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// Not to be tried before this time (unix seconds).
+    pub next_attempt_at: u64,
+    /// The last transient failure, for display.
+    pub last_error: Option<String>,
+}
+
+/// A write to a node (protocol §3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum OutboxOp {
+    /// `POST /v1/entries`.
+    Submit {
+        /// The entry's COSE bytes.
+        #[serde(with = "b64")]
+        entry: Vec<u8>,
+        /// The signed grant (grant commitments only).
+        #[serde(with = "b64_opt", default)]
+        grant: Option<Vec<u8>>,
+        /// The ledger binding (grant commitments only).
+        #[serde(with = "b64_opt", default)]
+        binding: Option<Vec<u8>>,
+        /// The commitment's salt (grant commitments only).
+        #[serde(default)]
+        salt: Option<[u8; 32]>,
+    },
+    /// `PUT /v1/grants/<id>/bundle`.
+    Upload {
+        /// The grant.
+        grant_id: GrantId,
+        /// The grant bundle bytes.
+        #[serde(with = "b64")]
+        bundle: Vec<u8>,
+        /// The grant key's 64-byte signature over the upload message.
+        #[serde(with = "b64")]
+        signature: Vec<u8>,
+    },
+    /// `DELETE /v1/grants/<id>`.
+    Delete {
+        /// The grant.
+        grant_id: GrantId,
+        /// The grant key's 64-byte signature over the delete message.
+        #[serde(with = "b64")]
+        signature: Vec<u8>,
+    },
+}
+
+impl OutboxOp {
+    /// Performs the write against `client`.
+    pub fn send(&self, client: &NodeClient) -> Result<Option<Submitted>, SyncError> {
+        match self {
+            OutboxOp::Submit {
+                entry,
+                grant,
+                binding,
+                salt,
+            } => client
+                .submit(entry, grant.as_deref(), binding.as_deref(), salt.as_ref())
+                .map(Some),
+            OutboxOp::Upload {
+                grant_id,
+                bundle,
+                signature,
+            } => client
+                .upload_bundle(grant_id, bundle, &signature_of(signature)?)
+                .map(|()| None),
+            OutboxOp::Delete {
+                grant_id,
+                signature,
+            } => client
+                .delete_bundle(grant_id, &signature_of(signature)?)
+                .map(|()| None),
+        }
+    }
+}
+
+fn signature_of(bytes: &[u8]) -> Result<Signature, SyncError> {
+    Signature::from_slice(bytes).map_err(|_| SyncError::InvalidItem {
+        reason: "the queued signature is not 64 bytes".to_owned(),
+    })
+}
+
+/// The wait after `attempts` failures: `2^attempts` seconds, at most [`MAX_BACKOFF_SECS`].
+pub fn backoff(attempts: u32) -> u64 {
+    1u64.checked_shl(attempts)
+        .unwrap_or(u64::MAX)
+        .min(MAX_BACKOFF_SECS)
+}
+
+impl Outbox {
+    /// Queues a write to `node`, due at once. The same write to the same node is queued once.
+    pub fn push(&mut self, node: &str, op: OutboxOp, now: u64) {
+        if self.items.iter().any(|i| i.node == node && i.op == op) {
+            return;
+        }
+        self.items.push(OutboxItem {
+            node: node.to_owned(),
+            op,
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: None,
+        });
+    }
+
+    /// The positions of the items due at `now`.
+    pub fn due(&self, now: u64) -> Vec<usize> {
+        self.items
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.next_attempt_at <= now)
+            .map(|(n, _)| n)
+            .collect()
+    }
+
+    /// Tries the due writes, in queue order per node, and returns the ones that left the
+    /// queue: done (`Ok`, with the node's answer for a submission) or dropped after a permanent
+    /// refusal (`Err`: a 4xx status other than 408/429, or a malformed item).
+    ///
+    /// A transient failure (no connection, timeout, 408, 429, 5xx, garbled answer) keeps the
+    /// item, records the error, backs off by [`backoff`] and holds back the node's later items
+    /// until it goes through, as does an earlier item of the node that is not yet due.
+    pub fn flush(
+        &mut self,
+        now: u64,
+        connect: &dyn Fn(&str) -> Result<NodeClient, SyncError>,
+    ) -> Vec<(OutboxOp, Result<Option<Submitted>, SyncError>)> {
+        let mut held: HashSet<String> = HashSet::new();
+        let mut clients: HashMap<String, NodeClient> = HashMap::new();
+        let mut finished = Vec::new();
+        let mut keep = Vec::with_capacity(self.items.len());
+        for mut item in std::mem::take(&mut self.items) {
+            if held.contains(&item.node) || item.next_attempt_at > now {
+                held.insert(item.node.clone());
+                keep.push(item);
+                continue;
+            }
+            let client = match clients.get(&item.node) {
+                Some(c) => Ok(c),
+                None => match connect(&item.node) {
+                    Ok(c) => Ok(&*clients.entry(item.node.clone()).or_insert(c)),
+                    Err(e) => Err(e),
+                },
+            };
+            let result = client.and_then(|c| item.op.send(c));
+            match result {
+                Ok(answer) => finished.push((item.op, Ok(answer))),
+                // A node we cannot even address keeps its writes: the setting may be fixed.
+                Err(e) if e.is_transient() || !clients.contains_key(&item.node) => {
+                    item.attempts = item.attempts.saturating_add(1);
+                    item.next_attempt_at = now.saturating_add(backoff(item.attempts));
+                    item.last_error = Some(e.to_string());
+                    held.insert(item.node.clone());
+                    keep.push(item);
+                }
+                Err(e) => finished.push((item.op, Err(e))),
+            }
+        }
+        self.items = keep;
+        finished
+    }
+}
+
+/// Bytes as unpadded base64url strings, so the vault's JSON stays compact.
+mod b64 {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&B64.encode(bytes))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        B64.decode(text).map_err(serde::de::Error::custom)
+    }
+}
+
+mod b64_opt {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        bytes: &Option<Vec<u8>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(b) => s.serialize_some(&B64.encode(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Vec<u8>>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|t| B64.decode(t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
