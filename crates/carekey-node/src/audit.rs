@@ -84,7 +84,9 @@ pub enum AuditError {
         reason: String,
     },
     /// A hash tile differs from the one recomputed from the entries.
-    #[error("{tile} does not match the hashes of the entries (first difference at entry or node {position})")]
+    #[error(
+        "{tile} does not match the hashes of the entries (first difference at position {position})"
+    )]
     Tile {
         /// The tile's path.
         tile: String,
