@@ -200,6 +200,9 @@ impl Seen {
     }
 }
 
+/// An acknowledged append: entry bytes, index, receipt.
+type Acked = (Vec<u8>, u64, String);
+
 /// A tiny deterministic generator (xorshift64*) for the kill schedule.
 struct Rng(u64);
 
@@ -225,7 +228,7 @@ async fn sigkill_under_load_loses_no_acknowledged_entry() {
     let log = NoteVerifier::parse(&vkey).unwrap();
     let config = node_config(dir.path(), &key, &[]);
     let config_arg = config.to_str().unwrap().to_owned();
-    let acked: Arc<Mutex<Vec<(Vec<u8>, u64, String)>>> = Arc::default();
+    let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
     let mut seen = Seen::default();
     let mut counter = 0u64;
     for round in 0..3 {
@@ -286,7 +289,7 @@ async fn sigkill_under_load_loses_no_acknowledged_entry() {
     let size = latest.checkpoint.size;
     seen.add(&latest.checkpoint);
     let tiles = HttpTiles::fetch(&node.url, size).await;
-    let acked = acked.lock().unwrap();
+    let acked = std::mem::take(&mut *acked.lock().unwrap());
     assert!(
         acked.len() > 10,
         "too few appends were acknowledged to test anything"
