@@ -10,10 +10,13 @@ fi
 state=$(mktemp -d /tmp/carekey-keyring.XXXXXX)
 export XDG_DATA_HOME="$state/data" XDG_RUNTIME_DIR="$state/run"
 mkdir -p "$XDG_DATA_HOME" "$XDG_RUNTIME_DIR"; chmod 700 "$XDG_RUNTIME_DIR"
+before=$(pgrep -x gnome-keyring-d || true)
 eval "$(printf 'carekey-test' | gnome-keyring-daemon --unlock --components=secrets)"
 export GNOME_KEYRING_CONTROL CAREKEY_SECRET_SERVICE=1
+# Only the daemon started here is ours to stop (never `kill 0`: that is our own process group).
+ours=$(comm -13 <(printf '%s\n' $before | sort) <(pgrep -x gnome-keyring-d | sort) || true)
 status=0
 "$@" || status=$?
-kill "${GNOME_KEYRING_PID:-0}" 2>/dev/null || true
+for pid in ${GNOME_KEYRING_PID:-} $ours; do kill "$pid" 2>/dev/null || true; done
 rm -rf "$state"
 exit $status
