@@ -117,6 +117,14 @@ enum Command {
     /// Ledger nodes.
     #[command(subcommand)]
     Node(patient::NodeCommand),
+    /// Publish what waits in the outbox and verify every pinned ledger node (never trusting one).
+    Sync,
+    /// The verified access history: who read which records, when, under which grant.
+    Audit {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// The provider's side: identity, access requests, opening grant bundles.
     #[command(subcommand)]
     Provider(provider::ProviderCommand),
@@ -160,6 +168,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Recover(args) => patient::recover(g, args),
         Command::Directory(cmd) => patient::directory(g, cmd),
         Command::Node(cmd) => patient::node(g, cmd),
+        Command::Sync => patient::sync(g),
+        Command::Audit { json } => patient::audit(g, json),
         Command::Provider(cmd) => provider::run(g, cmd),
         Command::Demo(args) => demo::run(args),
     }

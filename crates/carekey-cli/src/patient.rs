@@ -184,12 +184,25 @@ pub(crate) enum DirectoryCommand {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum NodeCommand {
-    /// Pin a ledger node URL.
+    /// Pin a ledger node with its log key and the witnesses whose cosignatures you require.
+    Add {
+        /// Node URL.
+        url: String,
+        /// The node's log key (`carekey-node keygen` prints it: name+keyid+base64).
+        key: String,
+        /// A witness's cosignature key; repeatable.
+        #[arg(long = "witness", value_name = "KEY")]
+        witnesses: Vec<String>,
+        /// How many of the witnesses must cosign (default: all of them).
+        #[arg(long)]
+        quorum: Option<usize>,
+    },
+    /// Pin a node URL only (confirmed from a request; no ledger publishing without its key).
     Pin {
         /// Node URL.
         url: String,
     },
-    /// List pinned nodes.
+    /// List pinned nodes and what the wallet last verified.
     List,
 }
 
@@ -701,14 +714,20 @@ pub(crate) fn erase(g: &Global, args: EraseArgs) -> Result<()> {
 pub(crate) fn receipt(cmd: ReceiptCommand) -> Result<()> {
     let ReceiptCommand::Verify { file } = cmd;
     let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-    let t = verify_receipt(&bytes)?;
-    let doc = t.document();
+    let v = verify_receipt(&bytes, now()?)?;
+    let doc = v.tombstone.document();
     println!(
         "valid erasure receipt: signed by {} at {}, {} ciphertext hash(es)",
         doc.patient_signing,
         session::when(doc.erased_at),
         doc.ciphertext_hashes.len()
     );
+    for node in &v.ledger_nodes {
+        println!("  erasure entry included in the log of {node} (proof checked against the keys in the receipt; compare them with the keys you pinned)");
+    }
+    if v.ledger_nodes.is_empty() {
+        println!("  no ledger inclusion proof in this receipt (no node pinned, or it was offline)");
+    }
     Ok(())
 }
 
@@ -809,15 +828,106 @@ fn open_desk(g: &Global) -> Result<DirectoryDesk> {
 pub(crate) fn node(g: &Global, cmd: NodeCommand) -> Result<()> {
     let mut w = open_patient(g)?;
     match cmd {
+        NodeCommand::Add {
+            url,
+            key,
+            witnesses,
+            quorum,
+        } => {
+            let quorum = quorum.unwrap_or(witnesses.len());
+            w.add_node(&url, &key, &witnesses, quorum)?;
+            println!(
+                "pinned {url} (log key {key}; {quorum} of {} witness(es) must cosign)",
+                witnesses.len()
+            );
+            if witnesses.is_empty() {
+                println!(
+                    "warning: with no witnesses this node could show you a forked log undetected"
+                );
+            }
+        }
         NodeCommand::Pin { url } => {
             w.pin_node(&url)?;
             println!("pinned {url}");
         }
         NodeCommand::List => {
+            let logs = w.nodes();
             for n in w.pinned_nodes() {
-                println!("{n}");
+                match logs.iter().find(|(p, _)| &p.url == n) {
+                    Some((p, st)) => println!(
+                        "{n}  verified size {}  witnesses {}/{}{}",
+                        st.size,
+                        p.quorum,
+                        p.witness_keys.len(),
+                        if st.evidence.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                "  !!! {} piece(s) of evidence of a lying node !!!",
+                                st.evidence.len()
+                            )
+                        }
+                    ),
+                    None => println!("{n}  (URL only: add its key with `carekey node add`)"),
+                }
             }
         }
+    }
+    Ok(())
+}
+
+pub(crate) fn sync(g: &Global) -> Result<()> {
+    let mut w = open_patient(g)?;
+    let report = w.sync(now()?)?;
+    let mut alarm = false;
+    for n in &report.nodes {
+        match (&n.verified_size, &n.problem) {
+            (Some(size), _) => println!("{}: verified, log size {size}", n.url),
+            (None, Some(p)) if n.alarm => {
+                alarm = true;
+                println!("{}: !!! ALERT: {p} — both signed checkpoints kept as evidence; this node is no longer trusted !!!", n.url);
+            }
+            (None, p) => println!(
+                "{}: not verified: {}",
+                n.url,
+                p.as_deref().unwrap_or("unknown")
+            ),
+        }
+    }
+    if report.nodes.is_empty() {
+        println!("no ledger nodes pinned: `carekey node add URL KEY --witness KEY`");
+    }
+    println!(
+        "{} new access event(s); {} write(s) waiting in the outbox",
+        report.new_access_events, report.outbox_pending
+    );
+    if alarm {
+        bail!("a ledger node showed an inconsistent history (split view or rollback)");
+    }
+    Ok(())
+}
+
+pub(crate) fn audit(g: &Global, json: bool) -> Result<()> {
+    let w = open_patient(g)?;
+    let log = w.access_log();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&log)?);
+        return Ok(());
+    }
+    if log.is_empty() {
+        println!("No access recorded yet (run `carekey sync` to check the ledger).");
+    }
+    for a in log {
+        println!(
+            "{}  {}  read {} record(s) under grant {}  [{}]  ({} #{})",
+            session::when(a.served_at),
+            a.provider_name,
+            a.records.len(),
+            &a.grant_id[..12],
+            a.verification,
+            a.node,
+            a.index
+        );
     }
     Ok(())
 }

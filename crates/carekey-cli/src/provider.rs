@@ -33,6 +33,17 @@ pub(crate) enum ProviderCommand {
         #[arg(long, value_name = "FILE")]
         keys: Option<PathBuf>,
     },
+    /// Fetch a grant's records through a ledger node (the node logs the access).
+    Fetch {
+        /// The grant id (the patient's share shows it).
+        grant: String,
+        /// The node URL (one the request named).
+        #[arg(long)]
+        node: String,
+        /// Write the records into this directory.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Record a patient's signed revocation: its grant is refused from then on.
     Revocation {
         /// The revocation file.
@@ -159,6 +170,35 @@ pub(crate) fn run(g: &Global, cmd: ProviderCommand) -> Result<()> {
                 std::fs::write(&path, text)
                     .with_context(|| format!("writing {}", path.display()))?;
                 println!("record identities written to {}", path.display());
+            }
+        }
+        ProviderCommand::Fetch { grant, node, out } => {
+            let w = open(g)?;
+            let grant_id = grant
+                .trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{grant:?} is not a grant id"))?;
+            let opened = w.fetch(&grant_id, &node, now()?)?;
+            println!(
+                "fetched grant {grant_id} from {node}: {} record(s), verified",
+                opened.records.len()
+            );
+            if let Some(dir) = &out {
+                std::fs::create_dir_all(dir)?;
+            }
+            for r in &opened.records {
+                println!(
+                    "  record {} v{} {} ({} bytes)",
+                    r.record_id,
+                    r.version,
+                    r.resource_type.as_deref().unwrap_or(&r.name),
+                    r.plaintext.len()
+                );
+                if let Some(dir) = &out {
+                    let p = dir.join(format!("{}.v{}.json", r.record_id, r.version));
+                    std::fs::write(&p, &r.plaintext)
+                        .with_context(|| format!("writing {}", p.display()))?;
+                }
             }
         }
         ProviderCommand::Revocation { file } => {

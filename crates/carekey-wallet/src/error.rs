@@ -89,6 +89,9 @@ pub enum WalletError {
     /// Input was understood but is not acceptable (bad duration, bad URL…).
     #[error("{0}")]
     Invalid(String),
+    /// A ledger node could not be reached or answered something the wallet cannot accept.
+    #[error("ledger: {0}")]
+    Ledger(String),
 }
 
 impl WalletError {
@@ -127,6 +130,7 @@ impl WalletError {
             WalletError::Refused(_) => "refused",
             WalletError::GrantNotActive { .. } => "grant_not_active",
             WalletError::Invalid(_) => "invalid",
+            WalletError::Ledger(_) => "ledger",
         }
     }
 }

@@ -26,8 +26,9 @@ pub use carekey_vault::{default_store, FileStore, OsKeyring, Passphrase, SecretS
 pub use directory::DirectoryDesk;
 pub use error::WalletError;
 pub use patient::{
-    ErasureReceipt, GrantSummary, KeyWrap, KeyWraps, PatientWallet, RecordSummary, RecoveryKit,
-    RequestInput, RequestReview, RevokeOutcome, ShareChoice, ShareOutcome, RECEIPT_FORMAT,
+    AccessView, ErasureReceipt, GrantSummary, KeyWrap, KeyWraps, LedgerProof, NodeRef,
+    NodeSyncStatus, PatientWallet, RecordSummary, RecoveryKit, RequestInput, RequestReview,
+    RevokeOutcome, ShareChoice, ShareOutcome, SyncReport, DEFAULT_MAX_AGE_SECS, RECEIPT_FORMAT,
 };
 pub use provider::{OpenedBundle, OpenedRecord, ProviderWallet, RequestSpec};
 
@@ -43,9 +44,20 @@ pub fn default_dir(role: &str) -> Result<PathBuf, WalletError> {
     Ok(dirs.data_dir().join(role))
 }
 
+/// What an offline check of an erasure receipt established.
+#[derive(Debug)]
+pub struct VerifiedReceipt {
+    /// The patient-signed tombstone.
+    pub tombstone: carekey_model::SignedTombstone,
+    /// Ledger nodes whose inclusion proof verified (with the keys named in the receipt).
+    pub ledger_nodes: Vec<String>,
+}
+
 /// Verifies an erasure receipt offline: the tombstone inside must be a valid signature by the
-/// patient key the receipt names, and its fields must match the receipt's.
-pub fn verify_receipt(receipt_json: &[u8]) -> Result<carekey_model::SignedTombstone, WalletError> {
+/// patient key the receipt names, its fields must match the receipt's, and every ledger proof
+/// must show an erasure entry committing to that tombstone in a log signed by the named key and
+/// cosigned by the named witness quorum (leaf hash computed here).
+pub fn verify_receipt(receipt_json: &[u8], now: u64) -> Result<VerifiedReceipt, WalletError> {
     use base64::Engine as _;
     let value: serde_json::Value = serde_json::from_slice(receipt_json)
         .map_err(|e| WalletError::Invalid(format!("not an erasure receipt: {e}")))?;
@@ -73,7 +85,58 @@ pub fn verify_receipt(receipt_json: &[u8]) -> Result<carekey_model::SignedTombst
             "the receipt's time differs from its tombstone".into(),
         ));
     }
-    Ok(tombstone)
+    let proofs: Vec<LedgerProof> = match value.get("ledger") {
+        Some(v) => serde_json::from_value(v.clone()).map_err(|e| {
+            WalletError::Invalid(format!("the receipt's ledger proofs are malformed: {e}"))
+        })?,
+        None => Vec::new(),
+    };
+    let b64 = |what: &str, text: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| WalletError::Invalid(format!("the receipt's {what} is not base64url")))
+    };
+    let mut ledger_nodes = Vec::new();
+    for p in proofs {
+        let entry = b64("ledger entry", &p.entry)?;
+        let salt: [u8; 32] = b64("salt", &p.salt)?
+            .try_into()
+            .map_err(|_| WalletError::Invalid("the receipt's salt is not 32 bytes".into()))?;
+        let carekey_model::ledger::Entry::Erasure(erasure) =
+            carekey_model::ledger::Entry::from_bytes(&entry)?
+        else {
+            return Err(WalletError::Invalid(format!(
+                "the ledger entry for {} is not an erasure entry",
+                p.node
+            )));
+        };
+        if erasure.document().commitment
+            != carekey_model::ledger::tombstone_commitment(&salt, &tombstone)
+        {
+            return Err(WalletError::Invalid(format!(
+                "the erasure entry on {} does not commit to this tombstone",
+                p.node
+            )));
+        }
+        let pinned = carekey_sync::PinnedLog {
+            url: p.node.clone(),
+            log_key: p.log_key.clone(),
+            witness_keys: p.witness_keys.clone(),
+            quorum: p.quorum,
+            max_age_secs: u64::MAX / 2,
+        };
+        carekey_sync::verify_receipt(&p.receipt, &entry, &pinned, now).map_err(|e| {
+            WalletError::Invalid(format!(
+                "the inclusion proof from {} does not verify: {e}",
+                p.node
+            ))
+        })?;
+        ledger_nodes.push(p.node);
+    }
+    Ok(VerifiedReceipt {
+        tombstone,
+        ledger_nodes,
+    })
 }
 
 /// Whether `dir` holds a vault.

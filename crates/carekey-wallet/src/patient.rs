@@ -27,6 +27,10 @@ use crate::state::{
 use crate::wrap;
 use crate::WalletError;
 
+mod ledger;
+
+pub use ledger::{AccessView, NodeRef, NodeSyncStatus, SyncReport, DEFAULT_MAX_AGE_SECS};
+
 /// Encoded state or key index, wiped from memory on drop.
 type Secret = Zeroizing<Vec<u8>>;
 
@@ -181,8 +185,33 @@ pub struct ErasureReceipt {
     pub ciphertext_hashes: Vec<String>,
     /// What the wallet destroyed.
     pub destroyed: Vec<String>,
+    /// Inclusion proofs of the erasure entry on each pinned ledger node that accepted it.
+    pub ledger: Vec<LedgerProof>,
+    /// Ledger writes still waiting in the outbox when the receipt was made (offline nodes).
+    pub ledger_pending: usize,
     /// What erasure cannot reach.
     pub limits: Vec<String>,
+}
+
+/// Proof that an erasure entry committing to the receipt's tombstone is in a ledger node's log.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct LedgerProof {
+    /// The node.
+    pub node: String,
+    /// The log key the patient pinned for it (C2SP note verifier key).
+    pub log_key: String,
+    /// The witness keys pinned for it.
+    pub witness_keys: Vec<String>,
+    /// How many of them must have cosigned.
+    pub quorum: usize,
+    /// Index of the erasure entry in the log.
+    pub index: u64,
+    /// The erasure entry (base64url COSE).
+    pub entry: String,
+    /// The salt of the tombstone commitment (base64url).
+    pub salt: String,
+    /// The C2SP tlog-proof receipt.
+    pub receipt: String,
 }
 
 /// Where a request came from: a `carekey:` link, a QR image, or a file holding either.
@@ -228,6 +257,10 @@ impl PatientWallet {
             pinned_nodes: Vec::new(),
             backups: Vec::new(),
             tombstones: Vec::new(),
+            logs: Vec::new(),
+            outbox: Default::default(),
+            access_log: Vec::new(),
+            erasures: Vec::new(),
         };
         let mut wallet = PatientWallet {
             vault,
@@ -733,7 +766,12 @@ impl PatientWallet {
         let unpinned_nodes = r
             .nodes
             .iter()
-            .filter(|n| !self.state.pinned_nodes.iter().any(|p| p == *n))
+            .filter(|n| {
+                let url = NodeRef::parse(n)
+                    .map(|r| r.url)
+                    .unwrap_or_else(|_| (*n).clone());
+                !self.state.pinned_nodes.contains(&url)
+            })
             .cloned()
             .collect();
         let matching_records = self
@@ -820,8 +858,9 @@ impl PatientWallet {
         };
         let grant = Signed::sign(grant, &self.signing_key())?;
         for node in &request.nodes {
-            if !self.state.pinned_nodes.contains(node) {
-                self.state.pinned_nodes.push(node.clone());
+            let url = NodeRef::parse(node)?.url;
+            if !self.state.pinned_nodes.contains(&url) {
+                self.state.pinned_nodes.push(url);
             }
         }
         let grant_id = grant.document().grant_id;
@@ -833,9 +872,11 @@ impl PatientWallet {
                 status: GrantStatus::Active,
                 records: records.clone(),
                 revocation: None,
+                ledger: None,
             },
         );
         self.save()?;
+        self.publish_grant(&grant_id, now)?;
         Ok(ShareOutcome { grant, records })
     }
 
@@ -976,7 +1017,11 @@ impl PatientWallet {
     /// are unreadable to that provider) and re-issues bundles for the other active grants that
     /// cover re-keyed records.
     pub fn revoke(&mut self, grant_id: &GrantId, now: u64) -> Result<RevokeOutcome, WalletError> {
-        self.end_grant(grant_id, GrantStatus::Revoked { at: now }, now)
+        let outcome = self.end_grant(grant_id, GrantStatus::Revoked { at: now }, now)?;
+        self.publish_end_of_grant(grant_id, None, now)?;
+        self.save()?;
+        self.flush_outbox(now);
+        Ok(outcome)
     }
 
     fn end_grant(
@@ -1039,6 +1084,8 @@ impl PatientWallet {
             .collect();
         for other in others {
             updated_bundles.push((other, self.grant_bundle(&other)?));
+            // Providers fetching through a node get the re-keyed versions too.
+            self.republish_bundle(&other, now)?;
         }
         Ok(RevokeOutcome {
             revocation,
@@ -1123,8 +1170,10 @@ impl PatientWallet {
             .tombstones
             .push(ByteDoc(tombstone.as_bytes().to_vec()));
         let old_epoch = self.vault.epoch();
+        self.publish_record_erasure(&tombstone, now)?;
         self.save_rotating()?;
         self.remove_files(&[record_path(&self.vault.records_dir(), id, entry.version)]);
+        self.flush_outbox(now);
         let backups = self.rewrite_backups()?;
         let mut destroyed = vec![
             format!(
@@ -1182,7 +1231,9 @@ impl PatientWallet {
         self.state
             .tombstones
             .push(ByteDoc(tombstone.as_bytes().to_vec()));
+        self.publish_end_of_grant(grant_id, Some(&tombstone), now)?;
         self.save()?;
+        self.flush_outbox(now);
         let destroyed = vec![
             format!(
                 "the keys of the {} record version(s) shared under the grant (re-keyed)",
@@ -1256,6 +1307,24 @@ impl PatientWallet {
             tombstone: base64url(tombstone.as_bytes()),
             ciphertext_hashes: t.ciphertext_hashes.iter().map(hex::encode).collect(),
             destroyed,
+            ledger: self
+                .erasure_publications(tombstone)
+                .into_iter()
+                .filter_map(|(p, entry, salt)| {
+                    let log = self.state.logs.iter().find(|l| l.pinned.url == p.node)?;
+                    Some(LedgerProof {
+                        node: p.node,
+                        log_key: log.pinned.log_key.clone(),
+                        witness_keys: log.pinned.witness_keys.clone(),
+                        quorum: log.pinned.quorum,
+                        index: p.index,
+                        entry: base64url(&entry),
+                        salt: base64url(&salt),
+                        receipt: p.receipt,
+                    })
+                })
+                .collect(),
+            ledger_pending: self.state.outbox.items.len(),
             limits: vec![
                 "Copies a provider already decrypted, or printed, are out of the wallet's reach.".to_owned(),
                 "Plaintext or key files you exported yourself (carekey export, keys export) are not tracked.".to_owned(),

@@ -228,6 +228,39 @@ impl ProviderWallet {
         Ok(revocation)
     }
 
+    /// Fetches the records of a grant through a ledger node: signs a fresh, single-use fetch
+    /// request (the node logs an access event for it), then verifies and decrypts the bundle
+    /// the node returns exactly as [`ProviderWallet::open`] does — the node is not trusted.
+    pub fn fetch(
+        &self,
+        grant_id: &GrantId,
+        node_url: &str,
+        now: u64,
+    ) -> Result<OpenedBundle, WalletError> {
+        let node = crate::patient::normalise_node(node_url)?;
+        let request = Signed::sign(
+            carekey_model::ledger::FetchRequest {
+                provider_signing: self.public_key(),
+                grant_id: *grant_id,
+                node: node.clone(),
+                nonce: carekey_crypto::random_array(),
+                requested_at: now,
+            },
+            &self.signing_key(),
+        )?;
+        let client =
+            carekey_sync::NodeClient::new(&node).map_err(|e| WalletError::Ledger(e.to_string()))?;
+        let fetched = client
+            .fetch(grant_id, request.as_bytes())
+            .map_err(|e| match e {
+                carekey_sync::SyncError::Status {
+                    code: Some(code), ..
+                } => WalletError::Refused(format!("the node refused the fetch: {code}")),
+                other => WalletError::Ledger(other.to_string()),
+            })?;
+        self.open(&fetched.bundle, now)
+    }
+
     /// Verifies a grant bundle and decrypts exactly the granted records. Anything else — a
     /// grant for another provider or no request of ours, outside its validity window, revoked,
     /// a record outside the scope, a ciphertext that does not match the patient's seal — is

@@ -124,6 +124,74 @@ pub(crate) struct PatientState {
     pub(crate) backups: Vec<PathBuf>,
     /// Signed tombstones of past erasures.
     pub(crate) tombstones: Vec<ByteDoc>,
+    /// Ledger nodes the patient pinned with their keys, and what the wallet last verified.
+    #[serde(default)]
+    pub(crate) logs: Vec<LogSettings>,
+    /// Writes waiting for a node (offline is normal).
+    #[serde(default)]
+    pub(crate) outbox: carekey_sync::Outbox,
+    /// Access events found on the ledger for this wallet's grants.
+    #[serde(default)]
+    pub(crate) access_log: Vec<AccessRecord>,
+    /// Erasure entries published (or queued) for tombstones.
+    #[serde(default)]
+    pub(crate) erasures: Vec<ErasurePublication>,
+}
+
+/// A pinned ledger node and the last state the wallet verified.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct LogSettings {
+    pub(crate) pinned: carekey_sync::PinnedLog,
+    pub(crate) state: carekey_sync::LogState,
+}
+
+/// A grant's pseudonyms on the ledger and where its entries were published.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct GrantLedger {
+    /// Per-grant Ed25519 key: signs the grant's log entries and bundle uploads.
+    pub(crate) grant_key: SecretBytes,
+    /// Per-grant X25519 key: nodes seal access-event details to it.
+    pub(crate) event_key: SecretBytes,
+    #[serde(with = "bytes")]
+    pub(crate) salt: Vec<u8>,
+    pub(crate) binding: ByteDoc,
+    /// The GrantCommitment entry.
+    pub(crate) entry: ByteDoc,
+    /// The RevocationEntry, once the grant ended.
+    #[serde(default)]
+    pub(crate) pending_revocation: Option<ByteDoc>,
+    pub(crate) published: Vec<Publication>,
+}
+
+/// An entry a node accepted, with its receipt.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Publication {
+    pub(crate) node: String,
+    pub(crate) kind: String,
+    pub(crate) index: u64,
+    /// C2SP tlog-proof text.
+    pub(crate) receipt: String,
+}
+
+/// An erasure entry for a tombstone.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct ErasurePublication {
+    pub(crate) tombstone: ByteDoc,
+    #[serde(with = "bytes")]
+    pub(crate) salt: Vec<u8>,
+    pub(crate) entry: ByteDoc,
+    pub(crate) published: Vec<Publication>,
+}
+
+/// One access event found on a log.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct AccessRecord {
+    pub(crate) node: String,
+    pub(crate) index: u64,
+    pub(crate) grant_id: GrantId,
+    pub(crate) served_at: u64,
+    /// "verified" or why not.
+    pub(crate) verification: String,
 }
 
 /// A signed document kept verbatim.
@@ -169,6 +237,9 @@ pub(crate) struct GrantEntry {
     pub(crate) records: Vec<RecordId>,
     #[serde(default)]
     pub(crate) revocation: Option<ByteDoc>,
+    /// The grant's ledger pseudonyms, when it names pinned nodes.
+    #[serde(default)]
+    pub(crate) ledger: Option<GrantLedger>,
 }
 
 /// A provider's wallet.

@@ -11,7 +11,10 @@ fn allowed_internal() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("carekey-qr", &[][..]),
         ("carekey-model", &["carekey-crypto"][..]),
         ("carekey-ledger", &["carekey-crypto"][..]),
-        ("carekey-sync", &["carekey-crypto", "carekey-model", "carekey-ledger"][..]),
+        (
+            "carekey-sync",
+            &["carekey-crypto", "carekey-model", "carekey-ledger"][..],
+        ),
         ("carekey-vault", &["carekey-crypto"][..]),
         (
             "carekey-wallet",
@@ -20,6 +23,8 @@ fn allowed_internal() -> BTreeMap<&'static str, &'static [&'static str]> {
                 "carekey-model",
                 "carekey-qr",
                 "carekey-vault",
+                "carekey-ledger",
+                "carekey-sync",
             ][..],
         ),
         ("carekey-cli", &["carekey-wallet"][..]),

@@ -1,0 +1,676 @@
+//! The patient's side of the ledger: publishing grants, revocations and erasures through the
+//! outbox, and the trust-nothing sync that finds revocations and access events.
+
+use carekey_crypto::{sha256, AgreementSecret, PublicKey, SigningKey};
+use carekey_model::ledger::{
+    delete_message, grant_commitment, open_access_details, tombstone_commitment, upload_message,
+    Entry, ErasureEntry, GrantCommitment, LedgerBinding, RevocationEntry,
+};
+use carekey_model::{GrantId, Signed, SignedGrant, SignedTombstone};
+use carekey_sync::{
+    HttpSource, LogState, NodeClient, OutboxOp, PinnedLog, Submitted, SyncError, Watch,
+};
+
+use super::PatientWallet;
+use crate::state::{
+    AccessRecord, ByteDoc, ErasurePublication, GrantLedger, LogSettings, Publication, SecretBytes,
+};
+use crate::WalletError;
+
+/// How stale a checkpoint may be before the wallet calls the log frozen (a node could otherwise
+/// keep the wallet in the past).
+pub const DEFAULT_MAX_AGE_SECS: u64 = 24 * 3600;
+
+/// A node reference as a request names it: `URL` or `URL LOG-KEY`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeRef {
+    /// The node's base URL.
+    pub url: String,
+    /// The node's note verifier key, when the request vouches for one.
+    pub log_key: Option<String>,
+}
+
+impl NodeRef {
+    /// Parses `URL` or `URL LOG-KEY`.
+    pub fn parse(text: &str) -> Result<Self, WalletError> {
+        let mut parts = text.split_whitespace();
+        let url = super::normalise_node(parts.next().unwrap_or_default())?;
+        let log_key = parts.next().map(str::to_owned);
+        if parts.next().is_some() {
+            return Err(WalletError::Invalid(format!(
+                "{text:?}: expected `URL [LOG-KEY]`"
+            )));
+        }
+        Ok(NodeRef { url, log_key })
+    }
+}
+
+/// What one sync found and did, per node.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct SyncReport {
+    /// One line per node: verified size or the problem.
+    pub nodes: Vec<NodeSyncStatus>,
+    /// Outbox items still waiting (offline nodes).
+    pub outbox_pending: usize,
+    /// New verified access events.
+    pub new_access_events: usize,
+}
+
+/// The outcome of syncing with one node.
+#[derive(Debug, serde::Serialize)]
+pub struct NodeSyncStatus {
+    /// Node URL.
+    pub url: String,
+    /// Verified log size, when the sync passed every check.
+    pub verified_size: Option<u64>,
+    /// What went wrong, if anything.
+    pub problem: Option<String>,
+    /// True for a detected split view or rollback: evidence was kept; alert the patient.
+    pub alarm: bool,
+}
+
+/// One verified (or suspicious) provider access, as the patient sees it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AccessView {
+    /// When the node served the records (unix seconds).
+    pub served_at: u64,
+    /// Provider name from the grant.
+    pub provider_name: String,
+    /// Provider key (hex).
+    pub provider_key: String,
+    /// The grant used (hex).
+    pub grant_id: String,
+    /// The records the grant covered at the time.
+    pub records: Vec<String>,
+    /// The node and log index of the access event.
+    pub node: String,
+    /// Log index.
+    pub index: u64,
+    /// "verified" when the provider's own signed request is inside; otherwise why not.
+    pub verification: String,
+}
+
+impl PatientWallet {
+    /// Pins a ledger node: its log key and the witnesses (and quorum) whose cosignatures the
+    /// wallet requires. Keys come from the patient, never from the node.
+    pub fn add_node(
+        &mut self,
+        url: &str,
+        log_key: &str,
+        witness_keys: &[String],
+        quorum: usize,
+    ) -> Result<(), WalletError> {
+        let url = super::normalise_node(url)?;
+        carekey_ledger::note::NoteVerifier::parse(log_key)
+            .map_err(|e| WalletError::Invalid(format!("log key {log_key:?}: {e}")))?;
+        for w in witness_keys {
+            carekey_ledger::note::NoteVerifier::parse(w)
+                .map_err(|e| WalletError::Invalid(format!("witness key {w:?}: {e}")))?;
+        }
+        if quorum > witness_keys.len() {
+            return Err(WalletError::Invalid(format!(
+                "a quorum of {quorum} needs at least {quorum} witness keys"
+            )));
+        }
+        let pinned = PinnedLog {
+            url: url.clone(),
+            log_key: log_key.to_owned(),
+            witness_keys: witness_keys.to_vec(),
+            quorum,
+            max_age_secs: DEFAULT_MAX_AGE_SECS,
+        };
+        self.state.logs.retain(|l| l.pinned.url != url);
+        self.state.logs.push(LogSettings {
+            pinned,
+            state: LogState::default(),
+        });
+        if !self.state.pinned_nodes.contains(&url) {
+            self.state.pinned_nodes.push(url);
+        }
+        self.save()
+    }
+
+    /// Pinned ledger nodes with their verification state.
+    pub fn nodes(&self) -> Vec<(PinnedLog, LogState)> {
+        self.state
+            .logs
+            .iter()
+            .map(|l| (l.pinned.clone(), l.state.clone()))
+            .collect()
+    }
+
+    /// Outbox items waiting for a node.
+    pub fn outbox_len(&self) -> usize {
+        self.state.outbox.items.len()
+    }
+
+    fn pinned_log(&self, url: &str) -> Option<&PinnedLog> {
+        self.state
+            .logs
+            .iter()
+            .map(|l| &l.pinned)
+            .find(|p| p.url == url)
+    }
+
+    /// The ledger nodes a grant is published on: those it names that the patient pinned.
+    fn grant_logs(&self, grant: &SignedGrant) -> Vec<String> {
+        grant
+            .document()
+            .nodes
+            .iter()
+            .filter_map(|n| NodeRef::parse(n).ok())
+            .filter(|n| self.pinned_log(&n.url).is_some())
+            .map(|n| n.url)
+            .collect()
+    }
+
+    /// Prepares the per-grant pseudonyms and the commitment entry for a new grant and queues
+    /// its publication (commitment, then the off-log bundle) on the grant's pinned nodes.
+    pub(super) fn publish_grant(
+        &mut self,
+        grant_id: &GrantId,
+        now: u64,
+    ) -> Result<(), WalletError> {
+        let grant = self.signed_grant(grant_id)?;
+        let logs = self.grant_logs(&grant);
+        if logs.is_empty() {
+            return Ok(());
+        }
+        let grant_key = SigningKey::generate();
+        let event_key = AgreementSecret::generate();
+        let salt: [u8; 32] = carekey_crypto::random_array();
+        let binding = Signed::sign(
+            LedgerBinding {
+                patient_signing: self.public_key(),
+                grant_hash: grant.hash(),
+                grant_key: grant_key.public(),
+                event_key: event_key.public(),
+            },
+            &self.signing_key(),
+        )?;
+        let entry = Signed::sign(
+            GrantCommitment {
+                grant_key: grant_key.public(),
+                commitment: grant_commitment(&salt, &grant),
+                committed_at: now,
+            },
+            &grant_key,
+        )?;
+        let bundle = self.grant_bundle(grant_id)?;
+        let upload_sig = grant_key.sign(&upload_message(grant_id, &sha256(&bundle)));
+        for url in &logs {
+            self.state.outbox.push(
+                url,
+                OutboxOp::Submit {
+                    entry: entry.as_bytes().to_vec(),
+                    grant: Some(grant.as_bytes().to_vec()),
+                    binding: Some(binding.as_bytes().to_vec()),
+                    salt: Some(salt),
+                },
+                now,
+            );
+            self.state.outbox.push(
+                url,
+                OutboxOp::Upload {
+                    grant_id: *grant_id,
+                    bundle: bundle.clone(),
+                    signature: upload_sig.to_bytes().to_vec(),
+                },
+                now,
+            );
+        }
+        if let Some(g) = self.state.grants.get_mut(grant_id) {
+            g.ledger = Some(GrantLedger {
+                grant_key: SecretBytes(grant_key.to_bytes()),
+                event_key: SecretBytes(event_key.to_bytes()),
+                salt: salt.to_vec(),
+                binding: ByteDoc(binding.as_bytes().to_vec()),
+                entry: ByteDoc(entry.as_bytes().to_vec()),
+                pending_revocation: None,
+                published: Vec::new(),
+            });
+        }
+        self.save()?;
+        self.flush_outbox(now);
+        Ok(())
+    }
+
+    /// Queues the re-issued bundle of a grant whose records were re-keyed.
+    pub(super) fn republish_bundle(
+        &mut self,
+        grant_id: &GrantId,
+        now: u64,
+    ) -> Result<(), WalletError> {
+        let Some(ledger) = self
+            .state
+            .grants
+            .get(grant_id)
+            .and_then(|g| g.ledger.clone())
+        else {
+            return Ok(());
+        };
+        let grant = self.signed_grant(grant_id)?;
+        let bundle = self.grant_bundle(grant_id)?;
+        let key = SigningKey::from_bytes(&ledger.grant_key.0);
+        let signature = key.sign(&upload_message(grant_id, &sha256(&bundle)));
+        for url in self.grant_logs(&grant) {
+            self.state.outbox.push(
+                &url,
+                OutboxOp::Upload {
+                    grant_id: *grant_id,
+                    bundle: bundle.clone(),
+                    signature: signature.to_bytes().to_vec(),
+                },
+                now,
+            );
+        }
+        Ok(())
+    }
+
+    /// Queues a revocation entry (signed with the grant's pseudonymous key) on the grant's nodes,
+    /// and for an erasure also an erasure entry and the deletion of the off-log bundle.
+    pub(super) fn publish_end_of_grant(
+        &mut self,
+        grant_id: &GrantId,
+        tombstone: Option<&SignedTombstone>,
+        now: u64,
+    ) -> Result<(), WalletError> {
+        let Some(ledger) = self
+            .state
+            .grants
+            .get(grant_id)
+            .and_then(|g| g.ledger.clone())
+        else {
+            return Ok(());
+        };
+        let grant = self.signed_grant(grant_id)?;
+        let key = SigningKey::from_bytes(&ledger.grant_key.0);
+        let revocation = Signed::sign(
+            RevocationEntry {
+                grant_key: key.public(),
+                revoked_at: now,
+            },
+            &key,
+        )?;
+        let logs = self.grant_logs(&grant);
+        let already_revoked = ledger.published.iter().any(|p| p.kind == "revocation");
+        for url in &logs {
+            if !already_revoked {
+                self.state
+                    .outbox
+                    .push(url, submit(revocation.as_bytes()), now);
+            }
+            if let Some(tombstone) = tombstone {
+                let salt: [u8; 32] = carekey_crypto::random_array();
+                let erasure = Signed::sign(
+                    ErasureEntry {
+                        erasure_key: key.public(),
+                        commitment: tombstone_commitment(&salt, tombstone),
+                        ciphertext_hashes: tombstone.document().ciphertext_hashes.clone(),
+                        erased_at: now,
+                    },
+                    &key,
+                )?;
+                self.state.outbox.push(url, submit(erasure.as_bytes()), now);
+                self.state.erasures.push(ErasurePublication {
+                    tombstone: ByteDoc(tombstone.as_bytes().to_vec()),
+                    salt: salt.to_vec(),
+                    entry: ByteDoc(erasure.as_bytes().to_vec()),
+                    published: Vec::new(),
+                });
+                let sig = key.sign(&delete_message(grant_id));
+                self.state.outbox.push(
+                    url,
+                    OutboxOp::Delete {
+                        grant_id: *grant_id,
+                        signature: sig.to_bytes().to_vec(),
+                    },
+                    now,
+                );
+            }
+        }
+        if let Some(g) = self.state.grants.get_mut(grant_id) {
+            if let Some(l) = g.ledger.as_mut() {
+                if !already_revoked {
+                    l.pending_revocation = Some(ByteDoc(revocation.as_bytes().to_vec()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues an erasure entry for a record tombstone on every pinned node, signed by a
+    /// one-time key so the entry links to nothing else.
+    pub(super) fn publish_record_erasure(
+        &mut self,
+        tombstone: &SignedTombstone,
+        now: u64,
+    ) -> Result<(), WalletError> {
+        if self.state.logs.is_empty() {
+            return Ok(());
+        }
+        let key = SigningKey::generate();
+        let salt: [u8; 32] = carekey_crypto::random_array();
+        let entry = Signed::sign(
+            ErasureEntry {
+                erasure_key: key.public(),
+                commitment: tombstone_commitment(&salt, tombstone),
+                ciphertext_hashes: tombstone.document().ciphertext_hashes.clone(),
+                erased_at: now,
+            },
+            &key,
+        )?;
+        let urls: Vec<String> = self
+            .state
+            .logs
+            .iter()
+            .map(|l| l.pinned.url.clone())
+            .collect();
+        for url in urls {
+            self.state.outbox.push(&url, submit(entry.as_bytes()), now);
+        }
+        self.state.erasures.push(ErasurePublication {
+            tombstone: ByteDoc(tombstone.as_bytes().to_vec()),
+            salt: salt.to_vec(),
+            entry: ByteDoc(entry.as_bytes().to_vec()),
+            published: Vec::new(),
+        });
+        Ok(())
+    }
+
+    /// Sends what the outbox holds to every reachable node, records the receipts, and keeps the
+    /// rest for later (offline is normal). Returns how many items are still waiting.
+    pub fn flush_outbox(&mut self, now: u64) -> usize {
+        if self.state.outbox.items.is_empty() {
+            return 0;
+        }
+        let results = self
+            .state
+            .outbox
+            .flush(now, &|url: &str| NodeClient::new(url));
+        for (op, result) in results {
+            if let (OutboxOp::Submit { entry, .. }, Ok(Some(submitted))) = (op, result) {
+                // The receipt's checkpoint names the log; map it back to the pinned node.
+                if let Some(node) = self.node_of_receipt(&submitted.receipt) {
+                    self.record_publication(&node, &entry, &submitted);
+                }
+            }
+        }
+        // Losing a receipt would only cost a re-submission (idempotent), so a failed save here
+        // is reported by the next operation rather than failing this one.
+        let _ = self.save();
+        self.state.outbox.items.len()
+    }
+
+    fn node_of_receipt(&self, receipt: &str) -> Option<String> {
+        let receipt = carekey_ledger::proof::Receipt::parse(receipt).ok()?;
+        let origin = receipt.checkpoint.lines().next()?.to_owned();
+        self.state
+            .logs
+            .iter()
+            .find(|l| {
+                carekey_ledger::note::NoteVerifier::parse(&l.pinned.log_key)
+                    .map(|v| v.name() == origin)
+                    .unwrap_or(false)
+            })
+            .map(|l| l.pinned.url.clone())
+    }
+
+    fn record_publication(&mut self, node: &str, entry: &[u8], submitted: &Submitted) {
+        let publication = |kind: &str| Publication {
+            node: node.to_owned(),
+            kind: kind.to_owned(),
+            index: submitted.index,
+            receipt: submitted.receipt.clone(),
+        };
+        for g in self.state.grants.values_mut() {
+            if let Some(l) = g.ledger.as_mut() {
+                if l.entry.0 == entry {
+                    l.published.push(publication("grant"));
+                    return;
+                }
+                if l.pending_revocation.as_ref().is_some_and(|r| r.0 == entry) {
+                    l.published.push(publication("revocation"));
+                    return;
+                }
+            }
+        }
+        for e in &mut self.state.erasures {
+            if e.entry.0 == entry {
+                e.published.push(publication("erasure"));
+                return;
+            }
+        }
+    }
+
+    /// Receipts (C2SP tlog-proof) of an erasure's tombstone, per node, once published.
+    pub(super) fn erasure_publications(
+        &self,
+        tombstone: &SignedTombstone,
+    ) -> Vec<(Publication, Vec<u8>, Vec<u8>)> {
+        self.state
+            .erasures
+            .iter()
+            .filter(|e| e.tombstone.0 == tombstone.as_bytes())
+            .flat_map(|e| {
+                e.published
+                    .iter()
+                    .map(move |p| (p.clone(), e.entry.0.clone(), e.salt.clone()))
+            })
+            .collect()
+    }
+
+    /// Syncs with every pinned node: flushes the outbox, then verifies each log from the last
+    /// checkpoint the wallet trusted (LEDGER-CHECKS) and scans new entries for this wallet's
+    /// grants. A split view or rollback keeps both signed checkpoints as evidence and stops
+    /// trusting that node.
+    pub fn sync(&mut self, now: u64) -> Result<SyncReport, WalletError> {
+        let pending = self.flush_outbox(now);
+        let mut report = SyncReport {
+            outbox_pending: pending,
+            ..SyncReport::default()
+        };
+        let watched: Vec<(GrantId, PublicKey)> = self
+            .state
+            .grants
+            .iter()
+            .filter_map(|(id, g)| {
+                g.ledger
+                    .as_ref()
+                    .map(|l| (*id, SigningKey::from_bytes(&l.grant_key.0).public()))
+            })
+            .collect();
+        for i in 0..self.state.logs.len() {
+            let pinned = self.state.logs[i].pinned.clone();
+            let own_entries = self.own_entries(&pinned.url);
+            let watch = Watch {
+                grant_keys: watched.iter().map(|(_, k)| *k).collect(),
+                own_entries,
+            };
+            let result = HttpSource::new(&pinned.url).and_then(|source| {
+                carekey_sync::sync(&source, &pinned, &self.state.logs[i].state, &watch, now)
+            });
+            match result {
+                Ok(outcome) => {
+                    let size = outcome.state.size;
+                    self.state.logs[i].state = outcome.state;
+                    for found in outcome.found {
+                        if self.note_found(&pinned.url, found.index, &found.entry, &watched) {
+                            report.new_access_events += 1;
+                        }
+                    }
+                    report.nodes.push(NodeSyncStatus {
+                        url: pinned.url.clone(),
+                        verified_size: Some(size),
+                        problem: None,
+                        alarm: false,
+                    });
+                }
+                Err(SyncError::SplitView { evidence }) | Err(SyncError::Rollback { evidence }) => {
+                    let detail = format!("{}: {}", evidence.kind, evidence.detail);
+                    self.state.logs[i].state.evidence.push(evidence);
+                    report.nodes.push(NodeSyncStatus {
+                        url: pinned.url.clone(),
+                        verified_size: None,
+                        problem: Some(detail),
+                        alarm: true,
+                    });
+                }
+                Err(e) => report.nodes.push(NodeSyncStatus {
+                    url: pinned.url.clone(),
+                    verified_size: None,
+                    problem: Some(e.to_string()),
+                    alarm: false,
+                }),
+            }
+        }
+        self.save()?;
+        Ok(report)
+    }
+
+    fn own_entries(&self, url: &str) -> Vec<(u64, Vec<u8>)> {
+        let mut own = Vec::new();
+        for g in self.state.grants.values() {
+            if let Some(l) = &g.ledger {
+                for p in l.published.iter().filter(|p| p.node == url) {
+                    let bytes = match p.kind.as_str() {
+                        "grant" => Some(l.entry.0.clone()),
+                        "revocation" => l.pending_revocation.as_ref().map(|r| r.0.clone()),
+                        _ => None,
+                    };
+                    if let Some(bytes) = bytes {
+                        own.push((p.index, bytes));
+                    }
+                }
+            }
+        }
+        for e in &self.state.erasures {
+            for p in e.published.iter().filter(|p| p.node == url) {
+                own.push((p.index, e.entry.0.clone()));
+            }
+        }
+        own
+    }
+
+    /// Records an entry the sync found for one of this wallet's grants. Returns true for a new
+    /// access event.
+    fn note_found(
+        &mut self,
+        node: &str,
+        index: u64,
+        entry: &Entry,
+        watched: &[(GrantId, PublicKey)],
+    ) -> bool {
+        let Entry::Access(event) = entry else {
+            return false;
+        };
+        if self
+            .state
+            .access_log
+            .iter()
+            .any(|a| a.node == node && a.index == index)
+        {
+            return false;
+        }
+        let Some((grant_id, _)) = watched
+            .iter()
+            .find(|(_, k)| *k == event.document().grant_key)
+        else {
+            return false;
+        };
+        let Some(g) = self.state.grants.get(grant_id) else {
+            return false;
+        };
+        let Some(ledger) = &g.ledger else {
+            return false;
+        };
+        let grant = match SignedGrant::from_bytes(&g.signed.0) {
+            Ok(grant) => grant,
+            Err(_) => return false,
+        };
+        let secret = AgreementSecret::from_bytes(*ledger.event_key.0);
+        let (served_at, verification) = match open_access_details(&secret, &event.document().sealed)
+        {
+            Ok(details) => {
+                let request = details.fetch_request.document();
+                if request.provider_signing != grant.document().provider_signing {
+                    (
+                        details.served_at,
+                        "FORGED: the request inside is not signed by the grant's provider"
+                            .to_owned(),
+                    )
+                } else if request.grant_id != *grant_id {
+                    (
+                        details.served_at,
+                        "FORGED: the request inside names another grant".to_owned(),
+                    )
+                } else {
+                    (details.served_at, "verified".to_owned())
+                }
+            }
+            Err(e) => (
+                event.document().logged_at,
+                format!("FORGED: the details do not open ({e})"),
+            ),
+        };
+        self.state.access_log.push(AccessRecord {
+            node: node.to_owned(),
+            index,
+            grant_id: *grant_id,
+            served_at,
+            verification,
+        });
+        true
+    }
+
+    /// The access history: every access event the sync found for this wallet's grants, newest
+    /// first, with its verification state.
+    pub fn access_log(&self) -> Vec<AccessView> {
+        let mut out: Vec<AccessView> = self
+            .state
+            .access_log
+            .iter()
+            .map(|a| {
+                let (provider_name, provider_key) = self
+                    .state
+                    .grants
+                    .get(&a.grant_id)
+                    .and_then(|g| SignedGrant::from_bytes(&g.signed.0).ok())
+                    .map(|g| {
+                        (
+                            g.document().provider_name.clone(),
+                            g.document().provider_signing.to_string(),
+                        )
+                    })
+                    .unwrap_or_default();
+                let records = self
+                    .state
+                    .grants
+                    .get(&a.grant_id)
+                    .map(|g| g.records.iter().map(|r| r.to_string()).collect())
+                    .unwrap_or_default();
+                AccessView {
+                    served_at: a.served_at,
+                    provider_name,
+                    provider_key,
+                    grant_id: a.grant_id.to_string(),
+                    records,
+                    node: a.node.clone(),
+                    index: a.index,
+                    verification: a.verification.clone(),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| b.served_at.cmp(&a.served_at).then(a.index.cmp(&b.index)));
+        out
+    }
+}
+
+fn submit(entry: &[u8]) -> OutboxOp {
+    OutboxOp::Submit {
+        entry: entry.to_vec(),
+        grant: None,
+        binding: None,
+        salt: None,
+    }
+}
