@@ -10,7 +10,7 @@
 //!   quorum and freshness, rollback and split-view detection with both signed notes kept as
 //!   [`Evidence`], consistency, inclusion of the wallet's own entries from self-computed leaf
 //!   hashes, a scan of every new entry bundle against the signed root) and returns the new
-//!   [`LogState`] for the caller to store only on success. [`gossip`] compares two views;
+//!   [`LogState`] for the caller to store only on success. [`gossip`] and [`gossip_via`] compare two views;
 //!   [`verify_receipt`] checks a `tlog-proof` receipt offline.
 //! - Writes: [`NodeClient`] speaks the node's write API (protocol §3); [`Outbox`] queues writes
 //!   durably (serde), with ordered, idempotent retries and exponential backoff.
@@ -33,5 +33,6 @@ pub use node::{
 pub use outbox::{backoff, Outbox, OutboxItem, OutboxOp, MAX_BACKOFF_SECS};
 pub use source::{tile_limit, DirSource, HttpSource, LogSource, MAX_CHECKPOINT_BYTES};
 pub use verify::{
-    gossip, sync, verify_receipt, Evidence, Found, LogState, PinnedLog, SyncOutcome, Watch,
+    gossip, gossip_via, sync, verify_receipt, Evidence, Found, LogState, PinnedLog, SyncOutcome,
+    Watch,
 };

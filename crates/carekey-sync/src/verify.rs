@@ -400,6 +400,72 @@ pub fn gossip(a: &LogState, b: &LogState) -> Option<Evidence> {
     })
 }
 
+/// Compares two views of a log of different sizes too: both notes must open under the pinned
+/// log key; the same size with different roots is a split view; otherwise the consistency proof
+/// from the smaller to the larger is rebuilt from `source`'s tiles (verified against the larger
+/// view's root first) and checked, and a failure is `inconsistent` evidence.
+///
+/// `source` must serve the tiles of the larger view (a mirror of the log that showed it).
+/// `Ok(None)` means the views agree (or one is empty); `Err` means the comparison could not
+/// be made.
+pub fn gossip_via(
+    source: &dyn LogSource,
+    pinned: &PinnedLog,
+    a: &LogState,
+    b: &LogState,
+    now: u64,
+) -> Result<Option<Evidence>, SyncError> {
+    let trust = Trust::of(pinned)?;
+    let (Some(note_a), Some(note_b)) = (a.checkpoint.as_deref(), b.checkpoint.as_deref()) else {
+        return Ok(None);
+    };
+    let open =
+        |note: &str| open_checkpoint(note, &trust.log, &[], now).map_err(SyncError::BadCheckpoint);
+    let (va, vb) = (open(note_a)?, open(note_b)?);
+    let (small, big) = if va.checkpoint.size <= vb.checkpoint.size {
+        (&va, &vb)
+    } else {
+        (&vb, &va)
+    };
+    let (old, new) = (&small.checkpoint, &big.checkpoint);
+    if old.size == new.size {
+        return Ok((old.root != new.root).then(|| {
+            evidence(
+                "split_view",
+                format!(
+                    "two views of the log {} show different trees of size {}",
+                    new.origin, new.size
+                ),
+                note_a,
+                note_b,
+                now,
+            )
+        }));
+    }
+    if old.size == 0 {
+        return Ok(None);
+    }
+    let mut tiles = VerifiedTiles::new(source, new)?;
+    for id in tiles_for_consistency(old.size, new.size) {
+        tiles.ensure(id)?;
+    }
+    let proof = consistency_proof_from_tiles(&tiles.view(), old.size, new.size)
+        .map_err(|e| tiles.tile_error(e))?;
+    if verify_consistency(old.size, new.size, &old.root, &new.root, &proof).is_ok() {
+        return Ok(None);
+    }
+    Ok(Some(evidence(
+        "inconsistent",
+        format!(
+            "the log {} at size {} does not extend its tree of size {}",
+            new.origin, new.size, old.size
+        ),
+        &small.raw,
+        &big.raw,
+        now,
+    )))
+}
+
 /// The checkpoint body of a note (everything before the last blank line), parsed strictly.
 fn body_of(note: &str) -> Option<Checkpoint> {
     let split = note.rfind("\n\n")?;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use carekey_crypto::SigningKey;
 use carekey_ledger::note::NoteKey;
 use carekey_ledger::NoteError;
-use carekey_sync::{gossip, sync, DirSource, HttpSource, LogState, SyncError, Watch};
+use carekey_sync::{gossip, gossip_via, sync, DirSource, HttpSource, LogState, SyncError, Watch};
 
 use crate::http::{Reply, Server};
 use crate::{access_entry, filler, grant_entry, grant_key, FakeLog, NOW};
@@ -234,6 +234,40 @@ fn a_fork_shown_to_two_wallets_is_detected_by_gossip() {
     }
     grown.append_fillers(1);
     assert_eq!(gossip(&alice, &synced(&grown)), None);
+    // With a mirror of the larger view, views of different sizes are compared by proof.
+    let mut longer_fork = fork_of(&log, 25, 9);
+    longer_fork.append_fillers(300);
+    let dave = sync(
+        &longer_fork.mirror(),
+        &log.pinned("m"),
+        &LogState::default(),
+        &watch_none(),
+        NOW,
+    )
+    .unwrap()
+    .state;
+    let pinned = log.pinned("m");
+    let ev = gossip_via(&longer_fork.mirror(), &pinned, &alice, &dave, NOW)
+        .unwrap()
+        .expect("a fork");
+    assert_eq!(ev.kind, "inconsistent");
+    assert_eq!(
+        ev.notes,
+        vec![
+            alice.checkpoint.clone().unwrap(),
+            dave.checkpoint.clone().unwrap()
+        ]
+    );
+    let honest = synced(&grown);
+    assert_eq!(
+        gossip_via(&grown.mirror(), &pinned, &honest, &alice, NOW).unwrap(),
+        None
+    );
+    assert!(gossip_via(&grown.mirror(), &pinned, &alice, &bob, NOW)
+        .unwrap()
+        .is_some());
+    // A mirror that does not hold the larger view cannot settle it.
+    assert!(gossip_via(&log.mirror(), &pinned, &alice, &dave, NOW).is_err());
     // And a view of the fork fed to Alice's next sync is refused.
     let err = sync(&fork.mirror(), &log.pinned("m"), &alice, &watch_none(), NOW).unwrap_err();
     assert!(matches!(err, SyncError::SplitView { .. }), "{err}");
