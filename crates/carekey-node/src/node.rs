@@ -322,17 +322,15 @@ impl Sequencer for LocalSequencer {
             return rx;
         }
         let job = Job { submission, reply };
+        // Counted before sending: the writer may take (and uncount) the job at once.
+        self.queued.fetch_add(1, Ordering::Relaxed);
         let sent = match self.tx.lock() {
             Ok(tx) => tx.send(job),
             Err(p) => p.into_inner().send(job),
         };
-        match sent {
-            Ok(()) => {
-                self.queued.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(mpsc::SendError(job)) => {
-                let _ = job.reply.send(Err(ApiError::unavailable()));
-            }
+        if let Err(mpsc::SendError(job)) = sent {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            let _ = job.reply.send(Err(ApiError::unavailable()));
         }
         rx
     }
