@@ -8,4 +8,5 @@ mod erasure;
 mod fuzz_replay;
 mod keyring;
 mod layering;
+mod ledger;
 mod story;

@@ -1,0 +1,453 @@
+//! The whole story through real ledger processes on 127.0.0.1: two independent nodes, two
+//! witnesses, a patient and a provider as `carekey` processes. Then hostile mirrors.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::cli::{records, Actor};
+
+fn node_bin() -> PathBuf {
+    let bin = crate::cli::carekey_bin().with_file_name("carekey-node");
+    assert!(
+        bin.exists(),
+        "{} is missing: build the workspace binaries first",
+        bin.display()
+    );
+    bin
+}
+
+/// A running `carekey-node` (node or witness); SIGKILLed on drop.
+struct Proc {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Proc {
+    fn start(args: &[&str]) -> Proc {
+        let mut child = Command::new(node_bin())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("carekey-node exited before listening")
+                .unwrap();
+            if let Some(url) = line.strip_prefix("listening on ") {
+                break url.trim().to_owned();
+            }
+        };
+        // Keep draining stdout so the process never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Proc { child, url }
+    }
+}
+
+fn keygen(dir: &Path, name: &str) -> (PathBuf, String) {
+    let out = dir.join(format!("{}.key", name.replace('/', "_")));
+    let o = Command::new(node_bin())
+        .args(["keygen", "--name", name, "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (out, String::from_utf8(o.stdout).unwrap().trim().to_owned())
+}
+
+/// A port that was free a moment ago (the node must know its public URL before it starts).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Ledger {
+    _witnesses: Vec<Proc>,
+    nodes: Vec<Proc>,
+    node_keys: Vec<String>,
+    witness_keys: Vec<String>,
+    data_dirs: Vec<PathBuf>,
+}
+
+fn start_ledger(dir: &Path) -> Ledger {
+    let logs: Vec<(PathBuf, String)> = (1..=2)
+        .map(|i| keygen(dir, &format!("carekey.test/log{i}")))
+        .collect();
+    let mut witnesses = Vec::new();
+    let mut witness_keys = Vec::new();
+    for name in ["witness.test/a", "witness.test/b"] {
+        let (key, vkey) = keygen(dir, name);
+        let wdir = dir.join(name.replace('/', "_"));
+        std::fs::create_dir_all(&wdir).unwrap();
+        let config = wdir.join("witness.toml");
+        let logs_toml: Vec<String> = logs.iter().map(|(_, v)| format!("{v:?}")).collect();
+        std::fs::write(
+            &config,
+            format!(
+                "listen = \"127.0.0.1:0\"\nkey_file = {:?}\ndata_dir = {:?}\nlogs = [{}]\n",
+                key.display().to_string(),
+                wdir.join("data").display().to_string(),
+                logs_toml.join(", ")
+            ),
+        )
+        .unwrap();
+        witnesses.push(Proc::start(&[
+            "witness",
+            "--config",
+            config.to_str().unwrap(),
+        ]));
+        witness_keys.push(vkey);
+    }
+    let mut nodes = Vec::new();
+    let mut data_dirs = Vec::new();
+    for (i, (key, _)) in logs.iter().enumerate() {
+        let port = free_port();
+        let ndir = dir.join(format!("node{}", i + 1));
+        std::fs::create_dir_all(&ndir).unwrap();
+        let mut toml = format!(
+            "listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\ndata_dir = {:?}\nkey_file = {:?}\nbatch_delay_ms = 2\n",
+            ndir.join("data").display().to_string(),
+            key.display().to_string()
+        );
+        for (w, k) in witnesses.iter().zip(&witness_keys) {
+            toml.push_str(&format!(
+                "\n[[witnesses]]\nurl = {:?}\nvkey = {k:?}\n",
+                w.url
+            ));
+        }
+        let config = ndir.join("node.toml");
+        std::fs::write(&config, toml).unwrap();
+        nodes.push(Proc::start(&[
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+        ]));
+        data_dirs.push(ndir.join("data"));
+    }
+    Ledger {
+        _witnesses: witnesses,
+        nodes,
+        node_keys: logs.into_iter().map(|(_, v)| v).collect(),
+        witness_keys,
+        data_dirs,
+    }
+}
+
+fn pin_nodes(patient: &Actor, ledger: &Ledger, urls: &[String]) {
+    for (url, key) in urls.iter().zip(&ledger.node_keys) {
+        let mut args = vec!["node", "add", url.as_str(), key.as_str()];
+        for w in &ledger.witness_keys {
+            args.extend(["--witness", w.as_str()]);
+        }
+        args.extend(["--quorum", "2"]);
+        patient.run(&args);
+    }
+}
+
+const SUMMARY: &str = r#"{"resourceType":"Bundle","type":"collection","entry":[
+ {"resource":{"resourceType":"AllergyIntolerance","id":"a1","code":{"text":"Penicillin"},"patient":{"reference":"Patient/p"}}},
+ {"resource":{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"Glucose"},"subject":{"reference":"Patient/p"},"valueQuantity":{"value":6.3,"unit":"mmol/L"}}}
+]}"#;
+
+#[test]
+fn share_fetch_audit_revoke_erase_through_two_nodes_and_two_witnesses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let ledger = start_ledger(root);
+    let urls: Vec<String> = ledger.nodes.iter().map(|n| n.url.clone()).collect();
+
+    let patient = Actor::new(root, "patient");
+    patient.run(&["init"]);
+    std::fs::write(root.join("summary.json"), SUMMARY).unwrap();
+    patient.run(&["import", "summary.json"]);
+    pin_nodes(&patient, &ledger, &urls);
+
+    let doc = Actor::new(root, "doc");
+    doc.run(&["provider", "init", "--name", "Dr. Ledger"]);
+    let node_args: Vec<String> = urls
+        .iter()
+        .zip(&ledger.node_keys)
+        .map(|(u, k)| format!("{u} {k}"))
+        .collect();
+    let mut req = vec![
+        "provider",
+        "request",
+        "--type",
+        "AllergyIntolerance",
+        "--purpose",
+        "care",
+        "--out",
+        "req",
+    ];
+    for n in &node_args {
+        req.extend(["--node", n.as_str()]);
+    }
+    doc.run(&req);
+    patient.run(&["share", "req/request.uri", "--yes", "--out", "g.bundle"]);
+    let grant = patient.json(&["grants", "--json"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sync = patient.run(&["sync"]);
+    assert_eq!(sync.matches(": verified, log size").count(), 2, "{sync}");
+    assert!(sync.contains("0 write(s) waiting"), "{sync}");
+
+    // The provider uses only the URLs of its own request.
+    let fetched = doc.run(&[
+        "provider", "fetch", &grant, "--node", &urls[0], "--out", "recv",
+    ]);
+    assert!(fetched.contains("1 record(s)"), "{fetched}");
+    let got = std::fs::read_dir(root.join("recv"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(std::fs::read_to_string(got).unwrap().contains("Penicillin"));
+
+    let sync = patient.run(&["sync"]);
+    assert!(sync.contains("1 new access event"), "{sync}");
+    let audit = patient.json(&["audit", "--json"]);
+    assert_eq!(audit.as_array().unwrap().len(), 1, "{audit}");
+    assert_eq!(audit[0]["provider_name"], "Dr. Ledger");
+    assert_eq!(audit[0]["verification"], "verified");
+    assert_eq!(audit[0]["grant_id"], grant.as_str());
+
+    // A replayed fetch request is refused by the node; a revoked grant too.
+    patient.run(&["revoke", &grant, "--yes", "--out", "rev"]);
+    for url in &urls {
+        let (code, err) = doc.fail(&["provider", "fetch", &grant, "--node", url]);
+        assert_eq!(code, 4, "{err}");
+        assert!(err.contains("revoked"), "{err}");
+    }
+
+    // Erase: the receipt carries inclusion proofs that verify offline.
+    let observation = records(&patient)
+        .into_iter()
+        .find(|r| r["resource_type"] == "Observation")
+        .unwrap();
+    patient.run(&[
+        "erase",
+        observation["id"].as_str().unwrap(),
+        "--yes",
+        "--receipt",
+        "receipt.json",
+    ]);
+    let receipt: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("receipt.json")).unwrap()).unwrap();
+    assert_eq!(receipt["ledger"].as_array().unwrap().len(), 2, "{receipt}");
+    let verified = patient.run(&["receipt", "verify", "receipt.json"]);
+    assert_eq!(
+        verified.matches("included in the log of").count(),
+        2,
+        "{verified}"
+    );
+    let final_sync = patient.run(&["sync"]);
+    assert_eq!(final_sync.matches(": verified").count(), 2, "{final_sync}");
+
+    // Privacy: no long-term key and no record id in any tile or entry bundle of either log.
+    let patient_key = patient
+        .run(&["status"])
+        .lines()
+        .find_map(|l| l.strip_prefix("identity key:").map(|k| k.trim().to_owned()))
+        .unwrap();
+    let provider_key = doc.run(&["provider", "key"]).trim().to_owned();
+    let mut secrets: Vec<Vec<u8>> = vec![hex(&patient_key), hex(&provider_key)];
+    for r in records(&patient) {
+        secrets.push(hex(r["id"].as_str().unwrap()));
+    }
+    let mut scanned = 0;
+    for dir in &ledger.data_dirs {
+        for file in walk(&dir.join("tile")) {
+            let bytes = std::fs::read(&file).unwrap();
+            scanned += 1;
+            for s in &secrets {
+                assert!(
+                    !contains(&bytes, s),
+                    "{} leaks an identifying value",
+                    file.display()
+                );
+            }
+        }
+    }
+    assert!(scanned >= 4, "only {scanned} tile files scanned");
+}
+
+#[test]
+fn a_tampered_mirror_is_caught_and_nothing_is_stored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let ledger = start_ledger(root);
+    let urls: Vec<String> = ledger.nodes.iter().map(|n| n.url.clone()).collect();
+    let patient = Actor::new(root, "patient");
+    patient.run(&["init"]);
+    std::fs::write(root.join("summary.json"), SUMMARY).unwrap();
+    patient.run(&["import", "summary.json"]);
+    pin_nodes(&patient, &ledger, &urls);
+    let doc = Actor::new(root, "doc");
+    doc.run(&["provider", "init", "--name", "Dr. Mirror"]);
+    let node_arg = format!("{} {}", urls[0], ledger.node_keys[0]);
+    doc.run(&[
+        "provider",
+        "request",
+        "--type",
+        "Observation",
+        "--purpose",
+        "care",
+        "--out",
+        "req",
+        "--node",
+        &node_arg,
+    ]);
+    patient.run(&["share", "req/request.uri", "--yes", "--out", "g.bundle"]);
+
+    // A second wallet reads node 1 through a plain static mirror of its data directory.
+    let mirror = root.join("mirror");
+    copy_dir(&ledger.data_dirs[0], &mirror);
+    let server = StaticServer::start(&mirror);
+    let reader = Actor::new(root, "reader");
+    reader.run(&["init"]);
+    let mut args = vec![
+        "node".to_owned(),
+        "add".into(),
+        server.url.clone(),
+        ledger.node_keys[0].clone(),
+    ];
+    for w in &ledger.witness_keys {
+        args.extend(["--witness".into(), w.clone()]);
+    }
+    args.extend(["--quorum".into(), "2".into()]);
+    reader.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let ok = reader.run(&["sync"]);
+    assert!(
+        ok.contains("verified, log size"),
+        "the untampered mirror verifies: {ok}"
+    );
+    let size_line = reader.run(&["node", "list"]);
+
+    // Tamper one byte of an entry bundle: the sync refuses, and the stored state is unchanged.
+    let bundle = walk(&mirror.join("tile/entries"))
+        .into_iter()
+        .next()
+        .expect("an entry bundle");
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&bundle, bytes).unwrap();
+    let out = reader.run(&["sync"]);
+    assert!(
+        out.contains("not verified") && out.contains("tile"),
+        "{out}"
+    );
+    // The wallet kept the last checkpoint it verified, nothing from the tampered mirror.
+    assert_eq!(reader.run(&["node", "list"]), size_line);
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// A plain static file server (GET only) on 127.0.0.1 — what any web host or CDN mirror does.
+struct StaticServer {
+    url: String,
+}
+
+impl StaticServer {
+    fn start(dir: &Path) -> StaticServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let dir = dir.to_path_buf();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let dir = dir.clone();
+                std::thread::spawn(move || serve_one(stream, &dir));
+            }
+        });
+        StaticServer { url }
+    }
+}
+
+fn serve_one(mut stream: std::net::TcpStream, dir: &Path) {
+    use std::io::Write;
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut request = String::new();
+    if reader.read_line(&mut request).is_err() {
+        return;
+    }
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+            break;
+        }
+    }
+    let path = request
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .trim_start_matches('/')
+        .to_owned();
+    let file = dir.join(&path);
+    let response = match (path.contains(".."), std::fs::read(&file)) {
+        (false, Ok(body)) => {
+            let mut r = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )
+            .into_bytes();
+            r.extend(body);
+            r
+        }
+        _ => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+    };
+    let _ = stream.write_all(&response);
+}
