@@ -199,8 +199,44 @@ pub(crate) fn run(args: DemoArgs) -> Result<()> {
         true,
     )?;
 
+    let ledger = LocalLedger::start(&dir)?;
+    d.step += 1;
+    println!(
+        "\n── {}. A hospital runs a ledger node; a patient organisation runs a witness",
+        d.step
+    );
+    println!(
+        "$ carekey-node keygen --name {} --out node.key",
+        LocalLedger::ORIGIN
+    );
+    println!(
+        "$ carekey-node witness --config witness/witness.toml   # {}",
+        ledger.witness.url
+    );
+    println!(
+        "$ carekey-node serve --config node/node.toml           # {}",
+        ledger.node.url
+    );
+    println!("  log key:     {}", ledger.node_key);
+    println!("  witness key: {}", ledger.witness_key);
     d.run(
-        "The doctor shows an access request as a QR code",
+        "The patient pins the node's log key and its witness (never learnt from the node)",
+        "patient",
+        &[
+            "node",
+            "add",
+            &ledger.node.url,
+            &ledger.node_key,
+            "--witness",
+            &ledger.witness_key,
+            "--quorum",
+            "1",
+        ],
+        true,
+    )?;
+    let node_ref = format!("{} {}", ledger.node.url, ledger.node_key);
+    d.run(
+        "The doctor shows an access request as a QR code (naming the node)",
         "doctor",
         &[
             "provider",
@@ -213,13 +249,15 @@ pub(crate) fn run(args: DemoArgs) -> Result<()> {
             "Prescribing antibiotics safely",
             "--duration",
             "30d",
+            "--node",
+            &node_ref,
             "--out",
             "request",
         ],
         true,
     )?;
     d.run(
-        "The patient scans the QR image and approves",
+        "The patient scans the QR image and approves (grant commitment and bundle go to the node)",
         "patient",
         &[
             "share",
@@ -230,12 +268,6 @@ pub(crate) fn run(args: DemoArgs) -> Result<()> {
         ],
         true,
     )?;
-    d.run(
-        "The doctor opens the bundle: exactly the granted records",
-        "doctor",
-        &["provider", "open", "grant.bundle", "--out", "received"],
-        true,
-    )?;
     let grants = d.run(
         "The patient's grants",
         "patient",
@@ -244,29 +276,47 @@ pub(crate) fn run(args: DemoArgs) -> Result<()> {
     )?;
     let grant = first_id(&grants).context("no grant listed")?;
     d.run(
+        "The doctor fetches through the node: exactly the granted records",
+        "doctor",
+        &[
+            "provider",
+            "fetch",
+            &grant,
+            "--node",
+            &ledger.node.url,
+            "--out",
+            "received",
+        ],
+        true,
+    )?;
+    d.run(
+        "The patient syncs, verifying the log (signature, witness, consistency, inclusion)",
+        "patient",
+        &["sync"],
+        true,
+    )?;
+    d.run(
+        "The patient sees who read what, verified",
+        "patient",
+        &["audit"],
+        true,
+    )?;
+    d.run(
         "The grant as a FHIR R4 Consent",
         "patient",
         &["grant", "show", &grant, "--fhir"],
         true,
     )?;
-
     d.run(
-        "The patient revokes the grant (records are re-keyed)",
+        "The patient revokes the grant (records are re-keyed; the revocation is logged)",
         "patient",
         &["revoke", &grant, "--yes", "--out", "revoked"],
         true,
     )?;
-    let revocation = format!("revoked/revocation-{grant}.cose");
     d.run(
-        "The revocation reaches the doctor",
+        "The doctor tries again",
         "doctor",
-        &["provider", "revocation", &revocation],
-        true,
-    )?;
-    d.run(
-        "The doctor tries the bundle again",
-        "doctor",
-        &["provider", "open", "grant.bundle"],
+        &["provider", "fetch", &grant, "--node", &ledger.node.url],
         false,
     )?;
 
@@ -308,8 +358,119 @@ pub(crate) fn run(args: DemoArgs) -> Result<()> {
         true,
     )?;
 
+    d.run(
+        "A last sync: the log still verifies",
+        "patient",
+        &["sync"],
+        true,
+    )?;
+    drop(ledger);
     println!("\nDone. Everything the demo wrote is in {}.", dir.display());
     Ok(())
+}
+
+/// A ledger node and a witness, as real `carekey-node` processes on 127.0.0.1.
+struct LocalLedger {
+    node: NodeProcess,
+    witness: NodeProcess,
+    node_key: String,
+    witness_key: String,
+}
+
+impl LocalLedger {
+    const ORIGIN: &'static str = "demo.carekey.local/log";
+
+    fn start(dir: &std::path::Path) -> Result<Self> {
+        let bin = std::env::current_exe()?.with_file_name("carekey-node");
+        if !bin.exists() {
+            bail!(
+                "{} is missing: build it with `cargo build -p carekey-node` (scripts/run does)",
+                bin.display()
+            );
+        }
+        let keygen = |name: &str, out: &std::path::Path| -> Result<String> {
+            let o = Command::new(&bin)
+                .args(["keygen", "--name", name, "--out"])
+                .arg(out)
+                .output()?;
+            if !o.status.success() {
+                bail!(
+                    "carekey-node keygen failed: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+            }
+            Ok(String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        };
+        let wdir = dir.join("witness");
+        let ndir = dir.join("node");
+        std::fs::create_dir_all(&wdir)?;
+        std::fs::create_dir_all(&ndir)?;
+        let node_key = keygen(Self::ORIGIN, &ndir.join("node.key"))?;
+        let witness_key = keygen("demo.carekey.local/witness", &wdir.join("witness.key"))?;
+        std::fs::write(
+            wdir.join("witness.toml"),
+            format!("listen = \"127.0.0.1:0\"\nkey_file = \"witness.key\"\ndata_dir = \"data\"\nlogs = [{node_key:?}]\n"),
+        )?;
+        let witness =
+            NodeProcess::start(&bin, &["witness", "--config"], &wdir.join("witness.toml"))?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        std::fs::write(
+            ndir.join("node.toml"),
+            format!(
+                "listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\ndata_dir = \"data\"\nkey_file = \"node.key\"\n\n[[witnesses]]\nurl = {:?}\nvkey = {witness_key:?}\n",
+                witness.url
+            ),
+        )?;
+        let node = NodeProcess::start(&bin, &["serve", "--config"], &ndir.join("node.toml"))?;
+        Ok(LocalLedger {
+            node,
+            witness,
+            node_key,
+            witness_key,
+        })
+    }
+}
+
+/// A child `carekey-node` process, stopped when dropped.
+struct NodeProcess {
+    child: std::process::Child,
+    url: String,
+}
+
+impl NodeProcess {
+    fn start(bin: &std::path::Path, args: &[&str], config: &std::path::Path) -> Result<Self> {
+        use std::io::BufRead as _;
+        let mut child = Command::new(bin)
+            .args(args)
+            .arg(config)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let url = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(url) = line.strip_prefix("listening on ") {
+                        break url.trim().to_owned();
+                    }
+                }
+                _ => bail!("carekey-node {} stopped before listening", args.join(" ")),
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Ok(NodeProcess { child, url })
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn first_id(json: &str) -> Option<String> {
