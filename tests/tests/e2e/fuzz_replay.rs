@@ -101,3 +101,44 @@ fn vault_corpus() {
         let _ = carekey_vault::parse_state_file(&input);
     }
 }
+
+#[test]
+fn ledger_notes_corpus() {
+    use carekey_ledger::note::{
+        open_checkpoint_bytes, parse_signature_lines, Checkpoint, NoteVerifier,
+    };
+    let log = NoteVerifier::parse(
+        "demo.carekey.local/log+59947321+AZ1gQOB3pGeSA3GS2rghlGqTkV4RzfmuYwGOlqOh4Vex",
+    )
+    .unwrap();
+    for input in corpus("ledger_notes") {
+        let _ = open_checkpoint_bytes(&input, &log, &[], 1_900_000_000);
+        if let Ok(text) = std::str::from_utf8(&input) {
+            let _ = Checkpoint::parse_body(text);
+            let _ = parse_signature_lines(text);
+            let _ = carekey_ledger::proof::Receipt::parse(text);
+            let _ = carekey_ledger::witness::AddCheckpoint::parse(text);
+            let _ = NoteVerifier::parse(text);
+        }
+    }
+}
+
+#[test]
+fn ledger_tiles_corpus() {
+    let mut entries_seen = 0;
+    for input in corpus("ledger_tiles") {
+        if let Ok(path) = std::str::from_utf8(&input) {
+            let _ = carekey_ledger::tiles::TileId::parse(path);
+        }
+        for width in 1..=4 {
+            if let Ok(entries) = carekey_ledger::tiles::decode_bundle(&input, width) {
+                for e in entries {
+                    entries_seen +=
+                        usize::from(carekey_model::ledger::Entry::from_bytes(&e).is_ok());
+                }
+            }
+        }
+        let _ = carekey_model::ledger::Entry::from_bytes(&input);
+    }
+    assert!(entries_seen > 0, "the seed bundles hold real entries");
+}
