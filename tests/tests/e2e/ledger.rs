@@ -451,3 +451,153 @@ fn serve_one(mut stream: std::net::TcpStream, dir: &Path) {
     };
     let _ = stream.write_all(&response);
 }
+
+/// A witness process that cosigns for the given log keys.
+fn start_witness(dir: &Path, name: &str, logs: &[&str]) -> (Proc, String) {
+    let (key, vkey) = keygen(dir, name);
+    let wdir = dir.join(name.replace('/', "_"));
+    std::fs::create_dir_all(&wdir).unwrap();
+    let config = wdir.join("witness.toml");
+    let logs_toml: Vec<String> = logs.iter().map(|v| format!("{v:?}")).collect();
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\nkey_file = {:?}\ndata_dir = {:?}\nlogs = [{}]\n",
+            key.display().to_string(),
+            wdir.join("data").display().to_string(),
+            logs_toml.join(", ")
+        ),
+    )
+    .unwrap();
+    (
+        Proc::start(&["witness", "--config", config.to_str().unwrap()]),
+        vkey,
+    )
+}
+
+/// A node process serving `data` with `key` on `port`, pushing checkpoints to `witnesses`.
+fn start_node(data: &Path, key: &Path, port: u16, witnesses: &[(&str, &str)]) -> Proc {
+    let mut toml = format!(
+        "listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\ndata_dir = {:?}\nkey_file = {:?}\nbatch_delay_ms = 2\nwitness_timeout_ms = 2000\n",
+        data.display().to_string(),
+        key.display().to_string()
+    );
+    for (url, vkey) in witnesses {
+        toml.push_str(&format!(
+            "\n[[witnesses]]\nurl = {url:?}\nvkey = {vkey:?}\n"
+        ));
+    }
+    let config = data.with_extension("toml");
+    std::fs::create_dir_all(data).unwrap();
+    std::fs::write(&config, toml).unwrap();
+    Proc::start(&["serve", "--config", config.to_str().unwrap()])
+}
+
+/// A patient who imports one record and erases it: one erasure entry on every pinned node.
+fn erase_one(patient: &Actor, name: &str) {
+    std::fs::write(patient.cwd.join(name), name.as_bytes()).unwrap();
+    patient.run(&["import", name]);
+    let id = crate::cli::record_id_named(patient, name);
+    patient.run(&[
+        "erase",
+        &id,
+        "--yes",
+        "--receipt",
+        &format!("{name}.receipt"),
+    ]);
+}
+
+fn pin(patient: &Actor, url: &str, key: &str, witness: Option<&str>) {
+    match witness {
+        Some(w) => patient.run(&["node", "add", url, key, "--witness", w, "--quorum", "1"]),
+        None => patient.run(&["node", "add", url, key]),
+    };
+}
+
+/// One log key, two histories: node A and a node B started from a copy of A's data, each
+/// appending a different entry at the same size. Witnesses refuse to cosign the fork; a wallet
+/// that pins both views without witnesses catches it by gossip; a rollback is caught too.
+#[test]
+fn forks_split_views_and_rollbacks_are_caught() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let (log_key_file, log_key) = keygen(root, "carekey.test/forked");
+    let (witness, witness_key) = start_witness(root, "witness.test/w", &[&log_key]);
+    let (port_a, port_b) = (free_port(), free_port());
+    let data_a = root.join("node-a");
+    let node_a = start_node(
+        &data_a,
+        &log_key_file,
+        port_a,
+        &[(&witness.url, &witness_key)],
+    );
+
+    // Size 1 on A, cosigned.
+    let p1 = Actor::new(root, "p1");
+    p1.run(&["init"]);
+    pin(&p1, &node_a.url, &log_key, Some(&witness_key));
+    erase_one(&p1, "first.bin");
+    assert!(p1.run(&["sync"]).contains("verified, log size 1"));
+
+    // Snapshot A at size 1, then A grows to size 2 (the witness cosigns A@2).
+    let snapshot = root.join("snapshot-at-1");
+    copy_dir(&data_a, &snapshot);
+    erase_one(&p1, "second.bin");
+    assert!(p1.run(&["sync"]).contains("verified, log size 2"));
+
+    // B: the same key, started from the size-1 snapshot, appends a different entry at size 2.
+    let data_b = root.join("node-b");
+    copy_dir(&snapshot, &data_b);
+    let node_b = start_node(
+        &data_b,
+        &log_key_file,
+        port_b,
+        &[(&witness.url, &witness_key)],
+    );
+    let p2 = Actor::new(root, "p2");
+    p2.run(&["init"]);
+    pin(&p2, &node_b.url, &log_key, None);
+    erase_one(&p2, "other.bin");
+
+    // 1. A wallet requiring the witness refuses B: the witness would not cosign the fork.
+    let p3 = Actor::new(root, "p3");
+    p3.run(&["init"]);
+    pin(&p3, &node_b.url, &log_key, Some(&witness_key));
+    let out = p3.run(&["sync"]);
+    assert!(
+        out.contains("not verified") && out.contains("0 trusted witnesses, 1 required"),
+        "{out}"
+    );
+
+    // 2. A wallet that pins both views without witnesses catches the split view by gossip,
+    //    keeps both signed checkpoints as evidence, and alerts loudly.
+    let p4 = Actor::new(root, "p4");
+    p4.run(&["init"]);
+    pin(&p4, &node_a.url, &log_key, None);
+    pin(&p4, &node_b.url, &log_key, None);
+    let (code, err) = p4.fail(&["sync"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("split view or rollback"), "{err}");
+    let list = p4.run(&["node", "list"]);
+    assert_eq!(
+        list.matches("evidence of a lying node").count(),
+        2,
+        "{list}"
+    );
+
+    // 3. Rollback: A comes back from the size-1 snapshot on the same port.
+    drop(node_a);
+    let data_old = root.join("node-a-old");
+    copy_dir(&snapshot, &data_old);
+    let _old_a = start_node(
+        &data_old,
+        &log_key_file,
+        port_a,
+        &[(&witness.url, &witness_key)],
+    );
+    let (_, err) = p1.fail(&["sync"]);
+    assert!(err.contains("split view or rollback"), "{err}");
+    assert!(p1
+        .run(&["node", "list"])
+        .contains("evidence of a lying node"));
+}

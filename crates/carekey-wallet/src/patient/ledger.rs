@@ -524,8 +524,73 @@ impl PatientWallet {
                 }),
             }
         }
+        self.gossip(&mut report, now);
         self.save()?;
         Ok(report)
+    }
+
+    /// LEDGER-CHECKS 11: compares the views of every pair of pinned nodes that serve the same
+    /// log (same log key — mirrors, or a node and its copy). Any disagreement is a split view:
+    /// both signed checkpoints are kept as evidence on both nodes and the patient is alerted.
+    fn gossip(&mut self, report: &mut SyncReport, now: u64) {
+        let n = self.state.logs.len();
+        for i in 0..n {
+            for j in (i + 1)..n {
+                let (a, b) = (&self.state.logs[i], &self.state.logs[j]);
+                if a.pinned.log_key != b.pinned.log_key {
+                    continue;
+                }
+                // Prove the smaller view is a prefix of the larger one, using the larger node's
+                // tiles (verified against its signed root); same size: compare roots.
+                let (small, large) = if a.state.size <= b.state.size {
+                    (a, b)
+                } else {
+                    (b, a)
+                };
+                let evidence = match HttpSource::new(&large.pinned.url) {
+                    Ok(source) => carekey_sync::gossip_via(
+                        &source,
+                        &large.pinned,
+                        &small.state,
+                        &large.state,
+                        now,
+                    )
+                    .unwrap_or_else(|_| carekey_sync::gossip(&a.state, &b.state)),
+                    Err(_) => carekey_sync::gossip(&a.state, &b.state),
+                };
+                let Some(evidence) = evidence else { continue };
+                let detail = format!(
+                    "{}: {} (between {} and {})",
+                    evidence.kind, evidence.detail, a.pinned.url, b.pinned.url
+                );
+                let urls = [a.pinned.url.clone(), b.pinned.url.clone()];
+                for k in [i, j] {
+                    if !self.state.logs[k]
+                        .state
+                        .evidence
+                        .iter()
+                        .any(|e| e.notes == evidence.notes)
+                    {
+                        self.state.logs[k].state.evidence.push(evidence.clone());
+                    }
+                }
+                for url in urls {
+                    match report.nodes.iter_mut().find(|s| s.url == url) {
+                        Some(status) => {
+                            status.alarm = true;
+                            status.verified_size = None;
+                            status.problem = Some(detail.clone());
+                        }
+                        None => report.nodes.push(NodeSyncStatus {
+                            url,
+                            verified_size: None,
+                            problem: Some(detail.clone()),
+                            alarm: true,
+                        }),
+                    }
+                }
+            }
+        }
     }
 
     fn own_entries(&self, url: &str) -> Vec<(u64, Vec<u8>)> {
