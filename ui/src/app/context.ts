@@ -1,0 +1,38 @@
+import type { AppStatus } from '../bindings/AppStatus';
+import type { ReceiptView } from '../bindings/ReceiptView';
+import type { RecoveryKitView } from '../bindings/RecoveryKitView';
+import type { RequestView } from '../bindings/RequestView';
+import type { ShareResult } from '../bindings/ShareResult';
+import type { Backend } from '../backend/types';
+
+/** What a screen gets: the backend, navigation, and the little state that outlives one screen. */
+export interface Ctx {
+  backend: Backend;
+  status: AppStatus;
+  /** Route parameters (`#/records/:id` → `{ id }`). */
+  params: Record<string, string>;
+  go(route: string): void;
+  refreshStatus(): Promise<AppStatus>;
+  /** Polite screen-reader announcement. */
+  announce(text: string): void;
+  /** The loud ledger alarm banner (null hides it). */
+  setAlarm(text: string | null): void;
+  /** Called when the screen is left (stop cameras, drop listeners). */
+  onLeave(cleanup: () => void): void;
+  session: Session;
+}
+
+export interface Session {
+  /** Shown once after create_wallet, then forgotten. */
+  recoveryKit?: RecoveryKitView;
+  review?: RequestView;
+  shareResult?: ShareResult;
+  receipt?: ReceiptView;
+}
+
+export interface Screen {
+  title: string;
+  /** Needs an unlocked wallet (otherwise the router sends the patient to unlock or onboarding). */
+  needs: 'nothing' | 'no-wallet' | 'locked' | 'unlocked';
+  render(ctx: Ctx): HTMLElement | Promise<HTMLElement>;
+}

@@ -1,0 +1,49 @@
+import type { Screen } from './context';
+import { accessLog, grants } from './screens/grants';
+import { erase } from './screens/erase';
+import { create, recoveryKit, restore, unlock, welcome } from './screens/onboarding';
+import { recordDetail, records } from './screens/records';
+import { myQr, settings } from './screens/settings';
+import { share, shareDone, shareReview } from './screens/share';
+
+export const ROUTES: [pattern: string, screen: Screen][] = [
+  ['/welcome', welcome],
+  ['/create', create],
+  ['/recovery-kit', recoveryKit],
+  ['/restore', restore],
+  ['/unlock', unlock],
+  ['/records', records],
+  ['/records/:id', recordDetail],
+  ['/share', share],
+  ['/share/review', shareReview],
+  ['/share/done', shareDone],
+  ['/my-qr', myQr],
+  ['/grants', grants],
+  ['/access', accessLog],
+  ['/erase', erase],
+  ['/settings', settings],
+];
+
+/** The main navigation, once unlocked. */
+export const NAV: [route: string, label: string][] = [
+  ['/records', 'Records'],
+  ['/share', 'Share'],
+  ['/grants', 'Grants'],
+  ['/access', 'Access log'],
+  ['/my-qr', 'My QR'],
+  ['/erase', 'Erase'],
+  ['/settings', 'Settings'],
+];
+
+export function matchRoute(path: string): { screen: Screen; params: Record<string, string>; pattern: string } | null {
+  for (const [pattern, screen] of ROUTES) {
+    const p = pattern.split('/');
+    const a = path.split('/');
+    if (p.length !== a.length) continue;
+    const params: Record<string, string> = {};
+    if (p.every((seg, i) => (seg.startsWith(':') ? ((params[seg.slice(1)] = decodeURIComponent(a[i])), a[i] !== '') : seg === a[i]))) {
+      return { screen, params, pattern };
+    }
+  }
+  return null;
+}

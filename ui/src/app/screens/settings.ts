@@ -1,0 +1,184 @@
+import type { SettingsView } from '../../bindings/SettingsView';
+import type { SyncView } from '../../bindings/SyncView';
+import { h, replace, uid } from '../../lib/dom';
+import { svgDataUrl } from '../../lib/qr';
+import type { Ctx, Screen } from '../context';
+import { Notice, badge, busy, button, checkbox, loading, page, passphraseFields, section, textInput } from '../ui';
+
+/** The banner text for a ledger alarm, or null. Used by the shell after unlock too. */
+export function alarmText(settings: SettingsView | null, sync: SyncView | null): string | null {
+  const nodes = [
+    ...(settings?.nodes.filter((n) => n.evidence).map((n) => n.url) ?? []),
+    ...(sync?.nodes.filter((n) => n.alarm).map((n) => n.url) ?? []),
+  ];
+  if (nodes.length === 0) return null;
+  return `A ledger node showed two different histories of the log (${[...new Set(nodes)].join(', ')}). Carekey kept both signed checkpoints as evidence. Do not trust this node until its operator explains it.`;
+}
+
+function syncResults(view: SyncView): HTMLElement {
+  return h('ul', { class: 'sync-results' }, ...view.nodes.map((n) =>
+    h('li', { class: n.alarm ? 'alarm' : n.problem ? 'warning' : 'ok' },
+      h('code', null, n.url), ' ',
+      n.alarm ? h('strong', null, `ALARM: ${n.problem ?? 'split view'}`)
+        : n.problem ? h('span', null, `Problem: ${n.problem}`)
+        : h('span', null, `Verified: ${n.verifiedSize ?? 0} log entries, all checks passed`))),
+  h('li', null, `${view.newAccessEvents} new access event${view.newAccessEvents === 1 ? '' : 's'}; ${view.outboxPending} change${view.outboxPending === 1 ? '' : 's'} waiting to be published`));
+}
+
+function nodesSection(ctx: Ctx, s: SettingsView, reload: () => void): HTMLElement {
+  const notice = new Notice();
+  const results = h('div', { class: 'sync-area' });
+  const syncBtn = button('Sync now', { class: 'btn primary' });
+  syncBtn.addEventListener('click', async () => {
+    const view = await busy(syncBtn, notice, () => ctx.backend.sync(), results);
+    if (!view) return;
+    replace(results, syncResults(view));
+    const alarm = alarmText(null, view);
+    if (alarm) ctx.setAlarm(alarm);
+    const problems = view.nodes.filter((n) => n.problem).length;
+    if (problems) notice.problem(`${problems} of ${view.nodes.length} nodes could not be verified. Changes wait in the outbox and are retried.`);
+    else notice.ok('Sync complete: every node verified.');
+  });
+  return section('Ledger nodes and witnesses',
+    h('p', null, 'Your wallet publishes grants, revocations and erasures to these nodes and checks every answer against keys you pinned. It never trusts a node.'),
+    h('ul', { class: 'nodes' }, ...s.nodes.map((n) => h('li', { class: n.evidence ? 'node alarm' : 'node' },
+      h('div', { class: 'grant-head' }, h('code', { class: 'node-url' }, n.url),
+        n.evidence ? badge('EVIDENCE KEPT', 'alarm') : n.url === s.embeddedNode ? badge('This device', 'info') : null),
+      h('dl', { class: 'facts compact' },
+        h('dt', null, 'Verified size'), h('dd', null, n.verifiedSize === null ? 'not yet verified' : `${n.verifiedSize} entries`),
+        h('dt', null, 'Witnesses'), h('dd', null, n.witnessKeys.length ? `${n.quorum} of ${n.witnessKeys.length} must cosign` : 'none'),
+        h('dt', null, 'Log key'), h('dd', null, h('code', { class: 'key' }, n.logKey)))))),
+    h('p', { class: s.outboxPending ? 'notice info' : 'muted' }, `Outbox: ${s.outboxPending} change${s.outboxPending === 1 ? '' : 's'} waiting to be published.`),
+    h('div', { class: 'actions' }, syncBtn), notice.el, results,
+    addNodeForm(ctx, reload));
+}
+
+function addNodeForm(ctx: Ctx, reload: () => void): HTMLElement {
+  const notice = new Notice();
+  const url = textInput('Node URL', { type: 'url', placeholder: 'https://ledger.example.org', autocomplete: 'off' });
+  const logKey = textInput('Log key', { autocomplete: 'off', placeholder: 'ledger.example.org+1a2b3c4d+AQ…' }, 'The node operator publishes it. Compare it through a second channel.');
+  const witnessId = uid('w');
+  const witnesses = h('textarea', { id: witnessId, rows: '3', spellcheck: 'false', 'aria-describedby': `${witnessId}-hint` });
+  const quorum = textInput('Quorum', { type: 'number', min: '0', value: '1', inputmode: 'numeric' }, 'How many witnesses must cosign each checkpoint.');
+  const submit = button('Add node', { type: 'submit', class: 'btn secondary' });
+  const form = h('form', { class: 'form', novalidate: true, 'aria-label': 'Add a ledger node' },
+    h('h3', null, 'Add a node'), url.wrap, logKey.wrap,
+    h('div', { class: 'field' }, h('label', { for: witnessId }, 'Witness keys'), witnesses, h('p', { class: 'hint', id: `${witnessId}-hint` }, 'One per line.')),
+    quorum.wrap, notice.el, h('div', { class: 'actions' }, submit));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const ok = await busy(submit, notice, async () => {
+      await ctx.backend.addNode({
+        url: url.input.value.trim(), logKey: logKey.input.value.trim(),
+        witnessKeys: witnesses.value.split('\n').map((w) => w.trim()).filter(Boolean), quorum: Number(quorum.input.value || '0'),
+      });
+      return true;
+    }, form);
+    if (ok) {
+      ctx.announce(`Node ${url.input.value.trim()} added.`);
+      reload();
+    }
+  });
+  return form;
+}
+
+function securitySection(ctx: Ctx, s: SettingsView): HTMLElement {
+  const notice = new Notice();
+  const toggle = checkbox(`Unlock with this device’s keyring (${ctx.status.secretStore})`, { checked: s.keyringUnlock, role: 'switch' },
+    'Anyone who can sign in to this computer account could then open the wallet without the passphrase.');
+  toggle.input.addEventListener('change', async () => {
+    const enabled = toggle.input.checked;
+    toggle.input.disabled = true;
+    try {
+      await ctx.backend.setKeyringUnlock({ enabled });
+      notice.ok(enabled ? 'Keyring unlock is on.' : 'Keyring unlock is off: the passphrase is needed every time.');
+      await ctx.refreshStatus();
+    } catch (err) {
+      toggle.input.checked = !enabled;
+      notice.error(err);
+    } finally {
+      toggle.input.disabled = false;
+    }
+  });
+  const pass = passphraseFields('New passphrase');
+  const change = button('Change passphrase', { type: 'submit', class: 'btn secondary' });
+  const form = h('form', { class: 'form', novalidate: true, 'aria-label': 'Change passphrase' }, h('h3', null, 'Change passphrase'), pass.wrap, h('div', { class: 'actions' }, change));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const problem = pass.validate();
+    if (problem) {
+      notice.problem(problem);
+      pass.focus();
+      return;
+    }
+    const ok = await busy(change, notice, async () => { await ctx.backend.changePassphrase({ newPassphrase: pass.value() }); return true; }, form);
+    if (ok) notice.ok('Passphrase changed.');
+  });
+  return section('Unlocking',
+    h('dl', { class: 'facts compact' },
+      h('dt', null, 'Key derivation'), h('dd', null, `Argon2id, ${s.kdf.memoryKib / 1024} MiB memory, ${s.kdf.iterations} passes, ${s.kdf.parallelism} lanes`)),
+    toggle.wrap, form, notice.el);
+}
+
+function backupSection(ctx: Ctx, s: SettingsView): HTMLElement {
+  const notice = new Notice();
+  const path = textInput('Backup file', { value: 'carekey-backup.ckb', autocomplete: 'off' }, 'Put it somewhere other than this disk: a USB stick or another computer.');
+  const run = button('Back up now', { class: 'btn secondary' });
+  const list = h('ul', { class: 'backups' }, ...s.backups.map((b) => h('li', null, h('code', null, b))));
+  run.addEventListener('click', async () => {
+    const abs = await busy(run, notice, () => ctx.backend.backup({ path: path.input.value.trim() }));
+    if (abs) {
+      notice.ok(`Backup written to ${abs}.`);
+      list.append(h('li', null, h('code', null, abs)));
+    }
+  });
+  return section('Backup and restore',
+    h('p', null, 'A backup holds your encrypted wallet. With your recovery words it restores everything on a new device; to restore, choose “Restore” when Carekey starts on that device.'),
+    h('div', { class: 'row' }, path.wrap, run), notice.el, list);
+}
+
+export const settings: Screen = {
+  title: 'Settings',
+  needs: 'unlocked',
+  render: (ctx) => {
+    const area = h('div', { class: 'settings' }, loading('Loading settings…'));
+    const load = async () => {
+      try {
+        const s = await ctx.backend.settings();
+        const alarm = alarmText(s, null);
+        if (alarm) ctx.setAlarm(alarm);
+        replace(area, nodesSection(ctx, s, () => void load()), securitySection(ctx, s), backupSection(ctx, s),
+          section('This device', h('dl', { class: 'facts compact' },
+            h('dt', null, 'Wallet folder'), h('dd', null, h('code', null, s.vaultDir)),
+            h('dt', null, 'Built-in node'), h('dd', null, s.embeddedNode ? h('code', null, s.embeddedNode) : 'not running'),
+            h('dt', null, 'Secret store'), h('dd', null, ctx.status.secretStore),
+            h('dt', null, 'Backend'), h('dd', null, ctx.backend.kind === 'mock' ? 'Mock (browser test data)' : 'Carekey app'))));
+      } catch (err) {
+        const n = new Notice();
+        n.error(err);
+        replace(area, n.el);
+      }
+    };
+    void load();
+    return page('Settings', null, area);
+  },
+};
+
+export const myQr: Screen = {
+  title: 'My QR code',
+  needs: 'unlocked',
+  render: (ctx) => {
+    const area = h('div', { class: 'card center' }, loading());
+    void ctx.backend.myQr().then((qr) => {
+      replace(area,
+        h('img', { class: 'qr big', src: svgDataUrl(qr.svg), alt: 'Your Carekey QR code', width: '280', height: '280' }),
+        h('p', { class: 'muted' }, 'It holds only your public keys: showing it reveals none of your records.'),
+        h('p', null, h('code', { class: 'key uri' }, qr.uri)));
+    }, (err) => {
+      const n = new Notice();
+      n.error(err);
+      replace(area, n.el);
+    });
+    return page('My QR code', 'Show this to a provider so they can address an access request to you.', area);
+  },
+};

@@ -1,0 +1,176 @@
+/** Shared building blocks: fields, busy buttons, notices, dialogs. */
+import { BackendError, explainError, toBackendError } from '../backend/errors';
+import { passphraseStrength } from '../lib/passphrase';
+import { h, replace, uid, type Child } from '../lib/dom';
+
+export function page(title: string, lead: Child, ...body: Child[]): HTMLElement {
+  return h('div', { class: 'page' },
+    h('header', { class: 'page-head' }, h('h1', { tabindex: '-1' }, title), lead ? h('p', { class: 'lead' }, lead) : null),
+    ...body);
+}
+
+export function section(title: string, ...body: Child[]): HTMLElement {
+  const id = uid('sec');
+  return h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, title), ...body);
+}
+
+export interface Field<E extends HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement> { wrap: HTMLElement; input: E }
+
+export function field(label: string, input: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, hint?: Child): Field<typeof input> {
+  const id = input.id || uid('f');
+  input.id = id;
+  const hintId = hint ? `${id}-hint` : null;
+  if (hintId) input.setAttribute('aria-describedby', [input.getAttribute('aria-describedby'), hintId].filter(Boolean).join(' '));
+  return {
+    wrap: h('div', { class: 'field' }, h('label', { for: id }, label), input, hint ? h('p', { class: 'hint', id: hintId }, hint) : null),
+    input,
+  };
+}
+
+export function textInput(label: string, attrs: Record<string, unknown> = {}, hint?: Child): Field<HTMLInputElement> {
+  return field(label, h('input', { type: 'text', spellcheck: 'false', ...attrs }), hint) as Field<HTMLInputElement>;
+}
+
+export function checkbox(label: Child, attrs: Record<string, unknown> = {}, hint?: Child): { wrap: HTMLElement; input: HTMLInputElement } {
+  const id = uid('c');
+  const hintId = hint ? `${id}-hint` : undefined;
+  const input = h('input', { type: 'checkbox', id, 'aria-describedby': hintId, ...attrs });
+  return {
+    wrap: h('div', { class: 'check' }, input, h('label', { for: id }, label), hint ? h('p', { class: 'hint', id: hintId }, hint) : null),
+    input,
+  };
+}
+
+export function button(label: Child, attrs: Record<string, unknown> = {}): HTMLButtonElement {
+  return h('button', { type: 'button', class: 'btn', ...attrs }, label);
+}
+
+export function spinner(): HTMLElement {
+  return h('span', { class: 'spinner', 'aria-hidden': 'true' });
+}
+
+/** A status line (polite) that can also show an error (assertive). */
+export class Notice {
+  readonly el = h('div', { class: 'notice-area', role: 'status', 'aria-live': 'polite' });
+
+  clear(): void { replace(this.el); }
+
+  ok(...text: Child[]): void {
+    replace(this.el, h('p', { class: 'notice ok' }, ...text));
+  }
+
+  info(...text: Child[]): void {
+    replace(this.el, h('p', { class: 'notice info' }, ...text));
+  }
+
+  error(err: unknown): BackendError {
+    const e = toBackendError(err);
+    replace(this.el, h('p', { class: 'notice error', role: 'alert' }, h('strong', null, 'Could not complete: '), explainError(e), h('span', { class: 'code' }, ` (${e.code})`)));
+    return e;
+  }
+
+  problem(text: string): void {
+    replace(this.el, h('p', { class: 'notice error', role: 'alert' }, text));
+  }
+}
+
+/**
+ * Runs an async action from a button: busy state (spinner, aria-busy, disabled) while it runs,
+ * errors into the notice. Returns the result, or undefined when it failed.
+ */
+export async function busy<T>(btn: HTMLButtonElement, notice: Notice | null, action: () => Promise<T>, region?: HTMLElement): Promise<T | undefined> {
+  const label = Array.from(btn.childNodes);
+  btn.disabled = true;
+  btn.setAttribute('aria-busy', 'true');
+  (region ?? btn).setAttribute('aria-busy', 'true');
+  btn.replaceChildren(spinner(), ...label);
+  notice?.clear();
+  try {
+    return await action();
+  } catch (err) {
+    if (notice) notice.error(err);
+    else throw err;
+    return undefined;
+  } finally {
+    btn.disabled = false;
+    btn.removeAttribute('aria-busy');
+    region?.removeAttribute('aria-busy');
+    btn.replaceChildren(...label);
+  }
+}
+
+/** A modal confirmation (`<dialog>`: focus moves in, Escape cancels, focus returns). */
+export function confirmDialog(opts: { title: string; body: Child; confirm: string; danger?: boolean }): Promise<boolean> {
+  return new Promise((resolve) => {
+    const titleId = uid('dlg');
+    const bodyId = uid('dlgb');
+    const returnTo = document.activeElement as HTMLElement | null;
+    const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': titleId, 'aria-describedby': bodyId });
+    const cancel = button('Cancel', { class: 'btn secondary', value: 'cancel' });
+    const ok = button(opts.confirm, { class: opts.danger ? 'btn danger' : 'btn primary', value: 'ok' });
+    const finish = (result: boolean) => {
+      if (dialog.open) dialog.close();
+      dialog.remove();
+      returnTo?.focus();
+      resolve(result);
+    };
+    cancel.addEventListener('click', () => finish(false));
+    ok.addEventListener('click', () => finish(true));
+    dialog.addEventListener('cancel', (e) => { e.preventDefault(); finish(false); });
+    dialog.append(
+      h('h2', { id: titleId }, opts.title),
+      h('div', { id: bodyId, class: 'dialog-body' }, opts.body),
+      h('div', { class: 'actions' }, cancel, ok),
+    );
+    document.body.append(dialog);
+    dialog.showModal();
+    cancel.focus();
+  });
+}
+
+/** Passphrase + confirmation with live strength feedback. */
+export function passphraseFields(label = 'Passphrase'): { wrap: HTMLElement; value(): string; validate(): string | null; focus(): void } {
+  const pass = textInput(label, { type: 'password', autocomplete: 'new-password', required: true, 'aria-describedby': '' });
+  const confirm = textInput(`Repeat the ${label.toLowerCase()}`, { type: 'password', autocomplete: 'new-password', required: true });
+  const meterId = uid('strength');
+  const bar = h('div', { class: 'meter-bar' });
+  const text = h('p', { class: 'strength-text', id: meterId, 'aria-live': 'polite' }, 'Strength: type a passphrase');
+  const hints = h('ul', { class: 'hints' });
+  pass.input.setAttribute('aria-describedby', meterId);
+  const show = checkbox('Show passphrase');
+  show.input.addEventListener('change', () => {
+    const type = show.input.checked ? 'text' : 'password';
+    pass.input.type = type;
+    confirm.input.type = type;
+  });
+  const update = () => {
+    const s = passphraseStrength(pass.input.value);
+    bar.style.width = `${pass.input.value ? (s.score + 1) * 20 : 0}%`;
+    bar.className = `meter-bar s${s.score}`;
+    text.textContent = pass.input.value ? `Strength: ${s.label} (about ${s.bits} bits)` : 'Strength: type a passphrase';
+    replace(hints, ...s.hints.map((t) => h('li', null, t)));
+  };
+  pass.input.addEventListener('input', update);
+  return {
+    wrap: h('div', { class: 'passphrase' },
+      pass.wrap,
+      h('div', { class: 'meter', 'aria-hidden': 'true' }, bar),
+      text, hints, confirm.wrap, show.wrap),
+    value: () => pass.input.value,
+    validate: () => {
+      const s = passphraseStrength(pass.input.value);
+      if (!s.acceptable) return `This passphrase is ${s.label}. Choose a stronger one: four or more unrelated words work well.`;
+      if (pass.input.value !== confirm.input.value) return 'The two passphrases are not the same.';
+      return null;
+    },
+    focus: () => pass.input.focus(),
+  };
+}
+
+export function loading(text = 'Loading…'): HTMLElement {
+  return h('p', { class: 'loading', role: 'status', 'aria-busy': 'true' }, spinner(), text);
+}
+
+export function badge(text: string, kind: string): HTMLElement {
+  return h('span', { class: `badge ${kind}` }, text);
+}

@@ -1,0 +1,668 @@
+/**
+ * An in-memory wallet for browser tests and design work. Deterministic: fixed clock, fixed data,
+ * no randomness. It behaves like the real commands where the UI depends on it (locked state,
+ * wrong passphrase, unpinned-node confirmation, shorter durations only) and can be told to fail.
+ */
+import type { AccessView } from '../bindings/AccessView';
+import type { AppStatus } from '../bindings/AppStatus';
+import type { GrantView } from '../bindings/GrantView';
+import type { ImportProgress } from '../bindings/ImportProgress';
+import type { MyQr } from '../bindings/MyQr';
+import type { NodeView } from '../bindings/NodeView';
+import type { ReceiptView } from '../bindings/ReceiptView';
+import type { RecordDetail } from '../bindings/RecordDetail';
+import type { RecordView } from '../bindings/RecordView';
+import type { RecoveryKitView } from '../bindings/RecoveryKitView';
+import type { RequestView } from '../bindings/RequestView';
+import type { RevokeResult } from '../bindings/RevokeResult';
+import type { SettingsView } from '../bindings/SettingsView';
+import type { ShareResult } from '../bindings/ShareResult';
+import type { SyncView } from '../bindings/SyncView';
+import type { VerificationState } from '../bindings/VerificationState';
+import { BackendError } from './errors';
+import type {
+  AddNodeArgs,
+  Backend,
+  BackupArgs,
+  ChangePassphraseArgs,
+  CreateWalletArgs,
+  ExportRecordArgs,
+  GrantIdArgs,
+  ImportFilesArgs,
+  RecordIdArgs,
+  RestoreWalletArgs,
+  ReviewRequestArgs,
+  SaveTextArgs,
+  SetKeyringUnlockArgs,
+  ShareArgs,
+  UnlockArgs,
+  Unsubscribe,
+} from './types';
+
+/** The mock's "now": 2025-03-14 09:30 UTC. */
+export const MOCK_NOW = 1741944600;
+export const MOCK_PASSPHRASE = 'correct horse battery staple';
+export const EMBEDDED_NODE = 'http://127.0.0.1:47311';
+export const UNREACHABLE_NODE = 'https://ledger.northcare.example';
+const DAY = 86400;
+
+export type MockScenario = 'new' | 'locked' | 'unlocked';
+/** Failure switches: `unreachable` adds a node that cannot be reached; `alarm` makes sync find a split view. */
+export type MockFailure = 'unreachable' | 'alarm';
+
+export interface MockOptions {
+  scenario?: MockScenario;
+  fail?: MockFailure[];
+  /** Artificial latency per call (ms) so busy states are visible; 0 in unit tests. */
+  latencyMs?: number;
+  /** Decodes a QR image (base64) to its text; `null` when the image holds no QR code. */
+  decodeImage?: (base64: string) => Promise<string | null>;
+}
+
+export function mockOptionsFromQuery(search: string): MockOptions {
+  const q = new URLSearchParams(search);
+  const scenario = q.get('scenario');
+  const fail = (q.get('fail') ?? '').split(',').filter((f): f is MockFailure => f === 'unreachable' || f === 'alarm');
+  const latency = Number(q.get('latency') ?? '120');
+  return {
+    scenario: scenario === 'locked' || scenario === 'unlocked' || scenario === 'new' ? scenario : 'new',
+    fail,
+    latencyMs: Number.isFinite(latency) ? latency : 120,
+  };
+}
+
+const WORDS = (
+  'harbor velvet orbit maple quiet lantern cobalt meadow ripple saddle timber violin ' +
+  'walnut ember fabric glacier hazel island jungle kernel ladder mosaic nectar oyster'
+).split(' ');
+
+function hexId(seed: string): string {
+  // FNV-1a, repeated: a stable, id-shaped hex string (not a hash of anything real).
+  let out = '';
+  let h = 0x811c9dc5;
+  for (let round = 0; out.length < 64; round++) {
+    for (const c of `${seed}:${round}`) {
+      h ^= c.charCodeAt(0);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    out += h.toString(16).padStart(8, '0');
+  }
+  return out.slice(0, 64);
+}
+
+/** A QR-looking SVG (the real backend draws a real QR code). */
+export function placeholderQrSvg(text: string, size = 29): string {
+  const seed = hexId(text);
+  const cells: string[] = [];
+  const finder = (x: number, y: number) =>
+    x < 7 && y < 7 ? (x === 0 || y === 0 || x === 6 || y === 6 || (x >= 2 && x <= 4 && y >= 2 && y <= 4)) : null;
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const f = finder(x, y) ?? finder(size - 1 - x, y) ?? finder(x, size - 1 - y);
+      const on = f ?? parseInt(seed[(x * 7 + y * 13) % 64], 16) % 2 === (x + y) % 2;
+      if (on) cells.push(`M${x + 2} ${y + 2}h1v1h-1z`);
+    }
+  }
+  const n = size + 4;
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${n} ${n}" shape-rendering="crispEdges"><rect width="${n}" height="${n}" fill="#fff"/><path fill="#000" d="${cells.join('')}"/></svg>`;
+}
+
+interface MockRecord { view: RecordView; json: string | null }
+
+function fhir(resource: object): string {
+  return JSON.stringify(resource, null, 2);
+}
+
+function seedRecords(): MockRecord[] {
+  const r = (
+    name: string, category: string, title: string, detail: string | null, date: string | null,
+    resourceType: string | null, resource: object | null, size?: number,
+  ): MockRecord => {
+    const json = resource ? fhir(resource) : null;
+    return {
+      view: {
+        id: hexId(name + title), name, category, title, detail, date, resourceType,
+        size: size ?? (json ? json.length : 0), version: 1,
+      },
+      json,
+    };
+  };
+  return [
+    r('summary.json', 'allergies', 'Penicillin allergy', 'High criticality · hives, shortness of breath', '2019-06-02', 'AllergyIntolerance', {
+      resourceType: 'AllergyIntolerance', id: 'penicillin', clinicalStatus: { coding: [{ code: 'active' }] },
+      criticality: 'high', code: { coding: [{ system: 'http://snomed.info/sct', code: '764146007', display: 'Penicillin' }], text: 'Penicillin' },
+      reaction: [{ manifestation: [{ text: 'Hives' }, { text: 'Shortness of breath' }] }], recordedDate: '2019-06-02',
+    }),
+    r('summary.json', 'allergies', 'Peanut allergy', 'Low criticality', '2004-09-11', 'AllergyIntolerance', {
+      resourceType: 'AllergyIntolerance', id: 'peanut', criticality: 'low', code: { text: 'Peanut' }, recordedDate: '2004-09-11',
+    }),
+    r('summary.json', 'medications', 'Metformin 500 mg', 'Twice daily with meals', '2023-02-10', 'MedicationStatement', {
+      resourceType: 'MedicationStatement', id: 'metformin', status: 'active',
+      medicationCodeableConcept: { text: 'Metformin 500 mg tablet' }, dosage: [{ text: 'Twice daily with meals' }], effectiveDateTime: '2023-02-10',
+    }),
+    r('summary.json', 'medications', 'Atorvastatin 20 mg', 'Once daily, evening', '2023-05-22', 'MedicationStatement', {
+      resourceType: 'MedicationStatement', id: 'atorvastatin', status: 'active',
+      medicationCodeableConcept: { text: 'Atorvastatin 20 mg tablet' }, dosage: [{ text: 'Once daily, evening' }], effectiveDateTime: '2023-05-22',
+    }),
+    r('summary.json', 'conditions', 'Type 2 diabetes mellitus', 'Active · onset 2023', '2023-02-10', 'Condition', {
+      resourceType: 'Condition', id: 't2dm', clinicalStatus: { coding: [{ code: 'active' }] },
+      code: { coding: [{ system: 'http://snomed.info/sct', code: '44054006', display: 'Type 2 diabetes mellitus' }] }, onsetDateTime: '2023-02-10',
+    }),
+    r('labs-2025-02.json', 'observations', 'HbA1c', '6.8 %', '2025-02-18', 'Observation', {
+      resourceType: 'Observation', id: 'hba1c', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '4548-4', display: 'Hemoglobin A1c' }] },
+      valueQuantity: { value: 6.8, unit: '%', system: 'http://unitsofmeasure.org', code: '%' }, effectiveDateTime: '2025-02-18',
+    }),
+    r('labs-2025-02.json', 'observations', 'Glucose (fasting)', '6.3 mmol/L', '2025-02-18', 'Observation', {
+      resourceType: 'Observation', id: 'glucose', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '1558-6', display: 'Fasting glucose' }] },
+      valueQuantity: { value: 6.3, unit: 'mmol/L', system: 'http://unitsofmeasure.org', code: 'mmol/L' }, effectiveDateTime: '2025-02-18',
+    }),
+    r('labs-2025-02.json', 'observations', 'Blood pressure', '128/82 mmHg', '2025-02-18', 'Observation', {
+      resourceType: 'Observation', id: 'bp', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '85354-9', display: 'Blood pressure panel' }] },
+      component: [
+        { code: { text: 'Systolic' }, valueQuantity: { value: 128, unit: 'mmHg' } },
+        { code: { text: 'Diastolic' }, valueQuantity: { value: 82, unit: 'mmHg' } },
+      ], effectiveDateTime: '2025-02-18',
+    }),
+    r('summary.json', 'immunizations', 'Influenza vaccine', 'Season 2024/25', '2024-10-07', 'Immunization', {
+      resourceType: 'Immunization', id: 'flu', status: 'completed', vaccineCode: { text: 'Influenza, seasonal' }, occurrenceDateTime: '2024-10-07',
+    }),
+    r('summary.json', 'procedures', 'Appendectomy', 'Laparoscopic', '2011-03-30', 'Procedure', {
+      resourceType: 'Procedure', id: 'appendectomy', status: 'completed', code: { text: 'Laparoscopic appendectomy' }, performedDateTime: '2011-03-30',
+    }),
+    r('discharge-letter.pdf', 'documents', 'Discharge letter', 'PDF · St. Mary\u2019s Hospital', '2011-04-02', null, null, 184_320),
+    r('knee-mri.dcm', 'file', 'knee-mri.dcm', 'DICOM image', null, null, null, 48_234_112),
+  ];
+}
+
+function seedGrants(records: MockRecord[]): GrantView[] {
+  const ids = (cat: string) => records.filter((r) => r.view.category === cat).map((r) => r.view.id);
+  return [
+    {
+      id: hexId('grant-berg'), providerName: 'Dr. Anna Berg — Riverside Family Practice', providerKey: hexId('key-berg'),
+      purpose: 'Diabetes follow-up', notBefore: MOCK_NOW - 5 * DAY, notAfter: MOCK_NOW + 25 * DAY, status: 'active',
+      records: [...ids('conditions'), ...ids('observations'), ...ids('medications')], resourceTypes: ['Condition', 'Observation', 'MedicationStatement'],
+    },
+    {
+      id: hexId('grant-lab'), providerName: 'Northgate Laboratory', providerKey: hexId('key-lab'),
+      purpose: 'Lab order 2025-0217', notBefore: MOCK_NOW - 30 * DAY, notAfter: MOCK_NOW - 23 * DAY, status: 'expired',
+      records: ids('conditions'), resourceTypes: ['Condition'],
+    },
+    {
+      id: hexId('grant-pharmacy'), providerName: 'Lindenhof Pharmacy', providerKey: hexId('key-pharmacy'),
+      purpose: 'Medication review', notBefore: MOCK_NOW - 60 * DAY, notAfter: MOCK_NOW + 30 * DAY, status: 'revoked',
+      records: [...ids('medications'), ...ids('allergies')], resourceTypes: ['MedicationStatement', 'AllergyIntolerance'],
+    },
+    {
+      id: hexId('grant-clinic'), providerName: 'City Orthopaedics', providerKey: hexId('key-ortho'),
+      purpose: 'Knee consultation', notBefore: MOCK_NOW - 200 * DAY, notAfter: MOCK_NOW - 170 * DAY, status: 'erased',
+      records: [], resourceTypes: [],
+    },
+  ];
+}
+
+function seedAccess(grants: GrantView[], records: MockRecord[]): AccessView[] {
+  const [berg, lab] = grants;
+  const title = (cat: string) => records.filter((r) => r.view.category === cat).map((r) => r.view.id);
+  return [
+    {
+      servedAt: MOCK_NOW - 2 * DAY + 3600 * 5, providerName: berg.providerName, providerKey: berg.providerKey, grantId: berg.id,
+      records: [...title('observations')], node: EMBEDDED_NODE, index: 1041, verification: 'verified',
+    },
+    {
+      servedAt: MOCK_NOW - 4 * DAY + 600, providerName: berg.providerName, providerKey: berg.providerKey, grantId: berg.id,
+      records: [...title('conditions'), ...title('medications')], node: EMBEDDED_NODE, index: 1017, verification: 'verified',
+    },
+    {
+      servedAt: MOCK_NOW - 3 * DAY + 7200, providerName: 'Northgate Laboratory', providerKey: hexId('key-unknown'), grantId: lab.id,
+      records: title('conditions'), node: EMBEDDED_NODE, index: 1029,
+      verification: "FORGED: the request inside is not signed by the grant's provider",
+    },
+    {
+      servedAt: MOCK_NOW - 27 * DAY, providerName: lab.providerName, providerKey: lab.providerKey, grantId: lab.id,
+      records: title('conditions'), node: EMBEDDED_NODE, index: 902, verification: 'verified',
+    },
+  ];
+}
+
+interface RequestFixture {
+  providerName: string; state: VerificationState; directory: string | null; listedName: string | null;
+  purpose: string; resourceTypes: string[]; durationSecs: number; unpinned: string[];
+}
+
+function requestFixture(payload: string): RequestFixture {
+  const base: RequestFixture = {
+    providerName: 'Dr. Anna Berg — Riverside Family Practice', state: 'verified', directory: 'Regional Health Provider Directory',
+    listedName: 'Dr. Anna Berg — Riverside Family Practice', purpose: 'Annual check-up',
+    resourceTypes: ['AllergyIntolerance', 'MedicationStatement', 'Condition'], durationSecs: 30 * DAY, unpinned: [],
+  };
+  if (payload.includes('unlisted')) {
+    return { ...base, providerName: 'QuickCare Online Clinic', state: 'unlisted', listedName: null, purpose: 'Online consultation',
+      resourceTypes: ['AllergyIntolerance', 'MedicationStatement', 'Condition', 'Observation'], durationSecs: 365 * DAY,
+      unpinned: ['https://ledger.quickcare.example'] };
+  }
+  if (payload.includes('mismatch')) {
+    return { ...base, providerName: 'St. Mary\u2019s Hospital Cardiology', state: 'name_mismatch', listedName: 'Harbor Wellness Ltd.',
+      purpose: 'Cardiology referral', resourceTypes: ['Observation', 'Condition'], durationSecs: 14 * DAY };
+  }
+  if (payload.includes('nodir')) {
+    return { ...base, state: 'no_directory', directory: null, listedName: null };
+  }
+  if (payload.includes('unpinned')) {
+    return { ...base, unpinned: ['https://ledger.riverside-health.example'] };
+  }
+  return base;
+}
+
+const REQUEST_PREFIX = 'carekey:request/v1/';
+
+export interface MockCall { method: string; args: unknown }
+
+export class MockBackend implements Backend {
+  readonly kind = 'mock' as const;
+  /** Every call, in order, for tests to assert on. */
+  readonly calls: MockCall[] = [];
+  /** Files written by `saveText` / `backup` / `exportRecord`, by path. */
+  readonly files = new Map<string, string>();
+
+  private walletExists: boolean;
+  private unlocked: boolean;
+  private passphrase = MOCK_PASSPHRASE;
+  private keyringUnlock = false;
+  private records: MockRecord[];
+  private grants: GrantView[];
+  private access: AccessView[];
+  private nodes: NodeView[];
+  private outboxPending = 0;
+  private backups: string[] = [];
+  private failures: Set<MockFailure>;
+  private readonly latencyMs: number;
+  private readonly decodeImage: (base64: string) => Promise<string | null>;
+  private progressListeners = new Set<(p: ImportProgress) => void>();
+  private dropListeners = new Set<(paths: string[]) => void>();
+  private nextFailure = new Map<string, BackendError>();
+  private grantCounter = 0;
+
+  constructor(options: MockOptions = {}) {
+    const scenario = options.scenario ?? 'new';
+    this.walletExists = scenario !== 'new';
+    this.unlocked = scenario === 'unlocked';
+    this.failures = new Set(options.fail ?? []);
+    this.latencyMs = options.latencyMs ?? 0;
+    this.decodeImage = options.decodeImage ?? (async () => null);
+    this.records = scenario === 'new' ? [] : seedRecords();
+    this.grants = scenario === 'new' ? [] : seedGrants(this.records);
+    this.access = scenario === 'new' ? [] : seedAccess(this.grants, this.records);
+    this.nodes = this.seedNodes();
+    if (this.failures.has('unreachable')) this.outboxPending = 3;
+  }
+
+  // ---- test controls ----
+
+  /** Makes the next call of `method` reject with `code`. */
+  failNext(method: string, code: string, message: string): void {
+    this.nextFailure.set(method, new BackendError(code, message));
+  }
+
+  setFailure(failure: MockFailure, on: boolean): void {
+    if (on) this.failures.add(failure); else this.failures.delete(failure);
+    this.nodes = this.seedNodes(this.nodes);
+  }
+
+  /** What a Tauri drag-and-drop of these paths would do. */
+  simulateDrop(paths: string[]): void {
+    for (const l of this.dropListeners) l(paths);
+  }
+
+  // ---- the commands ----
+
+  async appStatus(): Promise<AppStatus> {
+    await this.enter('appStatus', undefined, { needsWallet: false, needsUnlock: false });
+    return {
+      walletExists: this.walletExists, unlocked: this.unlocked, keyringUnlock: this.keyringUnlock,
+      vaultDir: '/home/patient/.local/share/carekey', embeddedNode: EMBEDDED_NODE, secretStore: 'Secret Service (GNOME Keyring)',
+    };
+  }
+
+  async createWallet(args: CreateWalletArgs): Promise<RecoveryKitView> {
+    await this.enter('createWallet', { ...args, passphrase: '[redacted]' }, { needsWallet: false, needsUnlock: false });
+    if (this.walletExists) throw new BackendError('wallet_exists', 'A wallet already exists on this device.');
+    if (args.passphrase.length < 8) throw new BackendError('bad_input', 'The passphrase is too short.');
+    this.walletExists = true;
+    this.unlocked = true;
+    this.passphrase = args.passphrase;
+    this.keyringUnlock = args.keyring;
+    this.records = [];
+    return { words: [...WORDS], qrSvg: placeholderQrSvg(WORDS.join(' '), 33) };
+  }
+
+  async unlock(args: UnlockArgs): Promise<void> {
+    await this.enter('unlock', { passphrase: args.passphrase === null ? null : '[redacted]' }, { needsUnlock: false });
+    if (args.passphrase === null) {
+      if (!this.keyringUnlock) throw new BackendError('vault', 'Keyring unlock is not enabled on this device.');
+    } else if (args.passphrase !== this.passphrase) {
+      throw new BackendError('wrong_passphrase', 'wrong passphrase');
+    }
+    this.unlocked = true;
+  }
+
+  async lock(): Promise<void> {
+    await this.enter('lock', undefined, { needsUnlock: false });
+    this.unlocked = false;
+  }
+
+  async changePassphrase(args: ChangePassphraseArgs): Promise<void> {
+    await this.enter('changePassphrase', { newPassphrase: '[redacted]' });
+    if (args.newPassphrase.length < 8) throw new BackendError('bad_input', 'The new passphrase is too short.');
+    this.passphrase = args.newPassphrase;
+  }
+
+  async setKeyringUnlock(args: SetKeyringUnlockArgs): Promise<void> {
+    await this.enter('setKeyringUnlock', args);
+    this.keyringUnlock = args.enabled;
+  }
+
+  async backup(args: BackupArgs): Promise<string> {
+    await this.enter('backup', args);
+    const path = this.absolute(args.path);
+    this.files.set(path, 'carekey-backup');
+    this.backups.push(path);
+    return path;
+  }
+
+  async restoreWallet(args: RestoreWalletArgs): Promise<void> {
+    await this.enter('restoreWallet', { ...args, words: ['[redacted]'], passphrase: '[redacted]' }, { needsWallet: false, needsUnlock: false });
+    if (args.words.length !== 24) throw new BackendError('invalid', `A recovery kit has 24 words, not ${args.words.length}.`);
+    const unknown = args.words.find((w) => !WORDS.includes(w.toLowerCase()));
+    if (unknown) throw new BackendError('crypto', `"${unknown}" is not a recovery word of this kit.`);
+    if (!args.backupPath.trim()) throw new BackendError('bad_input', 'Choose the backup file to restore.');
+    this.walletExists = true;
+    this.unlocked = true;
+    this.passphrase = args.passphrase;
+    this.records = seedRecords();
+    this.grants = seedGrants(this.records);
+    this.access = seedAccess(this.grants, this.records);
+  }
+
+  async listRecords(): Promise<RecordView[]> {
+    await this.enter('listRecords');
+    return this.records.map((r) => ({ ...r.view }));
+  }
+
+  async importFiles(args: ImportFilesArgs): Promise<RecordView[]> {
+    await this.enter('importFiles', args);
+    if (args.paths.length === 0) throw new BackendError('bad_input', 'No files to import.');
+    const added: RecordView[] = [];
+    for (const path of args.paths) {
+      const name = path.split(/[\\/]/).pop() ?? path;
+      if (name.startsWith('missing')) throw new BackendError('io', `${path}: No such file or directory`);
+      const large = /\.(dcm|zip|bam|vcf|mp4)$/i.test(name);
+      const total = large ? 96 * 1024 * 1024 : 4096;
+      if (large) {
+        for (let done = 0; done <= total; done += total / 8) {
+          this.emitProgress({ path, done, total });
+          await this.sleep(Math.max(this.latencyMs / 2, 1));
+        }
+      } else {
+        this.emitProgress({ path, done: total, total });
+      }
+      const isJson = name.endsWith('.json');
+      const rec: MockRecord = {
+        view: {
+          id: hexId(`import:${path}:${this.records.length}`), name, category: isJson ? 'observations' : name.endsWith('.pdf') ? 'documents' : 'file',
+          title: isJson ? 'Body weight' : name, detail: isJson ? '72.4 kg' : null, date: isJson ? '2025-03-12' : null,
+          resourceType: isJson ? 'Observation' : null, size: total, version: 1,
+        },
+        json: isJson ? fhir({ resourceType: 'Observation', status: 'final', code: { text: 'Body weight' }, valueQuantity: { value: 72.4, unit: 'kg' }, effectiveDateTime: '2025-03-12' }) : null,
+      };
+      this.records.push(rec);
+      added.push({ ...rec.view });
+    }
+    return added;
+  }
+
+  async recordDetail(args: RecordIdArgs): Promise<RecordDetail> {
+    await this.enter('recordDetail', args);
+    const rec = this.record(args.id);
+    return { record: { ...rec.view }, json: rec.json };
+  }
+
+  async exportRecord(args: ExportRecordArgs): Promise<number> {
+    await this.enter('exportRecord', args);
+    const rec = this.record(args.id);
+    if (!args.path.trim()) throw new BackendError('bad_input', 'Choose where to save the file.');
+    this.files.set(this.absolute(args.path), rec.json ?? `[${rec.view.size} bytes]`);
+    return rec.view.size;
+  }
+
+  async reviewRequest(args: ReviewRequestArgs): Promise<RequestView> {
+    await this.enter('reviewRequest', { uri: args.uri, imageBase64: args.imageBase64 ? `[${args.imageBase64.length} chars]` : null });
+    let uri = args.uri?.trim() ?? null;
+    if (uri === null && args.imageBase64) {
+      uri = await this.decodeImage(args.imageBase64);
+      if (uri === null) throw new BackendError('bad_qr', 'no QR code found in the image');
+    }
+    if (!uri) throw new BackendError('bad_input', 'Give a carekey: link or an image of the QR code.');
+    if (!uri.toLowerCase().startsWith(REQUEST_PREFIX)) {
+      throw new BackendError('invalid', 'this is not a Carekey access request (it does not start with carekey:request/v1/)');
+    }
+    const payload = uri.slice(REQUEST_PREFIX.length);
+    if (payload.length < 8 || !/^[A-Za-z0-9_-]+$/.test(payload)) {
+      throw new BackendError('invalid', 'the request is damaged: its signature does not verify');
+    }
+    const fx = requestFixture(payload);
+    const matching = this.records.filter((r) => r.view.resourceType !== null && fx.resourceTypes.includes(r.view.resourceType));
+    return {
+      uri, providerName: fx.providerName, providerKey: hexId(`provider:${fx.providerName}`),
+      verification: { state: fx.state, directory: fx.directory, listedName: fx.listedName },
+      purpose: fx.purpose, resourceTypes: fx.resourceTypes, recordIds: [], durationSecs: fx.durationSecs,
+      expiresAt: MOCK_NOW + 600, unpinnedNodes: fx.unpinned, matchingRecords: matching.map((r) => ({ ...r.view })),
+    };
+  }
+
+  async share(args: ShareArgs): Promise<ShareResult> {
+    const review = await this.reviewRequest({ uri: args.uri, imageBase64: null });
+    this.calls.pop();
+    await this.enter('share', args);
+    if (review.unpinnedNodes.length > 0 && !args.confirmNodes) {
+      throw new BackendError('unconfirmed_nodes', `confirm the unpinned nodes first: ${review.unpinnedNodes.join(', ')}`);
+    }
+    if (args.recordIds.length === 0 && args.resourceTypes.length === 0) throw new BackendError('empty_share', 'nothing chosen to share');
+    if (args.durationSecs !== null && args.durationSecs > review.durationSecs) {
+      throw new BackendError('invalid', 'a grant may not last longer than the request asks');
+    }
+    const ids = new Set(args.recordIds);
+    for (const r of this.records) if (r.view.resourceType && args.resourceTypes.includes(r.view.resourceType)) ids.add(r.view.id);
+    const duration = args.durationSecs ?? review.durationSecs;
+    const grant: GrantView = {
+      id: hexId(`grant:${args.uri}:${this.grantCounter++}`), providerName: review.providerName, providerKey: review.providerKey,
+      purpose: review.purpose, notBefore: MOCK_NOW, notAfter: MOCK_NOW + duration, status: 'active',
+      records: [...ids], resourceTypes: [...args.resourceTypes],
+    };
+    this.grants.unshift(grant);
+    if (this.failures.has('unreachable')) this.outboxPending += 1;
+    return { grantId: grant.id, providerName: grant.providerName, notAfter: grant.notAfter, records: ids.size };
+  }
+
+  async myQr(): Promise<MyQr> {
+    await this.enter('myQr');
+    const uri = `carekey:patient/v1/${hexId('patient-sign').slice(0, 43)}/${hexId('patient-agree').slice(0, 43)}`;
+    return { uri, svg: placeholderQrSvg(uri, 37) };
+  }
+
+  async listGrants(): Promise<GrantView[]> {
+    await this.enter('listGrants');
+    return this.grants.map((g) => ({ ...g }));
+  }
+
+  async revoke(args: GrantIdArgs): Promise<RevokeResult> {
+    await this.enter('revoke', args);
+    const grant = this.grant(args.grantId);
+    if (grant.status !== 'active') throw new BackendError('grant_not_active', `the grant is already ${grant.status}`);
+    grant.status = 'revoked';
+    return { rekeyed: grant.records.length };
+  }
+
+  async accessLog(): Promise<AccessView[]> {
+    await this.enter('accessLog');
+    return this.access.map((a) => ({ ...a }));
+  }
+
+  async sync(): Promise<SyncView> {
+    await this.enter('sync');
+    await this.sleep(this.latencyMs * 3);
+    const nodes = this.nodes.map((n) => {
+      if (n.url === UNREACHABLE_NODE) {
+        return { url: n.url, verifiedSize: null, problem: `node unreachable: connection refused (${UNREACHABLE_NODE})`, alarm: false };
+      }
+      if (this.failures.has('alarm') && n.url === EMBEDDED_NODE) {
+        return {
+          url: n.url, verifiedSize: null, alarm: true,
+          problem: 'split view: the node signed two different checkpoints of size 1042; both are kept as evidence',
+        };
+      }
+      return { url: n.url, verifiedSize: n.verifiedSize, problem: null, alarm: false };
+    });
+    if (this.failures.has('alarm')) this.nodes = this.seedNodes(this.nodes);
+    return { nodes, outboxPending: this.outboxPending, newAccessEvents: this.failures.has('alarm') ? 0 : 1 };
+  }
+
+  async eraseRecord(args: RecordIdArgs): Promise<ReceiptView> {
+    await this.enter('eraseRecord', args);
+    const rec = this.record(args.id);
+    this.records = this.records.filter((r) => r !== rec);
+    for (const g of this.grants) g.records = g.records.filter((id) => id !== rec.view.id);
+    return this.receipt(`record ${rec.view.id}`, [`file key of record ${rec.view.id} (version ${rec.view.version})`, 'ciphertext on this device', 'ciphertext and key wraps on the nodes']);
+  }
+
+  async eraseGrant(args: GrantIdArgs): Promise<ReceiptView> {
+    await this.enter('eraseGrant', args);
+    const grant = this.grant(args.grantId);
+    grant.status = 'erased';
+    return this.receipt(`grant ${grant.id}`, [`key wraps of grant ${grant.id}`, `the shared bundle on the nodes (${grant.records.length} records)`]);
+  }
+
+  async eraseAll(): Promise<ReceiptView> {
+    await this.enter('eraseAll');
+    const n = this.records.length;
+    const receipt = this.receipt('wallet', [`file keys of ${n} records`, 'the key index and the device secret', 'every ciphertext and key wrap on the nodes']);
+    this.records = [];
+    this.grants = [];
+    this.access = [];
+    this.walletExists = false;
+    this.unlocked = false;
+    return receipt;
+  }
+
+  async saveText(args: SaveTextArgs): Promise<void> {
+    await this.enter('saveText', { path: args.path, text: `[${args.text.length} chars]` });
+    if (!args.path.trim()) throw new BackendError('bad_input', 'Choose a file name.');
+    if (args.path.startsWith('/proc/') || args.path.startsWith('/readonly/')) throw new BackendError('io', `${args.path}: Permission denied`);
+    this.files.set(this.absolute(args.path), args.text);
+  }
+
+  async settings(): Promise<SettingsView> {
+    await this.enter('settings');
+    return {
+      nodes: this.nodes.map((n) => ({ ...n, witnessKeys: [...n.witnessKeys] })), outboxPending: this.outboxPending,
+      kdf: { memoryKib: 65536, iterations: 3, parallelism: 4 }, keyringUnlock: this.keyringUnlock,
+      embeddedNode: EMBEDDED_NODE, vaultDir: '/home/patient/.local/share/carekey', backups: [...this.backups],
+    };
+  }
+
+  async addNode(args: AddNodeArgs): Promise<void> {
+    await this.enter('addNode', args);
+    if (!/^https?:\/\/[^\s/]+/.test(args.url)) throw new BackendError('invalid', `"${args.url}" is not an http(s) URL`);
+    if (!/^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]{40,}$/.test(args.logKey.trim())) {
+      throw new BackendError('invalid', 'the log key must be a note verifier key: NAME+HASH+KEY');
+    }
+    if (args.quorum > args.witnessKeys.length) throw new BackendError('invalid', `quorum ${args.quorum} is more than the ${args.witnessKeys.length} witnesses`);
+    if (this.nodes.some((n) => n.url === args.url)) throw new BackendError('invalid', `${args.url} is already pinned`);
+    this.nodes.push({ url: args.url, logKey: args.logKey.trim(), witnessKeys: [...args.witnessKeys], quorum: args.quorum, verifiedSize: null, evidence: false });
+  }
+
+  async onImportProgress(listener: (progress: ImportProgress) => void): Promise<Unsubscribe> {
+    this.progressListeners.add(listener);
+    return () => this.progressListeners.delete(listener);
+  }
+
+  async onFileDrop(listener: (paths: string[]) => void): Promise<Unsubscribe> {
+    this.dropListeners.add(listener);
+    return () => this.dropListeners.delete(listener);
+  }
+
+  pathsOfFiles(files: readonly File[]): string[] {
+    return files.map((f) => f.name);
+  }
+
+  // ---- helpers ----
+
+  private seedNodes(previous?: NodeView[]): NodeView[] {
+    const nodes: NodeView[] = previous?.filter((n) => n.url !== UNREACHABLE_NODE && n.url !== EMBEDDED_NODE) ?? [];
+    const alarm = this.failures.has('alarm');
+    nodes.unshift({
+      url: EMBEDDED_NODE, logKey: 'carekey.local/log+8c1a2f3e+AQm7qJ2Xh4kQ0wTfQd1N3xJx4j1b5c8d9e0f1a2b3c4d5e6f',
+      witnessKeys: ['carekey.local/witness+51d0e2aa+AV2b8kq0yq7mP3r9s1t2u3v4w5x6y7z8a9b0c1d2e3f4g5h'], quorum: 1,
+      verifiedSize: alarm ? 1041 : 1042, evidence: alarm,
+    });
+    if (this.failures.has('unreachable')) {
+      nodes.push({
+        url: UNREACHABLE_NODE, logKey: 'ledger.northcare.example+0b7e4c11+AT3k9xq2m8n7b6v5c4x3z2l1k0j9h8g7f6d5s4a3p2o1i0u',
+        witnessKeys: [], quorum: 0, verifiedSize: 977, evidence: false,
+      });
+    }
+    return nodes;
+  }
+
+  private receipt(subject: string, destroyed: string[]): ReceiptView {
+    const limits = [
+      'Copies a provider already downloaded and decrypted are out of reach.',
+      'Files you exported by hand, and backups copied by hand outside Carekey, are not erased.',
+      'The ledger keeps the erasure entry itself (no personal data, no key material) forever.',
+    ];
+    const ledgerNodes = this.failures.has('unreachable') ? [EMBEDDED_NODE] : this.nodes.map((n) => n.url);
+    if (this.failures.has('unreachable')) this.outboxPending += 1;
+    const body = {
+      format: 'carekey-erasure-receipt/v1', subject, erasedAt: MOCK_NOW, patientKey: hexId('patient-sign'),
+      tombstone: `${hexId(`tomb:${subject}`)}${hexId(`tomb2:${subject}`)}`, destroyed, limits,
+      ledger: ledgerNodes.map((node, i) => ({ node, index: 1043 + i, receipt: `${node}\n1044\n${hexId(`root:${node}`)}` })),
+      ledgerPending: this.failures.has('unreachable') ? 1 : 0,
+    };
+    return { subject, erasedAt: MOCK_NOW, destroyed, limits, ledgerNodes, json: JSON.stringify(body, null, 2) };
+  }
+
+  private record(id: string): MockRecord {
+    const rec = this.records.find((r) => r.view.id === id);
+    if (!rec) throw new BackendError('not_found', `no record ${id}`);
+    return rec;
+  }
+
+  private grant(id: string): GrantView {
+    const grant = this.grants.find((g) => g.id === id);
+    if (!grant) throw new BackendError('not_found', `no grant ${id}`);
+    return grant;
+  }
+
+  private absolute(path: string): string {
+    return path.startsWith('/') ? path : `/home/patient/${path}`;
+  }
+
+  private emitProgress(p: ImportProgress): void {
+    for (const l of this.progressListeners) l(p);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+  }
+
+  private async enter(method: string, args?: unknown, need: { needsWallet?: boolean; needsUnlock?: boolean } = {}): Promise<void> {
+    this.calls.push({ method, args });
+    await this.sleep(this.latencyMs);
+    const failure = this.nextFailure.get(method);
+    if (failure) {
+      this.nextFailure.delete(method);
+      throw failure;
+    }
+    if ((need.needsWallet ?? true) && !this.walletExists) throw new BackendError('no_wallet', 'no wallet on this device');
+    if ((need.needsUnlock ?? true) && !this.unlocked) throw new BackendError('locked', 'the wallet is locked');
+  }
+}

@@ -1,0 +1,94 @@
+/** The only module that imports Tauri (CONVENTIONS 13): `invoke` for commands, events for progress and drops. */
+import { invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
+import { getCurrentWebview } from '@tauri-apps/api/webview';
+
+import type { AccessView } from '../bindings/AccessView';
+import type { AppStatus } from '../bindings/AppStatus';
+import type { GrantView } from '../bindings/GrantView';
+import type { ImportProgress } from '../bindings/ImportProgress';
+import type { MyQr } from '../bindings/MyQr';
+import type { ReceiptView } from '../bindings/ReceiptView';
+import type { RecordDetail } from '../bindings/RecordDetail';
+import type { RecordView } from '../bindings/RecordView';
+import type { RecoveryKitView } from '../bindings/RecoveryKitView';
+import type { RequestView } from '../bindings/RequestView';
+import type { RevokeResult } from '../bindings/RevokeResult';
+import type { SettingsView } from '../bindings/SettingsView';
+import type { ShareResult } from '../bindings/ShareResult';
+import type { SyncView } from '../bindings/SyncView';
+import { toBackendError } from './errors';
+import {
+  COMMANDS,
+  IMPORT_PROGRESS_EVENT,
+  type AddNodeArgs,
+  type Backend,
+  type BackupArgs,
+  type ChangePassphraseArgs,
+  type CommandMethod,
+  type CreateWalletArgs,
+  type ExportRecordArgs,
+  type GrantIdArgs,
+  type ImportFilesArgs,
+  type RecordIdArgs,
+  type RestoreWalletArgs,
+  type ReviewRequestArgs,
+  type SaveTextArgs,
+  type SetKeyringUnlockArgs,
+  type ShareArgs,
+  type UnlockArgs,
+  type Unsubscribe,
+} from './types';
+
+async function call<T>(method: CommandMethod, args?: object): Promise<T> {
+  try {
+    return await invoke<T>(COMMANDS[method], args as Record<string, unknown> | undefined);
+  } catch (e) {
+    throw toBackendError(e);
+  }
+}
+
+export class TauriBackend implements Backend {
+  readonly kind = 'tauri' as const;
+
+  appStatus() { return call<AppStatus>('appStatus'); }
+  createWallet(a: CreateWalletArgs) { return call<RecoveryKitView>('createWallet', a); }
+  unlock(a: UnlockArgs) { return call<void>('unlock', a); }
+  lock() { return call<void>('lock'); }
+  changePassphrase(a: ChangePassphraseArgs) { return call<void>('changePassphrase', a); }
+  setKeyringUnlock(a: SetKeyringUnlockArgs) { return call<void>('setKeyringUnlock', a); }
+  backup(a: BackupArgs) { return call<string>('backup', a); }
+  restoreWallet(a: RestoreWalletArgs) { return call<void>('restoreWallet', a); }
+  listRecords() { return call<RecordView[]>('listRecords'); }
+  importFiles(a: ImportFilesArgs) { return call<RecordView[]>('importFiles', a); }
+  recordDetail(a: RecordIdArgs) { return call<RecordDetail>('recordDetail', a); }
+  exportRecord(a: ExportRecordArgs) { return call<number>('exportRecord', a); }
+  reviewRequest(a: ReviewRequestArgs) { return call<RequestView>('reviewRequest', a); }
+  share(a: ShareArgs) { return call<ShareResult>('share', a); }
+  myQr() { return call<MyQr>('myQr'); }
+  listGrants() { return call<GrantView[]>('listGrants'); }
+  revoke(a: GrantIdArgs) { return call<RevokeResult>('revoke', a); }
+  accessLog() { return call<AccessView[]>('accessLog'); }
+  sync() { return call<SyncView>('sync'); }
+  eraseRecord(a: RecordIdArgs) { return call<ReceiptView>('eraseRecord', a); }
+  eraseGrant(a: GrantIdArgs) { return call<ReceiptView>('eraseGrant', a); }
+  eraseAll() { return call<ReceiptView>('eraseAll'); }
+  saveText(a: SaveTextArgs) { return call<void>('saveText', a); }
+  settings() { return call<SettingsView>('settings'); }
+  addNode(a: AddNodeArgs) { return call<void>('addNode', a); }
+
+  async onImportProgress(listener: (progress: ImportProgress) => void): Promise<Unsubscribe> {
+    return listen<ImportProgress>(IMPORT_PROGRESS_EVENT, (event) => listener(event.payload));
+  }
+
+  async onFileDrop(listener: (paths: string[]) => void): Promise<Unsubscribe> {
+    return getCurrentWebview().onDragDropEvent((event) => {
+      if (event.payload.type === 'drop' && event.payload.paths.length > 0) listener(event.payload.paths);
+    });
+  }
+
+  pathsOfFiles(): string[] {
+    // WebKit does not expose a chosen file's path to the page; drops and typed paths carry them.
+    return [];
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The one typed interface the screens use to reach the wallet (docs/app-commands.md).
+ * Two implementations: `tauri.ts` (the only module that imports `@tauri-apps/api`) and `mock.ts`.
+ */
+import type { AccessView } from '../bindings/AccessView';
+import type { AppStatus } from '../bindings/AppStatus';
+import type { GrantView } from '../bindings/GrantView';
+import type { ImportProgress } from '../bindings/ImportProgress';
+import type { MyQr } from '../bindings/MyQr';
+import type { ReceiptView } from '../bindings/ReceiptView';
+import type { RecordDetail } from '../bindings/RecordDetail';
+import type { RecordView } from '../bindings/RecordView';
+import type { RecoveryKitView } from '../bindings/RecoveryKitView';
+import type { RequestView } from '../bindings/RequestView';
+import type { RevokeResult } from '../bindings/RevokeResult';
+import type { SettingsView } from '../bindings/SettingsView';
+import type { ShareResult } from '../bindings/ShareResult';
+import type { SyncView } from '../bindings/SyncView';
+
+export interface CreateWalletArgs { passphrase: string; keyring: boolean }
+export interface UnlockArgs { /** `null`: unlock with the OS keyring. */ passphrase: string | null }
+export interface ChangePassphraseArgs { newPassphrase: string }
+export interface SetKeyringUnlockArgs { enabled: boolean }
+export interface BackupArgs { path: string }
+export interface RestoreWalletArgs { words: string[]; backupPath: string; passphrase: string }
+export interface ImportFilesArgs { paths: string[] }
+export interface RecordIdArgs { id: string }
+export interface ExportRecordArgs { id: string; path: string }
+export interface ReviewRequestArgs { uri: string | null; imageBase64: string | null }
+export interface ShareArgs {
+  uri: string;
+  recordIds: string[];
+  resourceTypes: string[];
+  /** Shorter than requested, or `null` for the requested duration. */
+  durationSecs: number | null;
+  confirmNodes: boolean;
+}
+export interface GrantIdArgs { grantId: string }
+export interface SaveTextArgs { path: string; text: string }
+export interface AddNodeArgs { url: string; logKey: string; witnessKeys: string[]; quorum: number }
+
+export type Unsubscribe = () => void;
+
+export interface Backend {
+  /** "tauri" or "mock": shown in the footer so a tester always knows which one runs. */
+  readonly kind: 'tauri' | 'mock';
+
+  appStatus(): Promise<AppStatus>;
+  createWallet(args: CreateWalletArgs): Promise<RecoveryKitView>;
+  unlock(args: UnlockArgs): Promise<void>;
+  lock(): Promise<void>;
+  changePassphrase(args: ChangePassphraseArgs): Promise<void>;
+  setKeyringUnlock(args: SetKeyringUnlockArgs): Promise<void>;
+  backup(args: BackupArgs): Promise<string>;
+  restoreWallet(args: RestoreWalletArgs): Promise<void>;
+  listRecords(): Promise<RecordView[]>;
+  importFiles(args: ImportFilesArgs): Promise<RecordView[]>;
+  recordDetail(args: RecordIdArgs): Promise<RecordDetail>;
+  exportRecord(args: ExportRecordArgs): Promise<number>;
+  reviewRequest(args: ReviewRequestArgs): Promise<RequestView>;
+  share(args: ShareArgs): Promise<ShareResult>;
+  myQr(): Promise<MyQr>;
+  listGrants(): Promise<GrantView[]>;
+  revoke(args: GrantIdArgs): Promise<RevokeResult>;
+  accessLog(): Promise<AccessView[]>;
+  sync(): Promise<SyncView>;
+  eraseRecord(args: RecordIdArgs): Promise<ReceiptView>;
+  eraseGrant(args: GrantIdArgs): Promise<ReceiptView>;
+  eraseAll(): Promise<ReceiptView>;
+  saveText(args: SaveTextArgs): Promise<void>;
+  settings(): Promise<SettingsView>;
+  addNode(args: AddNodeArgs): Promise<void>;
+
+  /** `import-progress` events while `importFiles` runs. */
+  onImportProgress(listener: (progress: ImportProgress) => void): Promise<Unsubscribe>;
+  /** Files dropped on the window, as paths the backend can read. */
+  onFileDrop(listener: (paths: string[]) => void): Promise<Unsubscribe>;
+  /**
+   * Paths for files chosen in an `<input type=file>`. The webview hides real paths, so the Tauri
+   * backend returns `[]` (the screen then asks for a dropped file or a typed path); the mock
+   * returns the file names.
+   */
+  pathsOfFiles(files: readonly File[]): string[];
+}
+
+/** Method name → Tauri command name: the whole contract in one table. */
+export const COMMANDS = {
+  appStatus: 'app_status',
+  createWallet: 'create_wallet',
+  unlock: 'unlock',
+  lock: 'lock',
+  changePassphrase: 'change_passphrase',
+  setKeyringUnlock: 'set_keyring_unlock',
+  backup: 'backup',
+  restoreWallet: 'restore_wallet',
+  listRecords: 'list_records',
+  importFiles: 'import_files',
+  recordDetail: 'record_detail',
+  exportRecord: 'export_record',
+  reviewRequest: 'review_request',
+  share: 'share',
+  myQr: 'my_qr',
+  listGrants: 'list_grants',
+  revoke: 'revoke',
+  accessLog: 'access_log',
+  sync: 'sync',
+  eraseRecord: 'erase_record',
+  eraseGrant: 'erase_grant',
+  eraseAll: 'erase_all',
+  saveText: 'save_text',
+  settings: 'settings',
+  addNode: 'add_node',
+} as const satisfies Record<string, string>;
+
+export type CommandMethod = keyof typeof COMMANDS;
+
+/** The Tauri event carrying import progress. */
+export const IMPORT_PROGRESS_EVENT = 'import-progress';

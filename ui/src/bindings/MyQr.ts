@@ -1,0 +1,2 @@
+// Hand-written from docs/app-commands.md until ts-rs generates this file from src-tauri/src/types.rs.
+export type MyQr = { uri: string; svg: string };
