@@ -29,7 +29,8 @@ function poolSize(p: string): number {
   if (/[a-z]/.test(p)) pool += 26;
   if (/[A-Z]/.test(p)) pool += 26;
   if (/[0-9]/.test(p)) pool += 10;
-  if (/[^a-zA-Z0-9]/.test(p)) pool += 33;
+  if (/[^a-zA-Z0-9\s]/.test(p)) pool += 33;
+  if (/\s/.test(p)) pool += 1;
   return pool;
 }
 
@@ -65,8 +66,9 @@ export function passphraseStrength(p: string): PassphraseStrength {
   const hints: string[] = [];
   const words = p.trim().split(/[\s\-_.]+/).filter((w) => w.length >= 3);
   let bits = effectiveLength(p) * Math.log2(Math.max(poolSize(p), 1));
-  // Several words from a large vocabulary: credit about 11 bits a word, never more than the characters give.
-  if (words.length >= 3) bits = Math.min(bits, Math.max(words.length * 11, bits * 0.6));
+  // Words are far more guessable than their letters suggest: credit at least a diceware word
+  // (12.9 bits) each, or half of the character estimate, whichever is more, never more than the characters give.
+  if (words.length >= 2) bits = Math.min(bits, Math.max(words.length * 12.9, bits * 0.5));
   if (isCommon(p)) {
     bits = Math.min(bits, 10);
     hints.push('This is one of the first passwords an attacker tries.');

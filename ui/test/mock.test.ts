@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { BackendError } from '../src/backend/errors';
+import { MOCK_PASSPHRASE, MockBackend, UNREACHABLE_NODE, mockOptionsFromQuery } from '../src/backend/mock';
+
+const REQ = 'carekey:request/v1/AbCdEfGhIjKlMnOp';
+
+async function rejection(p: Promise<unknown>): Promise<BackendError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as BackendError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('mock backend', () => {
+  it('reads its options from the query string', () => {
+    expect(mockOptionsFromQuery('?scenario=locked&fail=alarm,unreachable,bogus&latency=0')).toEqual({ scenario: 'locked', fail: ['alarm', 'unreachable'], latencyMs: 0 });
+    expect(mockOptionsFromQuery('').scenario).toBe('new');
+  });
+
+  it('onboards: create returns 24 words and an SVG, then the wallet is unlocked', async () => {
+    const m = new MockBackend();
+    expect(await m.appStatus()).toMatchObject({ walletExists: false, unlocked: false });
+    expect((await rejection(m.listRecords())).code).toBe('no_wallet');
+    const kit = await m.createWallet({ passphrase: 'orbit lantern walnut glacier', keyring: true });
+    expect(kit.words).toHaveLength(24);
+    expect(kit.qrSvg).toMatch(/^<svg /);
+    expect(await m.appStatus()).toMatchObject({ walletExists: true, unlocked: true, keyringUnlock: true });
+    expect((await rejection(m.createWallet({ passphrase: 'x'.repeat(12), keyring: false }))).code).toBe('wallet_exists');
+  });
+
+  it('refuses a wrong passphrase and stays locked; unlocks with the right one or the keyring', async () => {
+    const m = new MockBackend({ scenario: 'locked' });
+    expect((await rejection(m.listRecords())).code).toBe('locked');
+    const e = await rejection(m.unlock({ passphrase: 'wrong one' }));
+    expect(e).toBeInstanceOf(BackendError);
+    expect(e.code).toBe('wrong_passphrase');
+    expect((await m.appStatus()).unlocked).toBe(false);
+    expect((await rejection(m.unlock({ passphrase: null }))).code).toBe('vault');
+    await m.unlock({ passphrase: MOCK_PASSPHRASE });
+    await m.setKeyringUnlock({ enabled: true });
+    await m.lock();
+    await m.unlock({ passphrase: null });
+    expect((await m.listRecords()).length).toBeGreaterThan(5);
+  });
+
+  it('never records secrets in its call log', async () => {
+    const m = new MockBackend({ scenario: 'locked' });
+    await m.unlock({ passphrase: MOCK_PASSPHRASE });
+    expect(JSON.stringify(m.calls)).not.toContain(MOCK_PASSPHRASE);
+  });
+
+  it('is deterministic', async () => {
+    const a = new MockBackend({ scenario: 'unlocked' });
+    const b = new MockBackend({ scenario: 'unlocked' });
+    expect(await a.listRecords()).toEqual(await b.listRecords());
+    expect(await a.listGrants()).toEqual(await b.listGrants());
+    expect(await a.myQr()).toEqual(await b.myQr());
+  });
+
+  it('imports with progress for large files', async () => {
+    const m = new MockBackend({ scenario: 'unlocked' });
+    const seen: number[] = [];
+    const off = await m.onImportProgress((p) => seen.push(p.done / p.total));
+    const added = await m.importFiles({ paths: ['/scans/knee-mri-2.dcm', 'weight.json'] });
+    off();
+    expect(added.map((r) => r.category)).toEqual(['file', 'observations']);
+    expect(seen.filter((f) => f < 1).length).toBeGreaterThanOrEqual(4);
+    expect(seen.at(-1)).toBe(1);
+    expect((await rejection(m.importFiles({ paths: ['missing.pdf'] }))).code).toBe('io');
+  });
+
+  it('reviews requests: verified by default, loud states by fixture, malformed ones refused', async () => {
+    const m = new MockBackend({ scenario: 'unlocked', decodeImage: async (b64) => (b64 === 'QR' ? REQ : null) });
+    const v = await m.reviewRequest({ uri: REQ, imageBase64: null });
+    expect(v.verification.state).toBe('verified');
+    expect(v.matchingRecords.length).toBeGreaterThan(0);
+    expect((await m.reviewRequest({ uri: 'carekey:request/v1/unlisted-please', imageBase64: null })).verification.state).toBe('unlisted');
+    expect((await m.reviewRequest({ uri: 'carekey:request/v1/name-mismatch', imageBase64: null })).verification.state).toBe('name_mismatch');
+    expect((await m.reviewRequest({ uri: null, imageBase64: 'QR' })).uri).toBe(REQ);
+    expect((await rejection(m.reviewRequest({ uri: null, imageBase64: 'not a qr' }))).code).toBe('bad_qr');
+    expect((await rejection(m.reviewRequest({ uri: 'https://evil.example', imageBase64: null }))).code).toBe('invalid');
+    expect((await rejection(m.reviewRequest({ uri: 'carekey:request/v1/%%%%%%%%%%', imageBase64: null }))).code).toBe('invalid');
+  });
+
+  it('shares only what was chosen, never longer than asked, and only with confirmed nodes', async () => {
+    const m = new MockBackend({ scenario: 'unlocked' });
+    const uri = 'carekey:request/v1/unpinned-node-request';
+    const base = { uri, recordIds: [], resourceTypes: ['Condition'], durationSecs: null, confirmNodes: false };
+    expect((await rejection(m.share(base))).code).toBe('unconfirmed_nodes');
+    expect((await rejection(m.share({ ...base, confirmNodes: true, resourceTypes: [] }))).code).toBe('empty_share');
+    expect((await rejection(m.share({ ...base, confirmNodes: true, durationSecs: 400 * 86400 }))).code).toBe('invalid');
+    const r = await m.share({ ...base, confirmNodes: true, durationSecs: 86400 });
+    expect(r.records).toBe(1);
+    const grants = await m.listGrants();
+    expect(grants[0]).toMatchObject({ id: r.grantId, status: 'active', notAfter: r.notAfter });
+  });
+
+  it('revokes once; erases records, grants and everything with honest receipts', async () => {
+    const m = new MockBackend({ scenario: 'unlocked' });
+    const active = (await m.listGrants()).find((g) => g.status === 'active');
+    expect(active).toBeDefined();
+    expect((await m.revoke({ grantId: active!.id })).rekeyed).toBe(active!.records.length);
+    expect((await rejection(m.revoke({ grantId: active!.id }))).code).toBe('grant_not_active');
+    const rec = (await m.listRecords())[0];
+    const receipt = await m.eraseRecord({ id: rec.id });
+    expect(receipt.limits.join(' ')).toMatch(/already downloaded and decrypted/);
+    expect(JSON.parse(receipt.json).format).toBe('carekey-erasure-receipt/v1');
+    expect((await m.listRecords()).some((r) => r.id === rec.id)).toBe(false);
+    expect((await m.eraseGrant({ grantId: active!.id })).subject).toContain(active!.id);
+    await m.eraseAll();
+    expect(await m.appStatus()).toMatchObject({ walletExists: false, unlocked: false });
+  });
+
+  it('reports an unreachable node without an alarm, and a split view as an alarm with evidence', async () => {
+    const m = new MockBackend({ scenario: 'unlocked', fail: ['unreachable'] });
+    const s = await m.sync();
+    const bad = s.nodes.find((n) => n.url === UNREACHABLE_NODE);
+    expect(bad).toMatchObject({ alarm: false, verifiedSize: null });
+    expect(bad!.problem).toMatch(/unreachable/);
+    expect(s.outboxPending).toBeGreaterThan(0);
+    m.setFailure('alarm', true);
+    const s2 = await m.sync();
+    expect(s2.nodes.some((n) => n.alarm)).toBe(true);
+    expect((await m.settings()).nodes.some((n) => n.evidence)).toBe(true);
+  });
+
+  it('validates added nodes', async () => {
+    const m = new MockBackend({ scenario: 'unlocked' });
+    const logKey = 'ledger.example.org+1a2b3c4d+AQm7qJ2Xh4kQ0wTfQd1N3xJx4j1b5c8d9e0f1a2b3c4d5e6f';
+    expect((await rejection(m.addNode({ url: 'ftp://x', logKey, witnessKeys: [], quorum: 0 }))).code).toBe('invalid');
+    expect((await rejection(m.addNode({ url: 'https://ledger.example.org', logKey: 'nope', witnessKeys: [], quorum: 0 }))).code).toBe('invalid');
+    expect((await rejection(m.addNode({ url: 'https://ledger.example.org', logKey, witnessKeys: [], quorum: 1 }))).code).toBe('invalid');
+    await m.addNode({ url: 'https://ledger.example.org', logKey, witnessKeys: ['w+1+k'], quorum: 1 });
+    expect((await m.settings()).nodes.map((n) => n.url)).toContain('https://ledger.example.org');
+  });
+
+  it('can be told to fail the next call', async () => {
+    const m = new MockBackend({ scenario: 'unlocked' });
+    m.failNext('myQr', 'io', 'disk on fire');
+    expect((await rejection(m.myQr())).message).toBe('disk on fire');
+    expect((await m.myQr()).uri).toMatch(/^carekey:patient\/v1\//);
+  });
+
+  it('restores from 24 kit words only', async () => {
+    const m = new MockBackend();
+    const kit = await new MockBackend().createWallet({ passphrase: 'orbit lantern walnut glacier', keyring: false });
+    expect((await rejection(m.restoreWallet({ words: kit.words.slice(1), backupPath: '/b', passphrase: 'x' }))).code).toBe('invalid');
+    expect((await rejection(m.restoreWallet({ words: [...kit.words.slice(1), 'zebra'], backupPath: '/b', passphrase: 'x' }))).code).toBe('crypto');
+    await m.restoreWallet({ words: kit.words, backupPath: '/media/usb/carekey-backup.ckb', passphrase: 'new pass phrase words' });
+    expect((await m.appStatus()).unlocked).toBe(true);
+  });
+});
