@@ -158,14 +158,14 @@ pub(crate) fn is_resource_type_name(name: &str) -> bool {
         && name.len() <= MAX_RESOURCE_TYPE_BYTES
 }
 
-// ----- shared field codecs -----
+// ----- shared field codecs (also used by the ledger documents) -----
 
-fn public_key(value: Cbor, what: &'static str) -> Result<PublicKey, DocumentError> {
+pub(crate) fn public_key(value: Cbor, what: &'static str) -> Result<PublicKey, DocumentError> {
     PublicKey::from_bytes(&cbor::array_n::<32>(value, what)?)
         .map_err(|_| DocumentError::malformed(format!("{what} is not a valid Ed25519 public key")))
 }
 
-fn key_cbor(key: &PublicKey) -> Cbor {
+pub(crate) fn key_cbor(key: &PublicKey) -> Cbor {
     Cbor::Bytes(key.as_bytes().to_vec())
 }
 
@@ -175,7 +175,7 @@ fn agreement(value: Cbor, what: &'static str) -> Result<AgreementPublic, Documen
     )?))
 }
 
-fn timestamp(value: Cbor, what: &'static str) -> Result<u64, DocumentError> {
+pub(crate) fn timestamp(value: Cbor, what: &'static str) -> Result<u64, DocumentError> {
     let t = cbor::uint(value, what)?;
     if t > MAX_TIMESTAMP {
         return Err(DocumentError::malformed(format!(

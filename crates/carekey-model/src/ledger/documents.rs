@@ -8,10 +8,10 @@ use carekey_crypto::{AgreementPublic, PublicKey, SEAL_OVERHEAD};
 
 use super::{MAX_ENTRY_BYTES, MAX_ERASURE_HASHES, MAX_SEALED_BYTES};
 use crate::cbor::{self, Cbor, MapBuilder, MapReader};
-use crate::documents::Document;
+use crate::documents::{key_cbor, public_key, timestamp, Document};
 use crate::error::DocumentError;
 use crate::ids::GrantId;
-use crate::limits::{MAX_DOCUMENT_BYTES, MAX_NODE_URL_BYTES, MAX_TIMESTAMP};
+use crate::limits::{MAX_DOCUMENT_BYTES, MAX_NODE_URL_BYTES};
 
 /// The shortest sealed access details: an ephemeral X25519 key, then nonce and tag.
 pub(super) const MIN_SEALED_BYTES: usize = 32 + SEAL_OVERHEAD;
@@ -89,26 +89,7 @@ fn head_len(n: usize) -> usize {
     }
 }
 
-// ----- field codecs (as in crate::documents) -----
-
-fn public_key(value: Cbor, what: &'static str) -> Result<PublicKey, DocumentError> {
-    PublicKey::from_bytes(&cbor::array_n::<32>(value, what)?)
-        .map_err(|_| DocumentError::malformed(format!("{what} is not a valid Ed25519 public key")))
-}
-
-fn key_cbor(key: &PublicKey) -> Cbor {
-    Cbor::Bytes(key.as_bytes().to_vec())
-}
-
-fn timestamp(value: Cbor, what: &'static str) -> Result<u64, DocumentError> {
-    let t = cbor::uint(value, what)?;
-    if t > MAX_TIMESTAMP {
-        return Err(DocumentError::malformed(format!(
-            "{what} is after the year 9999"
-        )));
-    }
-    Ok(t)
-}
+// ----- field codecs -----
 
 fn node_url(value: Cbor) -> Result<String, DocumentError> {
     let url = cbor::text(value, "node URL", MAX_NODE_URL_BYTES)?;
@@ -420,6 +401,7 @@ mod tests {
     use carekey_crypto::SigningKey;
 
     use super::*;
+    use crate::limits::MAX_TIMESTAMP;
     use crate::Signed;
 
     #[test]
