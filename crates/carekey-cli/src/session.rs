@@ -189,30 +189,9 @@ pub(crate) fn duration(text: &str) -> Result<u64> {
     n.checked_mul(mult).context("duration too large")
 }
 
-/// Formats unix seconds as UTC "YYYY-MM-DD HH:MM".
+/// Formats unix seconds for people: RFC 3339 in UTC, the form FHIR uses too.
 pub(crate) fn when(secs: u64) -> String {
-    let days = secs / 86400;
-    let rem = secs % 86400;
-    let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
-        rem / 3600,
-        (rem % 3600) / 60
-    )
-}
-
-// Howard Hinnant's days → civil date algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    carekey_wallet::format_utc(secs)
 }
 
 #[cfg(test)]
@@ -230,7 +209,7 @@ mod tests {
 
     #[test]
     fn dates_format_in_utc() {
-        assert_eq!(when(0), "1970-01-01 00:00 UTC");
-        assert_eq!(when(1_700_000_000), "2023-11-14 22:13 UTC");
+        assert_eq!(when(0), "1970-01-01T00:00:00Z");
+        assert_eq!(when(1_700_000_000), "2023-11-14T22:13:20Z");
     }
 }

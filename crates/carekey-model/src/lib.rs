@@ -39,6 +39,7 @@ pub use signed::{
     Signed, SignedDirectory, SignedGrant, SignedRequest, SignedRevocation, SignedTombstone,
     REQUEST_URI_PREFIX,
 };
+pub use time::format_utc;
 
 pub mod limits {
     //! Caps on every input, so hostile documents cannot exhaust memory or time.

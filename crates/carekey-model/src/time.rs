@@ -1,7 +1,7 @@
 //! RFC 3339 UTC timestamps for FHIR, without a date library (Howard Hinnant's civil-date algorithms).
 
 /// Formats unix seconds as `YYYY-MM-DDThh:mm:ssZ` (callers keep `secs` ≤ year 9999).
-pub(crate) fn format_utc(secs: u64) -> String {
+pub fn format_utc(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);

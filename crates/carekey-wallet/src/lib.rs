@@ -21,7 +21,9 @@ mod wrap;
 use std::path::{Path, PathBuf};
 
 pub use carekey_crypto::{KdfParams, PublicKey};
-pub use carekey_model::{GrantId, ProviderVerification, RecordId, SignedGrant, SignedRequest};
+pub use carekey_model::{
+    format_utc, GrantId, ProviderVerification, RecordId, SignedGrant, SignedRequest,
+};
 pub use carekey_vault::{default_store, FileStore, OsKeyring, Passphrase, SecretStore, VaultError};
 pub use directory::DirectoryDesk;
 pub use error::WalletError;
