@@ -46,7 +46,7 @@ export const create: Screen = {
         ctx.go('#/recovery-kit');
       }
     });
-    return page('Create your wallet', null, section('Passphrase', form));
+    return page('Create your wallet', null, section('Choose a passphrase', form));
   },
 };
 

@@ -1,0 +1,315 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { REQUEST, axe, heading, launch, mockCalls, open, qrPng, serve, shot, tempDir } from './harness.mjs';
+
+let server;
+let browser;
+let tmp;
+before(async () => { server = await serve(); browser = await launch(); tmp = tempDir(); });
+after(async () => { await browser?.close(); await server?.close(); tmp?.remove(); });
+
+test('records: grouped by category in human terms; import by path, file input and drop, with progress; detail and export', async () => {
+  const s = await open(browser, server.url, { route: '/records' });
+  const { page } = s;
+  await heading(page, 'Records');
+  const groups = await page.locator('.group h2').allTextContents();
+  assert.deepEqual(groups.map((g) => g.replace(/\s+\d+$/, '')), [
+    'Allergies & intolerances', 'Medications', 'Conditions', 'Results & measurements', 'Immunizations', 'Procedures', 'Documents', 'Files']);
+  await page.getByText('6.3 mmol/L').waitFor();
+  await page.getByText('128/82 mmHg').waitFor();
+  await axe(page, 'records');
+  await shot(page, 'records-1280');
+  // Path field, a large file: progress bars while it imports.
+  await page.getByLabel('File path on this computer').fill('/scans/knee-mri-2024.dcm');
+  await page.getByRole('button', { name: 'Import' }).click();
+  await page.locator('.import[aria-busy="true"]').waitFor();
+  await page.getByRole('progressbar', { name: /Importing \/scans\/knee-mri-2024.dcm/ }).waitFor();
+  await shot(page, 'records-import-progress-1280');
+  await page.getByText(/Imported 1 record: knee-mri-2024.dcm/).waitFor();
+  assert.equal(await page.getByRole('progressbar').first().evaluate((p) => p.value === p.max), true);
+  // File input (the mock takes names).
+  await page.getByLabel('Or choose files').setInputFiles({ name: 'weight.json', mimeType: 'application/json', buffer: Buffer.from('{}') });
+  await page.getByText(/Imported 1 record: Body weight/).waitFor();
+  // Tauri drag and drop, simulated.
+  await page.evaluate(() => window.__carekeyMock.simulateDrop(['/home/patient/letter.pdf', '/home/patient/bp.json']));
+  await page.getByText(/Imported 2 records/).waitFor();
+  // An unreadable path.
+  await page.getByLabel('File path on this computer').fill('missing-report.pdf');
+  await page.getByRole('button', { name: 'Import' }).click();
+  await page.getByRole('alert').filter({ hasText: /No such file/ }).waitFor();
+  assert.deepEqual((await mockCalls(page, 'importFiles')).map((a) => a.paths.length), [1, 1, 2, 1]);
+  // Open a record.
+  await page.getByRole('link', { name: /Penicillin allergy/ }).click();
+  await heading(page, 'Penicillin allergy');
+  const json = await page.getByLabel('FHIR JSON of this record').textContent();
+  assert.equal(JSON.parse(json).resourceType, 'AllergyIntolerance');
+  assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'H1', 'focus moves to the new heading');
+  await axe(page, 'record detail');
+  await shot(page, 'record-detail-1280');
+  await page.getByLabel('Save a decrypted copy to').fill('/home/patient/penicillin.json');
+  await page.getByRole('button', { name: 'Export' }).click();
+  await page.getByText(/Saved .* to \/home\/patient\/penicillin.json/).waitFor();
+  await s.done();
+});
+
+test('share by pasted link: VERIFIED, pre-selected scope, shorter duration only, result', async () => {
+  const s = await open(browser, server.url, { route: '/share' });
+  const { page } = s;
+  await heading(page, 'Share with a provider');
+  await axe(page, 'share');
+  await shot(page, 'share-1280');
+  await page.getByLabel('Request link').fill('https://not-a-carekey-link.example');
+  await page.getByRole('button', { name: 'Review request' }).click();
+  await page.getByRole('alert').filter({ hasText: /not a Carekey access request/ }).waitFor();
+  await page.getByLabel('Request link').fill(REQUEST);
+  await page.getByRole('button', { name: 'Review request' }).click();
+  await heading(page, 'Review the request');
+  await page.getByText('VERIFIED PROVIDER').waitFor();
+  for (const t of ['Allergies & intolerances', 'Medications (statements)', 'Conditions']) {
+    assert.equal(await page.getByRole('checkbox', { name: new RegExp(`^${t.replace(/[()]/g, '\\$&')}`) }).isChecked(), true, t);
+  }
+  const options = await page.getByLabel('For how long').locator('option').allTextContents();
+  assert.deepEqual(options, ['30 days (as requested)', '2 weeks', '1 week', '1 day', '1 hour']);
+  await axe(page, 'review verified');
+  await shot(page, 'share-review-verified-1280');
+  await page.getByRole('checkbox', { name: /^Medications/ }).uncheck();
+  await page.getByLabel('For how long').selectOption({ label: '1 week' });
+  await page.getByRole('button', { name: 'Share', exact: true }).click();
+  await heading(page, 'Shared');
+  await page.getByText(/Shared 3 records with Dr. Anna Berg/).waitFor();
+  const [args] = await mockCalls(page, 'share');
+  assert.deepEqual(args, { uri: REQUEST, recordIds: [], resourceTypes: ['AllergyIntolerance', 'Condition'], durationSecs: 604800, confirmNodes: false });
+  await shot(page, 'share-done-1280');
+  await s.done();
+});
+
+test('share: UNVERIFIED provider with an unpinned node needs a tick; a name mismatch is an alarm', async () => {
+  const s = await open(browser, server.url, { route: '/share' });
+  const { page } = s;
+  await page.getByLabel('Request link').fill('carekey:request/v1/unlisted-provider-request');
+  await page.getByRole('button', { name: 'Review request' }).click();
+  await heading(page, 'Review the request');
+  const verdict = page.locator('.verdict.warning');
+  assert.match(await verdict.textContent(), /UNVERIFIED PROVIDER/);
+  assert.equal(await verdict.getAttribute('role'), 'alert');
+  await page.getByText('https://ledger.quickcare.example').waitFor();
+  await axe(page, 'review unverified');
+  await shot(page, 'share-review-unverified-1280');
+  await page.getByRole('button', { name: 'Share', exact: true }).click();
+  await page.getByRole('alert').filter({ hasText: /Confirm the ledger nodes/ }).waitFor();
+  assert.equal((await mockCalls(page, 'share')).length, 0);
+  await page.getByLabel(/I trust these ledger nodes/).check();
+  await page.getByRole('button', { name: 'Share', exact: true }).click();
+  await heading(page, 'Shared');
+  assert.equal((await mockCalls(page, 'share'))[0].confirmNodes, true);
+
+  await page.goto(`${server.url}?backend=mock&scenario=unlocked#/share`);
+  await heading(page, 'Share with a provider');
+  await page.getByLabel('Request link').fill('carekey:request/v1/name-mismatch-request');
+  await page.getByRole('button', { name: 'Review request' }).click();
+  await heading(page, 'Review the request');
+  await page.locator('.verdict.alarm', { hasText: 'WARNING: NAME DOES NOT MATCH' }).waitFor();
+  await page.getByText(/Harbor Wellness Ltd\./).waitFor();
+  await shot(page, 'share-review-mismatch-1280');
+  await s.done();
+});
+
+test('share by image: a real QR image reaches review_request; a malformed image is refused', async () => {
+  const s = await open(browser, server.url, { route: '/share' });
+  const { page } = s;
+  await page.getByLabel('Image of the QR code').setInputFiles({ name: 'request.png', mimeType: 'image/png', buffer: await qrPng(REQUEST) });
+  await heading(page, 'Review the request');
+  const calls = await mockCalls(page, 'reviewRequest');
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0].uri, null);
+  assert.match(calls[0].imageBase64, /^\[\d+ chars\]$/);
+  await page.getByText('VERIFIED PROVIDER').waitFor();
+  await page.goto(`${server.url}?backend=mock&scenario=unlocked#/share`);
+  await heading(page, 'Share with a provider');
+  // A PNG without a QR code (a 1×1 pixel), then bytes that are not an image at all.
+  const pixel = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+  await page.getByLabel('Image of the QR code').setInputFiles({ name: 'blank.png', mimeType: 'image/png', buffer: pixel });
+  await page.getByRole('alert').filter({ hasText: /No Carekey request could be read/ }).waitFor();
+  await axe(page, 'share bad image');
+  await shot(page, 'share-malformed-image-1280');
+  await page.getByLabel('Image of the QR code').setInputFiles({ name: 'junk.png', mimeType: 'image/png', buffer: Buffer.from('definitely not a png') });
+  await page.getByRole('alert').filter({ hasText: /bad_qr/ }).waitFor();
+  await s.done();
+});
+
+test('my QR', async () => {
+  const s = await open(browser, server.url, { route: '/my-qr' });
+  const { page } = s;
+  await heading(page, 'My QR code');
+  const img = page.getByRole('img', { name: 'Your Carekey QR code' });
+  await img.waitFor();
+  assert.ok(await img.evaluate((i) => i.complete && i.naturalWidth > 0));
+  await page.getByText(/^carekey:patient\/v1\//).waitFor();
+  await axe(page, 'my qr');
+  await shot(page, 'my-qr-1280');
+  await s.done();
+});
+
+test('grants: grouped by status; revoke asks first, cancel keeps it, confirm revokes', async () => {
+  const s = await open(browser, server.url, { route: '/grants' });
+  const { page } = s;
+  await heading(page, 'Grants');
+  await page.locator('.group h2').first().waitFor();
+  assert.deepEqual((await page.locator('.group h2').allTextContents()).map((t) => t.replace(/\s+\d+$/, '')), ['Active', 'Expired', 'Revoked', 'Erased']);
+  await axe(page, 'grants');
+  await shot(page, 'grants-1280');
+  const revoke = page.getByRole('button', { name: /Revoke access for Dr. Anna Berg/ });
+  await revoke.click();
+  const dialog = page.getByRole('dialog', { name: /Revoke access for Dr. Anna Berg/ });
+  await dialog.waitFor();
+  await axe(page, 'revoke dialog');
+  await shot(page, 'grants-revoke-dialog-1280');
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+  assert.equal((await mockCalls(page, 'revoke')).length, 0);
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Revoke', 'focus returns to the button');
+  await revoke.click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke access' }).click();
+  await page.getByText(/Access for Dr. Anna Berg .* revoked\. 6 records re-keyed\./).waitFor();
+  await page.locator('.group h2', { hasText: 'Revoked' }).filter({ hasText: '2' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: /^Revoke access for/ }).count(), 0);
+  await s.done();
+});
+
+test('access log: a FORGED event looks alarming, verified ones calm', async () => {
+  const s = await open(browser, server.url, { route: '/access' });
+  const { page } = s;
+  await heading(page, 'Access log');
+  await page.locator('.timeline li').first().waitFor();
+  assert.equal(await page.locator('.timeline li').count(), 4);
+  const forged = page.locator('.event.alarm');
+  assert.equal(await forged.count(), 1);
+  assert.match(await forged.textContent(), /Not genuine: FORGED: the request inside is not signed/);
+  const style = await forged.evaluate((el) => { const c = getComputedStyle(el); return { border: c.borderTopWidth, bg: c.backgroundColor }; });
+  assert.equal(style.border, '3px');
+  await page.getByRole('alert').filter({ hasText: /could not be verified/ }).waitFor();
+  assert.equal(await page.locator('.event.ok').count(), 3);
+  await page.getByText('HbA1c, Glucose (fasting), Blood pressure').waitFor();
+  await axe(page, 'access log');
+  await shot(page, 'access-log-1280');
+  await s.done();
+});
+
+test('erase: honest limits; a record, a grant share, everything; receipts viewable and saved', async () => {
+  const s = await open(browser, server.url, { route: '/erase' });
+  const { page } = s;
+  await heading(page, 'Erase');
+  await page.getByText('Copies a provider already downloaded and decrypted.').waitFor();
+  await page.getByText('Files you exported by hand (Export on a record).').waitFor();
+  await page.getByText(/Backup files you copied by hand/).waitFor();
+  await page.getByLabel('Record', { exact: true }).waitFor();
+  await axe(page, 'erase');
+  await shot(page, 'erase-1280');
+  await page.getByLabel('Record', { exact: true }).selectOption({ label: 'HbA1c (6.8 %)' });
+  await page.getByRole('button', { name: 'Erase record' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Erase record' }).click();
+  await page.getByRole('heading', { name: 'Erasure receipt' }).waitFor();
+  await page.locator('.receipt dd', { hasText: /^record [0-9a-f]{64}$/ }).waitFor();
+  await page.getByText('Show the full receipt (JSON)').click();
+  assert.equal(JSON.parse(await page.getByLabel('Erasure receipt JSON').textContent()).format, 'carekey-erasure-receipt/v1');
+  await axe(page, 'erase receipt');
+  await shot(page, 'erase-receipt-1280');
+  await page.getByLabel('Save the receipt to').fill('/home/patient/receipts/hba1c.json');
+  await page.getByRole('button', { name: 'Save receipt' }).click();
+  await page.getByText('Receipt saved to /home/patient/receipts/hba1c.json.').waitFor();
+  const saved = await page.evaluate(() => window.__carekeyMock.files.get('/home/patient/receipts/hba1c.json'));
+  assert.equal(JSON.parse(saved).format, 'carekey-erasure-receipt/v1');
+  assert.equal(await page.getByLabel('Record', { exact: true }).locator('option', { hasText: 'HbA1c' }).count(), 0, 'the erased record is gone from the list');
+  // Saving somewhere unwritable shows the error.
+  await page.getByLabel('Save the receipt to').fill('/readonly/r.json');
+  await page.getByRole('button', { name: 'Save receipt' }).click();
+  await page.getByRole('alert').filter({ hasText: /Permission denied/ }).waitFor();
+  // One grant's shared copy.
+  await page.getByLabel('Grant', { exact: true }).selectOption({ index: 0 });
+  await page.getByRole('button', { name: 'Erase shared copy' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Erase shared copy' }).click();
+  await page.locator('.receipt dd', { hasText: /^grant / }).waitFor();
+  // Everything: needs the typed word and the dialog.
+  await page.getByRole('button', { name: 'Erase everything' }).click();
+  await page.getByRole('alert').filter({ hasText: /Type ERASE/ }).waitFor();
+  await page.getByLabel('Type ERASE to confirm').fill('ERASE');
+  await page.getByRole('button', { name: 'Erase everything' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Erase everything' }).click();
+  await page.locator('.receipt dd', { hasText: /^wallet$/ }).waitFor();
+  await shot(page, 'erase-all-receipt-1280');
+  await page.getByRole('link', { name: 'Finish' }).click();
+  await heading(page, 'Welcome to Carekey');
+  await s.done();
+});
+
+test('settings: nodes, sync now, outbox, add node, KDF, passphrase change, backup', async () => {
+  const s = await open(browser, server.url, { route: '/settings' });
+  const { page } = s;
+  await heading(page, 'Settings');
+  await page.getByText('Argon2id, 64 MiB memory, 3 passes, 4 lanes').waitFor();
+  await page.getByText(/Outbox: 0 changes waiting/).waitFor();
+  assert.equal(await page.locator('.alarm-banner').isHidden(), true);
+  await axe(page, 'settings');
+  await shot(page, 'settings-1280');
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  await page.locator('.sync-area[aria-busy="true"]').waitFor({ state: 'attached' });
+  await page.getByText('Sync complete: every node verified.').waitFor();
+  await page.getByText(/Verified: 1042 log entries/).waitFor();
+  // Add node: a bad key first.
+  await page.getByLabel('Node URL').fill('https://ledger.regional-health.example');
+  await page.getByLabel('Log key').fill('not-a-key');
+  await page.getByRole('button', { name: 'Add node' }).click();
+  await page.getByRole('alert').filter({ hasText: /note verifier key/ }).waitFor();
+  await page.getByLabel('Log key').fill('ledger.regional-health.example+2c3d4e5f+AQm7qJ2Xh4kQ0wTfQd1N3xJx4j1b5c8d9e0f1a2b3c4d5e6f');
+  await page.getByLabel('Witness keys').fill('witness.example+1a2b3c4d+AV2b8kq0yq7mP3r9s1t2u3v4w5x6y7z8a9b0c1d2e3f4g5h');
+  await page.getByRole('button', { name: 'Add node' }).click();
+  await page.locator('.node-url', { hasText: 'https://ledger.regional-health.example' }).waitFor();
+  assert.deepEqual((await mockCalls(page, 'addNode')).at(-1).witnessKeys.length, 1);
+  // Change passphrase.
+  await page.getByLabel('New passphrase', { exact: true }).fill('short');
+  await page.getByLabel('Repeat the new passphrase').fill('short');
+  await page.getByRole('button', { name: 'Change passphrase' }).click();
+  await page.getByRole('alert').filter({ hasText: /Choose a stronger one/ }).waitFor();
+  await page.getByLabel('New passphrase', { exact: true }).fill('quiet harbor velvet timber nectar');
+  await page.getByLabel('Repeat the new passphrase').fill('quiet harbor velvet timber nectar');
+  await page.getByRole('button', { name: 'Change passphrase' }).click();
+  await page.getByText('Passphrase changed.').waitFor();
+  // Backup.
+  await page.getByLabel('Backup file').fill('usb/carekey-backup.ckb');
+  await page.getByRole('button', { name: 'Back up now' }).click();
+  await page.getByText('Backup written to /home/patient/usb/carekey-backup.ckb.').waitFor();
+  await s.done();
+});
+
+test('settings: an unreachable node is a problem, not an alarm; outbox grows', async () => {
+  const s = await open(browser, server.url, { route: '/settings', query: 'scenario=unlocked&fail=unreachable' });
+  const { page } = s;
+  await heading(page, 'Settings');
+  await page.getByText(/Outbox: 3 changes waiting/).waitFor();
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  await page.getByRole('alert').filter({ hasText: /1 of 2 nodes could not be verified/ }).waitFor();
+  await page.locator('.sync-results li.warning', { hasText: /node unreachable: connection refused/ }).waitFor();
+  assert.equal(await page.locator('.alarm-banner').isHidden(), true);
+  await axe(page, 'settings unreachable');
+  await shot(page, 'settings-node-unreachable-1280');
+  await s.done();
+});
+
+test('split-view alarm: a LOUD banner on every screen, evidence on the node', async () => {
+  const s = await open(browser, server.url, { route: '/records', query: 'scenario=unlocked&fail=alarm' });
+  const { page } = s;
+  await heading(page, 'Records');
+  const banner = page.locator('.alarm-banner');
+  await banner.waitFor();
+  assert.equal(await banner.getAttribute('role'), 'alert');
+  assert.match(await banner.textContent(), /Ledger alarm.*two different histories/);
+  await shot(page, 'alarm-records-1280');
+  await page.getByRole('link', { name: 'Details in Settings' }).click();
+  await heading(page, 'Settings');
+  await page.getByText('EVIDENCE KEPT').waitFor();
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  await page.locator('.sync-results li.alarm', { hasText: /ALARM: split view/ }).waitFor();
+  await axe(page, 'settings alarm');
+  await shot(page, 'settings-alarm-1280');
+  await s.done();
+});
