@@ -6,6 +6,7 @@ import type { Ctx, Screen } from '../context';
 import { Notice, busy, button, checkbox, page, section, textInput } from '../ui';
 
 const DAY = 86400;
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const DURATIONS = [365 * DAY, 90 * DAY, 30 * DAY, 14 * DAY, 7 * DAY, DAY, 3600];
 
 async function review(ctx: Ctx, notice: Notice, input: { uri: string | null; imageBase64: string | null }, trigger?: HTMLButtonElement): Promise<void> {
@@ -156,7 +157,7 @@ export const shareReview: Screen = {
     const notice = new Notice();
     const typeBoxes = v.resourceTypes.map((t) => ({
       type: t,
-      box: checkbox(`${resourceTypeLabel(t)} (${v.matchingRecords.filter((r) => r.resourceType === t).length} records)`, { checked: true, value: t }),
+      box: checkbox(`${resourceTypeLabel(t)} (${plural(v.matchingRecords.filter((r) => r.resourceType === t).length, 'record')})`, { checked: true, value: t }),
     }));
     const recordBoxes = v.matchingRecords.map((r) => ({
       id: r.id,
