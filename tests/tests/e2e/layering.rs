@@ -32,6 +32,7 @@ fn allowed_internal() -> BTreeMap<&'static str, &'static [&'static str]> {
             "carekey-node",
             &["carekey-crypto", "carekey-model", "carekey-ledger"][..],
         ),
+        ("carekey-app", &["carekey-wallet", "carekey-node"][..]),
     ])
 }
 

@@ -1,0 +1,225 @@
+//! What every command shares: where the vault is, how secrets are kept, the unlocked wallet
+//! (or none: locked), and the embedded ledger.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use carekey_wallet::{
+    default_store, FileStore, KdfParams, OsKeyring, PatientWallet, SecretStore, WalletError,
+};
+
+use crate::ledger::EmbeddedLedger;
+use crate::types::AppError;
+
+/// Where device secrets live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// The OS keyring when one answers, else a file beside the vault (`default_store`).
+    Default,
+    /// The OS keyring, or fail.
+    Keyring,
+    /// A file beside the vault (`<vault>.device`): tests, and platforms without a keyring.
+    File,
+}
+
+/// How the app is set up. [`AppConfig::from_env`] reads the environment variables the app
+/// honours (listed in docs/adr/0010-app-shell.md).
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    /// The app's data directory: the vault is `<home>/patient`, the ledger `<home>/ledger`.
+    pub home: PathBuf,
+    /// KDF for new vaults and passphrase changes.
+    pub kdf: KdfParams,
+    /// Where device secrets live.
+    pub store: StoreChoice,
+    /// Run the embedded ledger node and witness.
+    pub embedded_node: bool,
+}
+
+impl AppConfig {
+    /// `CAREKEY_HOME` (else `default_home`), `CAREKEY_KDF` (`default` | `test`),
+    /// `CAREKEY_SECRET_STORE` (`keyring` | `file`), `CAREKEY_NO_EMBEDDED_NODE=1`.
+    pub fn from_env(default_home: PathBuf) -> Result<Self, String> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let home = var("CAREKEY_HOME").map_or(default_home, PathBuf::from);
+        let kdf = match var("CAREKEY_KDF").as_deref() {
+            None | Some("default") => KdfParams::DEFAULT,
+            Some("test") => KdfParams::TEST,
+            Some(other) => return Err(format!("CAREKEY_KDF={other:?}: use `default` or `test`")),
+        };
+        let store = match var("CAREKEY_SECRET_STORE").as_deref() {
+            None => StoreChoice::Default,
+            Some("keyring") => StoreChoice::Keyring,
+            Some("file") => StoreChoice::File,
+            Some(other) => {
+                return Err(format!(
+                    "CAREKEY_SECRET_STORE={other:?}: use `keyring` or `file`"
+                ))
+            }
+        };
+        let embedded_node = !matches!(var("CAREKEY_NO_EMBEDDED_NODE").as_deref(), Some("1"));
+        Ok(AppConfig {
+            home,
+            kdf,
+            store,
+            embedded_node,
+        })
+    }
+}
+
+/// The app's shared state, managed by Tauri. Cheap to clone (one `Arc`), so blocking work can
+/// take it onto a worker thread.
+#[derive(Clone, Debug)]
+pub struct Core {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    home: PathBuf,
+    vault_dir: PathBuf,
+    kdf: KdfParams,
+    store: StoreChoice,
+    wallet: Mutex<Option<PatientWallet>>,
+    ledger: Option<EmbeddedLedger>,
+}
+
+impl Core {
+    /// Sets the app up and, if configured, starts the embedded ledger. Blocking: call it from
+    /// a plain thread (the app's setup hook, a test), never from async code.
+    pub fn start(config: AppConfig) -> Result<Self, crate::ledger::LedgerStartError> {
+        let ledger = if config.embedded_node {
+            Some(EmbeddedLedger::start(&config.home.join("ledger"))?)
+        } else {
+            None
+        };
+        Ok(Core {
+            inner: Arc::new(Inner {
+                vault_dir: config.home.join("patient"),
+                home: config.home,
+                kdf: config.kdf,
+                store: config.store,
+                wallet: Mutex::new(None),
+                ledger,
+            }),
+        })
+    }
+
+    /// The embedded ledger, when it runs.
+    pub fn ledger(&self) -> Option<&EmbeddedLedger> {
+        self.inner.ledger.as_ref()
+    }
+
+    pub(crate) fn vault_dir(&self) -> &Path {
+        &self.inner.vault_dir
+    }
+
+    pub(crate) fn kdf(&self) -> KdfParams {
+        self.inner.kdf
+    }
+
+    /// A fresh handle on the configured secret store for the vault.
+    pub(crate) fn store(&self) -> Result<Box<dyn SecretStore>, AppError> {
+        let dir = &self.inner.vault_dir;
+        match self.inner.store {
+            StoreChoice::Default => Ok(default_store(dir)),
+            StoreChoice::File => Ok(Box::new(FileStore::new(sibling(dir, ".device")))),
+            StoreChoice::Keyring => {
+                let k = OsKeyring::new();
+                k.probe().map_err(|e| {
+                    AppError::from(WalletError::Vault(carekey_wallet::VaultError::from(e)))
+                })?;
+                Ok(Box::new(k))
+            }
+        }
+    }
+
+    /// The wallet slot. A panic while it was held (a bug) locks the wallet rather than
+    /// carrying on with state of unknown consistency.
+    pub(crate) fn slot(&self) -> MutexGuard<'_, Option<PatientWallet>> {
+        match self.inner.wallet.lock() {
+            Ok(g) => g,
+            Err(poisoned) => {
+                let mut g = poisoned.into_inner();
+                *g = None;
+                self.inner.wallet.clear_poison();
+                g
+            }
+        }
+    }
+
+    /// Runs `f` on the unlocked wallet, or fails with `locked`.
+    pub(crate) fn with_wallet<T>(
+        &self,
+        f: impl FnOnce(&mut PatientWallet) -> Result<T, WalletError>,
+    ) -> Result<T, AppError> {
+        let mut slot = self.slot();
+        let wallet = slot.as_mut().ok_or_else(AppError::locked)?;
+        Ok(f(wallet)?)
+    }
+
+    /// Keeps a freshly unlocked wallet, pinning the embedded node in it first.
+    pub(crate) fn keep(&self, mut wallet: PatientWallet) {
+        self.pin_embedded(&mut wallet);
+        self.remember_keyring_unlock(wallet.device_unlock_enabled());
+        *self.slot() = Some(wallet);
+    }
+
+    /// Pins the embedded node (log key, its witness, quorum 1) unless the wallet already pins
+    /// this URL with this log key. A failure is reported, not fatal: the wallet works without.
+    fn pin_embedded(&self, wallet: &mut PatientWallet) {
+        let Some(l) = self.ledger() else { return };
+        let pinned = wallet
+            .nodes()
+            .iter()
+            .any(|(p, _)| p.url == l.url && p.log_key == l.log_key);
+        if pinned {
+            return;
+        }
+        if let Err(e) = wallet.add_node(&l.url, &l.log_key, std::slice::from_ref(&l.witness_key), 1)
+        {
+            eprintln!("carekey-app: could not pin the embedded ledger node: {e}");
+        }
+    }
+
+    // The vault header says whether keyring unlock is on, but only an unlocked vault exposes
+    // it; the app keeps a (non-secret) marker so the lock screen can offer keyring unlock.
+    fn keyring_marker(&self) -> PathBuf {
+        self.inner.home.join("keyring-unlock")
+    }
+
+    pub(crate) fn remember_keyring_unlock(&self, enabled: bool) {
+        let marker = self.keyring_marker();
+        // Best effort: a wrong hint only changes which unlock button is offered first.
+        let _ = if enabled {
+            std::fs::create_dir_all(&self.inner.home).and_then(|()| std::fs::write(&marker, b""))
+        } else {
+            std::fs::remove_file(&marker).or(Ok(()))
+        };
+    }
+
+    pub(crate) fn keyring_unlock_hint(&self) -> bool {
+        self.keyring_marker().is_file()
+    }
+}
+
+fn sibling(dir: &Path, suffix: &str) -> PathBuf {
+    let mut s = dir.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// Unix seconds: `CAREKEY_NOW` when set (tests move time without sleeping), else the clock.
+pub(crate) fn now() -> Result<u64, AppError> {
+    if let Ok(v) = std::env::var("CAREKEY_NOW") {
+        return v
+            .trim()
+            .parse()
+            .map_err(|_| AppError::bad_input(format!("CAREKEY_NOW={v:?} is not unix seconds")));
+    }
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .map_err(|_| AppError::internal("the system clock is before 1970"))
+}

@@ -1,0 +1,96 @@
+//! The Carekey app: a thin Tauri v2 shell over `carekey-wallet`, with an embedded ledger node.
+//!
+//! The UI (`ui/`) calls the commands of docs/app-commands.md; each is one call into
+//! `carekey-wallet` on a worker thread, its result converted into a view type from [`types`]
+//! (exported to `ui/src/bindings/` for the UI). Unless `CAREKEY_NO_EMBEDDED_NODE=1`, the app
+//! starts a `carekey-node` ledger node and a witness in-process on 127.0.0.1 and pins them in
+//! the wallet, so sharing, fetches, the access log and erasure receipts work offline-first.
+//!
+//! Nothing depends on this crate; it depends on `carekey-wallet` and `carekey-node` only.
+//! [`run`] is the desktop and mobile entry point; [`build`] wires the commands into any
+//! [`tauri::Builder`], which is how the tests drive them with Tauri's mock runtime.
+#![forbid(unsafe_code)]
+#![deny(rustdoc::broken_intra_doc_links)]
+
+mod commands;
+mod core;
+mod error;
+mod ledger;
+pub mod types;
+
+use tauri::{Manager as _, Runtime};
+
+pub use crate::commands::IMPORT_PROGRESS;
+pub use crate::core::{AppConfig, Core, StoreChoice};
+pub use crate::ledger::{EmbeddedLedger, LedgerStartError};
+
+/// Registers the shared state and every command of docs/app-commands.md on `builder`.
+pub fn build<R: Runtime>(builder: tauri::Builder<R>, core: Core) -> tauri::Builder<R> {
+    builder.manage(core).invoke_handler(handler())
+}
+
+fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        commands::app_status,
+        commands::create_wallet,
+        commands::unlock,
+        commands::lock,
+        commands::change_passphrase,
+        commands::set_keyring_unlock,
+        commands::backup,
+        commands::restore_wallet,
+        commands::list_records,
+        commands::import_files,
+        commands::record_detail,
+        commands::export_record,
+        commands::review_request,
+        commands::share,
+        commands::my_qr,
+        commands::list_grants,
+        commands::revoke,
+        commands::access_log,
+        commands::sync,
+        commands::erase_record,
+        commands::erase_grant,
+        commands::erase_all,
+        commands::save_text,
+        commands::settings,
+        commands::add_node,
+    ]
+}
+
+/// Runs the app: reads the configuration (see [`AppConfig::from_env`]), starts the embedded
+/// ledger, prints `embedded ledger node: <url> <log-key>` on stdout (end-to-end tests read
+/// it), and opens the window.
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
+pub fn run() {
+    let builder = tauri::Builder::default();
+    #[cfg(mobile)]
+    let builder = builder.plugin(tauri_plugin_barcode_scanner::init());
+    let result = builder
+        .setup(|app| {
+            let config = AppConfig::from_env(app.path().app_data_dir()?)?;
+            let core = match Core::start(config.clone()) {
+                Ok(core) => core,
+                Err(e) => {
+                    // The wallet works without a ledger (remote nodes can still be pinned).
+                    eprintln!("carekey-app: the embedded ledger did not start: {e}");
+                    Core::start(AppConfig {
+                        embedded_node: false,
+                        ..config
+                    })?
+                }
+            };
+            if let Some(l) = core.ledger() {
+                println!("embedded ledger node: {} {}", l.url, l.log_key);
+            }
+            app.manage(core);
+            Ok(())
+        })
+        .invoke_handler(handler())
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("carekey-app: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,8 @@
+//! The app's commands driven through Tauri's mock runtime (no window, no display), the
+//! embedded ledger, and the TypeScript bindings drift check.
+#![allow(clippy::unwrap_used)]
+
+mod bindings;
+mod commands;
+mod harness;
+mod ledger;
