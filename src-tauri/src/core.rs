@@ -49,6 +49,11 @@ impl AppConfig {
             Some(other) => return Err(format!("CAREKEY_KDF={other:?}: use `default` or `test`")),
         };
         let store = match var("CAREKEY_SECRET_STORE").as_deref() {
+            // `keyring` as the workspace configures it has no Android or iOS backend, and a
+            // `keyring` without a platform store is its in-memory mock, which would answer the
+            // probe and then lose the secret: on mobile the device secret is a file in the
+            // app's sandbox (docs/mobile.md).
+            None if cfg!(mobile) => StoreChoice::File,
             None => StoreChoice::Default,
             Some("keyring") => StoreChoice::Keyring,
             Some("file") => StoreChoice::File,
