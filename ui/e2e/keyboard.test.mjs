@@ -75,3 +75,20 @@ test('keyboard only: the skip link jumps to the content', async () => {
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');
   await s.done();
 });
+
+test('the page runs under the strict CSP: an injected inline script is refused', async () => {
+  const s = await open(browser, server.url, { route: '/records' });
+  const { page } = s;
+  await heading(page, 'Records');
+  const ran = await page.evaluate(() => {
+    const el = document.createElement('script');
+    el.textContent = 'window.__inline = true';
+    document.head.append(el);
+    return window.__inline === true;
+  });
+  assert.equal(ran, false);
+  await page.waitForTimeout(100);
+  assert.ok(s.problems.some((p) => /Content Security Policy/.test(p)), 'the violation was reported');
+  s.problems.length = 0;
+  await s.done();
+});
