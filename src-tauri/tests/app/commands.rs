@@ -25,7 +25,21 @@ fn the_patient_story_through_the_commands() {
 
     let bundle = app.path("bundle.json");
     write_bundle(&bundle);
+    let progress = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = progress.clone();
+    tauri::Listener::listen_any(&app.app, carekey_app::IMPORT_PROGRESS, move |event| {
+        let p: serde_json::Value = serde_json::from_str(event.payload()).unwrap();
+        seen.lock().unwrap().push(p);
+    });
     let imported = app.ok("import_files", json!({ "paths": [bundle] }));
+    let size = std::fs::metadata(&bundle).unwrap().len();
+    let events = progress.lock().unwrap().clone();
+    let last = events.last().expect("import-progress events");
+    assert_eq!(last["path"], bundle.to_str().unwrap());
+    assert_eq!(
+        (last["done"].as_u64(), last["total"].as_u64()),
+        (Some(size), Some(size))
+    );
     assert_eq!(imported.as_array().unwrap().len(), 2, "{imported}");
     let records = app.ok("list_records", json!({}));
     let records = records.as_array().unwrap();

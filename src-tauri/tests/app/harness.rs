@@ -17,7 +17,7 @@ pub(crate) const PASSPHRASE: &str = "correct horse battery staple";
 pub(crate) struct TestApp {
     pub(crate) dir: TempDir,
     pub(crate) core: Core,
-    _app: App<MockRuntime>,
+    pub(crate) app: App<MockRuntime>,
     webview: WebviewWindow<MockRuntime>,
 }
 
@@ -40,7 +40,7 @@ impl TestApp {
         TestApp {
             dir,
             core,
-            _app: app,
+            app,
             webview,
         }
     }
