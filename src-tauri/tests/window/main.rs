@@ -1,0 +1,452 @@
+//! The Carekey app in its real window: the `carekey-app` binary (with the embedded `ui/dist`)
+//! driven through `tauri-driver` + WebKitWebDriver, against its real embedded ledger node, with
+//! a provider using the real `carekey` CLI. One story from onboarding to an erasure receipt,
+//! a screenshot of every screen (saved to `docs/screenshots/` when `CAREKEY_SCREENSHOTS=1`),
+//! and the app's start-to-first-paint time.
+//!
+//! Needs `tauri-driver` (`cargo install tauri-driver --locked`), `WebKitWebDriver` (apt
+//! `webkit2gtk-driver`), and a display (the test starts `Xvfb` when `DISPLAY` is unset, and a
+//! private session bus when there is none). Without tauri-driver it prints `SKIPPED: …`,
+//! except with `CI=true`, where anything missing fails the test.
+#![allow(clippy::unwrap_used)]
+
+mod provider;
+mod rig;
+mod window;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use fantoccini::ClientBuilder;
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+
+use crate::provider::Provider;
+use crate::rig::{in_ci, Rig, Tools};
+use crate::window::{lit, Window};
+
+const PASSPHRASE: &str = "velvet orbit lantern quarry mosaic";
+/// The window size of tauri.conf.json, which the screenshots use.
+const WIDTH: u32 = 1100;
+const HEIGHT: u32 = 760;
+
+#[test]
+fn the_patient_story_in_the_real_window() {
+    let tools = match Tools::find() {
+        Ok(tools) => tools,
+        Err(why) if !in_ci() => {
+            println!("SKIPPED: {why}");
+            return;
+        }
+        Err(why) => panic!("CI=true, so the window test must run, but: {why}"),
+    };
+    let started = Instant::now();
+    let rig = Rig::start(&tools);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(story(&tools, &rig));
+    println!(
+        "window story: {:.1} s in all",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// A FHIR R4 bundle of a patient summary: one record per type, two results.
+fn write_bundle(path: &Path) {
+    let bundle = json!({
+      "resourceType": "Bundle",
+      "type": "collection",
+      "entry": [
+        { "resource": {
+          "resourceType": "AllergyIntolerance", "id": "penicillin",
+          "clinicalStatus": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active" }] },
+          "code": { "coding": [{ "system": "http://snomed.info/sct", "code": "764146007", "display": "Penicillin" }], "text": "Penicillin" },
+          "patient": { "reference": "Patient/alex" },
+          "recordedDate": "2019-03-01",
+          "reaction": [{ "manifestation": [{ "text": "Hives" }] }]
+        }},
+        { "resource": {
+          "resourceType": "MedicationStatement", "id": "metformin", "status": "active",
+          "medicationCodeableConcept": { "text": "Metformin 500 mg tablet" },
+          "subject": { "reference": "Patient/alex" },
+          "effectivePeriod": { "start": "2021-06-15" },
+          "dosage": [{ "text": "One tablet twice a day with meals" }]
+        }},
+        { "resource": {
+          "resourceType": "Condition", "id": "t2d",
+          "code": { "coding": [{ "system": "http://snomed.info/sct", "code": "44054006", "display": "Type 2 diabetes mellitus" }], "text": "Type 2 diabetes mellitus" },
+          "subject": { "reference": "Patient/alex" },
+          "onsetDateTime": "2021-06-01"
+        }},
+        { "resource": {
+          "resourceType": "Observation", "id": "hba1c", "status": "final",
+          "category": [{ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory" }] }],
+          "code": { "coding": [{ "system": "http://loinc.org", "code": "4548-4", "display": "Hemoglobin A1c" }], "text": "HbA1c" },
+          "subject": { "reference": "Patient/alex" },
+          "effectiveDateTime": "2024-05-02",
+          "valueQuantity": { "value": 6.9, "unit": "%", "system": "http://unitsofmeasure.org", "code": "%" }
+        }},
+        { "resource": {
+          "resourceType": "Observation", "id": "weight", "status": "final",
+          "category": [{ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs" }] }],
+          "code": { "coding": [{ "system": "http://loinc.org", "code": "29463-7", "display": "Body weight" }], "text": "Body weight" },
+          "subject": { "reference": "Patient/alex" },
+          "effectiveDateTime": "2024-05-02",
+          "valueQuantity": { "value": 82, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg" }
+        }},
+        { "resource": {
+          "resourceType": "Immunization", "id": "flu", "status": "completed",
+          "vaccineCode": { "text": "Influenza vaccine 2023/24" },
+          "patient": { "reference": "Patient/alex" },
+          "occurrenceDateTime": "2023-10-12"
+        }}
+      ]
+    });
+    std::fs::write(path, serde_json::to_vec_pretty(&bundle).unwrap()).unwrap();
+}
+
+/// Width and height of a PNG, from its header.
+fn png_size(png: &[u8]) -> (u32, u32) {
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (be(&png[16..20]), be(&png[20..24]))
+}
+
+/// Clicks the theme button until it reads `Theme: <want>`.
+async fn theme(w: &Window, want: &str) {
+    for _ in 0..3 {
+        let btn = w.wait("//button[@id='theme-toggle']").await;
+        if btn.text().await.unwrap().trim() == format!("Theme: {want}") {
+            return;
+        }
+        btn.click().await.unwrap();
+    }
+    panic!("the theme button never offered {want}");
+}
+
+async fn story(tools: &Tools, rig: &Rig) {
+    let root = rig.dir.path();
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("wry"));
+    caps.insert(
+        "tauri:options".into(),
+        json!({ "application": rig.app_script }),
+    );
+
+    // The session spawns the app; its first paint is the first heading in the main area.
+    let t0 = Instant::now();
+    let client = ClientBuilder::new(HttpConnector::new())
+        .capabilities(caps)
+        .connect(&rig.webdriver)
+        .await
+        .unwrap_or_else(|e| panic!("no WebDriver session: {e}"));
+    let session = t0.elapsed();
+    let mut w = Window::new(client);
+    w.wait("//main//h1").await;
+    let paint = t0.elapsed();
+    println!(
+        "app start to first paint: {} ms (WebDriver session up after {} ms)",
+        paint.as_millis(),
+        session.as_millis()
+    );
+    let (node_url, log_key) = rig.embedded_node(Duration::from_secs(20));
+    println!("embedded ledger node: {node_url} {log_key}");
+
+    w.c.set_window_size(WIDTH, HEIGHT).await.unwrap();
+    let png = w.c.screenshot().await.unwrap();
+    println!("screenshot size: {:?}", png_size(&png));
+    theme(&w, "Light").await;
+
+    // 1. Onboarding: create a wallet, see the 24 recovery words once.
+    w.heading("Welcome to Carekey").await;
+    w.shot("01-welcome").await;
+    w.wait("//a[contains(., 'Create a new wallet')]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    w.heading("Create your wallet").await;
+    w.type_into("Passphrase", PASSPHRASE).await;
+    w.type_into("Repeat the passphrase", PASSPHRASE).await;
+    w.text_in("//p[contains(@class,'strength-text')]", "Strength:")
+        .await;
+    w.shot("02-create-wallet").await;
+    w.click_button("Create wallet").await;
+    w.heading("Your recovery kit").await;
+    let words = w.all("//ol[contains(@class,'words')]/li").await;
+    assert_eq!(words.len(), 24, "the recovery kit shows 24 words");
+    for word in &words {
+        let t = word.text().await.unwrap();
+        assert!(
+            !t.trim().is_empty() && t.trim().chars().all(|c| c.is_ascii_lowercase()),
+            "{t:?}"
+        );
+    }
+    w.shot("03-recovery-kit").await;
+    w.tick("I have written down, saved or printed my recovery kit")
+        .await;
+    w.click_button("Continue").await;
+    w.heading("Records").await;
+
+    // Lock, then unlock with the passphrase.
+    w.wait("//button[@id='lock']").await.click().await.unwrap();
+    w.heading("Unlock your wallet").await;
+    w.shot("04-unlock").await;
+    w.type_into("Passphrase", PASSPHRASE).await;
+    w.click_button("Unlock").await;
+    w.heading("Records").await;
+
+    // 2. Import a FHIR bundle by its path; records appear grouped by type.
+    let bundle = root.join("patient-summary.json");
+    write_bundle(&bundle);
+    w.type_into("File path on this computer", bundle.to_str().unwrap())
+        .await;
+    w.click_button("Import").await;
+    w.text_in("//p[contains(@class,'notice')]", "Imported 6 records")
+        .await;
+    for group in [
+        "Allergies & intolerances",
+        "Medications",
+        "Conditions",
+        "Results & measurements",
+        "Immunizations",
+    ] {
+        w.wait(&format!(
+            "//section[contains(@class,'group')]/h2[starts-with(normalize-space(), {})]",
+            lit(group)
+        ))
+        .await;
+    }
+    let results = w
+        .all("//section[contains(@class,'group')][h2[starts-with(normalize-space(), 'Results')]]//li")
+        .await;
+    assert_eq!(results.len(), 2, "two results under one heading");
+    w.shot("05-records-import").await;
+    w.scroll_to("//div[contains(@class,'groups')]").await;
+    w.shot("06-records").await;
+
+    // The record detail, with its FHIR JSON.
+    w.wait("//a[contains(@class,'record-link')][contains(., 'HbA1c')]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    w.wait("//main//h1[contains(., 'HbA1c')]").await;
+    w.text_in("//pre[contains(@class,'json')]", "4548-4").await;
+    w.shot("07-record-detail").await;
+    w.wait("//a[contains(., 'All records')]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    w.heading("Records").await;
+
+    // 3. The provider asks, naming the app's node; the patient opens the request's QR image.
+    let provider = Provider::init(&tools.carekey, root);
+    let node_arg = format!("{node_url} {log_key}");
+    provider.run(&[
+        "provider",
+        "request",
+        "--type",
+        "AllergyIntolerance",
+        "--type",
+        "MedicationStatement",
+        "--purpose",
+        "Pre-operative assessment",
+        "--duration",
+        "30d",
+        "--node",
+        &node_arg,
+        "--out",
+        "req",
+    ]);
+    let qr = root.join("req").join("request.png");
+    assert!(qr.is_file(), "the provider wrote no request.png");
+
+    w.nav("Share", "Share with a provider").await;
+    w.shot("08-share").await;
+    let file = w.wait("//input[@type='file' and @accept='image/*']").await;
+    file.send_keys(qr.to_str().unwrap()).await.unwrap();
+    w.heading("Review the request").await;
+    w.text_in("//dd[contains(@class,'provider-name')]", provider::NAME)
+        .await;
+    w.text_in("//dd", "Pre-operative assessment").await;
+    let unpinned = w
+        .all("//label[contains(., 'I trust these ledger nodes')]")
+        .await;
+    if !unpinned.is_empty() {
+        w.text_in("//div[contains(@class,'callout')]//code", &node_url)
+            .await;
+        w.tick("I trust these ledger nodes to hold my encrypted shared records and to log every access")
+            .await;
+    }
+    w.shot("09-share-review").await;
+    w.scroll_to("//section[h2[normalize-space()='Your decision']]")
+        .await;
+    w.shot("10-share-decision").await;
+    w.wait("//form//button[@type='submit' and normalize-space()='Share']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    w.heading("Shared").await;
+    w.text_in(
+        "//strong",
+        &format!("Shared 2 records with {}", provider::NAME),
+    )
+    .await;
+    w.shot("11-share-done").await;
+
+    // The grant, as the window lists it.
+    w.wait("//a[normalize-space()='See grants']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    w.heading("Grants").await;
+    let grants = w.invoke("list_grants", json!({})).await;
+    let grant = grants[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(grants.as_array().unwrap().len(), 1, "{grants}");
+    w.text_in("//li[contains(@class,'grant')]//code", &grant[..8])
+        .await;
+    w.text_in("//li[contains(@class,'grant')]", "Active").await;
+    w.shot("12-grants").await;
+
+    // 4. The provider fetches through the app's node.
+    let fetched = provider.run(&[
+        "provider", "fetch", &grant, "--node", &node_url, "--out", "recv",
+    ]);
+    assert!(fetched.contains("2 record(s)"), "{fetched}");
+    let got: String = std::fs::read_dir(root.join("recv"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(
+        got.contains("Penicillin") && got.contains("Metformin"),
+        "{got}"
+    );
+
+    // 5. Sync in the window, then the access log shows the provider's read, verified.
+    w.nav("Settings", "Settings").await;
+    w.text_in("//ul[contains(@class,'nodes')]//code", &node_url)
+        .await;
+    w.text_in("//li[contains(@class,'node')]", "This device")
+        .await;
+    w.click_button("Sync now").await;
+    w.text_in("//p[contains(@class,'notice')]", "Sync complete")
+        .await;
+    w.text_in(
+        "//ul[contains(@class,'sync-results')]",
+        "1 new access event",
+    )
+    .await;
+    w.shot("13-settings").await;
+    w.nav("Access log", "Access log").await;
+    let event = w
+        .text_in("//li[contains(@class,'event')]", provider::NAME)
+        .await;
+    let text = event.text().await.unwrap();
+    assert!(text.contains("Verified on the ledger"), "{text}");
+    assert!(text.contains("read 2 records"), "{text}");
+    w.shot("14-access-log").await;
+
+    // 6. Revoke, confirming in the dialog; the provider's next fetch is refused.
+    w.nav("Grants", "Grants").await;
+    w.click_button("Revoke").await;
+    w.wait("//dialog[@open]//h2[starts-with(normalize-space(), 'Revoke access for')]")
+        .await;
+    w.shot("15-revoke-confirm").await;
+    w.wait("//dialog[@open]//button[normalize-space()='Revoke access']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    w.text_in("//p[contains(@class,'notice')]", "revoked").await;
+    w.text_in("//li[contains(@class,'grant')]", "Revoked").await;
+    w.shot("16-grants-revoked").await;
+    let (code, err) = provider.fail(&["provider", "fetch", &grant, "--node", &node_url]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("revoked"), "{err}");
+
+    // 7. Erase one record; the receipt names the ledger and the honest limits.
+    w.nav("Erase", "Erase").await;
+    w.wait("//h2[normalize-space()='One record']").await;
+    w.shot("17-erase").await;
+    let select = w.labelled("Record").await;
+    let option = select
+        .find(fantoccini::Locator::XPath(
+            ".//option[contains(., 'Body weight')]",
+        ))
+        .await
+        .unwrap();
+    let record_id = option.attr("value").await.unwrap().unwrap();
+    option.click().await.unwrap();
+    w.click_button("Erase record").await;
+    w.wait("//dialog[@open]//h2[contains(., 'Body weight')]")
+        .await;
+    w.wait("//dialog[@open]//button[normalize-space()='Erase record']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let receipt = w
+        .wait("//section[contains(@class,'receipt')][.//h2[normalize-space()='Erasure receipt']]")
+        .await;
+    let logged = receipt
+        .find(fantoccini::Locator::XPath(
+            ".//dt[normalize-space()='Logged on']/following-sibling::dd[1]",
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        logged.contains(&node_url),
+        "the receipt is not logged on the node: {logged}"
+    );
+    let limits = receipt
+        .find_all(fantoccini::Locator::XPath(
+            ".//ul[contains(@class,'limits')]/li",
+        ))
+        .await
+        .unwrap();
+    assert!(!limits.is_empty(), "the receipt states no limits");
+    let receipt_text = receipt.text().await.unwrap();
+    assert!(
+        receipt_text.contains("What this cannot reach"),
+        "{receipt_text}"
+    );
+    w.shot("18-erase-receipt").await;
+    let left = w.invoke("list_records", json!({})).await;
+    assert_eq!(left.as_array().unwrap().len(), 5, "{left}");
+    assert!(
+        left.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["id"] != record_id.as_str()),
+        "{left}"
+    );
+
+    // My QR code.
+    w.nav("My QR", "My QR code").await;
+    w.wait("//img[@alt='Your Carekey QR code']").await;
+    w.text_in("//code", "carekey:").await;
+    w.shot("19-my-qr").await;
+
+    // Dark mode, and a phone-width window.
+    w.nav("Records", "Records").await;
+    theme(&w, "Dark").await;
+    w.shot("20-records-dark").await;
+    theme(&w, "Light").await;
+    w.c.set_window_size(390, HEIGHT).await.unwrap();
+    w.shot("21-records-390px").await;
+    w.c.set_window_size(WIDTH, HEIGHT).await.unwrap();
+
+    let main = w.main_text().await;
+    assert!(main.contains("Records"), "{main}");
+    println!("screenshots: {}", w.taken.join(", "));
+    w.c.close().await.unwrap();
+}
