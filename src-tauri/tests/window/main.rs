@@ -420,6 +420,36 @@ async fn story(tools: &Tools, rig: &Rig) {
         "{receipt_text}"
     );
     w.shot("18-erase-receipt").await;
+    // The full receipt: the erasure entry's place in the node's log.
+    receipt
+        .find(fantoccini::Locator::XPath(".//summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let json_text = receipt
+        .find(fantoccini::Locator::XPath(
+            ".//pre[contains(@class,'json')]",
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let full: serde_json::Value = serde_json::from_str(&json_text).unwrap();
+    let ledger = full["ledger"].as_array().unwrap();
+    assert_eq!(
+        ledger.len(),
+        1,
+        "one inclusion, on the embedded node: {full}"
+    );
+    assert_eq!(ledger[0]["node"], node_url.as_str(), "{full}");
+    assert_eq!(ledger[0]["log_key"], log_key.as_str(), "{full}");
+    assert!(
+        ledger[0]["receipt"].as_str().is_some_and(|r| !r.is_empty()),
+        "no inclusion proof: {full}"
+    );
     let left = w.invoke("list_records", json!({})).await;
     assert_eq!(left.as_array().unwrap().len(), 5, "{left}");
     assert!(
