@@ -28,7 +28,7 @@ test('create a wallet: strength feedback, keyring opt-in, recovery kit shown onc
   await page.getByRole('button', { name: 'Create wallet' }).click();
   await page.getByRole('alert').filter({ hasText: /not the same/ }).waitFor();
   await page.getByLabel('Repeat the passphrase').fill(STRONG);
-  await page.getByLabel(/Also unlock with this device/).check();
+  await page.getByLabel(/Also unlock on this device without the passphrase/).check();
   await axe(page, 'create');
   await shot(page, 'create-1280');
   await page.getByRole('button', { name: 'Create wallet' }).click();

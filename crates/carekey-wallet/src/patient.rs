@@ -1327,7 +1327,7 @@ impl PatientWallet {
             ledger_pending: self.state.outbox.items.len(),
             limits: vec![
                 "Copies a provider already decrypted, or printed, are out of the wallet's reach.".to_owned(),
-                "Plaintext or key files you exported yourself (carekey export, keys export) are not tracked.".to_owned(),
+                "Plaintext or key files you exported yourself are not tracked.".to_owned(),
                 "A backup copied by hand to a place the wallet does not know, together with the recovery words, still holds the keys as they were when it was written.".to_owned(),
             ],
         }

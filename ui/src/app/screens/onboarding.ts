@@ -25,7 +25,10 @@ export const create: Screen = {
   render: (ctx) => {
     const notice = new Notice();
     const pass = passphraseFields();
-    const keyring = checkbox(`Also unlock with this device’s keyring (${ctx.status.secretStore})`, {},
+    const store = ctx.status.secretStore.startsWith('file store')
+      ? 'no OS keyring here: a protected file beside the wallet'
+      : 'the OS keyring';
+    const keyring = checkbox(`Also unlock on this device without the passphrase (${store})`, {},
       'Convenient, but anyone who can sign in to this computer account could then open your wallet without the passphrase.');
     const submit = button('Create wallet', { type: 'submit', class: 'btn primary' });
     const form = h('form', { class: 'form', novalidate: true },

@@ -1,6 +1,6 @@
 import type { RecordView } from '../../bindings/RecordView';
 import { h, replace } from '../../lib/dom';
-import { categoryLabel, formatBytes, formatClinicalDate, groupByCategory, resourceTypeLabel } from '../../lib/format';
+import { categoryLabel, formatBytes, formatClinicalDate, groupByCategory } from '../../lib/format';
 import type { Ctx, Screen } from '../context';
 import { Notice, busy, button, loading, page, section, textInput } from '../ui';
 
@@ -154,7 +154,7 @@ export const recordDetail: Screen = {
       h('p', null, h('a', { href: '#/records', class: 'back' }, '← All records')),
       section('Details', h('dl', { class: 'facts' },
         ...row('Category', categoryLabel(r.category)),
-        ...row('FHIR type', r.resourceType ? `${resourceTypeLabel(r.resourceType)} (${r.resourceType})` : null),
+        ...row('FHIR type', r.resourceType),
         ...row('Date', formatClinicalDate(r.date)),
         ...row('Value', r.detail),
         ...row('Source file', r.name),

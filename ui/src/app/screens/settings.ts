@@ -29,10 +29,21 @@ function nodesSection(ctx: Ctx, s: SettingsView, reload: () => void): HTMLElemen
   const notice = new Notice();
   const results = h('div', { class: 'sync-area' });
   const syncBtn = button('Sync now', { class: 'btn primary' });
+  const verifiedCells = new Map<string, HTMLElement>();
+  const verifiedCell = (url: string, size: number | null): HTMLElement => {
+    const dd = h('dd', null, size === null ? 'not yet verified' : `${size} entries`);
+    verifiedCells.set(url, dd);
+    return dd;
+  };
   syncBtn.addEventListener('click', async () => {
     const view = await busy(syncBtn, notice, () => ctx.backend.sync(), results);
     if (!view) return;
     replace(results, syncResults(view));
+    // Keep the node cards in step with what this sync verified.
+    for (const n of view.nodes) {
+      const dd = verifiedCells.get(n.url);
+      if (dd && n.verifiedSize !== null) dd.textContent = `${n.verifiedSize} entries`;
+    }
     const alarm = alarmText(null, view);
     if (alarm) ctx.setAlarm(alarm);
     const problems = view.nodes.filter((n) => n.problem).length;
@@ -45,7 +56,7 @@ function nodesSection(ctx: Ctx, s: SettingsView, reload: () => void): HTMLElemen
       h('div', { class: 'grant-head' }, h('code', { class: 'node-url' }, n.url),
         n.evidence ? badge('EVIDENCE KEPT', 'alarm') : n.url === s.embeddedNode ? badge('This device', 'info') : null),
       h('dl', { class: 'facts compact' },
-        h('dt', null, 'Verified size'), h('dd', null, n.verifiedSize === null ? 'not yet verified' : `${n.verifiedSize} entries`),
+        h('dt', null, 'Verified size'), verifiedCell(n.url, n.verifiedSize),
         h('dt', null, 'Witnesses'), h('dd', null, n.witnessKeys.length ? `${n.quorum} of ${n.witnessKeys.length} must cosign` : 'none'),
         h('dt', null, 'Log key'), h('dd', null, h('code', { class: 'key' }, n.logKey)))))),
     h('p', { class: s.outboxPending ? 'notice info' : 'muted' }, `Outbox: ${s.outboxPending} change${s.outboxPending === 1 ? '' : 's'} waiting to be published.`),

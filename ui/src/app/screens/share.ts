@@ -235,6 +235,10 @@ export const shareDone: Screen = {
         h('span', { class: 'verdict-mark', 'aria-hidden': 'true' }, '✓'),
         h('div', null, h('strong', { class: 'verdict-head' }, `Shared ${r.records} record${r.records === 1 ? '' : 's'} with ${r.providerName}`),
           h('p', null, `Until ${formatDateTime(r.notAfter)}. Every access will show in your access log. You can revoke this grant at any time.`))),
+      h('section', { class: 'card', 'aria-labelledby': 'grant-id-head' },
+        h('h2', { id: 'grant-id-head' }, 'Grant id'),
+        h('p', null, 'The provider fetches with this id; it reveals nothing about your records.'),
+        h('code', { class: 'block grant-id' }, r.grantId)),
       h('div', { class: 'actions' },
         h('a', { class: 'btn primary', href: '#/grants' }, 'See grants'),
         h('a', { class: 'btn secondary', href: '#/share' }, 'Share again')));
