@@ -165,6 +165,22 @@ pub(crate) fn public_key(value: Cbor, what: &'static str) -> Result<PublicKey, D
         .map_err(|_| DocumentError::malformed(format!("{what} is not a valid Ed25519 public key")))
 }
 
+/// A list of SHA-256 hashes (ciphertext hashes of tombstones and erasure entries).
+pub(crate) fn hashes_cbor(hashes: &[[u8; 32]]) -> Cbor {
+    Cbor::Array(hashes.iter().map(|h| Cbor::Bytes(h.to_vec())).collect())
+}
+
+pub(crate) fn hashes(
+    value: Cbor,
+    what: &'static str,
+    max: usize,
+) -> Result<Vec<[u8; 32]>, DocumentError> {
+    cbor::array(value, what, max)?
+        .into_iter()
+        .map(|v| cbor::array_n::<32>(v, "ciphertext hash"))
+        .collect()
+}
+
 pub(crate) fn key_cbor(key: &PublicKey) -> Cbor {
     Cbor::Bytes(key.as_bytes().to_vec())
 }
@@ -464,15 +480,7 @@ impl Tombstone {
         MapBuilder::new()
             .put(0, key_cbor(&self.patient_signing))
             .put(1, self.subject.encode())
-            .put(
-                2,
-                Cbor::Array(
-                    self.ciphertext_hashes
-                        .iter()
-                        .map(|h| Cbor::Bytes(h.to_vec()))
-                        .collect(),
-                ),
-            )
+            .put(2, hashes_cbor(&self.ciphertext_hashes))
             .put(3, Cbor::Uint(self.erased_at))
             .build()
     }
@@ -482,14 +490,7 @@ impl Tombstone {
         let tombstone = Self {
             patient_signing: public_key(m.required(0)?, "patient signing key")?,
             subject: ErasureSubject::decode(m.required(1)?)?,
-            ciphertext_hashes: cbor::array(
-                m.required(2)?,
-                "ciphertext hashes",
-                MAX_TOMBSTONE_HASHES,
-            )?
-            .into_iter()
-            .map(|v| cbor::array_n::<32>(v, "ciphertext hash"))
-            .collect::<Result<_, _>>()?,
+            ciphertext_hashes: hashes(m.required(2)?, "ciphertext hashes", MAX_TOMBSTONE_HASHES)?,
             erased_at: timestamp(m.required(3)?, "erased_at")?,
         };
         m.finish()?;

@@ -8,7 +8,7 @@ use carekey_crypto::{AgreementPublic, PublicKey, SEAL_OVERHEAD};
 
 use super::{MAX_ENTRY_BYTES, MAX_ERASURE_HASHES, MAX_SEALED_BYTES};
 use crate::cbor::{self, Cbor, MapBuilder, MapReader};
-use crate::documents::{key_cbor, public_key, timestamp, Document};
+use crate::documents::{hashes, hashes_cbor, key_cbor, public_key, timestamp, Document};
 use crate::error::DocumentError;
 use crate::ids::GrantId;
 use crate::limits::{MAX_DOCUMENT_BYTES, MAX_NODE_URL_BYTES};
@@ -203,15 +203,7 @@ impl ErasureEntry {
         MapBuilder::new()
             .put(0, key_cbor(&self.erasure_key))
             .put(1, Cbor::Bytes(self.commitment.to_vec()))
-            .put(
-                2,
-                Cbor::Array(
-                    self.ciphertext_hashes
-                        .iter()
-                        .map(|h| Cbor::Bytes(h.to_vec()))
-                        .collect(),
-                ),
-            )
+            .put(2, hashes_cbor(&self.ciphertext_hashes))
             .put(3, Cbor::Uint(self.erased_at))
             .build()
     }
@@ -221,14 +213,7 @@ impl ErasureEntry {
         let entry = Self {
             erasure_key: public_key(m.required(0)?, "erasure key")?,
             commitment: cbor::array_n::<32>(m.required(1)?, "commitment")?,
-            ciphertext_hashes: cbor::array(
-                m.required(2)?,
-                "ciphertext hashes",
-                MAX_ERASURE_HASHES,
-            )?
-            .into_iter()
-            .map(|v| cbor::array_n::<32>(v, "ciphertext hash"))
-            .collect::<Result<_, _>>()?,
+            ciphertext_hashes: hashes(m.required(2)?, "ciphertext hashes", MAX_ERASURE_HASHES)?,
             erased_at: timestamp(m.required(3)?, "erased_at")?,
         };
         m.finish()?;
