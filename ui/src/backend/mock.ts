@@ -590,6 +590,10 @@ export class MockBackend implements Backend {
     return () => this.dropListeners.delete(listener);
   }
 
+  async chooseFiles(): Promise<string[] | null> {
+    return null;
+  }
+
   pathsOfFiles(files: readonly File[]): string[] {
     return files.map((f) => f.name);
   }

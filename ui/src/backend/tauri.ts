@@ -2,6 +2,7 @@
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import { getCurrentWebview } from '@tauri-apps/api/webview';
+import { open } from '@tauri-apps/plugin-dialog';
 
 import type { AccessView } from '../bindings/AccessView';
 import type { AppStatus } from '../bindings/AppStatus';
@@ -85,6 +86,16 @@ export class TauriBackend implements Backend {
     return getCurrentWebview().onDragDropEvent((event) => {
       if (event.payload.type === 'drop' && event.payload.paths.length > 0) listener(event.payload.paths);
     });
+  }
+
+  async chooseFiles(title: string): Promise<string[] | null> {
+    try {
+      const chosen = await open({ multiple: true, directory: false, title });
+      if (chosen === null) return [];
+      return Array.isArray(chosen) ? chosen : [chosen];
+    } catch (e) {
+      throw toBackendError(e);
+    }
   }
 
   pathsOfFiles(): string[] {

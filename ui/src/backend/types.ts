@@ -81,6 +81,11 @@ export interface Backend {
    * returns the file names.
    */
   pathsOfFiles(files: readonly File[]): string[];
+  /**
+   * The platform's own open-file dialog, for importing records. `null` where there is none
+   * (the browser mock: the screen then uses an `<input type=file>`); `[]` when cancelled.
+   */
+  chooseFiles(title: string): Promise<string[] | null>;
 }
 
 /** Method name → Tauri command name: the whole contract in one table. */

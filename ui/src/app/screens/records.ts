@@ -102,9 +102,18 @@ function importer(ctx: Ctx, onImported: () => void): HTMLElement {
     }
     void run(list, importBtn);
   });
-  region.append(form,
-    h('div', { class: 'field' }, h('label', { for: 'import-files' }, 'Or choose files'), fileInput),
-    drop, progress, notice.el);
+  // Inside the app the platform's own dialog gives real paths; the browser mock keeps the
+  // `<input type=file>` (whose paths a webview hides).
+  let chooser: HTMLElement = h('div', { class: 'field' }, h('label', { for: 'import-files' }, 'Or choose files'), fileInput);
+  if (ctx.backend.kind === 'tauri') {
+    const chooseBtn = button('Choose files…', { class: 'btn secondary' });
+    chooseBtn.addEventListener('click', async () => {
+      const chosen = await busy(chooseBtn, notice, () => ctx.backend.chooseFiles('Import records into Carekey'));
+      if (chosen && chosen.length > 0) void run(chosen, chooseBtn);
+    });
+    chooser = h('div', { class: 'actions' }, chooseBtn);
+  }
+  region.append(form, chooser, drop, progress, notice.el);
   return section('Import records', region);
 }
 
