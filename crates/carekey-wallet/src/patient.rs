@@ -1171,8 +1171,20 @@ impl PatientWallet {
             .push(ByteDoc(tombstone.as_bytes().to_vec()));
         let old_epoch = self.vault.epoch();
         self.publish_record_erasure(&tombstone, now)?;
+        // Nodes holding an active grant's bundle get it again without the erased record, so the
+        // off-log copy of its ciphertext and key wrap goes too.
+        let sharing: Vec<GrantId> = self
+            .state
+            .grants
+            .iter()
+            .filter(|(_, g)| g.status == GrantStatus::Active && g.records.contains(id))
+            .map(|(grant_id, _)| *grant_id)
+            .collect();
         self.save_rotating()?;
         self.remove_files(&[record_path(&self.vault.records_dir(), id, entry.version)]);
+        for grant_id in &sharing {
+            self.republish_bundle(grant_id, now)?;
+        }
         self.flush_outbox(now);
         let backups = self.rewrite_backups()?;
         let mut destroyed = vec![

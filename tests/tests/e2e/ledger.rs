@@ -601,3 +601,55 @@ fn forks_split_views_and_rollbacks_are_caught() {
         .run(&["node", "list"])
         .contains("evidence of a lying node"));
 }
+
+/// Erasing a record also removes it from the off-log bundles of the grants that shared it: the
+/// provider's next fetch no longer carries its ciphertext or key wrap.
+#[test]
+fn erasing_a_shared_record_removes_it_from_the_nodes_copy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let ledger = start_ledger(root);
+    let urls: Vec<String> = ledger.nodes.iter().map(|n| n.url.clone()).collect();
+    let patient = Actor::new(root, "patient");
+    patient.run(&["init"]);
+    std::fs::write(root.join("summary.json"), SUMMARY).unwrap();
+    patient.run(&["import", "summary.json"]);
+    pin_nodes(&patient, &ledger, &urls);
+    let doc = Actor::new(root, "doc");
+    doc.run(&["provider", "init", "--name", "Dr. Both"]);
+    let node_arg = format!("{} {}", urls[0], ledger.node_keys[0]);
+    doc.run(&[
+        "provider",
+        "request",
+        "--type",
+        "AllergyIntolerance",
+        "--type",
+        "Observation",
+        "--purpose",
+        "care",
+        "--out",
+        "req",
+        "--node",
+        &node_arg,
+    ]);
+    patient.run(&["share", "req/request.uri", "--yes", "--out", "g.bundle"]);
+    let grant = patient.json(&["grants", "--json"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = doc.run(&["provider", "fetch", &grant, "--node", &urls[0]]);
+    assert!(before.contains("2 record(s)"), "{before}");
+
+    let observation = records(&patient)
+        .into_iter()
+        .find(|r| r["resource_type"] == "Observation")
+        .unwrap();
+    let id = observation["id"].as_str().unwrap().to_owned();
+    patient.run(&["erase", &id, "--yes", "--receipt", "r.json"]);
+    let after = doc.run(&["provider", "fetch", &grant, "--node", &urls[0]]);
+    assert!(after.contains("1 record(s)"), "{after}");
+    assert!(
+        !after.contains(&id),
+        "the erased record is gone from the node's copy: {after}"
+    );
+}
