@@ -101,7 +101,7 @@ export const erase: Screen = {
           h('div', null, h('h3', null, 'Erased'), h('ul', null,
             h('li', null, 'The record keys on this device: key index, keyring, caches.'),
             h('li', null, 'The encrypted copies and key wraps held by your ledger nodes.'),
-            h('li', null, 'Old backups and your recovery kit cannot bring an erased key back.'),
+            h('li', null, 'Backups this wallet wrote are re-written, so neither they nor your recovery kit bring an erased key back.'),
             h('li', null, 'A signed erasure entry goes on the ledger; your receipt proves it is there.'))),
           h('div', null, h('h3', null, 'Out of reach'), h('ul', { class: 'limits' },
             h('li', null, 'Copies a provider already downloaded and decrypted.'),
