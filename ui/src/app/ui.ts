@@ -174,3 +174,30 @@ export function loading(text = 'Loading…'): HTMLElement {
 export function badge(text: string, kind: string): HTMLElement {
   return h('span', { class: `badge ${kind}` }, text);
 }
+
+/**
+ * Inside the app, a "Choose…" button beside a path field that fills it from the platform's own
+ * open or save dialog (the browser mock has none; the field stays typed).
+ */
+export function withPathChooser(
+  backend: { kind: 'tauri' | 'mock'; chooseFiles(title: string): Promise<string[] | null>; chooseSavePath(title: string, suggested: string): Promise<string | null> },
+  field: Field<HTMLInputElement>,
+  mode: 'open' | 'save',
+  title: string,
+): Field<HTMLInputElement> {
+  if (backend.kind !== 'tauri') return field;
+  const choose = button('Choose…', { class: 'btn secondary' });
+  choose.addEventListener('click', async () => {
+    try {
+      const chosen = mode === 'save'
+        ? await backend.chooseSavePath(title, field.input.value)
+        : (await backend.chooseFiles(title))?.[0] ?? null;
+      if (chosen) field.input.value = chosen;
+    } catch {
+      // A dialog that cannot open leaves the typed path as it was.
+    }
+    field.input.focus();
+  });
+  field.wrap.append(choose);
+  return field;
+}

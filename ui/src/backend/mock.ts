@@ -594,6 +594,10 @@ export class MockBackend implements Backend {
     return null;
   }
 
+  async chooseSavePath(): Promise<string | null> {
+    return null;
+  }
+
   pathsOfFiles(files: readonly File[]): string[] {
     return files.map((f) => f.name);
   }

@@ -2,7 +2,7 @@
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import { getCurrentWebview } from '@tauri-apps/api/webview';
-import { open } from '@tauri-apps/plugin-dialog';
+import { open, save } from '@tauri-apps/plugin-dialog';
 
 import type { AccessView } from '../bindings/AccessView';
 import type { AppStatus } from '../bindings/AppStatus';
@@ -93,6 +93,14 @@ export class TauriBackend implements Backend {
       const chosen = await open({ multiple: true, directory: false, title });
       if (chosen === null) return [];
       return Array.isArray(chosen) ? chosen : [chosen];
+    } catch (e) {
+      throw toBackendError(e);
+    }
+  }
+
+  async chooseSavePath(title: string, suggested: string): Promise<string | null> {
+    try {
+      return await save({ title, defaultPath: suggested });
     } catch (e) {
       throw toBackendError(e);
     }

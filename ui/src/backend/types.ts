@@ -86,6 +86,8 @@ export interface Backend {
    * (the browser mock: the screen then uses an `<input type=file>`); `[]` when cancelled.
    */
   chooseFiles(title: string): Promise<string[] | null>;
+  /** The platform's own save dialog; `null` where there is none, or when cancelled. */
+  chooseSavePath(title: string, suggested: string): Promise<string | null>;
 }
 
 /** Method name → Tauri command name: the whole contract in one table. */

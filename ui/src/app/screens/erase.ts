@@ -2,11 +2,11 @@ import type { ReceiptView } from '../../bindings/ReceiptView';
 import { h, replace, uid } from '../../lib/dom';
 import { formatDateTime, grantStatusLabel } from '../../lib/format';
 import type { Ctx, Screen } from '../context';
-import { Notice, busy, button, confirmDialog, loading, page, section, textInput } from '../ui';
+import { Notice, busy, button, confirmDialog, loading, page, section, textInput, withPathChooser } from '../ui';
 
 function receiptView(ctx: Ctx, r: ReceiptView, after?: HTMLElement): HTMLElement {
   const notice = new Notice();
-  const path = textInput('Save the receipt to', { value: `carekey-erasure-receipt-${r.erasedAt}.json`, autocomplete: 'off' });
+  const path = withPathChooser(ctx.backend, textInput('Save the receipt to', { value: `carekey-erasure-receipt-${r.erasedAt}.json`, autocomplete: 'off' }), 'save', 'Save the erasure receipt');
   const save = button('Save receipt', { class: 'btn primary' });
   save.addEventListener('click', async () => {
     const ok = await busy(save, notice, async () => { await ctx.backend.saveText({ path: path.input.value.trim(), text: r.json }); return true; });

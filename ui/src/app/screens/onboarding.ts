@@ -1,7 +1,7 @@
 import { h } from '../../lib/dom';
 import { svgDataUrl } from '../../lib/qr';
 import type { Screen } from '../context';
-import { Notice, busy, button, checkbox, page, passphraseFields, section, textInput } from '../ui';
+import { Notice, busy, button, checkbox, page, passphraseFields, section, textInput, withPathChooser } from '../ui';
 
 export const welcome: Screen = {
   title: 'Welcome',
@@ -72,7 +72,7 @@ export const recoveryKit: Screen = {
       ...kit.words.map((w, i) => `${String(i + 1).padStart(2, ' ')}. ${w}`),
       '',
     ].join('\n');
-    const path = textInput('File name', { value: 'carekey-recovery-kit.txt', autocomplete: 'off' });
+    const path = withPathChooser(ctx.backend, textInput('File name', { value: 'carekey-recovery-kit.txt', autocomplete: 'off' }), 'save', 'Save the recovery kit');
     const save = button('Save as text file', { class: 'btn secondary' });
     save.addEventListener('click', async () => {
       const saved = await busy(save, notice, async () => { await ctx.backend.saveText({ path: path.input.value, text }); return true; });
@@ -116,7 +116,7 @@ export const restore: Screen = {
     const count = h('p', { class: 'hint', id: 'restore-count', 'aria-live': 'polite' }, '0 of 24 words');
     const parse = () => words.value.trim().toLowerCase().split(/[\s,]+/).map((w) => w.replace(/^\d+\.?/, '')).filter(Boolean);
     words.addEventListener('input', () => { count.textContent = `${parse().length} of 24 words`; });
-    const backupPath = textInput('Backup file', { placeholder: '/media/usb/carekey-backup.ckb', autocomplete: 'off' }, 'The backup file made on your old device (Settings → Backup).');
+    const backupPath = withPathChooser(ctx.backend, textInput('Backup file', { placeholder: '/media/usb/carekey-backup.ckb', autocomplete: 'off' }, 'The backup file made on your old device (Settings → Backup).'), 'open', 'Open a Carekey backup');
     const pass = passphraseFields('New passphrase');
     const submit = button('Restore wallet', { type: 'submit', class: 'btn primary' });
     const form = h('form', { class: 'form', novalidate: true },

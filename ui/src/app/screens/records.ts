@@ -2,7 +2,7 @@ import type { RecordView } from '../../bindings/RecordView';
 import { h, replace } from '../../lib/dom';
 import { categoryLabel, formatBytes, formatClinicalDate, groupByCategory } from '../../lib/format';
 import type { Ctx, Screen } from '../context';
-import { Notice, busy, button, loading, page, section, textInput } from '../ui';
+import { Notice, busy, button, loading, page, section, textInput, withPathChooser } from '../ui';
 
 function recordItem(r: RecordView): HTMLElement {
   return h('li', { class: 'record' },
@@ -152,8 +152,8 @@ export const recordDetail: Screen = {
     }
     const r = detail.record;
     const row = (k: string, v: string | null) => (v ? [h('dt', null, k), h('dd', null, v)] : []);
-    const path = textInput('Save a decrypted copy to', { value: r.resourceType ? `${r.resourceType.toLowerCase()}-${r.id.slice(0, 8)}.json` : r.name, autocomplete: 'off' },
-      'The copy is not encrypted, and Carekey cannot erase it later.');
+    const path = withPathChooser(ctx.backend, textInput('Save a decrypted copy to', { value: r.resourceType ? `${r.resourceType.toLowerCase()}-${r.id.slice(0, 8)}.json` : r.name, autocomplete: 'off' },
+      'The copy is not encrypted, and Carekey cannot erase it later.'), 'save', 'Save a decrypted copy');
     const exportBtn = button('Export', { class: 'btn secondary' });
     exportBtn.addEventListener('click', async () => {
       const bytes = await busy(exportBtn, notice, () => ctx.backend.exportRecord({ id: r.id, path: path.input.value.trim() }));

@@ -3,7 +3,7 @@ import type { SyncView } from '../../bindings/SyncView';
 import { h, replace, uid } from '../../lib/dom';
 import { svgDataUrl } from '../../lib/qr';
 import type { Ctx, Screen } from '../context';
-import { Notice, badge, busy, button, checkbox, loading, page, passphraseFields, section, textInput } from '../ui';
+import { Notice, badge, busy, button, checkbox, loading, page, passphraseFields, section, textInput, withPathChooser } from '../ui';
 
 /** The banner text for a ledger alarm, or null. Used by the shell after unlock too. */
 export function alarmText(settings: SettingsView | null, sync: SyncView | null): string | null {
@@ -133,7 +133,7 @@ function securitySection(ctx: Ctx, s: SettingsView): HTMLElement {
 
 function backupSection(ctx: Ctx, s: SettingsView): HTMLElement {
   const notice = new Notice();
-  const path = textInput('Backup file', { value: 'carekey-backup.ckb', autocomplete: 'off' }, 'Put it somewhere other than this disk: a USB stick or another computer.');
+  const path = withPathChooser(ctx.backend, textInput('Backup file', { value: 'carekey-backup.ckb', autocomplete: 'off' }, 'Put it somewhere other than this disk: a USB stick or another computer.'), 'save', 'Save a Carekey backup');
   const run = button('Back up now', { class: 'btn secondary' });
   const list = h('ul', { class: 'backups' }, ...s.backups.map((b) => h('li', null, h('code', null, b))));
   run.addEventListener('click', async () => {
