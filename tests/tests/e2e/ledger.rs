@@ -147,6 +147,16 @@ fn start_ledger(dir: &Path) -> Ledger {
     }
 }
 
+/// A patient with the summary bundle imported and every node of `ledger` pinned.
+fn patient_on(root: &Path, ledger: &Ledger, urls: &[String]) -> Actor {
+    let patient = Actor::new(root, "patient");
+    patient.run(&["init"]);
+    std::fs::write(root.join("summary.json"), SUMMARY).unwrap();
+    patient.run(&["import", "summary.json"]);
+    pin_nodes(&patient, ledger, urls);
+    patient
+}
+
 fn pin_nodes(patient: &Actor, ledger: &Ledger, urls: &[String]) {
     for (url, key) in urls.iter().zip(&ledger.node_keys) {
         let mut args = vec!["node", "add", url.as_str(), key.as_str()];
@@ -170,11 +180,7 @@ fn share_fetch_audit_revoke_erase_through_two_nodes_and_two_witnesses() {
     let ledger = start_ledger(root);
     let urls: Vec<String> = ledger.nodes.iter().map(|n| n.url.clone()).collect();
 
-    let patient = Actor::new(root, "patient");
-    patient.run(&["init"]);
-    std::fs::write(root.join("summary.json"), SUMMARY).unwrap();
-    patient.run(&["import", "summary.json"]);
-    pin_nodes(&patient, &ledger, &urls);
+    let patient = patient_on(root, &ledger, &urls);
 
     let doc = Actor::new(root, "doc");
     doc.run(&["provider", "init", "--name", "Dr. Ledger"]);
@@ -293,11 +299,7 @@ fn a_tampered_mirror_is_caught_and_nothing_is_stored() {
     let root = tmp.path();
     let ledger = start_ledger(root);
     let urls: Vec<String> = ledger.nodes.iter().map(|n| n.url.clone()).collect();
-    let patient = Actor::new(root, "patient");
-    patient.run(&["init"]);
-    std::fs::write(root.join("summary.json"), SUMMARY).unwrap();
-    patient.run(&["import", "summary.json"]);
-    pin_nodes(&patient, &ledger, &urls);
+    let patient = patient_on(root, &ledger, &urls);
     let doc = Actor::new(root, "doc");
     doc.run(&["provider", "init", "--name", "Dr. Mirror"]);
     let node_arg = format!("{} {}", urls[0], ledger.node_keys[0]);
@@ -610,11 +612,7 @@ fn erasing_a_shared_record_removes_it_from_the_nodes_copy() {
     let root = tmp.path();
     let ledger = start_ledger(root);
     let urls: Vec<String> = ledger.nodes.iter().map(|n| n.url.clone()).collect();
-    let patient = Actor::new(root, "patient");
-    patient.run(&["init"]);
-    std::fs::write(root.join("summary.json"), SUMMARY).unwrap();
-    patient.run(&["import", "summary.json"]);
-    pin_nodes(&patient, &ledger, &urls);
+    let patient = patient_on(root, &ledger, &urls);
     let doc = Actor::new(root, "doc");
     doc.run(&["provider", "init", "--name", "Dr. Both"]);
     let node_arg = format!("{} {}", urls[0], ledger.node_keys[0]);
