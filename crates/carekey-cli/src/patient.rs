@@ -202,8 +202,29 @@ pub(crate) enum NodeCommand {
         /// Node URL.
         url: String,
     },
-    /// List pinned nodes and what the wallet last verified.
+    /// List pinned nodes, what the wallet last verified, and the writes waiting for each.
     List,
+    /// Unpin a node: stop publishing to and verifying it; drop the writes waiting for it.
+    Remove {
+        /// Node URL.
+        url: String,
+    },
+    /// The same log moved to a new URL (host or port changed): keep its key and history.
+    Move {
+        /// The URL pinned now.
+        from: String,
+        /// The new URL.
+        to: String,
+    },
+    /// Show or set the witnesses required of nodes you confirm from a provider's request.
+    Witnesses {
+        /// A witness's cosignature key; repeatable. Without any, shows the current policy.
+        #[arg(long = "witness", value_name = "KEY")]
+        witnesses: Vec<String>,
+        /// How many of the witnesses must cosign (default: all of them).
+        #[arg(long)]
+        quorum: Option<usize>,
+    },
 }
 
 pub(crate) fn init(g: &Global, args: InitArgs) -> Result<()> {
@@ -491,7 +512,33 @@ pub(crate) fn share(g: &Global, args: ShareArgs) -> Result<()> {
     println!("  duration  {}", human_duration(r.duration_secs));
     println!("  expires   {}", session::when(r.expires_at));
     for n in &review.unpinned_nodes {
-        println!("  node      {n}  (NOT PINNED — you must confirm it)");
+        let node = carekey_wallet::NodeRef::parse(n)?;
+        match &node.log_key {
+            Some(key) => println!(
+                "  node      {}  log key {key}  (NOT PINNED — you must confirm it)",
+                node.url
+            ),
+            None => println!(
+                "  node      {}  (NOT PINNED, no log key: nothing is published there until you `carekey node add` its key)",
+                node.url
+            ),
+        }
+    }
+    if review
+        .unpinned_nodes
+        .iter()
+        .any(|n| n.split_whitespace().nth(1).is_some())
+    {
+        let policy = w.witness_policy();
+        if policy.witness_keys.is_empty() {
+            println!("            confirmed nodes are pinned with NO witnesses (set them with `carekey node witnesses`)");
+        } else {
+            println!(
+                "            confirmed nodes are pinned with your witness policy: {} of {} must cosign",
+                policy.quorum,
+                policy.witness_keys.len()
+            );
+        }
     }
     let mut choice = ShareChoice {
         duration_secs: args
@@ -850,8 +897,38 @@ pub(crate) fn node(g: &Global, cmd: NodeCommand) -> Result<()> {
             w.pin_node(&url)?;
             println!("pinned {url}");
         }
+        NodeCommand::Remove { url } => {
+            let removed = w.remove_node(&url)?;
+            println!(
+                "unpinned {} ({} waiting write(s) dropped)",
+                removed.url, removed.dropped_outbox
+            );
+        }
+        NodeCommand::Move { from, to } => {
+            w.move_node(&from, &to)?;
+            println!("moved {from} to {to} (same log key; verified history kept)");
+        }
+        NodeCommand::Witnesses { witnesses, quorum } => {
+            if !witnesses.is_empty() || quorum.is_some() {
+                let quorum = quorum.unwrap_or(witnesses.len());
+                w.set_witness_policy(carekey_wallet::WitnessPolicy {
+                    witness_keys: witnesses,
+                    quorum,
+                })?;
+            }
+            let policy = w.witness_policy();
+            println!(
+                "nodes confirmed from a request need {} of {} witness(es):",
+                policy.quorum,
+                policy.witness_keys.len()
+            );
+            for k in &policy.witness_keys {
+                println!("  {k}");
+            }
+        }
         NodeCommand::List => {
             let logs = w.nodes();
+            let outbox = w.outbox();
             for n in w.pinned_nodes() {
                 match logs.iter().find(|(p, _)| &p.url == n) {
                     Some((p, st)) => println!(
@@ -869,6 +946,16 @@ pub(crate) fn node(g: &Global, cmd: NodeCommand) -> Result<()> {
                         }
                     ),
                     None => println!("{n}  (URL only: add its key with `carekey node add`)"),
+                }
+                if let Some(o) = outbox.iter().find(|o| &o.url == n) {
+                    println!(
+                        "    {} write(s) waiting{}",
+                        o.pending,
+                        o.last_error
+                            .as_deref()
+                            .map(|e| format!(" (last attempt: {e})"))
+                            .unwrap_or_default()
+                    );
                 }
             }
         }

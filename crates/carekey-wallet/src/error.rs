@@ -72,6 +72,20 @@ pub enum WalletError {
     /// The request names nodes the patient has not pinned and did not confirm.
     #[error("the request names nodes you have not pinned: {0:?}; confirm them to continue")]
     UnconfirmedNodes(Vec<String>),
+    /// A request vouches for a different log key than the one the patient pinned for that URL
+    /// (a node cannot be re-keyed by a provider's request).
+    #[error(
+        "the request names node {url} with log key {requested}, but you pinned {pinned} for it; \
+         if the node really changed its key, remove it and add it again"
+    )]
+    NodeKeyMismatch {
+        /// The node URL.
+        url: String,
+        /// The key the request names.
+        requested: String,
+        /// The key the patient pinned.
+        pinned: String,
+    },
     /// The patient chose nothing to share.
     #[error("nothing to share: choose records or resource types the request asks for")]
     EmptyShare,
@@ -126,6 +140,7 @@ impl WalletError {
             WalletError::NotFound { .. } => "not_found",
             WalletError::Ambiguous { .. } => "ambiguous",
             WalletError::UnconfirmedNodes(_) => "unconfirmed_nodes",
+            WalletError::NodeKeyMismatch { .. } => "node_key_mismatch",
             WalletError::EmptyShare => "empty_share",
             WalletError::Refused(_) => "refused",
             WalletError::GrantNotActive { .. } => "grant_not_active",

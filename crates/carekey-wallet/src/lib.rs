@@ -28,9 +28,10 @@ pub use carekey_vault::{default_store, FileStore, OsKeyring, Passphrase, SecretS
 pub use directory::DirectoryDesk;
 pub use error::WalletError;
 pub use patient::{
-    AccessView, ErasureReceipt, GrantSummary, KeyWrap, KeyWraps, LedgerProof, NodeRef,
-    NodeSyncStatus, PatientWallet, RecordSummary, RecoveryKit, RequestInput, RequestReview,
-    RevokeOutcome, ShareChoice, ShareOutcome, SyncReport, DEFAULT_MAX_AGE_SECS, RECEIPT_FORMAT,
+    AccessView, ErasureReceipt, GrantSummary, KeyWrap, KeyWraps, LedgerProof, NodeRef, NodeRemoval,
+    NodeSyncStatus, OutboxNode, PatientWallet, RecordSummary, RecoveryKit, RequestInput,
+    RequestReview, RevokeOutcome, ShareChoice, ShareOutcome, SyncReport, WitnessPolicy,
+    DEFAULT_MAX_AGE_SECS, RECEIPT_FORMAT,
 };
 pub use provider::{OpenedBundle, OpenedRecord, ProviderWallet, RequestSpec};
 

@@ -29,7 +29,10 @@ use crate::WalletError;
 
 mod ledger;
 
-pub use ledger::{AccessView, NodeRef, NodeSyncStatus, SyncReport, DEFAULT_MAX_AGE_SECS};
+pub use ledger::{
+    AccessView, NodeRef, NodeRemoval, NodeSyncStatus, OutboxNode, SyncReport, WitnessPolicy,
+    DEFAULT_MAX_AGE_SECS,
+};
 
 /// Encoded state or key index, wiped from memory on drop.
 type Secret = Zeroizing<Vec<u8>>;
@@ -261,6 +264,7 @@ impl PatientWallet {
             outbox: Default::default(),
             access_log: Vec::new(),
             erasures: Vec::new(),
+            witness_policy: Default::default(),
         };
         let mut wallet = PatientWallet {
             vault,
@@ -763,17 +767,15 @@ impl PatientWallet {
             &r.provider_name,
             &r.provider_signing,
         );
-        let unpinned_nodes = r
-            .nodes
-            .iter()
-            .filter(|n| {
-                let url = NodeRef::parse(n)
-                    .map(|r| r.url)
-                    .unwrap_or_else(|_| (*n).clone());
-                !self.state.pinned_nodes.contains(&url)
-            })
-            .cloned()
-            .collect();
+        let mut unpinned_nodes = Vec::new();
+        for n in &r.nodes {
+            let node = NodeRef::parse(n)?;
+            self.check_request_node(&node)?;
+            if self.log_of_url(&node.url).is_none() && !self.state.pinned_nodes.contains(&node.url)
+            {
+                unpinned_nodes.push(n.clone());
+            }
+        }
         let matching_records = self
             .state
             .records
@@ -857,12 +859,7 @@ impl PatientWallet {
             nodes: request.nodes.clone(),
         };
         let grant = Signed::sign(grant, &self.signing_key())?;
-        for node in &request.nodes {
-            let url = NodeRef::parse(node)?.url;
-            if !self.state.pinned_nodes.contains(&url) {
-                self.state.pinned_nodes.push(url);
-            }
-        }
+        self.pin_request_nodes(&request.nodes)?;
         let grant_id = grant.document().grant_id;
         let records: Vec<RecordId> = records.into_iter().collect();
         self.state.grants.insert(

@@ -136,6 +136,9 @@ pub(crate) struct PatientState {
     /// Erasure entries published (or queued) for tombstones.
     #[serde(default)]
     pub(crate) erasures: Vec<ErasurePublication>,
+    /// The witnesses (and quorum) the patient requires of a node confirmed from a request.
+    #[serde(default)]
+    pub(crate) witness_policy: crate::WitnessPolicy,
 }
 
 /// A pinned ledger node and the last state the wallet verified.
@@ -143,6 +146,10 @@ pub(crate) struct PatientState {
 pub(crate) struct LogSettings {
     pub(crate) pinned: carekey_sync::PinnedLog,
     pub(crate) state: carekey_sync::LogState,
+    /// URLs this log was served from before the patient moved it (grants signed earlier still
+    /// name them).
+    #[serde(default)]
+    pub(crate) former_urls: Vec<String>,
 }
 
 /// A grant's pseudonyms on the ledger and where its entries were published.

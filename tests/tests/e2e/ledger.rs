@@ -651,3 +651,149 @@ fn erasing_a_shared_record_removes_it_from_the_nodes_copy() {
         "the erased record is gone from the node's copy: {after}"
     );
 }
+
+/// The nodes a provider's request names, with their log keys, are pinned when the patient
+/// confirms them — with the patient's own witness policy, never anything the node says. A
+/// request cannot re-key a pinned node. A node that moved keeps its verified history under the
+/// new URL; an unpinned node's waiting writes are dropped.
+#[test]
+fn request_named_nodes_are_pinned_on_confirmation_then_moved_and_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let mut ledger = start_ledger(root);
+    let urls: Vec<String> = ledger.nodes.iter().map(|n| n.url.clone()).collect();
+    let patient = Actor::new(root, "patient");
+    patient.run(&["init"]);
+    std::fs::write(root.join("summary.json"), SUMMARY).unwrap();
+    patient.run(&["import", "summary.json"]);
+    let mut policy = vec!["node", "witnesses", "--quorum", "2"];
+    for w in &ledger.witness_keys {
+        policy.extend(["--witness", w.as_str()]);
+    }
+    assert!(patient.run(&policy).contains("need 2 of 2 witness(es)"));
+
+    let doc = Actor::new(root, "doc");
+    doc.run(&["provider", "init", "--name", "Dr. Named"]);
+    let named: Vec<String> = urls
+        .iter()
+        .zip(&ledger.node_keys)
+        .map(|(u, k)| format!("{u} {k}"))
+        .collect();
+    doc.run(&[
+        "provider",
+        "request",
+        "--type",
+        "AllergyIntolerance",
+        "--purpose",
+        "care",
+        "--out",
+        "req",
+        "--node",
+        &named[0],
+        "--node",
+        &named[1],
+    ]);
+
+    // Not confirmed: nothing is shared, and the review showed each node with its key.
+    let out = patient.try_run(&["share", "req/request.uri", "--yes", "--out", "g.bundle"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("have not pinned"),
+        "{out:?}"
+    );
+    for (u, k) in urls.iter().zip(&ledger.node_keys) {
+        assert!(stdout.contains(&format!("{u}  log key {k}")), "{stdout}");
+    }
+    assert!(stdout.contains("2 of 2 must cosign"), "{stdout}");
+    assert!(patient
+        .json(&["grants", "--json"])
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    patient.run(&[
+        "share",
+        "req/request.uri",
+        "--yes",
+        "--confirm-nodes",
+        "--out",
+        "g.bundle",
+    ]);
+    let list = patient.run(&["node", "list"]);
+    assert_eq!(list.matches("witnesses 2/2").count(), 2, "{list}");
+    let sync = patient.run(&["sync"]);
+    assert_eq!(sync.matches(": verified, log size").count(), 2, "{sync}");
+    let grant = patient.json(&["grants", "--json"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let fetched = doc.run(&["provider", "fetch", &grant, "--node", &urls[0]]);
+    assert!(fetched.contains("1 record(s)"), "{fetched}");
+
+    // A request cannot re-key a pinned node.
+    let rogue = Actor::new(root, "rogue");
+    rogue.run(&["provider", "init", "--name", "Dr. Rogue"]);
+    let rekeyed = format!("{} {}", urls[0], ledger.node_keys[1]);
+    rogue.run(&[
+        "provider",
+        "request",
+        "--type",
+        "AllergyIntolerance",
+        "--purpose",
+        "care",
+        "--out",
+        "rogue-req",
+        "--node",
+        &rekeyed,
+    ]);
+    let (_, err) = patient.fail(&[
+        "share",
+        "rogue-req/request.uri",
+        "--yes",
+        "--confirm-nodes",
+        "--out",
+        "r.bundle",
+    ]);
+    assert!(err.contains("but you pinned"), "{err}");
+
+    // Node 1 goes down; the revocation waits for it in the outbox.
+    drop(ledger.nodes.remove(0));
+    patient.run(&["revoke", &grant, "--yes", "--out", "rev"]);
+    let list = patient.run(&["node", "list"]);
+    assert!(list.contains("write(s) waiting"), "{list}");
+
+    // It comes back on another port with the same data and key: move the pin.
+    let port = free_port();
+    let witnesses: Vec<(&str, &str)> = ledger
+        ._witnesses
+        .iter()
+        .zip(&ledger.witness_keys)
+        .map(|(w, k)| (w.url.as_str(), k.as_str()))
+        .collect();
+    let moved = start_node(
+        &ledger.data_dirs[0],
+        &root.join("carekey.test_log1.key"),
+        port,
+        &witnesses,
+    );
+    patient.run(&["node", "move", &urls[0], &moved.url]);
+    let sync = patient.run(&["sync"]);
+    assert!(
+        sync.contains(&format!("{}: verified, log size", moved.url)),
+        "{sync}"
+    );
+    assert!(sync.contains("0 write(s) waiting"), "{sync}");
+    let (_, err) = doc.fail(&["provider", "fetch", &grant, "--node", &moved.url]);
+    assert!(err.contains("revoked"), "{err}");
+
+    // Node 2 goes away for good: writes queued for it are dropped when it is unpinned.
+    drop(ledger.nodes.remove(0));
+    erase_one(&patient, "note.txt");
+    let removed = patient.run(&["node", "remove", &urls[1]]);
+    assert!(!removed.contains("(0 waiting"), "{removed}");
+    let sync = patient.run(&["sync"]);
+    assert_eq!(sync.matches(": verified").count(), 1, "{sync}");
+    assert!(sync.contains("0 write(s) waiting"), "{sync}");
+    assert!(!patient.run(&["node", "list"]).contains(&urls[1]));
+}

@@ -90,6 +90,40 @@ pub struct AccessView {
     pub verification: String,
 }
 
+/// The witnesses whose cosignatures the patient requires of a ledger node confirmed from a
+/// provider's request (a request can name a node and its log key, never its witnesses).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WitnessPolicy {
+    /// Witness cosignature verifier keys.
+    pub witness_keys: Vec<String>,
+    /// How many of them must cosign each checkpoint.
+    pub quorum: usize,
+}
+
+/// What removing a pinned node dropped.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct NodeRemoval {
+    /// The node's URL.
+    pub url: String,
+    /// Outbox writes that were waiting for it and are now dropped.
+    pub dropped_outbox: usize,
+}
+
+/// The outbox writes waiting for one node.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxNode {
+    /// The node's URL.
+    pub url: String,
+    /// Writes waiting.
+    pub pending: usize,
+    /// The most failed attempts of any of them.
+    pub attempts: u32,
+    /// The earliest next attempt (unix seconds).
+    pub next_attempt_at: u64,
+    /// The last failure, for display.
+    pub last_error: Option<String>,
+}
+
 impl PatientWallet {
     /// Pins a ledger node: its log key and the witnesses (and quorum) whose cosignatures the
     /// wallet requires. Keys come from the patient, never from the node.
@@ -101,33 +135,198 @@ impl PatientWallet {
         quorum: usize,
     ) -> Result<(), WalletError> {
         let url = super::normalise_node(url)?;
-        carekey_ledger::note::NoteVerifier::parse(log_key)
-            .map_err(|e| WalletError::Invalid(format!("log key {log_key:?}: {e}")))?;
-        for w in witness_keys {
-            carekey_ledger::note::NoteVerifier::parse(w)
-                .map_err(|e| WalletError::Invalid(format!("witness key {w:?}: {e}")))?;
-        }
-        if quorum > witness_keys.len() {
-            return Err(WalletError::Invalid(format!(
-                "a quorum of {quorum} needs at least {quorum} witness keys"
-            )));
-        }
-        let pinned = PinnedLog {
-            url: url.clone(),
-            log_key: log_key.to_owned(),
-            witness_keys: witness_keys.to_vec(),
-            quorum,
-            max_age_secs: DEFAULT_MAX_AGE_SECS,
+        let pinned = pinned_log(&url, log_key, witness_keys, quorum)?;
+        let former_urls = match self.state.logs.iter().position(|l| l.pinned.url == url) {
+            // Same log re-pinned (e.g. new witnesses): keep what the wallet verified so far.
+            Some(i) if self.state.logs[i].pinned.log_key == log_key => {
+                let l = &mut self.state.logs[i];
+                l.pinned = pinned;
+                return self.save();
+            }
+            Some(i) => self.state.logs.remove(i).former_urls,
+            None => Vec::new(),
         };
-        self.state.logs.retain(|l| l.pinned.url != url);
         self.state.logs.push(LogSettings {
             pinned,
             state: LogState::default(),
+            former_urls,
         });
         if !self.state.pinned_nodes.contains(&url) {
             self.state.pinned_nodes.push(url);
         }
         self.save()
+    }
+
+    /// Unpins a ledger node (by its URL): the wallet stops publishing to and verifying it, and
+    /// the writes waiting for it in the outbox are dropped. Receipts already kept stay in the
+    /// grants' history.
+    pub fn remove_node(&mut self, url: &str) -> Result<NodeRemoval, WalletError> {
+        let url = super::normalise_node(url)?;
+        let known = self.state.logs.iter().any(|l| l.pinned.url == url)
+            || self.state.pinned_nodes.contains(&url);
+        if !known {
+            return Err(WalletError::NotFound {
+                what: "pinned node",
+                query: url,
+            });
+        }
+        self.state.logs.retain(|l| l.pinned.url != url);
+        self.state.pinned_nodes.retain(|u| *u != url);
+        let before = self.state.outbox.items.len();
+        self.state.outbox.items.retain(|i| i.node != url);
+        let dropped_outbox = before - self.state.outbox.items.len();
+        self.save()?;
+        Ok(NodeRemoval {
+            url,
+            dropped_outbox,
+        })
+    }
+
+    /// Moves a pinned node to a new URL (same log, same key: e.g. the node changed host or
+    /// port). What the wallet verified so far is kept, so rollback and split-view detection
+    /// continue across the move; waiting writes follow the node. The old URL stays known so
+    /// grants signed before the move still map to this log.
+    pub fn move_node(&mut self, from: &str, to: &str) -> Result<(), WalletError> {
+        let from = super::normalise_node(from)?;
+        let to = super::normalise_node(to)?;
+        if from == to {
+            return Ok(());
+        }
+        if self.state.logs.iter().any(|l| l.pinned.url == to) {
+            return Err(WalletError::Invalid(format!(
+                "{to} is already pinned for another log; remove it first"
+            )));
+        }
+        let log = self
+            .state
+            .logs
+            .iter_mut()
+            .find(|l| l.pinned.url == from)
+            .ok_or_else(|| WalletError::NotFound {
+                what: "pinned node",
+                query: from.clone(),
+            })?;
+        log.pinned.url = to.clone();
+        log.former_urls.retain(|u| *u != to);
+        log.former_urls.push(from.clone());
+        for u in &mut self.state.pinned_nodes {
+            if *u == from {
+                u.clone_from(&to);
+            }
+        }
+        for item in &mut self.state.outbox.items {
+            if item.node == from {
+                item.node.clone_from(&to);
+                item.next_attempt_at = 0;
+            }
+        }
+        let publications = self
+            .state
+            .grants
+            .values_mut()
+            .filter_map(|g| g.ledger.as_mut())
+            .flat_map(|l| l.published.iter_mut())
+            .chain(
+                self.state
+                    .erasures
+                    .iter_mut()
+                    .flat_map(|e| e.published.iter_mut()),
+            );
+        for p in publications {
+            if p.node == from {
+                p.node.clone_from(&to);
+            }
+        }
+        for a in &mut self.state.access_log {
+            if a.node == from {
+                a.node.clone_from(&to);
+            }
+        }
+        self.save()
+    }
+
+    /// Sets the witnesses (and quorum) required of nodes the patient confirms from a request.
+    pub fn set_witness_policy(&mut self, policy: WitnessPolicy) -> Result<(), WalletError> {
+        check_witnesses(&policy.witness_keys, policy.quorum)?;
+        self.state.witness_policy = policy;
+        self.save()
+    }
+
+    /// The witnesses (and quorum) required of nodes confirmed from a request.
+    pub fn witness_policy(&self) -> &WitnessPolicy {
+        &self.state.witness_policy
+    }
+
+    /// The outbox per node: how many writes wait, and why the last attempt failed.
+    pub fn outbox(&self) -> Vec<OutboxNode> {
+        let mut nodes: Vec<OutboxNode> = Vec::new();
+        for item in &self.state.outbox.items {
+            match nodes.iter_mut().find(|n| n.url == item.node) {
+                Some(n) => {
+                    n.pending += 1;
+                    n.attempts = n.attempts.max(item.attempts);
+                    n.next_attempt_at = n.next_attempt_at.min(item.next_attempt_at);
+                    if item.last_error.is_some() {
+                        n.last_error.clone_from(&item.last_error);
+                    }
+                }
+                None => nodes.push(OutboxNode {
+                    url: item.node.clone(),
+                    pending: 1,
+                    attempts: item.attempts,
+                    next_attempt_at: item.next_attempt_at,
+                    last_error: item.last_error.clone(),
+                }),
+            }
+        }
+        nodes
+    }
+
+    /// Pins the nodes a reviewed request names, as the patient confirmed them: a node the
+    /// request names with its log key is pinned with that key and the patient's witness
+    /// policy; a bare URL is remembered but cannot be published to until its key is pinned.
+    pub(super) fn pin_request_nodes(&mut self, nodes: &[String]) -> Result<(), WalletError> {
+        for node in nodes {
+            let node = NodeRef::parse(node)?;
+            if self.log_of_url(&node.url).is_some() {
+                continue;
+            }
+            if let Some(key) = &node.log_key {
+                let policy = &self.state.witness_policy;
+                let pinned = pinned_log(&node.url, key, &policy.witness_keys, policy.quorum)?;
+                self.state.logs.push(LogSettings {
+                    pinned,
+                    state: LogState::default(),
+                    former_urls: Vec::new(),
+                });
+            }
+            if !self.state.pinned_nodes.contains(&node.url) {
+                self.state.pinned_nodes.push(node.url);
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a request that vouches for another key than the one pinned for a node's URL.
+    pub(super) fn check_request_node(&self, node: &NodeRef) -> Result<(), WalletError> {
+        match (&node.log_key, self.log_of_url(&node.url)) {
+            (Some(requested), Some(log)) if *requested != log.pinned.log_key => {
+                Err(WalletError::NodeKeyMismatch {
+                    url: node.url.clone(),
+                    requested: requested.clone(),
+                    pinned: log.pinned.log_key.clone(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The pinned log served at `url` now or before a move.
+    pub(super) fn log_of_url(&self, url: &str) -> Option<&LogSettings> {
+        self.state
+            .logs
+            .iter()
+            .find(|l| l.pinned.url == url || l.former_urls.iter().any(|u| u == url))
     }
 
     /// Pinned ledger nodes with their verification state.
@@ -144,14 +343,6 @@ impl PatientWallet {
         self.state.outbox.items.len()
     }
 
-    fn pinned_log(&self, url: &str) -> Option<&PinnedLog> {
-        self.state
-            .logs
-            .iter()
-            .map(|l| &l.pinned)
-            .find(|p| p.url == url)
-    }
-
     /// The ledger nodes a grant is published on: those it names that the patient pinned.
     fn grant_logs(&self, grant: &SignedGrant) -> Vec<String> {
         grant
@@ -159,8 +350,8 @@ impl PatientWallet {
             .nodes
             .iter()
             .filter_map(|n| NodeRef::parse(n).ok())
-            .filter(|n| self.pinned_log(&n.url).is_some())
-            .map(|n| n.url)
+            .filter_map(|n| self.log_of_url(&n.url))
+            .map(|l| l.pinned.url.clone())
             .collect()
     }
 
@@ -738,4 +929,35 @@ fn submit(entry: &[u8]) -> OutboxOp {
         binding: None,
         salt: None,
     }
+}
+
+fn check_witnesses(witness_keys: &[String], quorum: usize) -> Result<(), WalletError> {
+    for w in witness_keys {
+        carekey_ledger::note::NoteVerifier::parse(w)
+            .map_err(|e| WalletError::Invalid(format!("witness key {w:?}: {e}")))?;
+    }
+    if quorum > witness_keys.len() {
+        return Err(WalletError::Invalid(format!(
+            "a quorum of {quorum} needs at least {quorum} witness keys"
+        )));
+    }
+    Ok(())
+}
+
+fn pinned_log(
+    url: &str,
+    log_key: &str,
+    witness_keys: &[String],
+    quorum: usize,
+) -> Result<PinnedLog, WalletError> {
+    carekey_ledger::note::NoteVerifier::parse(log_key)
+        .map_err(|e| WalletError::Invalid(format!("log key {log_key:?}: {e}")))?;
+    check_witnesses(witness_keys, quorum)?;
+    Ok(PinnedLog {
+        url: url.to_owned(),
+        log_key: log_key.to_owned(),
+        witness_keys: witness_keys.to_vec(),
+        quorum,
+        max_age_secs: DEFAULT_MAX_AGE_SECS,
+    })
 }
