@@ -19,7 +19,7 @@
 mod access;
 mod documents;
 
-pub use access::{open_access_details, seal_access_details, AccessDetails};
+pub use access::{open_access_details, seal_access_details, AccessDetails, AccessSealer};
 pub use documents::{
     AccessEvent, ErasureEntry, FetchRequest, GrantCommitment, LedgerBinding, RevocationEntry,
 };

@@ -17,12 +17,13 @@ use base64::Engine as _;
 use carekey_crypto::{sha256, PublicKey, Signature};
 use carekey_ledger::tiles::TileId;
 use carekey_model::ledger::{
-    delete_message, seal_access_details, upload_message, AccessDetails, AccessEvent,
-    SignedAccessEvent, SignedFetchRequest, SignedLedgerBinding,
+    delete_message, upload_message, AccessDetails, AccessEvent, SignedAccessEvent,
+    SignedFetchRequest,
 };
-use carekey_model::{GrantId, SignedGrant};
+use carekey_model::GrantId;
 use serde::Deserialize;
 
+use crate::cache::VerifiedGrant;
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::node::{bundle_path, tile_within, Effect, Node, Submission};
@@ -333,9 +334,11 @@ async fn put_bundle(
     }
     let path = bundle_path(state.node.data_dir(), &id.0);
     let durability = state.node.durability();
+    let kept = bytes.clone();
     tokio::task::spawn_blocking(move || store::write_atomic(&path, &bytes, durability))
         .await
         .map_err(|_| ApiError::internal())??;
+    state.node.cache().keep_bundle(id.0, kept);
     tracing::info!("grant bundle stored");
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -357,6 +360,7 @@ async fn delete_grant(
         ApiError::forbidden("bad_signature", "the delete signature does not verify")
     })?;
     state.node.db(|c| store::mark_bundle_deleted(c, &id.0))?;
+    state.node.cache().forget_bundle(&id.0);
     let path = bundle_path(state.node.data_dir(), &id.0);
     let durability = state.node.durability();
     tokio::task::spawn_blocking(move || remove_durably(&path, durability))
@@ -382,6 +386,42 @@ fn remove_durably(path: &std::path::Path, durability: store::Durability) -> Resu
 
 // ----- POST /v1/grants/<id>/fetch -----
 
+/// The grant's documents, verified: from the cache, or parsed and verified from SQLite once.
+fn verified_grant(state: &AppState, id: &GrantId) -> Result<Arc<VerifiedGrant>, ApiError> {
+    if let Some(g) = state.node.cache().grant(&id.0) {
+        return Ok(g);
+    }
+    let grant = state
+        .node
+        .db(|c| store::grant_by_id(c, &id.0))?
+        .ok_or_else(|| ApiError::not_found("unknown_grant", "no such grant"))?;
+    let verified = Arc::new(VerifiedGrant::from_row(&grant.row)?);
+    state.node.cache().keep_grant(id.0, verified.clone());
+    Ok(verified)
+}
+
+/// The grant's bundle bytes: from the cache, or read from disk once (under the bundle lock, so
+/// a concurrent deletion cannot be undone by a stale fill). `None` if there is no bundle file.
+async fn bundle_bytes(state: &AppState, id: &GrantId) -> Result<Option<Bytes>, ApiError> {
+    if let Some(b) = state.node.cache().bundle(&id.0) {
+        return Ok(Some(b));
+    }
+    let _guard = state.node.bundle_lock().lock().await;
+    if let Some(b) = state.node.cache().bundle(&id.0) {
+        return Ok(Some(b));
+    }
+    let path = bundle_path(state.node.data_dir(), &id.0);
+    match tokio::fs::read(&path).await {
+        Ok(b) => {
+            let b = Bytes::from(b);
+            state.node.cache().keep_bundle(id.0, b.clone());
+            Ok(Some(b))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(crate::error::StoreError::from(e).into()),
+    }
+}
+
 async fn fetch(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -404,14 +444,12 @@ async fn fetch(
             "the request names another grant than the URL",
         ));
     }
-    let grant = state
+    // The authoritative state, every fetch (the writer checks it again with the append).
+    let grant_state = state
         .node
-        .db(|c| store::grant_by_id(c, &id.0))?
+        .db(|c| store::fetch_state(c, &id.0, &r.nonce))?
         .ok_or_else(|| ApiError::not_found("unknown_grant", "no such grant"))?;
-    // Stored grants were verified on submission; parse again to read them.
-    let signed_grant =
-        SignedGrant::from_bytes(&grant.row.grant_doc).map_err(|_| ApiError::internal())?;
-    let g = signed_grant.document();
+    let g = verified_grant(&state, &id)?;
     if r.provider_signing != g.provider_signing {
         return Err(ApiError::forbidden(
             "wrong_provider",
@@ -431,8 +469,7 @@ async fn fetch(
             "the request time is too far from the node's clock",
         ));
     }
-    let used = state.node.db(|c| store::nonce_used(c, &id.0, &r.nonce))?;
-    if used {
+    if grant_state.nonce_used {
         return Err(ApiError::forbidden(
             "replayed",
             "this request nonce was already used",
@@ -447,33 +484,30 @@ async fn fetch(
     if now >= g.not_after {
         return Err(ApiError::forbidden("expired", "the grant has expired"));
     }
-    if grant.revoked {
+    if grant_state.revoked {
         return Err(ApiError::forbidden("revoked", "the grant was revoked"));
     }
-    if grant.erased {
+    if grant_state.erased {
+        state.node.cache().forget_bundle(&id.0);
         return Err(ApiError::forbidden("erased", "the grant was erased"));
     }
-    let path = bundle_path(state.node.data_dir(), &id.0);
-    if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+    if bundle_bytes(&state, &id).await?.is_none() {
         return Err(ApiError::not_found(
             "no_bundle",
             "no bundle was uploaded for this grant",
         ));
     }
-    let binding =
-        SignedLedgerBinding::from_bytes(&grant.row.binding).map_err(|_| ApiError::internal())?;
     let key = state.node.key();
-    let sealed = seal_access_details(
-        &binding.document().event_key,
-        &AccessDetails {
+    let sealed = g
+        .sealer
+        .seal(&AccessDetails {
             fetch_request: request.clone(),
             served_at: now,
-        },
-    )
-    .map_err(|_| ApiError::internal())?;
+        })
+        .map_err(|_| ApiError::internal())?;
     let event = AccessEvent {
         node_key: key.signing.public(),
-        grant_key: binding.document().grant_key,
+        grant_key: g.grant_key,
         event_id: carekey_crypto::random_array::<16>(),
         sealed,
         logged_at: now,
@@ -489,10 +523,9 @@ async fn fetch(
             },
         ))
         .await?;
-    let bundle = match tokio::fs::read(&path).await {
-        Ok(b) => b,
-        // Erased between the check and now: the event stays logged, the bundle is gone.
-        Err(_) => return Err(ApiError::forbidden("erased", "the grant was erased")),
+    let Some(bundle) = bundle_bytes(&state, &id).await? else {
+        // Deleted between the check and now: the event stays logged, the bundle is gone.
+        return Err(ApiError::forbidden("erased", "the grant was erased"));
     };
     tracing::info!(index = appended.index, "bundle served");
     let mut response = (

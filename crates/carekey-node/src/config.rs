@@ -78,7 +78,7 @@ fn default_batch_size() -> usize {
     4096
 }
 fn default_batch_delay_ms() -> u64 {
-    2
+    0
 }
 fn default_witness_timeout_ms() -> u64 {
     3000

@@ -18,6 +18,7 @@
 
 mod api;
 pub mod audit;
+mod cache;
 mod checkpoints;
 pub mod client;
 mod clock;

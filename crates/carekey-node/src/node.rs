@@ -2,23 +2,45 @@
 //!
 //! Every append goes through one writer thread, in batches:
 //!
-//! 1. take up to `batch_size` submissions (waiting at most `batch_delay` for more);
+//! 1. take up to `batch_size` submissions (waiting at most `batch_delay` for more; the default
+//!    is 0: whatever queued while the previous batch was being written);
 //! 2. in one SQLite transaction, re-check each submission's stateful policy (grant key unused,
 //!    grant committed, not revoked, nonce unused, ...), skip duplicates (same leaf hash: the
-//!    submitter gets the existing index), insert the entries and their side effects, and
-//!    append the leaves to the in-memory tree; commit (`synchronous=FULL`: on disk);
-//! 3. write every new or grown hash tile and entry bundle to `<data>/tile/...`, fsync the files
-//!    and their directories;
-//! 4. only then sign the checkpoint, and store it through [`CheckpointStore::compare_and_swap`]
-//!    (`<data>/checkpoint`, atomic; never a second root for one size);
-//! 5. push it to the witnesses (concurrently, with a time limit; a witness that fails is noted
-//!    and skipped for a while, never waited for), re-store it with the cosignatures;
+//!    submitter gets the existing index), insert the entries and their side effects (and the
+//!    previous batch's signed checkpoint into the history table), and append the leaves to the
+//!    in-memory tree; commit (`synchronous=FULL`: on disk when the commit returns — the batch's
+//!    one fsync);
+//! 3. sign the checkpoint of the new size;
+//! 4. write every new or grown hash tile and entry bundle to `<data>/tile/...` and the checkpoint
+//!    to `<data>/checkpoint` (through [`CheckpointStore::compare_and_swap`]: never a second
+//!    root for one size), each to a temporary name then renamed, **without fsync**;
+//! 5. push the checkpoint to the witnesses (concurrently, with a time limit; a witness that
+//!    fails is noted and skipped for a while, never waited for), re-store it with the
+//!    cosignatures;
 //! 6. answer each submitter with its index and a `tlog-proof` receipt.
 //!
-//! Entries are committed to SQLite *before* tiles are written so that a tile file, once
-//! written, is a function of committed entries only and never changes content: after a crash
-//! the node rebuilds the tree from SQLite, rewrites the tiles past the last checkpoint, and
-//! signs again. Nothing is acknowledged before step 4, so an acknowledged entry is durable.
+//! **Why this is as safe as fsyncing every file** (ADR 0011). SQLite is the source of truth;
+//! tiles, entry bundles and the checkpoint file are pure functions of committed entries.
+//! - *Never sign over data not durably on disk:* a checkpoint of size `n` is signed only after
+//!   the commit holding entries `0..n` returned with `synchronous=FULL`. Those entries never
+//!   change or go away (indexes are contiguous; nothing deletes an entry), so the root of every
+//!   size up to `n` is fixed forever, even across power loss.
+//! - *Never two checkpoints of one size:* for the same reason a size can only ever be signed
+//!   with one root (Ed25519 is deterministic, so re-signing it after a crash yields the same
+//!   note); the history table and the compare-and-swap refuse a second root anyway.
+//! - *`kill -9`:* a killed process loses nothing the kernel already accepted: every rename
+//!   that returned is visible after the restart, and a half-written temporary file is never
+//!   renamed. On restart the node rebuilds the tree from SQLite, rewrites the tiles past the
+//!   checkpoint file's size (a crash between commit and step 4), and signs the current size.
+//! - *Power loss or reboot:* unsynced files may be stale, empty or missing afterwards. The node
+//!   records in SQLite the boot id (Linux `boot_id`) under which every tile file was last known
+//!   durable; on a start under another boot (or where there is no boot id) it rewrites **every**
+//!   tile, bundle and partial tile on disk from SQLite, fsynced with their directories, re-signs
+//!   if the checkpoint file is gone or unreadable, and only then records the new boot id and
+//!   serves. That start costs a read of the whole log; it happens only after a reboot.
+//!
+//! Nothing is acknowledged before step 4, so an acknowledged entry is committed, and a receipt's
+//! checkpoint only covers committed entries.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -27,12 +49,15 @@ use std::time::{Duration, Instant};
 
 use carekey_ledger::note::{parse_signature_lines, write_note, Checkpoint, NoteVerifier};
 use carekey_ledger::proof::Receipt;
-use carekey_ledger::tiles::{hash_tile, try_encode_bundle, TileId, TileKind, TILE_WIDTH};
+use carekey_ledger::tiles::{
+    hash_tile, try_encode_bundle, TileId, TileKind, TILE_HEIGHT, TILE_WIDTH,
+};
 use carekey_ledger::witness::AddCheckpoint;
 use carekey_ledger::{leaf_hash, Hash, Tree};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use crate::cache::FetchCache;
 use crate::checkpoints::{CheckpointStore, FileCheckpointStore, StoredCheckpoint};
 use crate::client;
 use crate::error::{ApiError, NodeError, StoreError};
@@ -135,7 +160,7 @@ impl NodeOptions {
             key,
             witnesses: Vec::new(),
             batch_size: 4096,
-            batch_delay: Duration::from_millis(2),
+            batch_delay: Duration::ZERO,
             witness_timeout: Duration::from_secs(3),
             durability: Durability::Full,
         }
@@ -157,8 +182,11 @@ struct NodeInner {
     published: Arc<RwLock<Published>>,
     sequencer: Box<dyn Sequencer>,
     durability: Durability,
-    /// Serialises bundle uploads and deletions of the off-log store.
+    /// Serialises bundle uploads and deletions of the off-log store (and filling the bundle
+    /// cache from disk).
     bundles: tokio::sync::Mutex<()>,
+    /// Verified grants and bundle bytes for the fetch path.
+    cache: FetchCache,
 }
 
 impl Node {
@@ -168,10 +196,26 @@ impl Node {
         std::fs::create_dir_all(&opts.data_dir).map_err(StoreError::from)?;
         let conn = store::open_db(&opts.data_dir, opts.durability)?;
         let read = store::open_db(&opts.data_dir, opts.durability)?;
-        let checkpoints =
-            FileCheckpointStore::open(opts.data_dir.join("checkpoint"), opts.durability)?;
+        // Same boot as when every tile file was last known durable: the page cache still holds
+        // every write the previous process made, so its files are exactly what it wrote.
+        let boot = store::boot_id();
+        let same_boot = boot.is_some() && store::meta(&conn, store::TILES_SYNCED_BOOT)? == boot;
+        let checkpoint_file = opts.data_dir.join("checkpoint");
+        // The checkpoint file is a copy written without fsync (SQLite is the source of truth):
+        // after a reboot it may be torn; then it is dropped and the current size signed again.
+        let checkpoints = match FileCheckpointStore::open(checkpoint_file.clone(), Durability::None)
+        {
+            Err(e) if !same_boot && torn(&e) => {
+                tracing::warn!(error = %e, "checkpoint file unreadable after a reboot; signing again from the database");
+                std::fs::remove_file(&checkpoint_file).map_err(StoreError::from)?;
+                FileCheckpointStore::open(checkpoint_file, Durability::None)?
+            }
+            other => other?,
+        };
         let key = Arc::new(opts.key);
         let tree = Tree::from_leaf_hashes(store::load_leaves(&conn)?);
+        let tail_start = tree.size() / u64::from(TILE_WIDTH) * u64::from(TILE_WIDTH);
+        let tail = store::entries_range(&conn, tail_start, tree.size())?;
         let latest = checkpoints.latest()?;
         if let Some(cp) = &latest {
             if cp.size > tree.size() || tree.root_at(cp.size)? != cp.root {
@@ -208,8 +252,10 @@ impl Node {
             runtime,
             history: Vec::new(),
             queued: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            tail_start,
+            tail,
         };
-        writer.recover(latest)?;
+        writer.recover(latest, same_boot, boot)?;
         let queued = writer.queued.clone();
         let (tx, rx) = mpsc::channel::<Job>();
         let batch_size = opts.batch_size.max(1);
@@ -232,6 +278,7 @@ impl Node {
                 sequencer: Box::new(sequencer),
                 durability: opts.durability,
                 bundles: tokio::sync::Mutex::new(()),
+                cache: FetchCache::default(),
             }),
         })
     }
@@ -278,6 +325,10 @@ impl Node {
 
     pub(crate) fn bundle_lock(&self) -> &tokio::sync::Mutex<()> {
         &self.inner.bundles
+    }
+
+    pub(crate) fn cache(&self) -> &FetchCache {
+        &self.inner.cache
     }
 
     /// Runs `f` on the handlers' database connection.
@@ -361,6 +412,11 @@ struct Writer {
     history: Vec<StoredCheckpoint>,
     /// Submissions sent but not yet taken by the writer (for back-pressure).
     queued: Arc<std::sync::atomic::AtomicUsize>,
+    /// Index of the first entry of the log's last, incomplete entry bundle.
+    tail_start: u64,
+    /// The committed entries from `tail_start` on (fewer than a bundle's 256 between batches),
+    /// so that rewriting the partial bundle does not read them back from SQLite.
+    tail: Vec<Vec<u8>>,
 }
 
 /// Where a submission of the batch stands.
@@ -372,12 +428,33 @@ enum Outcome {
 }
 
 impl Writer {
-    /// After a restart: rewrite the tiles past the last checkpoint (entries committed but not
-    /// yet signed) and sign the current size.
-    fn recover(&mut self, latest: Option<StoredCheckpoint>) -> Result<(), NodeError> {
+    /// After a restart: under the same boot (a process crash), rewrite the tiles past the last
+    /// checkpoint (entries committed but not yet signed); after a reboot, rewrite every tile
+    /// file from SQLite with fsync and then record the boot. Then sign the current size.
+    fn recover(
+        &mut self,
+        latest: Option<StoredCheckpoint>,
+        same_boot: bool,
+        boot: Option<String>,
+    ) -> Result<(), NodeError> {
         let from = latest.as_ref().map_or(0, |c| c.size);
         let size = self.tree.size();
-        self.write_tiles(from, size)?;
+        if same_boot {
+            self.write_tiles(from, size)?;
+        } else {
+            let n = self.rewrite_all_tiles()?;
+            if let Some(boot) = boot {
+                // Committed (synchronous=FULL) only after every tile file and directory above
+                // is fsynced.
+                store::set_meta(&self.conn, store::TILES_SYNCED_BOOT, &boot)?;
+            }
+            tracing::info!(
+                files = n,
+                size,
+                "rewrote every tile from the database after a reboot"
+            );
+        }
+        self.trim_tail();
         match latest {
             Some(cp) if cp.size == size => {
                 self.set_published(cp.size, cp.note);
@@ -441,6 +518,7 @@ impl Writer {
         let result = (|| -> Result<(), NodeError> {
             if new_size > old_size {
                 self.write_tiles(old_size, new_size)?;
+                self.trim_tail();
                 self.sign_and_publish()?;
             }
             Ok(())
@@ -479,10 +557,11 @@ impl Writer {
     #[allow(clippy::type_complexity)]
     fn apply(
         &mut self,
-        batch: Vec<Job>,
+        mut batch: Vec<Job>,
     ) -> Result<(Vec<Job>, Vec<Outcome>), (Vec<Job>, NodeError)> {
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut pushed: Vec<Hash> = Vec::new();
+        let mut appended_jobs: Vec<usize> = Vec::new();
         let res = (|| -> Result<(), StoreError> {
             let tx = self.conn.unchecked_transaction()?;
             for cp in self.history.drain(..) {
@@ -490,7 +569,7 @@ impl Writer {
             }
             let mut in_batch: HashMap<Hash, u64> = HashMap::new();
             let base = self.tree.size();
-            for job in &batch {
+            for (j, job) in batch.iter().enumerate() {
                 let leaf = leaf_hash(&job.submission.entry);
                 if let Some(i) = in_batch.get(&leaf) {
                     outcomes.push(Outcome::Index(*i));
@@ -506,6 +585,7 @@ impl Writer {
                         store::insert_entry(&tx, index, &leaf, &job.submission.entry)?;
                         in_batch.insert(leaf, index);
                         pushed.push(leaf);
+                        appended_jobs.push(j);
                         outcomes.push(Outcome::Index(index));
                     }
                     Err(refusal) => outcomes.push(Outcome::Refused(refusal)),
@@ -519,59 +599,123 @@ impl Writer {
                 for leaf in pushed {
                     self.tree.push(leaf);
                 }
+                for j in appended_jobs {
+                    self.tail
+                        .push(std::mem::take(&mut batch[j].submission.entry));
+                }
                 Ok((batch, outcomes))
             }
             Err(e) => Err((batch, e.into())),
         }
     }
 
-    /// Step 3: tiles and bundles for the growth `old → new`, durable before any signature.
+    /// Step 4: tiles and bundles for the growth `old → new`, by atomic rename, no fsync (see
+    /// the module doc for why that is enough).
     fn write_tiles(&self, old: u64, new: u64) -> Result<(), NodeError> {
         if new <= old {
             return Ok(());
         }
-        let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
         for id in store::changed_tiles(old, new) {
-            let bytes = match id.kind {
-                TileKind::Entries => {
-                    let start = id.index * u64::from(TILE_WIDTH);
-                    let entries =
-                        store::entries_range(&self.conn, start, start + u64::from(id.width))?;
-                    let refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
-                    try_encode_bundle(&refs)?
-                }
-                TileKind::Hash { .. } => hash_tile(&self.tree, &id)?,
-            };
-            let path = store::tile_path(&self.data, &id);
-            self.note_new_dirs(&path, &mut dirs);
-            store::write_file_synced(&path, &bytes, self.durability)?;
-            if let Some(parent) = path.parent() {
-                dirs.insert(parent.to_owned());
-            }
-        }
-        if self.durability == Durability::Full {
-            for d in dirs {
-                store::sync_dir(&d)?;
-            }
+            let bytes = self.tile_bytes(&id)?;
+            store::write_file_unsynced(&store::tile_path(&self.data, &id), &bytes)?;
         }
         Ok(())
     }
 
-    /// Directories `write_file_synced` is about to create: their parents need an fsync too.
-    fn note_new_dirs(&self, path: &Path, dirs: &mut BTreeSet<PathBuf>) {
-        let mut dir = path.parent();
-        while let Some(d) = dir {
-            if d == self.data || d.exists() {
-                break;
+    /// The content of tile `id` (within the tree): hashes from the tree, entries from the tail
+    /// or SQLite.
+    fn tile_bytes(&self, id: &TileId) -> Result<Vec<u8>, NodeError> {
+        Ok(match id.kind {
+            TileKind::Entries => {
+                let start = id.index * u64::from(TILE_WIDTH);
+                let end = start + u64::from(id.width);
+                let tail_end = self.tail_start + self.tail.len() as u64;
+                if start >= self.tail_start && end <= tail_end {
+                    let from = (start - self.tail_start) as usize;
+                    let refs: Vec<&[u8]> = self.tail[from..from + usize::from(id.width)]
+                        .iter()
+                        .map(Vec::as_slice)
+                        .collect();
+                    try_encode_bundle(&refs)?
+                } else {
+                    let entries = store::entries_range(&self.conn, start, end)?;
+                    let refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+                    try_encode_bundle(&refs)?
+                }
             }
-            if let Some(p) = d.parent() {
-                dirs.insert(p.to_owned());
-            }
-            dir = d.parent();
+            TileKind::Hash { .. } => hash_tile(&self.tree, id)?,
+        })
+    }
+
+    /// Drops the tail's complete bundles (written by now).
+    fn trim_tail(&mut self) {
+        let width = u64::from(TILE_WIDTH);
+        let full = self.tree.size() / width * width;
+        if full > self.tail_start {
+            let n = usize::try_from(full - self.tail_start)
+                .unwrap_or(usize::MAX)
+                .min(self.tail.len());
+            self.tail.drain(..n);
+            self.tail_start = full;
         }
     }
 
-    /// Steps 4 and 5.
+    /// After a reboot: rewrites every tile and entry bundle of the tree, and every older partial
+    /// width still on disk, each fsynced, then fsyncs their directories up to the data
+    /// directory. Returns how many files it wrote.
+    fn rewrite_all_tiles(&self) -> Result<usize, NodeError> {
+        let size = self.tree.size();
+        let width = u64::from(TILE_WIDTH);
+        let mut kinds = Vec::new();
+        let mut level = 0u32;
+        loop {
+            let count = size.checked_shr(level * TILE_HEIGHT).unwrap_or(0);
+            if count == 0 {
+                break;
+            }
+            kinds.push((TileKind::Hash { level: level as u8 }, count));
+            level += 1;
+        }
+        if size > 0 {
+            kinds.push((TileKind::Entries, size));
+        }
+        let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
+        let mut written = 0usize;
+        for (kind, count) in kinds {
+            for index in 0..count.div_ceil(width) {
+                let have = (count - index * width).min(width) as u16;
+                let mut widths = store::partial_widths(&self.data, kind, index)?;
+                widths.retain(|w| *w < have);
+                widths.push(have);
+                for w in widths {
+                    let id = TileId {
+                        kind,
+                        index,
+                        width: w,
+                    };
+                    let path = store::tile_path(&self.data, &id);
+                    store::write_file_synced(&path, &self.tile_bytes(&id)?, self.durability)?;
+                    written += 1;
+                    let mut dir = path.parent();
+                    while let Some(d) = dir {
+                        if !dirs.insert(d.to_owned()) || d == self.data {
+                            break;
+                        }
+                        dir = d.parent();
+                    }
+                }
+            }
+        }
+        if self.durability == Durability::Full {
+            dirs.insert(self.data.clone());
+            for d in dirs {
+                store::sync_dir(&d)?;
+            }
+        }
+        Ok(written)
+    }
+
+    /// Steps 3 to 5.
     fn sign_and_publish(&mut self) -> Result<(), NodeError> {
         let size = self.tree.size();
         let checkpoint = Checkpoint {
@@ -852,6 +996,16 @@ fn apply_effect(
         }
     }
     Ok(Ok(()))
+}
+
+/// Whether opening the checkpoint file failed because its content is torn (not because the
+/// file system failed).
+fn torn(e: &StoreError) -> bool {
+    match e {
+        StoreError::Corrupt(_) => true,
+        StoreError::Io(io) => io.kind() == std::io::ErrorKind::InvalidData,
+        _ => false,
+    }
 }
 
 /// Used by the erase path: the bundle file of a grant.

@@ -10,8 +10,12 @@
 //! <data>/bundles/<grant id>         off-log grant bundles (deleted on erasure; never mirrored)
 //! ```
 //!
-//! SQLite runs in WAL mode with `synchronous=FULL`: a commit is on disk when it returns. Files
-//! are written to a temporary name, fsynced, renamed, and their directory fsynced.
+//! SQLite runs in WAL mode with `synchronous=FULL`: a commit is on disk when it returns, and
+//! SQLite is the source of truth. Tiles, entry bundles and the checkpoint file are functions
+//! of committed entries: the writer writes them to a temporary name and renames it (atomic for
+//! readers, survives `kill -9`) without fsync, and after a reboot the node rewrites them all
+//! from SQLite, fsynced, before it serves (see [`crate::node`]). Grant bundles (off-log, not
+//! derivable) are written to a temporary name, fsynced, renamed, and their directory fsynced.
 
 use std::fs::{self, File};
 use std::io::Write as _;
@@ -59,7 +63,14 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     root BLOB NOT NULL,
     note TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 ";
+
+/// The `meta` key holding the boot id under which every tile file was last known durable.
+pub(crate) const TILES_SYNCED_BOOT: &str = "tiles_synced_boot";
 
 /// How hard the node pushes data to stable storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
@@ -89,6 +100,14 @@ pub(crate) struct GrantState {
     pub(crate) row: GrantRow,
     pub(crate) revoked: bool,
     pub(crate) erased: bool,
+}
+
+/// What the fetch handler needs to know about a grant's state on every request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FetchState {
+    pub(crate) revoked: bool,
+    pub(crate) erased: bool,
+    pub(crate) nonce_used: bool,
 }
 
 /// Opens the node's SQLite database with the pragmas the durability level asks for.
@@ -206,6 +225,31 @@ pub(crate) fn grant_by_id(
     }))
 }
 
+/// A grant's revocation and erasure state and whether `nonce` was used for it, in one query;
+/// `None` if no grant has this id.
+pub(crate) fn fetch_state(
+    conn: &Connection,
+    id: &[u8; 16],
+    nonce: &[u8; 16],
+) -> Result<Option<FetchState>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM revocations r WHERE r.grant_key = g.grant_key),
+                    EXISTS (SELECT 1 FROM erasures e WHERE e.erasure_key = g.grant_key)
+                    OR EXISTS (SELECT 1 FROM deleted_bundles d WHERE d.grant_id = g.grant_id),
+                    EXISTS (SELECT 1 FROM nonces n WHERE n.grant_id = g.grant_id AND n.nonce = ?2)
+             FROM grants g WHERE g.grant_id = ?1",
+        )?
+        .query_row(params![&id[..], &nonce[..]], |r| {
+            Ok(FetchState {
+                revoked: r.get(0)?,
+                erased: r.get(1)?,
+                nonce_used: r.get(2)?,
+            })
+        })
+        .optional()?)
+}
+
 pub(crate) fn grant_key_known(conn: &Connection, key: &[u8; 32]) -> Result<bool, StoreError> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM grants WHERE grant_key = ?1")?
@@ -293,14 +337,28 @@ pub(crate) fn use_nonce(
     Ok(n == 1)
 }
 
-pub(crate) fn nonce_used(
-    conn: &Connection,
-    id: &[u8; 16],
-    nonce: &[u8; 16],
-) -> Result<bool, StoreError> {
+/// A value of the `meta` table.
+pub(crate) fn meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT 1 FROM nonces WHERE grant_id = ?1 AND nonce = ?2")?
-        .exists(params![&id[..], &nonce[..]])?)
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get::<_, String>(0))
+        .optional()?)
+}
+
+pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?
+        .execute(params![key, value])?;
+    Ok(())
+}
+
+/// This boot of the machine (Linux `/proc/sys/kernel/random/boot_id`): while it is unchanged,
+/// the kernel's page cache holds every file write that returned, whether or not it was
+/// fsynced. `None` where there is no such file (then the node treats every start as a reboot).
+pub(crate) fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
 }
 
 /// Keeps every signed checkpoint (history for operators and auditors).
@@ -382,6 +440,49 @@ pub(crate) fn write_file_synced(
     }
     fs::rename(&tmp, path)?;
     Ok(())
+}
+
+/// Writes `bytes` to `path` via a temporary name and a rename, with no fsync: atomic for
+/// readers and across `kill -9` (the page cache survives a process), not across power loss.
+/// For files derived from SQLite only (tiles, bundles, the checkpoint copy).
+pub(crate) fn write_file_unsynced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    write_file_synced(path, bytes, Durability::None)
+}
+
+/// The widths of the partial tiles of tile `index` of `kind` present on disk.
+pub(crate) fn partial_widths(
+    data: &Path,
+    kind: TileKind,
+    index: u64,
+) -> Result<Vec<u16>, StoreError> {
+    let probe = tile_path(
+        data,
+        &TileId {
+            kind,
+            index,
+            width: 1,
+        },
+    );
+    let Some(dir) = probe.parent() else {
+        return Ok(Vec::new());
+    };
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let name = entry?.file_name();
+        // Leftover `<W>.tmp` files and anything else that is not a width are skipped.
+        if let Some(w) = name.to_str().and_then(|n| n.parse::<u16>().ok()) {
+            if (1..TILE_WIDTH).contains(&w) {
+                out.push(w);
+            }
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
 }
 
 fn tmp_name(path: &Path) -> PathBuf {
