@@ -10,14 +10,15 @@ use tauri::{AppHandle, Emitter as _, Runtime, State};
 
 use carekey_wallet::{
     qr, ErasureReceipt, Passphrase, PatientWallet, ProviderVerification, RecordSummary,
-    RequestInput, RequestReview, ShareChoice, WalletError,
+    RequestInput, RequestReview, ShareChoice, WalletError, WitnessPolicy,
 };
 
 use crate::core::{now, Core};
 use crate::types::{
-    AccessView, AppError, AppStatus, GrantView, ImportProgress, KdfView, MyQr, NodeSyncView,
-    NodeView, ReceiptView, RecordDetail, RecordView, RecoveryKitView, RequestView, RevokeResult,
-    SettingsView, ShareResult, SyncView, VerificationState, VerificationView,
+    AccessView, AppError, AppStatus, GrantView, ImportProgress, KdfView, MyQr, NodeRemovalView,
+    NodeSyncView, NodeView, ReceiptView, RecordDetail, RecordView, RecoveryKitView, RequestView,
+    RevokeResult, SettingsView, ShareResult, SyncView, VerificationState, VerificationView,
+    WitnessPolicyView,
 };
 
 /// The event `import_files` emits as it reads files.
@@ -501,6 +502,35 @@ pub(crate) async fn add_node(
     .await
 }
 
+#[tauri::command]
+pub(crate) async fn remove_node(core: State<'_, Core>, url: String) -> Result<NodeRemovalView> {
+    let removed = on_wallet(&core, move |w| w.remove_node(&url)).await?;
+    Ok(NodeRemovalView {
+        url: removed.url,
+        dropped_outbox: count(removed.dropped_outbox),
+    })
+}
+
+#[tauri::command]
+pub(crate) async fn move_node(core: State<'_, Core>, from: String, to: String) -> Result<()> {
+    on_wallet(&core, move |w| w.move_node(&from, &to)).await
+}
+
+#[tauri::command]
+pub(crate) async fn set_witness_policy(
+    core: State<'_, Core>,
+    witness_keys: Vec<String>,
+    quorum: usize,
+) -> Result<()> {
+    on_wallet(&core, move |w| {
+        w.set_witness_policy(WitnessPolicy {
+            witness_keys,
+            quorum,
+        })
+    })
+    .await
+}
+
 // ------------------------------------------------------------------------------ erasure
 
 fn receipt_view(receipt: ErasureReceipt) -> Result<ReceiptView> {
@@ -571,20 +601,31 @@ pub(crate) async fn settings(core: State<'_, Core>) -> Result<SettingsView> {
     let vault_dir = path_text(core.vault_dir());
     on_wallet(&core, move |w| {
         let kdf = w.kdf();
+        let outbox = w.outbox();
+        let policy = w.witness_policy();
         Ok(SettingsView {
             nodes: w
                 .nodes()
                 .into_iter()
-                .map(|(p, s)| NodeView {
-                    url: p.url,
-                    log_key: p.log_key,
-                    witness_keys: p.witness_keys,
-                    quorum: count(p.quorum),
-                    verified_size: s.checkpoint.is_some().then_some(s.size),
-                    evidence: !s.evidence.is_empty(),
+                .map(|(p, s)| {
+                    let waiting = outbox.iter().find(|o| o.url == p.url);
+                    NodeView {
+                        outbox_pending: count(waiting.map_or(0, |o| o.pending)),
+                        last_error: waiting.and_then(|o| o.last_error.clone()),
+                        url: p.url,
+                        log_key: p.log_key,
+                        witness_keys: p.witness_keys,
+                        quorum: count(p.quorum),
+                        verified_size: s.checkpoint.is_some().then_some(s.size),
+                        evidence: !s.evidence.is_empty(),
+                    }
                 })
                 .collect(),
             outbox_pending: count(w.outbox_len()),
+            witness_policy: WitnessPolicyView {
+                witness_keys: policy.witness_keys.clone(),
+                quorum: count(policy.quorum),
+            },
             kdf: KdfView {
                 memory_kib: kdf.memory_kib,
                 iterations: kdf.iterations,

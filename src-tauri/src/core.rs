@@ -172,18 +172,27 @@ impl Core {
     }
 
     /// Pins the embedded node (log key, its witness, quorum 1) unless the wallet already pins
-    /// this URL with this log key. A failure is reported, not fatal: the wallet works without.
+    /// this URL with this log key. When the embedded log came back on another port (its last
+    /// one was taken), the pin moves with it, keeping what the wallet verified. A failure is
+    /// reported, not fatal: the wallet works without.
     fn pin_embedded(&self, wallet: &mut PatientWallet) {
         let Some(l) = self.ledger() else { return };
-        let pinned = wallet
-            .nodes()
+        let nodes = wallet.nodes();
+        if nodes
             .iter()
-            .any(|(p, _)| p.url == l.url && p.log_key == l.log_key);
-        if pinned {
+            .any(|(p, _)| p.url == l.url && p.log_key == l.log_key)
+        {
             return;
         }
-        if let Err(e) = wallet.add_node(&l.url, &l.log_key, std::slice::from_ref(&l.witness_key), 1)
-        {
+        let moved = nodes
+            .iter()
+            .find(|(p, _)| p.log_key == l.log_key)
+            .map(|(p, _)| p.url.clone());
+        let result = match moved {
+            Some(old) => wallet.move_node(&old, &l.url),
+            None => wallet.add_node(&l.url, &l.log_key, std::slice::from_ref(&l.witness_key), 1),
+        };
+        if let Err(e) = result {
             eprintln!("carekey-app: could not pin the embedded ledger node: {e}");
         }
     }

@@ -56,6 +56,9 @@ fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync
         commands::save_text,
         commands::settings,
         commands::add_node,
+        commands::remove_node,
+        commands::move_node,
+        commands::set_witness_policy,
     ]
 }
 

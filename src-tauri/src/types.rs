@@ -321,6 +321,32 @@ pub struct NodeView {
     pub verified_size: Option<u64>,
     /// Evidence of a split view or rollback is kept for this node: alert the patient.
     pub evidence: bool,
+    /// Ledger writes waiting for this node.
+    pub outbox_pending: u32,
+    /// Why the last attempt to reach it failed, if it did.
+    pub last_error: Option<String>,
+}
+
+/// The witnesses required of nodes the patient confirms from a provider's request.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export_to = "../../ui/src/bindings/")]
+pub struct WitnessPolicyView {
+    /// Witness cosignature keys.
+    pub witness_keys: Vec<String>,
+    /// How many must cosign.
+    pub quorum: u32,
+}
+
+/// What unpinning a node dropped.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export_to = "../../ui/src/bindings/")]
+pub struct NodeRemovalView {
+    /// The node's URL.
+    pub url: String,
+    /// Ledger writes that were waiting for it, now dropped.
+    pub dropped_outbox: u32,
 }
 
 /// The passphrase KDF's parameters.
@@ -345,6 +371,8 @@ pub struct SettingsView {
     pub nodes: Vec<NodeView>,
     /// Ledger writes waiting for an offline node.
     pub outbox_pending: u32,
+    /// The witnesses required of nodes confirmed from a request.
+    pub witness_policy: WitnessPolicyView,
     /// The vault's KDF.
     pub kdf: KdfView,
     /// Keyring unlock is on.
@@ -393,6 +421,8 @@ pub fn bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError> {
         SyncView,
         ReceiptView,
         NodeView,
+        WitnessPolicyView,
+        NodeRemovalView,
         KdfView,
         SettingsView,
     );

@@ -261,10 +261,20 @@ test('settings: nodes, sync now, outbox, add node, KDF, passphrase change, backu
   await page.getByRole('button', { name: 'Add node' }).click();
   await page.getByRole('alert').filter({ hasText: /note verifier key/ }).waitFor();
   await page.getByLabel('Log key').fill('ledger.regional-health.example+2c3d4e5f+AQm7qJ2Xh4kQ0wTfQd1N3xJx4j1b5c8d9e0f1a2b3c4d5e6f');
-  await page.getByLabel('Witness keys').fill('witness.example+1a2b3c4d+AV2b8kq0yq7mP3r9s1t2u3v4w5x6y7z8a9b0c1d2e3f4g5h');
+  await page.getByLabel('Witness keys', { exact: true }).fill('witness.example+1a2b3c4d+AV2b8kq0yq7mP3r9s1t2u3v4w5x6y7z8a9b0c1d2e3f4g5h');
   await page.getByRole('button', { name: 'Add node' }).click();
   await page.locator('.node-url', { hasText: 'https://ledger.regional-health.example' }).waitFor();
   assert.deepEqual((await mockCalls(page, 'addNode')).at(-1).witnessKeys.length, 1);
+  // The witness policy for nodes a provider's request names: a bad key, then a good one.
+  await page.getByText(/Now: no witnesses/).waitFor();
+  await page.getByLabel('Required witness keys').fill('nonsense');
+  await page.getByLabel('Required cosignatures').fill('1');
+  await page.getByRole('button', { name: 'Save witness policy' }).click();
+  await page.getByRole('alert').filter({ hasText: /not a note verifier key/ }).waitFor();
+  await page.getByLabel('Required witness keys').fill('witness.example+1a2b3c4d+AV2b8kq0yq7mP3r9s1t2u3v4w5x6y7z8a9b0c1d2e3f4g5h');
+  await page.getByRole('button', { name: 'Save witness policy' }).click();
+  await page.getByText('Now: 1 of 1 witnesses must cosign.').waitFor();
+  assert.deepEqual((await mockCalls(page, 'setWitnessPolicy')).at(-1), { witnessKeys: ['witness.example+1a2b3c4d+AV2b8kq0yq7mP3r9s1t2u3v4w5x6y7z8a9b0c1d2e3f4g5h'], quorum: 1 });
   // Change passphrase.
   await page.getByLabel('New passphrase', { exact: true }).fill('short');
   await page.getByLabel('Repeat the new passphrase').fill('short');
@@ -292,6 +302,27 @@ test('settings: an unreachable node is a problem, not an alarm; outbox grows', a
   assert.equal(await page.locator('.alarm-banner').isHidden(), true);
   await axe(page, 'settings unreachable');
   await shot(page, 'settings-node-unreachable-1280');
+  // The dead node's card says what waits for it and why.
+  const dead = page.locator('li.node', { hasText: 'ledger.northcare.example' });
+  await dead.getByText(/3 changes — last attempt: node unreachable: connection refused/).waitFor();
+  // It moved: point the pin at its new address (same key); a bad address first.
+  await page.getByRole('button', { name: /^Move https:\/\/ledger\.northcare\.example/ }).click();
+  await dead.getByLabel('New address of this log').fill('ftp://x');
+  await dead.getByRole('button', { name: 'Move node' }).click();
+  await dead.getByRole('alert').filter({ hasText: /not an http\(s\) node URL/ }).waitFor();
+  await dead.getByLabel('New address of this log').fill('https://ledger2.northcare.example');
+  await dead.getByRole('button', { name: 'Move node' }).click();
+  const moved = page.locator('li.node', { hasText: 'https://ledger2.northcare.example' });
+  await moved.waitFor();
+  assert.deepEqual((await mockCalls(page, 'moveNode')).at(-1), { from: 'https://ledger.northcare.example', to: 'https://ledger2.northcare.example' });
+  // Gone for good: removing it (after a confirmation naming what is dropped) empties the outbox.
+  await page.getByRole('button', { name: 'Remove https://ledger2.northcare.example' }).click();
+  const dialog = page.getByRole('dialog', { name: /Remove https:\/\/ledger2\.northcare\.example/ });
+  await dialog.getByText('3 changes still waiting for it will be dropped.').waitFor();
+  await dialog.getByRole('button', { name: 'Remove node' }).click();
+  await moved.waitFor({ state: 'detached' });
+  await page.getByText(/Outbox: 0 changes waiting/).waitFor();
+  assert.equal((await mockCalls(page, 'removeNode')).length, 1);
   await s.done();
 });
 

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::harness::{allergy_request, now, provider, write_bundle, TestApp};
+use crate::harness::{allergy_request, now, provider, write_bundle, TestApp, PASSPHRASE};
 
 #[test]
 fn a_provider_fetches_through_the_embedded_node() {
@@ -128,6 +128,72 @@ fn the_embedded_ledger_keeps_its_keys_and_port() {
         moved.log_key, first.log_key,
         "a new ledger gets its own key"
     );
+}
+
+/// Nodes can be moved, unpinned and given a witness policy from the app; when the embedded
+/// log answers at another URL than the one pinned (its old port was taken), unlocking moves
+/// the pin back to it and keeps what the wallet verified.
+#[test]
+fn nodes_are_moved_removed_and_the_embedded_pin_follows_its_log() {
+    let app = TestApp::new(true);
+    let ledger = app.core.ledger().unwrap().clone();
+    app.create_wallet();
+    let synced = app.ok("sync", json!({}));
+    let size = synced["nodes"][0]["verifiedSize"].as_u64().unwrap();
+
+    // Witness policy for nodes a provider's request names.
+    app.fails(
+        "set_witness_policy",
+        json!({ "witnessKeys": ["nonsense"], "quorum": 1 }),
+        "invalid",
+    );
+    app.fails(
+        "set_witness_policy",
+        json!({ "witnessKeys": [ledger.witness_key], "quorum": 2 }),
+        "invalid",
+    );
+    app.ok(
+        "set_witness_policy",
+        json!({ "witnessKeys": [ledger.witness_key], "quorum": 1 }),
+    );
+    let settings = app.ok("settings", json!({}));
+    assert_eq!(
+        settings["witnessPolicy"],
+        json!({ "witnessKeys": [ledger.witness_key], "quorum": 1 })
+    );
+
+    // Move the embedded pin away (as if the app had run on another port before).
+    let old = "http://127.0.0.1:1";
+    app.ok("move_node", json!({ "from": ledger.url, "to": old }));
+    app.fails(
+        "move_node",
+        json!({ "from": ledger.url, "to": "http://127.0.0.1:3" }),
+        "not_found",
+    );
+    app.fails(
+        "move_node",
+        json!({ "from": old, "to": "ftp://x" }),
+        "invalid",
+    );
+    let nodes = app.ok("settings", json!({}))["nodes"].clone();
+    assert_eq!(nodes[0]["url"], old);
+    assert_eq!(nodes[0]["verifiedSize"], size, "history kept across a move");
+
+    // Unlocking again pins the embedded log where it answers now, history intact.
+    app.ok("lock", json!({}));
+    app.ok("unlock", json!({ "passphrase": PASSPHRASE }));
+    let nodes = app.ok("settings", json!({}))["nodes"].clone();
+    assert_eq!(nodes.as_array().unwrap().len(), 1, "{nodes}");
+    assert_eq!(nodes[0]["url"], ledger.url.as_str());
+    assert_eq!(nodes[0]["verifiedSize"], size);
+    let synced = app.ok("sync", json!({}));
+    assert!(synced["nodes"][0]["problem"].is_null(), "{synced}");
+
+    // Unpinning: gone from settings; a second removal is not found.
+    let removed = app.ok("remove_node", json!({ "url": ledger.url }));
+    assert_eq!(removed, json!({ "url": ledger.url, "droppedOutbox": 0 }));
+    assert_eq!(app.ok("settings", json!({}))["nodes"], json!([]));
+    app.fails("remove_node", json!({ "url": ledger.url }), "not_found");
 }
 
 fn settings_outbox(app: &TestApp) -> u64 {

@@ -8,6 +8,7 @@ import type { AppStatus } from '../bindings/AppStatus';
 import type { GrantView } from '../bindings/GrantView';
 import type { ImportProgress } from '../bindings/ImportProgress';
 import type { MyQr } from '../bindings/MyQr';
+import type { NodeRemovalView } from '../bindings/NodeRemovalView';
 import type { NodeView } from '../bindings/NodeView';
 import type { ReceiptView } from '../bindings/ReceiptView';
 import type { RecordDetail } from '../bindings/RecordDetail';
@@ -22,6 +23,9 @@ import type { VerificationState } from '../bindings/VerificationState';
 import { BackendError } from './errors';
 import type {
   AddNodeArgs,
+  MoveNodeArgs,
+  RemoveNodeArgs,
+  WitnessPolicyArgs,
   Backend,
   BackupArgs,
   ChangePassphraseArgs,
@@ -273,6 +277,7 @@ export class MockBackend implements Backend {
   private access: AccessView[];
   private nodes: NodeView[];
   private outboxPending = 0;
+  private witnessPolicy: { witnessKeys: string[]; quorum: number } = { witnessKeys: [], quorum: 0 };
   private backups: string[] = [];
   private failures: Set<MockFailure>;
   private readonly latencyMs: number;
@@ -292,8 +297,8 @@ export class MockBackend implements Backend {
     this.records = scenario === 'new' ? [] : seedRecords();
     this.grants = scenario === 'new' ? [] : seedGrants(this.records);
     this.access = scenario === 'new' ? [] : seedAccess(this.grants, this.records);
-    this.nodes = this.seedNodes();
     if (this.failures.has('unreachable')) this.outboxPending = 3;
+    this.nodes = this.seedNodes();
   }
 
   // ---- test controls ----
@@ -479,7 +484,7 @@ export class MockBackend implements Backend {
       records: [...ids], resourceTypes: [...args.resourceTypes],
     };
     this.grants.unshift(grant);
-    if (this.failures.has('unreachable')) this.outboxPending += 1;
+    if (this.failures.has('unreachable')) this.queueForUnreachable();
     return { grantId: grant.id, providerName: grant.providerName, notAfter: grant.notAfter, records: ids.size };
   }
 
@@ -564,6 +569,7 @@ export class MockBackend implements Backend {
     await this.enter('settings');
     return {
       nodes: this.nodes.map((n) => ({ ...n, witnessKeys: [...n.witnessKeys] })), outboxPending: this.outboxPending,
+      witnessPolicy: { witnessKeys: [...this.witnessPolicy.witnessKeys], quorum: this.witnessPolicy.quorum },
       kdf: { memoryKib: 65536, iterations: 3, parallelism: 4 }, keyringUnlock: this.keyringUnlock,
       embeddedNode: EMBEDDED_NODE, vaultDir: '/home/patient/.local/share/carekey', backups: [...this.backups],
     };
@@ -577,7 +583,35 @@ export class MockBackend implements Backend {
     }
     if (args.quorum > args.witnessKeys.length) throw new BackendError('invalid', `quorum ${args.quorum} is more than the ${args.witnessKeys.length} witnesses`);
     if (this.nodes.some((n) => n.url === args.url)) throw new BackendError('invalid', `${args.url} is already pinned`);
-    this.nodes.push({ url: args.url, logKey: args.logKey.trim(), witnessKeys: [...args.witnessKeys], quorum: args.quorum, verifiedSize: null, evidence: false });
+    this.nodes.push({ url: args.url, logKey: args.logKey.trim(), witnessKeys: [...args.witnessKeys], quorum: args.quorum, verifiedSize: null, evidence: false, outboxPending: 0, lastError: null });
+  }
+
+  async removeNode(args: RemoveNodeArgs): Promise<NodeRemovalView> {
+    await this.enter('removeNode', args);
+    const node = this.nodes.find((n) => n.url === args.url);
+    if (!node) throw new BackendError('not_found', `no pinned node matches "${args.url}"`);
+    this.nodes = this.nodes.filter((n) => n !== node);
+    this.outboxPending -= node.outboxPending;
+    return { url: node.url, droppedOutbox: node.outboxPending };
+  }
+
+  async moveNode(args: MoveNodeArgs): Promise<void> {
+    await this.enter('moveNode', args);
+    if (!/^https?:\/\/[^\s/]+/.test(args.to)) throw new BackendError('invalid', `"${args.to}" is not an http(s) node URL`);
+    const node = this.nodes.find((n) => n.url === args.from);
+    if (!node) throw new BackendError('not_found', `no pinned node matches "${args.from}"`);
+    if (args.from === args.to) return;
+    if (this.nodes.some((n) => n.url === args.to)) throw new BackendError('invalid', `${args.to} is already pinned for another log; remove it first`);
+    node.url = args.to;
+    node.lastError = null;
+  }
+
+  async setWitnessPolicy(args: WitnessPolicyArgs): Promise<void> {
+    await this.enter('setWitnessPolicy', args);
+    const bad = args.witnessKeys.find((k) => !/^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]{40,}$/.test(k));
+    if (bad !== undefined) throw new BackendError('invalid', `witness key "${bad}" is not a note verifier key: NAME+HASH+KEY`);
+    if (args.quorum > args.witnessKeys.length) throw new BackendError('invalid', `a quorum of ${args.quorum} needs at least ${args.quorum} witness keys`);
+    this.witnessPolicy = { witnessKeys: [...args.witnessKeys], quorum: args.quorum };
   }
 
   async onImportProgress(listener: (progress: ImportProgress) => void): Promise<Unsubscribe> {
@@ -604,18 +638,27 @@ export class MockBackend implements Backend {
 
   // ---- helpers ----
 
+  /** A ledger write the unreachable node did not take: it waits in the outbox. */
+  private queueForUnreachable(): void {
+    const node = this.nodes.find((n) => n.url === UNREACHABLE_NODE);
+    if (!node) return;
+    node.outboxPending += 1;
+    this.outboxPending += 1;
+  }
+
   private seedNodes(previous?: NodeView[]): NodeView[] {
     const nodes: NodeView[] = previous?.filter((n) => n.url !== UNREACHABLE_NODE && n.url !== EMBEDDED_NODE) ?? [];
     const alarm = this.failures.has('alarm');
     nodes.unshift({
       url: EMBEDDED_NODE, logKey: 'carekey.local/log+8c1a2f3e+AQm7qJ2Xh4kQ0wTfQd1N3xJx4j1b5c8d9e0f1a2b3c4d5e6f',
       witnessKeys: ['carekey.local/witness+51d0e2aa+AV2b8kq0yq7mP3r9s1t2u3v4w5x6y7z8a9b0c1d2e3f4g5h'], quorum: 1,
-      verifiedSize: alarm ? 1041 : 1042, evidence: alarm,
+      verifiedSize: alarm ? 1041 : 1042, evidence: alarm, outboxPending: 0, lastError: null,
     });
     if (this.failures.has('unreachable')) {
       nodes.push({
         url: UNREACHABLE_NODE, logKey: 'ledger.northcare.example+0b7e4c11+AT3k9xq2m8n7b6v5c4x3z2l1k0j9h8g7f6d5s4a3p2o1i0u',
         witnessKeys: [], quorum: 0, verifiedSize: 977, evidence: false,
+        outboxPending: this.outboxPending, lastError: 'node unreachable: connection refused',
       });
     }
     return nodes;
@@ -628,7 +671,7 @@ export class MockBackend implements Backend {
       'The ledger keeps the erasure entry itself (no personal data, no key material) forever.',
     ];
     const ledgerNodes = this.failures.has('unreachable') ? [EMBEDDED_NODE] : this.nodes.map((n) => n.url);
-    if (this.failures.has('unreachable')) this.outboxPending += 1;
+    if (this.failures.has('unreachable')) this.queueForUnreachable();
     const body = {
       format: 'carekey-erasure-receipt/v1', subject, erasedAt: MOCK_NOW, patientKey: hexId('patient-sign'),
       tombstone: `${hexId(`tomb:${subject}`)}${hexId(`tomb2:${subject}`)}`, destroyed, limits,

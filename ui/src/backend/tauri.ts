@@ -9,6 +9,7 @@ import type { AppStatus } from '../bindings/AppStatus';
 import type { GrantView } from '../bindings/GrantView';
 import type { ImportProgress } from '../bindings/ImportProgress';
 import type { MyQr } from '../bindings/MyQr';
+import type { NodeRemovalView } from '../bindings/NodeRemovalView';
 import type { ReceiptView } from '../bindings/ReceiptView';
 import type { RecordDetail } from '../bindings/RecordDetail';
 import type { RecordView } from '../bindings/RecordView';
@@ -23,6 +24,9 @@ import {
   COMMANDS,
   IMPORT_PROGRESS_EVENT,
   type AddNodeArgs,
+  type MoveNodeArgs,
+  type RemoveNodeArgs,
+  type WitnessPolicyArgs,
   type Backend,
   type BackupArgs,
   type ChangePassphraseArgs,
@@ -77,6 +81,9 @@ export class TauriBackend implements Backend {
   saveText(a: SaveTextArgs) { return call<void>('saveText', a); }
   settings() { return call<SettingsView>('settings'); }
   addNode(a: AddNodeArgs) { return call<void>('addNode', a); }
+  removeNode(a: RemoveNodeArgs) { return call<NodeRemovalView>('removeNode', a); }
+  moveNode(a: MoveNodeArgs) { return call<void>('moveNode', a); }
+  setWitnessPolicy(a: WitnessPolicyArgs) { return call<void>('setWitnessPolicy', a); }
 
   async onImportProgress(listener: (progress: ImportProgress) => void): Promise<Unsubscribe> {
     return listen<ImportProgress>(IMPORT_PROGRESS_EVENT, (event) => listener(event.payload));

@@ -7,6 +7,7 @@ import type { AppStatus } from '../bindings/AppStatus';
 import type { GrantView } from '../bindings/GrantView';
 import type { ImportProgress } from '../bindings/ImportProgress';
 import type { MyQr } from '../bindings/MyQr';
+import type { NodeRemovalView } from '../bindings/NodeRemovalView';
 import type { ReceiptView } from '../bindings/ReceiptView';
 import type { RecordDetail } from '../bindings/RecordDetail';
 import type { RecordView } from '../bindings/RecordView';
@@ -38,6 +39,9 @@ export interface ShareArgs {
 export interface GrantIdArgs { grantId: string }
 export interface SaveTextArgs { path: string; text: string }
 export interface AddNodeArgs { url: string; logKey: string; witnessKeys: string[]; quorum: number }
+export interface RemoveNodeArgs { url: string }
+export interface MoveNodeArgs { from: string; to: string }
+export interface WitnessPolicyArgs { witnessKeys: string[]; quorum: number }
 
 export type Unsubscribe = () => void;
 
@@ -70,6 +74,12 @@ export interface Backend {
   saveText(args: SaveTextArgs): Promise<void>;
   settings(): Promise<SettingsView>;
   addNode(args: AddNodeArgs): Promise<void>;
+  /** Unpins a node; the writes waiting for it are dropped. */
+  removeNode(args: RemoveNodeArgs): Promise<NodeRemovalView>;
+  /** The same log at a new URL: keeps its key and verified history. */
+  moveNode(args: MoveNodeArgs): Promise<void>;
+  /** The witnesses required of nodes confirmed from a provider's request. */
+  setWitnessPolicy(args: WitnessPolicyArgs): Promise<void>;
 
   /** `import-progress` events while `importFiles` runs. */
   onImportProgress(listener: (progress: ImportProgress) => void): Promise<Unsubscribe>;
@@ -117,6 +127,9 @@ export const COMMANDS = {
   saveText: 'save_text',
   settings: 'settings',
   addNode: 'add_node',
+  removeNode: 'remove_node',
+  moveNode: 'move_node',
+  setWitnessPolicy: 'set_witness_policy',
 } as const satisfies Record<string, string>;
 
 export type CommandMethod = keyof typeof COMMANDS;

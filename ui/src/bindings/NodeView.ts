@@ -27,4 +27,12 @@ verifiedSize: number | null,
 /**
  * Evidence of a split view or rollback is kept for this node: alert the patient.
  */
-evidence: boolean, };
+evidence: boolean, 
+/**
+ * Ledger writes waiting for this node.
+ */
+outboxPending: number, 
+/**
+ * Why the last attempt to reach it failed, if it did.
+ */
+lastError: string | null, };

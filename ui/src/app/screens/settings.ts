@@ -1,9 +1,10 @@
+import type { NodeView } from '../../bindings/NodeView';
 import type { SettingsView } from '../../bindings/SettingsView';
 import type { SyncView } from '../../bindings/SyncView';
 import { h, replace, uid } from '../../lib/dom';
 import { svgDataUrl } from '../../lib/qr';
 import type { Ctx, Screen } from '../context';
-import { Notice, badge, busy, button, checkbox, loading, page, passphraseFields, section, textInput, withPathChooser } from '../ui';
+import { Notice, badge, busy, button, checkbox, confirmDialog, loading, page, passphraseFields, section, textInput, withPathChooser } from '../ui';
 
 /** The banner text for a ledger alarm, or null. Used by the shell after unlock too. */
 export function alarmText(settings: SettingsView | null, sync: SyncView | null): string | null {
@@ -52,16 +53,97 @@ function nodesSection(ctx: Ctx, s: SettingsView, reload: () => void): HTMLElemen
   });
   return section('Ledger nodes and witnesses',
     h('p', null, 'Your wallet publishes grants, revocations and erasures to these nodes and checks every answer against keys you pinned. It never trusts a node.'),
-    h('ul', { class: 'nodes' }, ...s.nodes.map((n) => h('li', { class: n.evidence ? 'node alarm' : 'node' },
-      h('div', { class: 'grant-head' }, h('code', { class: 'node-url' }, n.url),
-        n.evidence ? badge('EVIDENCE KEPT', 'alarm') : n.url === s.embeddedNode ? badge('This device', 'info') : null),
-      h('dl', { class: 'facts compact' },
-        h('dt', null, 'Verified size'), verifiedCell(n.url, n.verifiedSize),
-        h('dt', null, 'Witnesses'), h('dd', null, n.witnessKeys.length ? `${n.quorum} of ${n.witnessKeys.length} must cosign` : 'none'),
-        h('dt', null, 'Log key'), h('dd', null, h('code', { class: 'key' }, n.logKey)))))),
+    h('ul', { class: 'nodes' }, ...s.nodes.map((n) => nodeCard(ctx, s, n, verifiedCell, reload))),
     h('p', { class: s.outboxPending ? 'notice info' : 'muted' }, `Outbox: ${s.outboxPending} change${s.outboxPending === 1 ? '' : 's'} waiting to be published.`),
     h('div', { class: 'actions' }, syncBtn), notice.el, results,
-    addNodeForm(ctx, reload));
+    addNodeForm(ctx, reload), witnessPolicyForm(ctx, s, reload));
+}
+
+function plural(n: number, one: string): string {
+  return `${n} ${one}${n === 1 ? '' : 's'}`;
+}
+
+function nodeCard(ctx: Ctx, s: SettingsView, n: NodeView, verifiedCell: (url: string, size: number | null) => HTMLElement, reload: () => void): HTMLElement {
+  const notice = new Notice();
+  const moveBtn = button('Move…', { class: 'btn secondary', 'aria-label': `Move ${n.url} to a new address`, 'aria-expanded': 'false' });
+  const removeBtn = button('Remove', { class: 'btn danger', 'aria-label': `Remove ${n.url}` });
+  const to = textInput('New address of this log', { type: 'url', autocomplete: 'off', placeholder: 'https://ledger.example.org' }, 'Same log and key, new host or port. What Carekey verified so far is kept.');
+  const confirmMove = button('Move node', { type: 'submit', class: 'btn primary' });
+  const moveForm = h('form', { class: 'form inline-form', novalidate: true, hidden: true, 'aria-label': `Move ${n.url}` }, to.wrap, h('div', { class: 'actions' }, confirmMove));
+  moveBtn.addEventListener('click', () => {
+    moveForm.hidden = !moveForm.hidden;
+    moveBtn.setAttribute('aria-expanded', String(!moveForm.hidden));
+    if (!moveForm.hidden) to.input.focus();
+  });
+  moveForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const target = to.input.value.trim();
+    const ok = await busy(confirmMove, notice, async () => { await ctx.backend.moveNode({ from: n.url, to: target }); return true; }, moveForm);
+    if (ok) {
+      ctx.announce(`Node moved to ${target}.`);
+      reload();
+    }
+  });
+  removeBtn.addEventListener('click', async () => {
+    const yes = await confirmDialog({
+      title: `Remove ${n.url}?`,
+      body: h('div', null,
+        h('p', null, 'Carekey stops publishing to this node and stops checking its log. Receipts it already gave you are kept.'),
+        n.outboxPending ? h('p', null, h('strong', null, `${plural(n.outboxPending, 'change')} still waiting for it will be dropped.`)) : null,
+        n.url === s.embeddedNode ? h('p', null, 'This is the node built into this app: it is pinned again the next time you unlock.') : null),
+      confirm: 'Remove node',
+      danger: true,
+    });
+    if (!yes) return;
+    const r = await busy(removeBtn, notice, () => ctx.backend.removeNode({ url: n.url }));
+    if (r) {
+      ctx.announce(`Node ${r.url} removed; ${plural(r.droppedOutbox, 'waiting change')} dropped.`);
+      reload();
+    }
+  });
+  return h('li', { class: n.evidence ? 'node alarm' : 'node' },
+    h('div', { class: 'grant-head' }, h('code', { class: 'node-url' }, n.url),
+      n.evidence ? badge('EVIDENCE KEPT', 'alarm') : n.url === s.embeddedNode ? badge('This device', 'info') : null),
+    h('dl', { class: 'facts compact' },
+      h('dt', null, 'Verified size'), verifiedCell(n.url, n.verifiedSize),
+      h('dt', null, 'Witnesses'), h('dd', null, n.witnessKeys.length ? `${n.quorum} of ${n.witnessKeys.length} must cosign` : 'none'),
+      h('dt', null, 'Waiting'), h('dd', null, n.outboxPending
+        ? `${plural(n.outboxPending, 'change')}${n.lastError ? ` — last attempt: ${n.lastError}` : ''}`
+        : 'nothing'),
+      h('dt', null, 'Log key'), h('dd', null, h('code', { class: 'key' }, n.logKey))),
+    h('div', { class: 'actions' }, moveBtn, removeBtn), moveForm, notice.el);
+}
+
+function witnessPolicyForm(ctx: Ctx, s: SettingsView, reload: () => void): HTMLElement {
+  const notice = new Notice();
+  const id = uid('wp');
+  const keys = h('textarea', { id, rows: '3', spellcheck: 'false', 'aria-describedby': `${id}-hint` });
+  keys.value = s.witnessPolicy.witnessKeys.join('\n');
+  const quorum = textInput('Required cosignatures', { type: 'number', min: '0', value: String(s.witnessPolicy.quorum), inputmode: 'numeric' }, 'How many of these witnesses must cosign each checkpoint.');
+  const save = button('Save witness policy', { type: 'submit', class: 'btn secondary' });
+  const current = s.witnessPolicy.witnessKeys.length
+    ? `Now: ${s.witnessPolicy.quorum} of ${s.witnessPolicy.witnessKeys.length} witnesses must cosign.`
+    : 'Now: no witnesses — a node you confirm from a request would vouch for its own log alone.';
+  const form = h('form', { class: 'form', novalidate: true, 'aria-label': 'Witnesses for nodes a provider names' },
+    h('h3', null, 'Witnesses for nodes a provider names'),
+    h('p', null, 'A provider’s request can name a ledger node and its key, never its witnesses. When you confirm such a node, Carekey requires these witnesses for it.'),
+    h('p', { class: s.witnessPolicy.witnessKeys.length ? 'muted' : 'notice info' }, current),
+    h('div', { class: 'field' }, h('label', { for: id }, 'Required witness keys'), keys, h('p', { class: 'hint', id: `${id}-hint` }, 'One per line.')),
+    quorum.wrap, notice.el, h('div', { class: 'actions' }, save));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const ok = await busy(save, notice, async () => {
+      await ctx.backend.setWitnessPolicy({
+        witnessKeys: keys.value.split('\n').map((w) => w.trim()).filter(Boolean), quorum: Number(quorum.input.value || '0'),
+      });
+      return true;
+    }, form);
+    if (ok) {
+      ctx.announce('Witness policy saved.');
+      reload();
+    }
+  });
+  return form;
 }
 
 function addNodeForm(ctx: Ctx, reload: () => void): HTMLElement {

@@ -184,7 +184,13 @@ export const shareReview: Screen = {
       confirmNodes
         ? h('div', { class: 'callout warning' },
           h('strong', null, 'This request names ledger nodes you have not pinned:'),
-          h('ul', null, ...v.unpinnedNodes.map((n) => h('li', null, h('code', null, n)))),
+          h('ul', null, ...v.unpinnedNodes.map((n) => {
+            const [url, key] = n.split(/\s+/);
+            return h('li', null, h('code', { class: 'node-url' }, url), ' ',
+              key ? h('span', null, 'log key ', h('code', { class: 'key' }, key))
+                : h('span', null, '(no log key: nothing is published there until you add its key in Settings)'));
+          })),
+          h('p', { class: 'hint' }, 'Confirming pins each node with the log key shown; the witnesses you require of such nodes are set in Settings.'),
           confirmNodes.wrap)
         : null,
       notice.el,
