@@ -57,7 +57,11 @@ pub trait CheckpointStore: Send + std::fmt::Debug {
     ) -> Result<(), StoreError>;
 }
 
-/// [`CheckpointStore`] on the file `<data>/checkpoint` (atomic replace, fsynced).
+/// [`CheckpointStore`] on the file `<data>/checkpoint`, replaced atomically: with
+/// [`Durability::Full`] by a fsynced temporary file, rename and directory fsync; with
+/// [`Durability::None`] by writing `<data>/checkpoint.next` and exchanging the two names, no
+/// fsync. The node uses the latter: its checkpoints are re-derivable from SQLite, which holds
+/// every entry they cover durably before they are signed (see ADR 0011).
 #[derive(Debug)]
 pub struct FileCheckpointStore {
     path: PathBuf,
@@ -66,7 +70,8 @@ pub struct FileCheckpointStore {
 }
 
 impl FileCheckpointStore {
-    /// Opens the store, reading the current file if there is one.
+    /// Opens the store, reading the current file if there is one. A torn file is an error
+    /// ([`StoreError::Corrupt`], or [`StoreError::Io`] for bytes that are not UTF-8).
     pub fn open(path: PathBuf, durability: Durability) -> Result<Self, StoreError> {
         let current = match std::fs::read_to_string(&path) {
             Ok(note) => Some(StoredCheckpoint::from_note(&note)?),
@@ -107,7 +112,12 @@ impl CheckpointStore for FileCheckpointStore {
                 return Err(StoreError::Equivocation { size: new.size });
             }
         }
-        store::write_atomic(&self.path, new.note.as_bytes(), self.durability)?;
+        match self.durability {
+            Durability::Full => {
+                store::write_atomic(&self.path, new.note.as_bytes(), self.durability)?
+            }
+            Durability::None => store::write_swapped(&self.path, new.note.as_bytes())?,
+        }
         self.current = Some(new.clone());
         Ok(())
     }
