@@ -14,7 +14,8 @@
 //! | purpose | `provision.purpose` Coding (system `urn:carekey:purpose`, `display`) |
 //! | scope.resource_types | `provision.class` (system `http://hl7.org/fhir/resource-types`) |
 //! | scope.record_ids | `provision.data` (meaning `instance`, `reference.identifier` system `urn:carekey:record`) |
-//! | request_hash, nodes, signature | extensions `request-hash`, `node` (one each, in order), `cose-signature` |
+//! | request_hash, signature | extensions `request-hash`, `cose-signature` |
+//! | nodes | complex extension `node` (one each, in order) with `url` (valueUrl) and `logKey` (valueString) |
 //!
 //! Fixed elements: `status` active, `scope` patient-privacy, `category` LOINC 59284-0,
 //! `policyRule` OPTIN (R4 invariant ppc-1), `provision.type` permit, `provision.action` access.
@@ -101,11 +102,7 @@ pub fn grant_to_consent(grant: &SignedGrant) -> Value {
     let mut extension = vec![
         json!({ "url": ext_url(EXT_REQUEST_HASH), "valueString": hex::encode(g.request_hash) }),
     ];
-    extension.extend(
-        g.nodes
-            .iter()
-            .map(|n| json!({ "url": ext_url(EXT_NODE), "valueUrl": n })),
-    );
+    extension.extend(g.nodes.iter().map(|n| node_extension(n)));
     extension.push(json!({ "url": ext_url(EXT_SIGNATURE), "valueBase64Binary": STANDARD.encode(grant.signature().to_bytes()) }));
     json!({
         "resourceType": "Consent",
@@ -120,6 +117,54 @@ pub fn grant_to_consent(grant: &SignedGrant) -> Value {
         "policyRule": { "coding": [{ "system": SYSTEM_ACT_CODE, "code": "OPTIN" }] },
         "provision": provision_of(g),
     })
+}
+
+/// A grant's node reference as a complex extension: `url` (valueUrl) and, when the request
+/// vouched for one, `logKey` (valueString). A reference that is not exactly `URL` or
+/// `URL LOG-KEY` (one space) is kept verbatim as a `text` sub-extension, so the mapping stays
+/// lossless and the signature still verifies.
+fn node_extension(node: &str) -> Value {
+    let parts: Vec<&str> = node.split(' ').collect();
+    let fields = match parts.as_slice() {
+        [url] if !url.is_empty() && !url.contains(char::is_whitespace) => {
+            vec![json!({ "url": "url", "valueUrl": url })]
+        }
+        [url, key]
+            if !url.is_empty()
+                && !key.is_empty()
+                && !node.contains(|c: char| c.is_whitespace() && c != ' ') =>
+        {
+            vec![
+                json!({ "url": "url", "valueUrl": url }),
+                json!({ "url": "logKey", "valueString": key }),
+            ]
+        }
+        _ => vec![json!({ "url": "text", "valueString": node })],
+    };
+    json!({ "url": ext_url(EXT_NODE), "extension": fields })
+}
+
+fn node_of_extension(ext: &Value) -> Result<String, FhirError> {
+    let field = |name: &str| -> Option<&Value> {
+        ext["extension"]
+            .as_array()?
+            .iter()
+            .find(|f| f["url"] == name)
+    };
+    if let Some(text) = field("text") {
+        return str_at(&text["valueString"], "node text").map(str::to_owned);
+    }
+    let url = str_at(
+        &field("url").ok_or_else(|| missing("node url"))?["valueUrl"],
+        "node url",
+    )?;
+    match field("logKey") {
+        Some(key) => Ok(format!(
+            "{url} {}",
+            str_at(&key["valueString"], "node logKey")?
+        )),
+        None => Ok(url.to_owned()),
+    }
 }
 
 fn missing(what: &str) -> FhirError {
@@ -265,7 +310,7 @@ pub fn consent_to_grant(consent: &Value) -> Result<SignedGrant, FhirError> {
     )?;
     let nodes = extensions(consent, EXT_NODE)
         .into_iter()
-        .map(|n| str_at(&n["valueUrl"], "node URL").map(str::to_owned))
+        .map(node_of_extension)
         .collect::<Result<Vec<_>, _>>()?;
     let signature = STANDARD
         .decode(str_at(

@@ -505,3 +505,56 @@ fn altered_consents_are_refused() {
         signed_grant().as_bytes()
     );
 }
+
+#[test]
+fn consent_nodes_carry_url_and_log_key_as_separate_fields() {
+    let key = "log.example+0a1b2c3d+AQm7qJ2Xh4kQ0wTfQd1N3xJx4j1b5c8d9e0f1a2b3c4d5e6f";
+    let mut g = grant();
+    g.nodes = vec![
+        "http://127.0.0.1:7000".into(),
+        format!("https://node.example {key}"),
+        "odd  spacing\tkept".into(),
+    ];
+    let signed = Signed::sign(g, &patient()).unwrap();
+    let consent = fhir::grant_to_consent(&signed);
+    let nodes: Vec<&Value> = consent["extension"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["url"] == "https://carekey.example/fhir/StructureDefinition/node")
+        .collect();
+    assert_eq!(
+        nodes[0]["extension"],
+        json!([{ "url": "url", "valueUrl": "http://127.0.0.1:7000" }])
+    );
+    assert_eq!(
+        nodes[1]["extension"],
+        json!([
+            { "url": "url", "valueUrl": "https://node.example" },
+            { "url": "logKey", "valueString": key },
+        ])
+    );
+    assert_eq!(
+        nodes[2]["extension"],
+        json!([{ "url": "text", "valueString": "odd  spacing\tkept" }])
+    );
+    // FHIR ext-1: an extension has a value or sub-extensions, never both.
+    assert!(nodes.iter().all(|n| n.get("valueUrl").is_none()));
+    assert_eq!(
+        fhir::consent_to_grant(&consent).unwrap().as_bytes(),
+        signed.as_bytes()
+    );
+    // A changed key is a changed grant.
+    let mut rekeyed = consent.clone();
+    let ext = rekeyed["extension"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|e| e["extension"][1]["url"] == "logKey")
+        .unwrap();
+    ext["extension"][1]["valueString"] = json!("other.example+00000000+AAAA");
+    assert!(matches!(
+        fhir::consent_to_grant(&rekeyed),
+        Err(FhirError::Grant(DocumentError::BadSignature))
+    ));
+}
