@@ -2,7 +2,14 @@
 //! driven through `tauri-driver` + WebKitWebDriver, against its real embedded ledger node, with
 //! a provider using the real `carekey` CLI. One story from onboarding to an erasure receipt,
 //! a screenshot of every screen (saved to `docs/screenshots/` when `CAREKEY_SCREENSHOTS=1`),
-//! and the app's start-to-first-paint time.
+//! and the app's start-to-first-paint time. Around each action a probe in the page measures
+//! how responsive the window stayed (see `window::Responsiveness`); the test prints the table
+//! and only checks the window never froze (the speeds are for docs/performance.md, from runs by
+//! hand; `CAREKEY_UI_RESPONSIVENESS=1` adds a 50 MiB import, `CAREKEY_FIRST_PAINT_RUNS=N`
+//! N more app starts timed to first paint, `CAREKEY_APP_BIN` runs another build of the app).
+//!
+//! A second, short story runs the app on the real Secret Service (gnome-keyring on the rig's
+//! own bus) and answers the native file dialogs with `xdotool` (module `keyring`).
 //!
 //! Needs `tauri-driver` (`cargo install tauri-driver --locked`), `WebKitWebDriver` (apt
 //! `webkit2gtk-driver`), and a display (the test starts `Xvfb` when `DISPLAY` is unset, and a
@@ -10,6 +17,8 @@
 //! except with `CI=true`, where anything missing fails the test.
 #![allow(clippy::unwrap_used)]
 
+mod dialogs;
+mod keyring;
 mod provider;
 mod rig;
 mod window;
@@ -17,15 +26,16 @@ mod window;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use fantoccini::ClientBuilder;
+use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
+use crate::dialogs::Xdo;
 use crate::provider::Provider;
-use crate::rig::{in_ci, Rig, Tools};
+use crate::rig::{in_ci, Rig, Secrets, Tools};
 use crate::window::{lit, Window};
 
-const PASSPHRASE: &str = "velvet orbit lantern quarry mosaic";
+pub(crate) const PASSPHRASE: &str = "velvet orbit lantern quarry mosaic";
 /// The window size of tauri.conf.json, which the screenshots use.
 const WIDTH: u32 = 1100;
 const HEIGHT: u32 = 760;
@@ -47,6 +57,12 @@ fn the_patient_story_in_the_real_window() {
         .enable_all()
         .build()
         .unwrap();
+    if let Some(runs) = std::env::var("CAREKEY_FIRST_PAINT_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        runtime.block_on(first_paints(&rig, runs));
+    }
     runtime.block_on(story(&tools, &rig));
     println!(
         "window story: {:.1} s in all",
@@ -54,8 +70,80 @@ fn the_patient_story_in_the_real_window() {
     );
 }
 
+#[test]
+fn the_os_keyring_and_the_native_dialogs_in_the_real_window() {
+    let found = Tools::find().and_then(|t| Ok((t, Tools::keyring()?)));
+    let (tools, keyring) = match found {
+        Ok(found) => found,
+        Err(why) if !in_ci() => {
+            println!("SKIPPED: {why}");
+            return;
+        }
+        Err(why) => panic!("CI=true, so the keyring window test must run, but: {why}"),
+    };
+    let xdotool = match Tools::xdotool() {
+        Ok(bin) => Some(bin),
+        Err(why) if !in_ci() => {
+            println!("the native dialogs are not driven: {why}");
+            None
+        }
+        Err(why) => panic!("CI=true, so the native dialogs must be driven, but: {why}"),
+    };
+    let started = Instant::now();
+    let rig = Rig::start_with(&tools, &Secrets::Keyring(keyring));
+    let xdo = xdotool.map(|bin| Xdo::new(bin, &rig.display));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(keyring::story(&rig, xdo));
+    println!(
+        "keyring story: {:.1} s in all",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// A WebDriver session on the rig's app: this starts the app.
+pub(crate) async fn connect(rig: &Rig) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("wry"));
+    caps.insert(
+        "tauri:options".into(),
+        json!({ "application": rig.app_script }),
+    );
+    ClientBuilder::new(HttpConnector::new())
+        .capabilities(caps)
+        .connect(&rig.webdriver)
+        .await
+        .unwrap_or_else(|e| panic!("no WebDriver session: {e}"))
+}
+
+/// `runs` app starts, each timed from the session request to the first heading (as the story
+/// times its start), the app stopped between them.
+async fn first_paints(rig: &Rig, runs: usize) {
+    let mut ms = Vec::new();
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        let w = Window::new(connect(rig).await);
+        w.wait("//main//h1").await;
+        ms.push(t0.elapsed().as_millis());
+        let pid = rig.app_pid();
+        w.c.close().await.unwrap();
+        rig.wait_app_gone(pid, Duration::from_secs(20));
+    }
+    println!("first paints (ms, in order): {ms:?}");
+    ms.sort_unstable();
+    if let (Some(min), Some(max)) = (ms.first(), ms.last()) {
+        println!(
+            "first paint over {runs} starts: min {min} ms, median {} ms, max {max} ms",
+            ms[ms.len() / 2]
+        );
+    }
+}
+
 /// A FHIR R4 bundle of a patient summary: one record per type, two results.
-fn write_bundle(path: &Path) {
+pub(crate) fn write_bundle(path: &Path) {
     let bundle = json!({
       "resourceType": "Bundle",
       "type": "collection",
@@ -128,20 +216,9 @@ async fn theme(w: &Window, want: &str) {
 
 async fn story(tools: &Tools, rig: &Rig) {
     let root = rig.dir.path();
-    let mut caps = serde_json::Map::new();
-    caps.insert("browserName".into(), json!("wry"));
-    caps.insert(
-        "tauri:options".into(),
-        json!({ "application": rig.app_script }),
-    );
-
     // The session spawns the app; its first paint is the first heading in the main area.
     let t0 = Instant::now();
-    let client = ClientBuilder::new(HttpConnector::new())
-        .capabilities(caps)
-        .connect(&rig.webdriver)
-        .await
-        .unwrap_or_else(|e| panic!("no WebDriver session: {e}"));
+    let client = connect(rig).await;
     let session = t0.elapsed();
     let mut w = Window::new(client);
     w.wait("//main//h1").await;
@@ -173,8 +250,10 @@ async fn story(tools: &Tools, rig: &Rig) {
     w.text_in("//p[contains(@class,'strength-text')]", "Strength:")
         .await;
     w.shot("02-create-wallet").await;
+    w.probe().await;
     w.click_button("Create wallet").await;
     w.heading("Your recovery kit").await;
+    w.probed("onboard (create wallet)").await;
     let words = w.all("//ol[contains(@class,'words')]/li").await;
     assert_eq!(words.len(), 24, "the recovery kit shows 24 words");
     for word in &words {
@@ -195,17 +274,21 @@ async fn story(tools: &Tools, rig: &Rig) {
     w.heading("Unlock your wallet").await;
     w.shot("04-unlock").await;
     w.type_into("Passphrase", PASSPHRASE).await;
+    w.probe().await;
     w.click_button("Unlock").await;
     w.heading("Records").await;
+    w.probed("unlock (passphrase)").await;
 
     // 2. Import a FHIR bundle by its path; records appear grouped by type.
     let bundle = root.join("patient-summary.json");
     write_bundle(&bundle);
     w.type_into("File path on this computer", bundle.to_str().unwrap())
         .await;
+    w.probe().await;
     w.click_button("Import").await;
     w.text_in("//p[contains(@class,'notice')]", "Imported 6 records")
         .await;
+    w.probed("import a FHIR bundle (6 records)").await;
     for group in [
         "Allergies & intolerances",
         "Medications",
@@ -286,6 +369,7 @@ async fn story(tools: &Tools, rig: &Rig) {
     w.scroll_to("//section[h2[normalize-space()='Your decision']]")
         .await;
     w.shot("10-share-decision").await;
+    w.probe().await;
     w.wait("//form//button[@type='submit' and normalize-space()='Share']")
         .await
         .click()
@@ -297,6 +381,7 @@ async fn story(tools: &Tools, rig: &Rig) {
         &format!("Shared 2 records with {}", provider::NAME),
     )
     .await;
+    w.probed("share (2 records, grant on the node)").await;
     w.shot("11-share-done").await;
 
     // The grant, as the window lists it.
@@ -334,6 +419,7 @@ async fn story(tools: &Tools, rig: &Rig) {
         .await;
     w.text_in("//li[contains(@class,'node')]", "This device")
         .await;
+    w.probe().await;
     w.click_button("Sync now").await;
     w.text_in("//p[contains(@class,'notice')]", "Sync complete")
         .await;
@@ -342,7 +428,22 @@ async fn story(tools: &Tools, rig: &Rig) {
         "1 new access event",
     )
     .await;
+    w.probed("sync (1 node)").await;
     w.shot("13-settings").await;
+
+    // A backup to a path typed in the field.
+    let backup = root.join("carekey-backup.ckb");
+    w.type_into("Backup file", backup.to_str().unwrap()).await;
+    w.probe().await;
+    w.click_button("Back up now").await;
+    w.text_in("//p[contains(@class,'notice')]", "Backup written to")
+        .await;
+    w.probed("backup").await;
+    assert!(
+        std::fs::metadata(&backup).is_ok_and(|m| m.len() > 0),
+        "no backup at {}",
+        backup.display()
+    );
     w.nav("Access log", "Access log").await;
     let event = w
         .text_in("//li[contains(@class,'event')]", provider::NAME)
@@ -358,6 +459,7 @@ async fn story(tools: &Tools, rig: &Rig) {
     w.wait("//dialog[@open]//h2[starts-with(normalize-space(), 'Revoke access for')]")
         .await;
     w.shot("15-revoke-confirm").await;
+    w.probe().await;
     w.wait("//dialog[@open]//button[normalize-space()='Revoke access']")
         .await
         .click()
@@ -365,6 +467,7 @@ async fn story(tools: &Tools, rig: &Rig) {
         .unwrap();
     w.text_in("//p[contains(@class,'notice')]", "revoked").await;
     w.text_in("//li[contains(@class,'grant')]", "Revoked").await;
+    w.probed("revoke").await;
     w.shot("16-grants-revoked").await;
     let (code, err) = provider.fail(&["provider", "fetch", &grant, "--node", &node_url]);
     assert_eq!(code, 4, "{err}");
@@ -386,6 +489,7 @@ async fn story(tools: &Tools, rig: &Rig) {
     w.click_button("Erase record").await;
     w.wait("//dialog[@open]//h2[contains(., 'Body weight')]")
         .await;
+    w.probe().await;
     w.wait("//dialog[@open]//button[normalize-space()='Erase record']")
         .await
         .click()
@@ -393,6 +497,8 @@ async fn story(tools: &Tools, rig: &Rig) {
         .unwrap();
     let receipt = w
         .wait("//section[contains(@class,'receipt')][.//h2[normalize-space()='Erasure receipt']]")
+        .await;
+    w.probed("erase one record (rotates the epoch, re-writes the backup)")
         .await;
     let logged = receipt
         .find(fantoccini::Locator::XPath(
@@ -478,5 +584,114 @@ async fn story(tools: &Tools, rig: &Rig) {
     let main = w.main_text().await;
     assert!(main.contains("Records"), "{main}");
     println!("screenshots: {}", w.taken.join(", "));
+
+    if std::env::var("CAREKEY_UI_RESPONSIVENESS").as_deref() == Ok("1") {
+        large_import(&mut w, root).await;
+    }
+    responsiveness(&w);
     w.c.close().await.unwrap();
+}
+
+/// `CAREKEY_UI_RESPONSIVENESS_MIB` (default 50): the size of the large import.
+fn large_import_mib() -> u64 {
+    std::env::var("CAREKEY_UI_RESPONSIVENESS_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50)
+}
+
+/// Imports one large file (pseudo-random bytes, so nothing compresses) by its path and
+/// checks its progress bar ends full and the record is listed.
+async fn large_import(w: &mut Window, root: &Path) {
+    let mib = large_import_mib();
+    let path = root.join(format!("scan-{mib}mib.pdf"));
+    {
+        use std::io::Write as _;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut chunk = vec![0u8; 1 << 20];
+        for _ in 0..mib {
+            for b in chunk.chunks_mut(8) {
+                // xorshift64
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                b.copy_from_slice(&x.to_le_bytes()[..b.len()]);
+            }
+            f.write_all(&chunk).unwrap();
+        }
+        f.flush().unwrap();
+    }
+    w.type_into("File path on this computer", path.to_str().unwrap())
+        .await;
+    w.probe().await;
+    w.click_button("Import").await;
+    w.text_in("//p[contains(@class,'notice')]", "Imported 1 record")
+        .await;
+    let r = w.probed(&format!("import a {mib} MiB file")).await;
+    let bar = w
+        .wait(&format!(
+            "//progress[@aria-label={}]",
+            lit(&format!("Importing {}", path.display()))
+        ))
+        .await;
+    let v =
+        w.c.execute(
+            "return [arguments[0].value, arguments[0].max];",
+            vec![serde_json::to_value(&bar).unwrap()],
+        )
+        .await
+        .unwrap();
+    let (value, max) = (v[0].as_f64(), v[1].as_f64());
+    assert_eq!(value, max, "the progress bar did not end full");
+    assert_eq!(
+        max,
+        Some((mib << 20) as f64),
+        "the progress bar's total is not the file's size"
+    );
+    println!("large import: {mib} MiB in {:.1} s", r.span_ms / 1000.0);
+}
+
+/// Prints what the probes measured and checks only that the window never froze outright:
+/// the speeds go to docs/performance.md from runs by hand, not into a timed test.
+fn responsiveness(w: &Window) {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "responsiveness (load average {}):\n{}",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+        w.responsiveness_table()
+    );
+    assert!(
+        w.measured.len() >= 8,
+        "{} actions measured",
+        w.measured.len()
+    );
+    for r in &w.measured {
+        assert!(
+            r.errors.is_empty(),
+            "{}: the pings failed: {:?}",
+            r.action,
+            r.errors
+        );
+        assert!(
+            r.ticks > 0 && r.ipc_calls > 0 && r.status_calls > 0,
+            "{}: the probe did not run: {r:?}",
+            r.action
+        );
+        assert!(
+            r.max_gap_ms < 2000.0,
+            "{}: the page froze for {:.0} ms",
+            r.action,
+            r.max_gap_ms
+        );
+        assert!(
+            r.max_ipc_ms < 5000.0,
+            "{}: a trivial command waited {:.0} ms for the app's main thread",
+            r.action,
+            r.max_ipc_ms
+        );
+    }
 }

@@ -42,9 +42,12 @@ pub(crate) struct Tools {
     webkit_driver: PathBuf,
     /// `Xvfb`, when there is no `DISPLAY`.
     xvfb: Option<PathBuf>,
-    /// `dbus-daemon`, when there is no session bus.
+    /// `dbus-daemon`, when there is one.
     dbus_daemon: Option<PathBuf>,
-    /// The app under test.
+    /// Whether the environment has a session bus to use (else the rig starts one).
+    session_bus: bool,
+    /// The app under test: this package's binary, or `CAREKEY_APP_BIN` (e.g. a release build,
+    /// for measuring by hand).
     pub(crate) app: PathBuf,
     /// The `carekey` CLI the provider uses.
     pub(crate) carekey: PathBuf,
@@ -65,16 +68,21 @@ impl Tools {
                 "no DISPLAY and no Xvfb to make one (apt-get install xvfb; scripts/test does it)",
             )?)
         };
-        let dbus_daemon =
-            if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|d| !d.is_empty()) {
-                None
-            } else {
-                Some(find_tool("dbus-daemon").ok_or(
-                    "no session bus and no dbus-daemon to start one (apt-get install dbus)",
-                )?)
-            };
+        let session_bus =
+            std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|d| !d.is_empty());
+        let dbus_daemon = find_tool("dbus-daemon");
+        if !session_bus && dbus_daemon.is_none() {
+            return Err(
+                "no session bus and no dbus-daemon to start one (apt-get install dbus)".into(),
+            );
+        }
         // The app is a binary of this package: cargo builds it for the integration tests.
-        let app = PathBuf::from(env!("CARGO_BIN_EXE_carekey-app"));
+        let app = std::env::var_os("CAREKEY_APP_BIN")
+            .filter(|p| !p.is_empty())
+            .map_or_else(
+                || PathBuf::from(env!("CARGO_BIN_EXE_carekey-app")),
+                PathBuf::from,
+            );
         if !app.is_file() {
             return Err(format!(
                 "{} is missing (cargo build -p carekey-app)",
@@ -95,10 +103,48 @@ impl Tools {
             webkit_driver,
             xvfb,
             dbus_daemon,
+            session_bus,
             app,
             carekey,
         })
     }
+
+    /// The tools of the real Secret Service (gnome-keyring, and `secret-tool` and `dbus-send`
+    /// to look into it), or what is missing.
+    pub(crate) fn keyring() -> Result<KeyringTools, String> {
+        let apt = "(apt-get install gnome-keyring libsecret-tools dbus; scripts/test does it)";
+        let find = |name: &str| find_tool(name).ok_or(format!("{name} not installed {apt}"));
+        Ok(KeyringTools {
+            daemon: find("gnome-keyring-daemon")?,
+            secret_tool: find("secret-tool")?,
+            dbus_send: find("dbus-send")?,
+        })
+    }
+
+    /// `xdotool`, to drive native dialogs, or why not.
+    pub(crate) fn xdotool() -> Result<PathBuf, String> {
+        find_tool("xdotool").ok_or_else(|| {
+            "xdotool not installed (apt-get install xdotool; scripts/test does it)".into()
+        })
+    }
+}
+
+/// What the keyring flow needs besides the window's tools.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyringTools {
+    daemon: PathBuf,
+    secret_tool: PathBuf,
+    dbus_send: PathBuf,
+}
+
+/// Where the app keeps its device secrets in a run (`CAREKEY_SECRET_STORE`).
+#[derive(Debug, Clone)]
+pub(crate) enum Secrets {
+    /// A file beside the vault.
+    File,
+    /// The real Secret Service: a gnome-keyring the rig starts, unlocked, on a session bus of
+    /// its own (never the caller's, so the run sees exactly the items it made).
+    Keyring(KeyringTools),
 }
 
 /// A port that was free a moment ago.
@@ -198,14 +244,27 @@ pub(crate) struct Rig {
     pub(crate) webdriver: String,
     /// What the session's `tauri:options.application` names: the wrapper script.
     pub(crate) app_script: PathBuf,
+    /// The X display the app shows on.
+    pub(crate) display: String,
+    /// The session bus the app talks to.
+    pub(crate) bus: String,
+    /// `secret-tool`, when the app uses the rig's gnome-keyring.
+    secret_tool: Option<PathBuf>,
     driver: Option<Child>,
+    keyring: Option<Child>,
     dbus: Option<Child>,
     xvfb: Option<Child>,
 }
 
 impl Rig {
-    /// Starts the display and bus when missing, writes the wrapper script, starts tauri-driver.
+    /// Starts the display and bus when missing, writes the wrapper script, starts tauri-driver;
+    /// the app keeps its device secrets in a file.
     pub(crate) fn start(tools: &Tools) -> Rig {
+        Rig::start_with(tools, &Secrets::File)
+    }
+
+    /// [`Rig::start`], with the app's secrets where `secrets` says.
+    pub(crate) fn start_with(tools: &Tools, secrets: &Secrets) -> Rig {
         let dir = tempfile::Builder::new()
             .prefix("carekey-window-")
             .tempdir()
@@ -214,7 +273,11 @@ impl Rig {
             webdriver: String::new(),
             app_script: dir.path().join("carekey-app.sh"),
             dir,
+            display: String::new(),
+            bus: String::new(),
+            secret_tool: None,
             driver: None,
+            keyring: None,
             dbus: None,
             xvfb: None,
         };
@@ -246,7 +309,12 @@ impl Rig {
             display = format!(":{n}");
         }
         let mut bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap_or_default();
-        if let Some(daemon) = &tools.dbus_daemon {
+        let own_bus = !tools.session_bus || matches!(secrets, Secrets::Keyring(_));
+        if own_bus {
+            let daemon = tools
+                .dbus_daemon
+                .as_ref()
+                .expect("no dbus-daemon to start a session bus with (apt-get install dbus)");
             let mut child = Command::new(daemon)
                 .args(["--session", "--nofork", "--print-address=1"])
                 .stdin(Stdio::null())
@@ -262,6 +330,15 @@ impl Rig {
                 "dbus-daemon printed {bus:?}, not an address"
             );
         }
+        rig.display = display.clone();
+        rig.bus = bus.clone();
+        let store = match secrets {
+            Secrets::File => "file",
+            Secrets::Keyring(k) => {
+                rig.start_keyring(k);
+                "keyring"
+            }
+        };
 
         let d = rig.dir.path();
         let home = d.join("home");
@@ -278,7 +355,7 @@ impl Rig {
         // sets the app's environment, records its pid and keeps its output, then becomes it.
         let script = format!(
             "#!/bin/sh\n\
-             export CAREKEY_HOME={home} CAREKEY_KDF=test CAREKEY_SECRET_STORE=file\n\
+             export CAREKEY_HOME={home} CAREKEY_KDF=test CAREKEY_SECRET_STORE={store}\n\
              unset CAREKEY_NOW CAREKEY_NO_EMBEDDED_NODE CAREKEY_PASSPHRASE\n\
              export XDG_DATA_HOME={data} XDG_CONFIG_HOME={config} XDG_CACHE_HOME={cache}\n\
              echo $$ > {pid}\n\
@@ -340,6 +417,103 @@ impl Rig {
         rig
     }
 
+    /// Starts gnome-keyring (secrets only) on the rig's own bus, with its keyring files in the
+    /// run's temp dir, unlocked with a password on stdin as scripts/with-keyring.sh does, and
+    /// waits until it owns `org.freedesktop.secrets` (so nothing D-Bus-activates another one).
+    fn start_keyring(&mut self, k: &KeyringTools) {
+        use std::io::Write as _;
+        use std::os::unix::fs::PermissionsExt as _;
+        let d = self.dir.path();
+        let (data, run) = (d.join("keyring-data"), d.join("keyring-run"));
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let log = std::fs::File::create(d.join("gnome-keyring.log")).unwrap();
+        let mut child = Command::new(&k.daemon)
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
+            .env("XDG_DATA_HOME", &data)
+            .env("XDG_RUNTIME_DIR", &run)
+            .env_remove("GNOME_KEYRING_CONTROL")
+            .stdin(Stdio::piped())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"carekey-window-test").unwrap();
+        drop(stdin);
+        self.keyring = Some(child);
+        let start = Instant::now();
+        loop {
+            let out = Command::new(&k.dbus_send)
+                .args([
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.NameHasOwner",
+                    "string:org.freedesktop.secrets",
+                ])
+                .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
+                .output()
+                .unwrap();
+            if String::from_utf8_lossy(&out.stdout).contains("boolean true") {
+                break;
+            }
+            if let Some(status) = self
+                .keyring
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!(
+                    "gnome-keyring-daemon exited ({status}):\n{}",
+                    self.log("gnome-keyring.log")
+                );
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "gnome-keyring did not take org.freedesktop.secrets within 20 s:\n{}",
+                self.log("gnome-keyring.log")
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.secret_tool = Some(k.secret_tool.clone());
+    }
+
+    /// The names (`username` attribute) of the Carekey items in the rig's Secret Service,
+    /// as `secret-tool` sees them, sorted.
+    pub(crate) fn secret_items(&self) -> Vec<String> {
+        let tool = self
+            .secret_tool
+            .as_ref()
+            .expect("this rig runs no Secret Service (Rig::start_with(.., Secrets::Keyring))");
+        let out = Command::new(tool)
+            .args(["search", "--all", "service", "carekey"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
+            .output()
+            .unwrap();
+        // secret-tool prints the attributes on stderr and the rest on stdout; it exits 1 when
+        // nothing matched.
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut names: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("attribute.username = "))
+            .map(str::to_owned)
+            .collect();
+        names.sort();
+        assert!(
+            out.status.success() || names.is_empty(),
+            "secret-tool search failed ({}): {text}",
+            out.status
+        );
+        names
+    }
+
     /// A file of the run's temp dir, as text (empty when missing).
     pub(crate) fn log(&self, name: &str) -> String {
         let mut s = String::new();
@@ -350,8 +524,18 @@ impl Rig {
     }
 
     /// The app's pid, once the wrapper has run.
-    fn app_pid(&self) -> Option<u32> {
+    pub(crate) fn app_pid(&self) -> Option<u32> {
         self.log("app.pid").trim().parse().ok()
+    }
+
+    /// Waits for the app `pid` (if any) to have exited, as it does when its session closes.
+    pub(crate) fn wait_app_gone(&self, pid: Option<u32>, limit: Duration) {
+        if let Some(pid) = pid {
+            assert!(
+                gone_within(pid, limit),
+                "the app ({pid}) still runs {limit:?} after its session closed"
+            );
+        }
     }
 
     /// `<url> <log-key>` from the app's first stdout line `embedded ledger node: <url> <log-key>`.
@@ -382,10 +566,11 @@ impl Drop for Rig {
     fn drop(&mut self) {
         if std::thread::panicking() {
             eprintln!(
-                "--- tauri-driver log:\n{}\n--- app stdout:\n{}\n--- app stderr:\n{}",
+                "--- tauri-driver log:\n{}\n--- app stdout:\n{}\n--- app stderr:\n{}\n--- gnome-keyring log:\n{}",
                 self.log("tauri-driver.log"),
                 self.log("app.stdout"),
-                self.log("app.stderr")
+                self.log("app.stderr"),
+                self.log("gnome-keyring.log")
             );
         }
         if let Some(mut driver) = self.driver.take() {
@@ -405,6 +590,9 @@ impl Drop for Rig {
                     signal(pid, "KILL");
                 }
             }
+        }
+        if let Some(mut keyring) = self.keyring.take() {
+            stop(&mut keyring, Duration::from_secs(5));
         }
         if let Some(mut dbus) = self.dbus.take() {
             // Services the bus started (the accessibility bus launcher) go with it.

@@ -31,7 +31,97 @@ pub(crate) struct Window {
     shots: Option<PathBuf>,
     /// Every screenshot taken, in order (also when not saved).
     pub(crate) taken: Vec<String>,
+    /// What [`Window::probe`] / [`Window::probed`] measured, per action.
+    pub(crate) measured: Vec<Responsiveness>,
 }
+
+/// How responsive the window stayed while one action ran, as the page itself saw it.
+#[derive(Debug, Clone)]
+pub(crate) struct Responsiveness {
+    /// The action, in the user's words.
+    pub(crate) action: String,
+    /// From the probe's start to its reading, ms.
+    pub(crate) span_ms: f64,
+    /// The largest gap between two ticks of a 10 ms `setInterval` heartbeat in the page: how
+    /// long the web view's JS thread was busy at a stretch.
+    pub(crate) max_gap_ms: f64,
+    pub(crate) ticks: u64,
+    /// The largest round trip of a trivial IPC command (the event plugin's `unlisten` of a
+    /// listener that does not exist) issued 20 ms after the previous answer. Every IPC request
+    /// and its answer pass through the app's GTK main thread, and this one touches no wallet
+    /// lock, so it is bounded by how long the main thread was unavailable.
+    pub(crate) max_ipc_ms: f64,
+    pub(crate) ipc_calls: u64,
+    /// The same for `app_status`, which also waits for the wallet's lock (held by a long
+    /// command): how long a status refresh would hang.
+    pub(crate) max_status_ms: f64,
+    pub(crate) status_calls: u64,
+    /// `PerformanceObserver` long tasks (> 50 ms), when the engine reports them.
+    pub(crate) long_tasks: Option<(u64, f64)>,
+    /// Errors the pings met (none expected).
+    pub(crate) errors: Vec<String>,
+}
+
+/// Installs the heartbeat and the two ping loops (replacing a running probe).
+const PROBE_START: &str = r#"
+    const old = window.__carekeyProbe;
+    if (old) old.stop();
+    const now = performance.now();
+    const p = { t0: now, last: now, maxGap: 0, ticks: 0, running: true, errors: [],
+                loops: {}, longTasks: null };
+    p.timer = setInterval(() => {
+        const t = performance.now();
+        p.maxGap = Math.max(p.maxGap, t - p.last);
+        p.last = t;
+        p.ticks += 1;
+    }, 10);
+    let observer = null;
+    try {
+        if ((PerformanceObserver.supportedEntryTypes || []).includes('longtask')) {
+            p.longTasks = { n: 0, max: 0 };
+            observer = new PerformanceObserver((list) => {
+                for (const e of list.getEntries()) {
+                    p.longTasks.n += 1;
+                    p.longTasks.max = Math.max(p.longTasks.max, e.duration);
+                }
+            });
+            observer.observe({ type: 'longtask' });
+        }
+    } catch (e) { p.errors.push('longtask: ' + e); }
+    const invoke = window.__TAURI_INTERNALS__.invoke;
+    const loop = async (name, call) => {
+        const l = p.loops[name] = { n: 0, max: 0, since: null };
+        while (p.running) {
+            l.since = performance.now();
+            try { await call(); } catch (e) { if (p.errors.length < 5) p.errors.push(name + ': ' + JSON.stringify(e)); }
+            l.max = Math.max(l.max, performance.now() - l.since);
+            l.since = null;
+            l.n += 1;
+            await new Promise((r) => setTimeout(r, 20));
+        }
+    };
+    loop('ipc', () => invoke('plugin:event|unlisten', { event: 'carekey-probe', eventId: 4294967295 }));
+    loop('status', () => invoke('app_status', {}));
+    p.stop = () => { p.running = false; clearInterval(p.timer); if (observer) observer.disconnect(); };
+    window.__carekeyProbe = p;
+    return true;
+"#;
+
+/// Stops the probe and reports it; a gap or a call still open counts up to now.
+const PROBE_READ: &str = r#"
+    const p = window.__carekeyProbe;
+    if (!p) return null;
+    window.__carekeyProbe = null;
+    const now = performance.now();
+    p.stop();
+    const loop = (name) => {
+        const l = p.loops[name];
+        // A call still waiting counts, with its wait so far.
+        return l.since === null ? { n: l.n, max: l.max } : { n: l.n + 1, max: Math.max(l.max, now - l.since) };
+    };
+    return { span: now - p.t0, maxGap: Math.max(p.maxGap, now - p.last), ticks: p.ticks,
+             ipc: loop('ipc'), status: loop('status'), longTasks: p.longTasks, errors: p.errors };
+"#;
 
 impl Window {
     pub(crate) fn new(c: Client) -> Window {
@@ -45,7 +135,70 @@ impl Window {
             c,
             shots,
             taken: Vec::new(),
+            measured: Vec::new(),
         }
+    }
+
+    /// Starts measuring responsiveness (see [`Responsiveness`]) before an action.
+    pub(crate) async fn probe(&self) {
+        self.c.execute(PROBE_START, vec![]).await.unwrap();
+    }
+
+    /// Ends the measurement [`Window::probe`] started, once `action` has finished, and keeps it.
+    pub(crate) async fn probed(&mut self, action: &str) -> Responsiveness {
+        let v = self.c.execute(PROBE_READ, vec![]).await.unwrap();
+        assert!(
+            !v.is_null(),
+            "{action}: the responsiveness probe is gone (did the page reload?)"
+        );
+        let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+        let n = |v: &Value| v.as_u64().unwrap_or(0);
+        let r = Responsiveness {
+            action: action.to_owned(),
+            span_ms: f(&v["span"]),
+            max_gap_ms: f(&v["maxGap"]),
+            ticks: n(&v["ticks"]),
+            max_ipc_ms: f(&v["ipc"]["max"]),
+            ipc_calls: n(&v["ipc"]["n"]),
+            max_status_ms: f(&v["status"]["max"]),
+            status_calls: n(&v["status"]["n"]),
+            long_tasks: v["longTasks"]
+                .is_object()
+                .then(|| (n(&v["longTasks"]["n"]), f(&v["longTasks"]["max"]))),
+            errors: v["errors"]
+                .as_array()
+                .map(|a| a.iter().map(|e| e.to_string()).collect())
+                .unwrap_or_default(),
+        };
+        self.measured.push(r.clone());
+        r
+    }
+
+    /// The measurements so far as a Markdown table (what docs/performance.md shows).
+    pub(crate) fn responsiveness_table(&self) -> String {
+        let mut t = String::from(
+            "| action | span ms | max heartbeat gap ms (ticks) | max IPC round trip ms (calls) | max app_status ms (calls) | long tasks |\n\
+             |---|---:|---:|---:|---:|---|\n",
+        );
+        for r in &self.measured {
+            let long = match r.long_tasks {
+                Some((n, max)) => format!("{n} (max {max:.0} ms)"),
+                None => "not reported".to_owned(),
+            };
+            t.push_str(&format!(
+                "| {} | {:.0} | {:.0} ({}) | {:.0} ({}) | {:.0} ({}) | {} |\n",
+                r.action,
+                r.span_ms,
+                r.max_gap_ms,
+                r.ticks,
+                r.max_ipc_ms,
+                r.ipc_calls,
+                r.max_status_ms,
+                r.status_calls,
+                long
+            ));
+        }
+        t
     }
 
     /// The first element matching `xpath`, waiting for it.
