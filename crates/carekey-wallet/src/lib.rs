@@ -31,7 +31,7 @@ pub use patient::{
     AccessView, ErasureReceipt, GrantSummary, KeyWrap, KeyWraps, LedgerProof, NodeRef, NodeRemoval,
     NodeSyncStatus, OutboxNode, PatientWallet, RecordSummary, RecoveryKit, RequestInput,
     RequestReview, RevokeOutcome, ShareChoice, ShareOutcome, SyncReport, WitnessPolicy,
-    DEFAULT_MAX_AGE_SECS, RECEIPT_FORMAT,
+    DEFAULT_MAX_AGE_SECS, MAX_SERVE_DELAY_SECS, RECEIPT_FORMAT,
 };
 pub use provider::{OpenedBundle, OpenedRecord, ProviderWallet, RequestSpec};
 

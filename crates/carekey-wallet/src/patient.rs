@@ -31,7 +31,7 @@ mod ledger;
 
 pub use ledger::{
     AccessView, NodeRef, NodeRemoval, NodeSyncStatus, OutboxNode, SyncReport, WitnessPolicy,
-    DEFAULT_MAX_AGE_SECS,
+    DEFAULT_MAX_AGE_SECS, MAX_SERVE_DELAY_SECS,
 };
 
 /// Encoded state or key index, wiped from memory on drop.

@@ -199,6 +199,10 @@ pub(crate) struct AccessRecord {
     pub(crate) served_at: u64,
     /// "verified" or why not.
     pub(crate) verification: String,
+    /// The provider's fetch nonce inside the event (hex), when the details opened: a node
+    /// that logs one request twice is caught by it.
+    #[serde(default)]
+    pub(crate) request_nonce: Option<String>,
 }
 
 /// A signed document kept verbatim.

@@ -19,9 +19,9 @@ fn node_bin() -> PathBuf {
 }
 
 /// A running `carekey-node` (node or witness); SIGKILLed on drop.
-struct Proc {
+pub(crate) struct Proc {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for Proc {
@@ -55,7 +55,7 @@ impl Proc {
     }
 }
 
-fn keygen(dir: &Path, name: &str) -> (PathBuf, String) {
+pub(crate) fn keygen(dir: &Path, name: &str) -> (PathBuf, String) {
     let out = dir.join(format!("{}.key", name.replace('/', "_")));
     let o = Command::new(node_bin())
         .args(["keygen", "--name", name, "--out"])
@@ -67,7 +67,7 @@ fn keygen(dir: &Path, name: &str) -> (PathBuf, String) {
 }
 
 /// A port that was free a moment ago (the node must know its public URL before it starts).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -168,7 +168,7 @@ fn pin_nodes(patient: &Actor, ledger: &Ledger, urls: &[String]) {
     }
 }
 
-const SUMMARY: &str = r#"{"resourceType":"Bundle","type":"collection","entry":[
+pub(crate) const SUMMARY: &str = r#"{"resourceType":"Bundle","type":"collection","entry":[
  {"resource":{"resourceType":"AllergyIntolerance","id":"a1","code":{"text":"Penicillin"},"patient":{"reference":"Patient/p"}}},
  {"resource":{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"Glucose"},"subject":{"reference":"Patient/p"},"valueQuantity":{"value":6.3,"unit":"mmol/L"}}}
 ]}"#;
@@ -400,12 +400,12 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// A plain static file server (GET only) on 127.0.0.1 — what any web host or CDN mirror does.
-struct StaticServer {
-    url: String,
+pub(crate) struct StaticServer {
+    pub(crate) url: String,
 }
 
 impl StaticServer {
-    fn start(dir: &Path) -> StaticServer {
+    pub(crate) fn start(dir: &Path) -> StaticServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let dir = dir.to_path_buf();
@@ -478,7 +478,7 @@ fn start_witness(dir: &Path, name: &str, logs: &[&str]) -> (Proc, String) {
 }
 
 /// A node process serving `data` with `key` on `port`, pushing checkpoints to `witnesses`.
-fn start_node(data: &Path, key: &Path, port: u16, witnesses: &[(&str, &str)]) -> Proc {
+pub(crate) fn start_node(data: &Path, key: &Path, port: u16, witnesses: &[(&str, &str)]) -> Proc {
     let mut toml = format!(
         "listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\ndata_dir = {:?}\nkey_file = {:?}\nbatch_delay_ms = 2\nwitness_timeout_ms = 2000\n",
         data.display().to_string(),
@@ -509,7 +509,7 @@ fn erase_one(patient: &Actor, name: &str) {
     ]);
 }
 
-fn pin(patient: &Actor, url: &str, key: &str, witness: Option<&str>) {
+pub(crate) fn pin(patient: &Actor, url: &str, key: &str, witness: Option<&str>) {
     match witness {
         Some(w) => patient.run(&["node", "add", url, key, "--witness", w, "--quorum", "1"]),
         None => patient.run(&["node", "add", url, key]),

@@ -6,6 +6,7 @@ mod cli;
 mod crash;
 mod erasure;
 mod fuzz_replay;
+mod hostile_node;
 mod keyring;
 mod layering;
 mod ledger;

@@ -21,6 +21,11 @@ use crate::WalletError;
 /// keep the wallet in the past).
 pub const DEFAULT_MAX_AGE_SECS: u64 = 24 * 3600;
 
+/// How far apart a provider's signed `requested_at` and the node's `served_at` may be in an
+/// access event: nodes refuse requests more than 2 minutes off their clock (protocol), so an
+/// event further apart than this was not logged when the provider asked.
+pub const MAX_SERVE_DELAY_SECS: u64 = 600;
+
 /// A node reference as a request names it: `URL` or `URL LOG-KEY`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeRef {
@@ -845,24 +850,35 @@ impl PatientWallet {
             Err(_) => return false,
         };
         let secret = AgreementSecret::from_bytes(*ledger.event_key.0);
+        let mut request_nonce = None;
         let (served_at, verification) = match open_access_details(&secret, &event.document().sealed)
         {
             Ok(details) => {
                 let request = details.fetch_request.document();
-                if request.provider_signing != grant.document().provider_signing {
-                    (
-                        details.served_at,
-                        "FORGED: the request inside is not signed by the grant's provider"
-                            .to_owned(),
-                    )
+                let nonce = hex::encode(request.nonce);
+                let replayed =
+                    self.state.access_log.iter().find(|a| {
+                        a.grant_id == *grant_id && a.request_nonce.as_ref() == Some(&nonce)
+                    });
+                let verdict = if request.provider_signing != grant.document().provider_signing {
+                    "FORGED: the request inside is not signed by the grant's provider".to_owned()
                 } else if request.grant_id != *grant_id {
-                    (
-                        details.served_at,
-                        "FORGED: the request inside names another grant".to_owned(),
+                    "FORGED: the request inside names another grant".to_owned()
+                } else if let Some(first) = replayed {
+                    format!(
+                        "FORGED: replays the provider's request already logged at {} index {}",
+                        first.node, first.index
+                    )
+                } else if details.served_at.abs_diff(request.requested_at) > MAX_SERVE_DELAY_SECS {
+                    format!(
+                        "FORGED: logged as served {} s away from when the provider signed the request (a node answers within {MAX_SERVE_DELAY_SECS} s)",
+                        details.served_at.abs_diff(request.requested_at)
                     )
                 } else {
-                    (details.served_at, "verified".to_owned())
-                }
+                    "verified".to_owned()
+                };
+                request_nonce = Some(nonce);
+                (details.served_at, verdict)
             }
             Err(e) => (
                 event.document().logged_at,
@@ -875,6 +891,7 @@ impl PatientWallet {
             grant_id: *grant_id,
             served_at,
             verification,
+            request_nonce,
         });
         true
     }

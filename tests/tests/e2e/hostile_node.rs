@@ -1,0 +1,224 @@
+//! A node operator turns hostile. The operator holds the log's signing key, so it can sign any
+//! history it likes and serve it over HTTP; witnesses would cosign it too as long as it only
+//! appends. What the wallet must still catch, with a real node process producing the genuine
+//! history and real `carekey` processes for the patient and the provider:
+//!
+//! - a withheld entry: the patient's revocation was acknowledged with a receipt, then a
+//!   history without it is served;
+//! - forged access events: the operator re-logs the provider's genuine fetch request (to make
+//!   it look like the provider read the records again) and logs an event whose sealed details
+//!   are garbage.
+
+use std::path::Path;
+
+use base64::Engine as _;
+use carekey_crypto::SigningKey;
+use carekey_ledger::note::{write_note, Checkpoint, NoteKey};
+use carekey_ledger::tiles::{decode_bundle, encode_bundle, hash_tile, tiles_for_size};
+use carekey_ledger::{leaf_hash, Tree};
+use carekey_model::ledger::{AccessEvent, Entry};
+use carekey_model::Signed;
+
+use crate::cli::Actor;
+use crate::ledger::{free_port, keygen, pin, start_node, StaticServer, SUMMARY};
+
+#[test]
+fn a_node_that_withholds_an_entry_or_forges_access_events_is_caught() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let (key_file, log_key) = keygen(root, "carekey.test/hostile");
+    let data = root.join("node-data");
+    let node = start_node(&data, &key_file, free_port(), &[]);
+
+    // The genuine story: share, one fetch, a verified access, then a revocation.
+    let patient = Actor::new(root, "patient");
+    patient.run(&["init"]);
+    std::fs::write(root.join("summary.json"), SUMMARY).unwrap();
+    patient.run(&["import", "summary.json"]);
+    // No witnesses: a witness cosigns any history that only appends, so it could not help here;
+    // what catches these lies is the wallet's own checks.
+    pin(&patient, &node.url, &log_key, None);
+    let doc = Actor::new(root, "doc");
+    doc.run(&["provider", "init", "--name", "Dr. Genuine"]);
+    let named = format!("{} {log_key}", node.url);
+    doc.run(&[
+        "provider",
+        "request",
+        "--type",
+        "AllergyIntolerance",
+        "--purpose",
+        "care",
+        "--out",
+        "req",
+        "--node",
+        &named,
+    ]);
+    patient.run(&["share", "req/request.uri", "--yes", "--out", "g.bundle"]);
+    let grant = patient.json(&["grants", "--json"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    doc.run(&["provider", "fetch", &grant, "--node", &node.url]);
+    assert!(patient.run(&["sync"]).contains("1 new access event"));
+    let verified_list = patient.run(&["node", "list"]);
+    patient.run(&["revoke", &grant, "--yes", "--out", "rev"]);
+
+    // The operator reads its own log back and keeps its key.
+    let entries = read_log(&data);
+    let revocation = entries
+        .iter()
+        .position(|e| matches!(Entry::from_bytes(e), Ok(Entry::Revocation(_))))
+        .expect("the revocation is on the log");
+    let genuine = entries
+        .iter()
+        .find_map(|e| match Entry::from_bytes(e) {
+            Ok(Entry::Access(a)) => Some(a.document().clone()),
+            _ => None,
+        })
+        .expect("the provider's access event is on the log");
+    let (name, key) = read_key(&key_file);
+    let forge = |event: AccessEvent| Signed::sign(event, &key).unwrap().as_bytes().to_vec();
+    let garbage = forge(AccessEvent {
+        event_id: [0xee; 16],
+        sealed: vec![0x5a; 120],
+        logged_at: genuine.logged_at + 60,
+        ..genuine.clone()
+    });
+    let replay = forge(AccessEvent {
+        event_id: [0xaa; 16],
+        logged_at: genuine.logged_at + 3600,
+        ..genuine.clone()
+    });
+
+    // 1. Withheld: the revocation is replaced, at its acknowledged index, by another entry.
+    let mut withheld = entries[..revocation].to_vec();
+    withheld.push(garbage.clone());
+    let mirror_a = root.join("hostile-a");
+    write_log(&mirror_a, &name, &key, &withheld);
+    let hostile_a = StaticServer::start(&mirror_a);
+    patient.run(&["node", "move", &node.url, &hostile_a.url]);
+    let out = patient.run(&["sync"]);
+    assert!(
+        out.contains(&format!(
+            "not verified: entry {revocation} of this wallet is missing from the log"
+        )),
+        "{out}"
+    );
+    let list = patient.run(&["node", "list"]);
+    assert_eq!(
+        list.replace(&hostile_a.url, &node.url),
+        verified_list,
+        "nothing from the hostile history was stored"
+    );
+    assert_eq!(
+        patient.json(&["audit", "--json"]).as_array().unwrap().len(),
+        1
+    );
+
+    // 2. Forged: the whole genuine history, then a replayed request and garbage details.
+    let mut forged = entries.clone();
+    forged.push(replay);
+    forged.push(garbage);
+    let mirror_b = root.join("hostile-b");
+    write_log(&mirror_b, &name, &key, &forged);
+    let hostile_b = StaticServer::start(&mirror_b);
+    patient.run(&["node", "move", &hostile_a.url, &hostile_b.url]);
+    let out = patient.run(&["sync"]);
+    assert!(
+        out.contains(&format!("verified, log size {}", forged.len())),
+        "the history itself is well-formed and consistent: {out}"
+    );
+    assert!(out.contains("2 new access event"), "{out}");
+    let audit = patient.json(&["audit", "--json"]);
+    let verdicts: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["verification"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts.len(), 3, "{audit}");
+    assert_eq!(verdicts.iter().filter(|v| **v == "verified").count(), 1);
+    assert!(
+        verdicts
+            .iter()
+            .any(|v| v.starts_with("FORGED: replays the provider's request already logged")),
+        "{verdicts:?}"
+    );
+    assert!(
+        verdicts
+            .iter()
+            .any(|v| v.starts_with("FORGED: the details do not open")),
+        "{verdicts:?}"
+    );
+    let human = patient.run(&["audit"]);
+    assert_eq!(human.matches("FORGED").count(), 2, "{human}");
+}
+
+/// Every entry of the log a node's data directory serves, read the way a mirror reader does.
+fn read_log(data: &Path) -> Vec<Vec<u8>> {
+    let note = std::fs::read_to_string(data.join("checkpoint")).unwrap();
+    let body = &note[..note.find("\n\n").unwrap() + 1];
+    let size = Checkpoint::parse_body(body).unwrap().size;
+    let mut entries = Vec::new();
+    for id in tiles_for_size(size) {
+        if id.level().is_some() {
+            continue;
+        }
+        let bytes = std::fs::read(data.join(id.path())).unwrap();
+        entries.extend(decode_bundle(&bytes, usize::from(id.width)).unwrap());
+    }
+    assert_eq!(entries.len() as u64, size);
+    entries
+}
+
+/// The node's key file: `PRIVATE+KEY+<name>+<key id>+<base64(0x01 ‖ seed)>`.
+fn read_key(path: &Path) -> (String, SigningKey) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let rest = text.trim().strip_prefix("PRIVATE+KEY+").unwrap();
+    let mut parts = rest.splitn(3, '+');
+    let name = parts.next().unwrap().to_owned();
+    let _key_id = parts.next().unwrap();
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(parts.next().unwrap())
+        .unwrap();
+    let seed: [u8; 32] = raw[1..].try_into().unwrap();
+    (name, SigningKey::from_bytes(&seed))
+}
+
+/// Writes a complete C2SP tlog-tiles log of `entries` under `dir`, signed with the log's key.
+fn write_log(dir: &Path, name: &str, key: &SigningKey, entries: &[Vec<u8>]) {
+    let mut tree = Tree::new();
+    for e in entries {
+        tree.push(leaf_hash(e));
+    }
+    let size = tree.size();
+    for id in tiles_for_size(size) {
+        let bytes = match id.level() {
+            Some(_) => hash_tile(&tree, &id).unwrap(),
+            None => {
+                let first = usize::try_from(id.index).unwrap() * 256;
+                let slice: Vec<&[u8]> = entries[first..first + usize::from(id.width)]
+                    .iter()
+                    .map(Vec::as_slice)
+                    .collect();
+                encode_bundle(&slice)
+            }
+        };
+        let path = dir.join(id.path());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    let checkpoint = Checkpoint {
+        origin: name.to_owned(),
+        size,
+        root: tree.root(),
+        extensions: Vec::new(),
+    };
+    let body = checkpoint.body();
+    let signer = NoteKey::new(name, key.clone()).unwrap();
+    std::fs::write(
+        dir.join("checkpoint"),
+        write_note(&body, &[signer.sign(&body)]),
+    )
+    .unwrap();
+}
