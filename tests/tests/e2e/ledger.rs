@@ -32,7 +32,7 @@ impl Drop for Proc {
 }
 
 impl Proc {
-    fn start(args: &[&str]) -> Proc {
+    pub(crate) fn start(args: &[&str]) -> Proc {
         let mut child = Command::new(node_bin())
             .args(args)
             .stdout(Stdio::piped())
@@ -370,7 +370,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
@@ -386,7 +386,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();

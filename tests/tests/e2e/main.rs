@@ -7,6 +7,7 @@ mod crash;
 mod erasure;
 mod fuzz_replay;
 mod hostile_node;
+mod hostile_requests;
 mod keyring;
 mod layering;
 mod ledger;
