@@ -53,6 +53,8 @@ const TOMBSTONE_COMMITMENT_DOMAIN: &[u8] = b"carekey/v1/tombstone-commitment";
 const UPLOAD_DOMAIN: &[u8] = b"carekey/v1/upload\n";
 /// Domain separator of [`delete_message`].
 const DELETE_DOMAIN: &[u8] = b"carekey/v1/delete\n";
+const SHARE_PUT_DOMAIN: &[u8] = b"carekey/v1/backup-share/put\n";
+const SHARE_DELETE_DOMAIN: &[u8] = b"carekey/v1/backup-share/delete\n";
 /// CBOR tag of a COSE_Sign1 message (RFC 9052 §4.2).
 const COSE_SIGN1_TAG: u64 = 18;
 /// COSE header label `alg`.
@@ -229,6 +231,26 @@ pub fn upload_message(grant_id: &GrantId, body_hash: &[u8; 32]) -> Vec<u8> {
     message.extend_from_slice(grant_id.to_string().as_bytes());
     message.push(b'\n');
     message.extend_from_slice(body_hash);
+    message
+}
+
+/// What a backup key share's owner key signs to store it (`PUT /v1/backup-shares/<id>`):
+/// `"carekey/v1/backup-share/put\n" ‖ id (32 lowercase hex) ‖ "\n" ‖ share (32 bytes)`.
+pub fn share_put_message(id: &[u8; 16], share: &[u8; 32]) -> Vec<u8> {
+    let mut message = Vec::with_capacity(SHARE_PUT_DOMAIN.len() + 32 + 1 + 32);
+    message.extend_from_slice(SHARE_PUT_DOMAIN);
+    message.extend_from_slice(hex::encode(id).as_bytes());
+    message.push(b'\n');
+    message.extend_from_slice(share);
+    message
+}
+
+/// What a backup key share's owner key signs to delete it (`DELETE /v1/backup-shares/<id>`):
+/// `"carekey/v1/backup-share/delete\n" ‖ id (32 lowercase hex)`.
+pub fn share_delete_message(id: &[u8; 16]) -> Vec<u8> {
+    let mut message = Vec::with_capacity(SHARE_DELETE_DOMAIN.len() + 32);
+    message.extend_from_slice(SHARE_DELETE_DOMAIN);
+    message.extend_from_slice(hex::encode(id).as_bytes());
     message
 }
 

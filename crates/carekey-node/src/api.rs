@@ -118,6 +118,12 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/grants/{id}/bundle", put(put_bundle))
         .route("/v1/grants/{id}/fetch", post(fetch))
         .route("/v1/grants/{id}", axum::routing::delete(delete_grant))
+        .route(
+            "/v1/backup-shares/{id}",
+            put(crate::shares::put_share)
+                .get(crate::shares::get_share)
+                .delete(crate::shares::delete_share),
+        )
         .route("/v1/openapi.json", get(openapi))
         .fallback(|| async { ApiError::not_found("not_found", "no such route") })
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
@@ -140,7 +146,7 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
     next.run(req).await
 }
 
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     axum::body::to_bytes(body, limit).await.map_err(|e| {
         let too_large = std::error::Error::source(&e)
             .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
@@ -283,7 +289,7 @@ async fn post_entry(
 
 // ----- grant bundles -----
 
-fn signature_header(headers: &HeaderMap) -> Result<Signature, ApiError> {
+pub(crate) fn signature_header(headers: &HeaderMap) -> Result<Signature, ApiError> {
     let missing = || {
         ApiError::bad_request(
             "missing_signature",
@@ -370,7 +376,10 @@ async fn delete_grant(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-fn remove_durably(path: &std::path::Path, durability: store::Durability) -> Result<(), ApiError> {
+pub(crate) fn remove_durably(
+    path: &std::path::Path,
+    durability: store::Durability,
+) -> Result<(), ApiError> {
     match std::fs::remove_file(path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),

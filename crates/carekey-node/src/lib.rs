@@ -28,6 +28,7 @@ mod keys;
 mod node;
 mod openapi;
 mod policy;
+mod shares;
 mod store;
 pub mod witness;
 

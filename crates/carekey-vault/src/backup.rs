@@ -2,7 +2,9 @@
 //!
 //! ```text
 //! magic "carekey-backup/v1" | version u16 | vault id [16]
-//! | recovery public key [32] | ephemeral public key [32]             (= the backup header)
+//! | recovery public key [32] | ephemeral public key [32]
+//! [version 2 only: | key share id [16] | u16 len, node URLs (UTF-8, one per line)]
+//!                                                                    (= the backup header)
 //! | u16 len, (master key ‖ epoch key ‖ epoch u64) sealed under K_keys  (AAD: header + "keys")
 //! | chunks: flag u8 (1 = last) | u32 len | sealed ≤ 64 KiB of the stream under K_stream
 //!                                           (AAD: header ‖ chunk counter u64 ‖ flag)
@@ -10,7 +12,10 @@
 //!        | { 1 | u16 len, record name | u64 len, record file bytes }* | 0
 //! ```
 //! K_keys and K_stream come from HKDF over the ephemeral-static X25519 secret, salted with both
-//! public keys. Every chunk is authenticated with its position and the last one is marked, so
+//! public keys. A version-2 backup also mixes a 32-byte **key share** into that HKDF input: the
+//! wallet keeps the share and stores it on its ledger nodes (their deletable store), and
+//! erasure replaces it and deletes the old one there, so a backup made before an erasure no
+//! longer opens even with the recovery words ([`BackupShare`]). Every chunk is authenticated with its position and the last one is marked, so
 //! reordering, dropping, truncating or appending is detected. Memory use is constant: files
 //! are streamed chunk by chunk in both directions.
 
@@ -36,7 +41,10 @@ use crate::{Passphrase, Vault};
 
 const BACKUP_MAGIC: &[u8; 17] = b"carekey-backup/v1";
 const BACKUP_VERSION: u16 = 1;
+const BACKUP_VERSION_SHARED: u16 = 2;
 const HEADER_LEN: usize = 17 + 2 + 16 + 32 + 32;
+/// The most node-list bytes a version-2 header carries.
+const MAX_SHARE_NODES: usize = 4096;
 const CHUNK_LEN: usize = 64 * 1024;
 /// A sealed chunk: the plaintext plus nonce and tag.
 const MAX_SEALED_CHUNK: usize = CHUNK_LEN + 40;
@@ -47,22 +55,94 @@ const MAX_RECORD_NAME: usize = 1024;
 const ENTRY_END: u8 = 0;
 const ENTRY_FILE: u8 = 1;
 
-/// The fixed opening of a backup file.
+/// A backup key share: 32 secret bytes mixed into a backup's keys, stored by id on the ledger
+/// nodes named here. Without it (deleted on erasure) the backup does not open.
+#[derive(Clone)]
+pub struct BackupShare {
+    /// Names the share on the nodes.
+    pub id: [u8; 16],
+    /// The share.
+    pub secret: Zeroizing<[u8; 32]>,
+    /// Where a restore fetches it (one per line in the backup header).
+    pub nodes: Vec<String>,
+}
+
+impl std::fmt::Debug for BackupShare {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackupShare")
+            .field("id", &hex::encode(self.id))
+            .field("secret", &"[redacted]")
+            .field("nodes", &self.nodes)
+            .finish()
+    }
+}
+
+/// What a version-2 backup needs before it can be restored: the id of its key share and the
+/// nodes that hold it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShareNeeded {
+    /// The share's id.
+    pub id: [u8; 16],
+    /// The nodes the wallet stored it on.
+    pub nodes: Vec<String>,
+}
+
+/// The opening of a backup file.
 struct BackupHeader {
     id: [u8; 16],
     recipient: [u8; 32],
     ephemeral: [u8; 32],
+    share: Option<ShareNeeded>,
 }
 
 impl BackupHeader {
     fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(HEADER_LEN);
         out.extend_from_slice(BACKUP_MAGIC);
-        out.extend_from_slice(&BACKUP_VERSION.to_be_bytes());
+        let version = if self.share.is_some() {
+            BACKUP_VERSION_SHARED
+        } else {
+            BACKUP_VERSION
+        };
+        out.extend_from_slice(&version.to_be_bytes());
         out.extend_from_slice(&self.id);
         out.extend_from_slice(&self.recipient);
         out.extend_from_slice(&self.ephemeral);
+        if let Some(share) = &self.share {
+            out.extend_from_slice(&share.id);
+            let nodes = share.nodes.join("\n");
+            out.extend_from_slice(&(nodes.len() as u16).to_be_bytes());
+            out.extend_from_slice(nodes.as_bytes());
+        }
         out
+    }
+
+    /// Reads the header from the start of a backup file; returns it with its exact bytes.
+    fn read(input: &mut impl Read, path: &Path) -> Result<(Self, Vec<u8>), VaultError> {
+        let mut bytes = vec![0u8; HEADER_LEN];
+        read_exact(input, &mut bytes, path)?;
+        let mut header = Self::parse(&bytes)?;
+        if let Some(share) = header.share.as_mut() {
+            let mut extra = [0u8; 18];
+            read_exact(input, &mut extra, path)?;
+            bytes.extend_from_slice(&extra);
+            share.id.copy_from_slice(&extra[..16]);
+            let len = usize::from(u16::from_be_bytes([extra[16], extra[17]]));
+            if len > MAX_SHARE_NODES {
+                return Err(VaultError::backup("node list too long"));
+            }
+            let mut nodes = vec![0u8; len];
+            read_exact(input, &mut nodes, path)?;
+            bytes.extend_from_slice(&nodes);
+            let nodes = String::from_utf8(nodes)
+                .map_err(|_| VaultError::backup("node list is not UTF-8"))?;
+            share.nodes = nodes
+                .split('\n')
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        Ok((header, bytes))
     }
 
     fn parse(bytes: &[u8]) -> Result<Self, VaultError> {
@@ -71,25 +151,47 @@ impl BackupHeader {
         if r.take(BACKUP_MAGIC.len()).map_err(corrupt)? != BACKUP_MAGIC {
             return Err(corrupt("not a Carekey backup (bad magic)"));
         }
-        if r.u16().map_err(corrupt)? != BACKUP_VERSION {
-            return Err(corrupt("unknown backup version"));
-        }
+        let shared = match r.u16().map_err(corrupt)? {
+            BACKUP_VERSION => false,
+            BACKUP_VERSION_SHARED => true,
+            _ => return Err(corrupt("unknown backup version")),
+        };
         Ok(Self {
             id: r.array().map_err(corrupt)?,
             recipient: r.array().map_err(corrupt)?,
             ephemeral: r.array().map_err(corrupt)?,
+            share: shared.then(|| ShareNeeded {
+                id: [0; 16],
+                nodes: Vec::new(),
+            }),
         })
     }
 
-    /// (K_keys, K_stream) from the agreed secret, salted with both public keys.
-    fn keys(&self, shared: &SharedSecret) -> (SymmetricKey, SymmetricKey) {
+    /// (K_keys, K_stream) from the agreed secret (and the key share, for version 2), salted
+    /// with both public keys.
+    fn keys(
+        &self,
+        shared: &SharedSecret,
+        share: Option<&[u8; 32]>,
+    ) -> (SymmetricKey, SymmetricKey) {
         let mut salt = [0u8; 64];
         salt[..32].copy_from_slice(&self.ephemeral);
         salt[32..].copy_from_slice(&self.recipient);
-        (
-            hkdf_sha256(&salt, shared.expose(), b"carekey/backup/v1/keys"),
-            hkdf_sha256(&salt, shared.expose(), b"carekey/backup/v1/stream"),
-        )
+        match share {
+            None => (
+                hkdf_sha256(&salt, shared.expose(), b"carekey/backup/v1/keys"),
+                hkdf_sha256(&salt, shared.expose(), b"carekey/backup/v1/stream"),
+            ),
+            Some(share) => {
+                let mut ikm = Zeroizing::new([0u8; 64]);
+                ikm[..32].copy_from_slice(shared.expose());
+                ikm[32..].copy_from_slice(share);
+                (
+                    hkdf_sha256(&salt, &ikm[..], b"carekey/backup/v2/keys"),
+                    hkdf_sha256(&salt, &ikm[..], b"carekey/backup/v2/stream"),
+                )
+            }
+        }
     }
 
     fn keys_aad(&self) -> Vec<u8> {
@@ -104,6 +206,26 @@ impl Vault {
     /// the master key, the current epoch key and epoch sealed to `recovery`, then `state.ck`
     /// and every file under `records/`. Needs the current epoch key.
     pub fn write_backup(&self, out: &Path, recovery: &AgreementPublic) -> Result<(), VaultError> {
+        self.write_backup_with(out, recovery, None)
+    }
+
+    /// [`Vault::write_backup`], with a key share mixed into the backup's keys (a version-2
+    /// backup, restorable only with the share: see [`BackupShare`]).
+    pub fn write_backup_with(
+        &self,
+        out: &Path,
+        recovery: &AgreementPublic,
+        share: Option<&BackupShare>,
+    ) -> Result<(), VaultError> {
+        if let Some(share) = share {
+            let len = share.nodes.iter().map(|n| n.len() + 1).sum::<usize>();
+            if len > MAX_SHARE_NODES || share.nodes.iter().any(|n| n.is_empty() || n.contains('\n'))
+            {
+                return Err(VaultError::backup(
+                    "the key share's node list is too long or malformed",
+                ));
+            }
+        }
         let epoch_key = self.current_epoch_key()?;
         let io_out = || VaultError::io(out);
         let records = record_files(&self.records_dir())?;
@@ -113,8 +235,13 @@ impl Vault {
             id: self.id(),
             recipient: *recovery.as_bytes(),
             ephemeral: *ephemeral.public().as_bytes(),
+            share: share.map(|s| ShareNeeded {
+                id: s.id,
+                nodes: s.nodes.clone(),
+            }),
         };
-        let (keys_key, stream_key) = header.keys(&ephemeral.agree(recovery)?);
+        let (keys_key, stream_key) =
+            header.keys(&ephemeral.agree(recovery)?, share.map(|s| &*s.secret));
         let mut keys = Zeroizing::new(Vec::with_capacity(KEYS_LEN));
         keys.extend_from_slice(self.master.expose());
         keys.extend_from_slice(epoch_key.expose());
@@ -175,21 +302,47 @@ impl Vault {
         kdf: KdfParams,
         store: Box<dyn SecretStore>,
     ) -> Result<Vault, VaultError> {
+        Self::restore_backup_with(backup, recovery, None, dir, passphrase, kdf, store)
+    }
+
+    /// What a backup needs besides the recovery secret: `Some` for a version-2 backup (the key
+    /// share's id and the nodes holding it). Reads only the header.
+    pub fn backup_share_needed(backup: &Path) -> Result<Option<ShareNeeded>, VaultError> {
+        let file = File::open(backup).map_err(VaultError::io(backup))?;
+        let (header, _) = BackupHeader::read(&mut BufReader::new(file), backup)?;
+        Ok(header.share)
+    }
+
+    /// [`Vault::restore_backup`] for a backup that may need its key share
+    /// ([`Vault::backup_share_needed`]); a version-2 backup without it is
+    /// [`VaultError::BackupShareMissing`], with a wrong one [`VaultError::BackupCorrupt`].
+    pub fn restore_backup_with(
+        backup: &Path,
+        recovery: &AgreementSecret,
+        share: Option<&[u8; 32]>,
+        dir: &Path,
+        passphrase: &Passphrase,
+        kdf: KdfParams,
+        store: Box<dyn SecretStore>,
+    ) -> Result<Vault, VaultError> {
         check_kdf(&kdf)?;
         check_target(dir)?;
         let file = File::open(backup).map_err(VaultError::io(backup))?;
         let mut input = BufReader::new(file);
 
-        let mut header_bytes = vec![0u8; HEADER_LEN];
-        read_exact(&mut input, &mut header_bytes, backup)?;
-        let header = BackupHeader::parse(&header_bytes)?;
+        let (header, header_bytes) = BackupHeader::read(&mut input, backup)?;
         if &header.recipient != recovery.public().as_bytes() {
             return Err(VaultError::WrongRecoverySecret);
         }
+        let share = match (&header.share, share) {
+            (Some(_), None) => return Err(VaultError::BackupShareMissing),
+            (Some(_), Some(s)) => Some(s),
+            (None, _) => None,
+        };
         let shared = recovery
             .agree(&AgreementPublic::from_bytes(header.ephemeral))
             .map_err(|_| VaultError::backup("invalid ephemeral key"))?;
-        let (keys_key, stream_key) = header.keys(&shared);
+        let (keys_key, stream_key) = header.keys(&shared, share);
         let mut len = [0u8; 2];
         read_exact(&mut input, &mut len, backup)?;
         let len = usize::from(u16::from_be_bytes(len));
@@ -198,8 +351,13 @@ impl Vault {
         }
         let mut sealed_keys = vec![0u8; len];
         read_exact(&mut input, &mut sealed_keys, backup)?;
-        let keys = open(&keys_key, &header.keys_aad(), &sealed_keys)
-            .map_err(|_| VaultError::backup("key block failed authentication"))?;
+        let keys = open(&keys_key, &header.keys_aad(), &sealed_keys).map_err(|_| {
+            VaultError::backup(if share.is_some() {
+                "key block failed authentication (or the key share is not this backup's)"
+            } else {
+                "key block failed authentication"
+            })
+        })?;
         if keys.len() != KEYS_LEN {
             return Err(VaultError::backup("key block has the wrong length"));
         }

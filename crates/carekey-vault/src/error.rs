@@ -122,6 +122,9 @@ pub enum VaultError {
     /// The backup was made for a different recovery key (or its recipient field is damaged).
     #[error("this backup was made for a different recovery key (or its header is damaged)")]
     WrongRecoverySecret,
+    /// The backup is sealed with a key share held by ledger nodes, and none was given.
+    #[error("this backup needs its key share from a ledger node")]
+    BackupShareMissing,
 }
 
 fn newer_note(newer: bool) -> &'static str {

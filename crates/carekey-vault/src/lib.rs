@@ -27,6 +27,7 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
+pub use backup::{BackupShare, ShareNeeded};
 pub use carekey_crypto::KdfParams;
 pub use error::{StoreError, VaultError};
 pub use format::{parse_header, parse_state_file, Header, StateFile};

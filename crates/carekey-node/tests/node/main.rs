@@ -6,4 +6,5 @@ mod entries;
 mod grants;
 mod processes;
 mod reads;
+mod shares;
 mod support;

@@ -241,3 +241,54 @@ fn a_failed_backup_write_leaves_no_file() {
     assert!(matches!(err, VaultError::Io { .. }), "{err:?}");
     assert!(!out.exists());
 }
+
+#[test]
+fn a_backup_sealed_with_a_key_share_needs_exactly_that_share() {
+    let fx = Fixture::new();
+    let vault = vault_with_records(&fx);
+    let recovery = AgreementSecret::generate();
+    let share = carekey_vault::BackupShare {
+        id: [3; 16],
+        secret: zeroize::Zeroizing::new([42; 32]),
+        nodes: vec![
+            "http://127.0.0.1:7000".into(),
+            "https://node.example".into(),
+        ],
+    };
+    assert!(
+        !format!("{share:?}").contains("42"),
+        "the share is redacted"
+    );
+    let backup = fx.root.join("shared.ckbackup");
+    vault
+        .write_backup_with(&backup, &recovery.public(), Some(&share))
+        .unwrap();
+    let needed = Vault::backup_share_needed(&backup).unwrap().unwrap();
+    assert_eq!(needed.id, [3; 16]);
+    assert_eq!(needed.nodes, share.nodes);
+
+    let restore = |secret: Option<&[u8; 32]>| {
+        let other = Fixture::new();
+        Vault::restore_backup_with(
+            &backup,
+            &recovery,
+            secret,
+            &other.dir,
+            &Passphrase::new("restored passphrase".into()),
+            KdfParams::TEST,
+            other.store(),
+        )
+        .map(|v| v.key_index().unwrap().to_vec())
+    };
+    assert!(matches!(restore(None), Err(VaultError::BackupShareMissing)));
+    assert!(matches!(
+        restore(Some(&[41; 32])),
+        Err(VaultError::BackupCorrupt { .. })
+    ));
+    assert_eq!(restore(Some(&[42; 32])).unwrap(), b"key index");
+
+    // A backup without a share needs none, and says so.
+    let plain = fx.root.join("plain.ckbackup");
+    vault.write_backup(&plain, &recovery.public()).unwrap();
+    assert_eq!(Vault::backup_share_needed(&plain).unwrap(), None);
+}
