@@ -156,7 +156,8 @@ pub(crate) async fn set_keyring_unlock(core: State<'_, Core>, enabled: bool) -> 
 
 #[tauri::command]
 pub(crate) async fn backup(core: State<'_, Core>, path: String) -> Result<String> {
-    let out = on_wallet(&core, move |w| w.backup(Path::new(&path))).await?;
+    let now = now()?;
+    let out = on_wallet(&core, move |w| w.backup(Path::new(&path), now)).await?;
     Ok(path_text(&std::path::absolute(&out).unwrap_or(out)))
 }
 

@@ -182,16 +182,20 @@ impl Core {
             .iter()
             .any(|(p, _)| p.url == l.url && p.log_key == l.log_key)
         {
+            // Pinned by an older version: make sure it is marked local.
+            let _ = wallet.set_node_local(&l.url, true);
             return;
         }
         let moved = nodes
             .iter()
             .find(|(p, _)| p.log_key == l.log_key)
             .map(|(p, _)| p.url.clone());
+        // Local: a backup key share kept only on this device would be lost with it.
         let result = match moved {
             Some(old) => wallet.move_node(&old, &l.url),
             None => wallet.add_node(&l.url, &l.log_key, std::slice::from_ref(&l.witness_key), 1),
-        };
+        }
+        .and_then(|()| wallet.set_node_local(&l.url, true));
         if let Err(e) = result {
             eprintln!("carekey-app: could not pin the embedded ledger node: {e}");
         }

@@ -780,11 +780,23 @@ pub(crate) fn receipt(cmd: ReceiptCommand) -> Result<()> {
 
 pub(crate) fn backup(g: &Global, out: &Path) -> Result<()> {
     let mut w = open_patient(g)?;
-    let path = w.backup(out)?;
+    let path = w.backup(out, now()?)?;
     println!(
         "backup written to {} (sealed to your recovery kit; re-written on every erasure)",
         path.display()
     );
+    if w.backups_need_share() {
+        println!("  sealed with a key share held by your ledger nodes: erasing deletes it there, so older copies of this backup stop opening; restoring needs one of those nodes");
+        let pending = w.backup_share_pending();
+        if !pending.is_empty() {
+            println!(
+                "  warning: {} has not stored the key share yet (offline); it is retried on the next sync — until then this backup cannot be restored",
+                pending.join(", ")
+            );
+        }
+    } else {
+        println!("  no remote ledger node is pinned: a copy of this backup keeps today's keys even after an erasure");
+    }
     Ok(())
 }
 

@@ -93,6 +93,43 @@ pub const OPENAPI_JSON: &str = r##"{
         }
       }
     },
+    "/v1/backup-shares/{share_id}": {
+      "parameters": [
+        { "name": "share_id", "in": "path", "required": true, "description": "32 lowercase hex digits", "schema": { "type": "string", "pattern": "^[0-9a-f]{32}$" } }
+      ],
+      "put": {
+        "summary": "Store a backup key share (32 bytes) with its owner's Ed25519 key; idempotent.",
+        "parameters": [
+          { "name": "Carekey-Signature", "in": "header", "required": true, "description": "base64url Ed25519 signature by the owner key over \"carekey/v1/backup-share/put\\n\" ‖ share_id ‖ \"\\n\" ‖ share", "schema": { "type": "string" } }
+        ],
+        "requestBody": { "required": true, "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary", "description": "share (32 bytes) ‖ owner public key (32 bytes)" } } } },
+        "responses": {
+          "201": { "description": "Stored." },
+          "204": { "description": "Already stored (same share and owner)." },
+          "400": { "$ref": "#/components/responses/Error" },
+          "403": { "$ref": "#/components/responses/Error" },
+          "409": { "$ref": "#/components/responses/Error" }
+        }
+      },
+      "get": {
+        "summary": "Read a backup key share (a restore needs it).",
+        "responses": {
+          "200": { "description": "The 32-byte share.", "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
+          "404": { "$ref": "#/components/responses/Error" }
+        }
+      },
+      "delete": {
+        "summary": "Delete a backup key share (erasure): backups sealed with it no longer open.",
+        "parameters": [
+          { "name": "Carekey-Signature", "in": "header", "required": true, "description": "base64url Ed25519 signature by the owner key over \"carekey/v1/backup-share/delete\\n\" ‖ share_id", "schema": { "type": "string" } }
+        ],
+        "responses": {
+          "204": { "description": "Deleted (or there was none)." },
+          "400": { "$ref": "#/components/responses/Error" },
+          "403": { "$ref": "#/components/responses/Error" }
+        }
+      }
+    },
     "/v1/openapi.json": {
       "get": { "summary": "This document.", "responses": { "200": { "description": "OpenAPI 3.1 JSON." } } }
     }

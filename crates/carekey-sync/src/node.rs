@@ -196,6 +196,70 @@ impl NodeClient {
         self.send(&url, request).map(drop)
     }
 
+    /// Stores a backup key share (`PUT /v1/backup-shares/<id>`): body share ‖ owner key;
+    /// `signature` is the owner's over
+    /// [`share_put_message`](carekey_model::ledger::share_put_message)`(id, share)`.
+    pub fn put_backup_share(
+        &self,
+        id: &[u8; 16],
+        share: &[u8; 32],
+        owner: &[u8; 32],
+        signature: &Signature,
+    ) -> Result<(), SyncError> {
+        let url = join(&self.base, &format!("v1/backup-shares/{}", hex::encode(id)));
+        let mut body = share.to_vec();
+        body.extend_from_slice(owner);
+        let request = self
+            .client
+            .put(url.clone())
+            .header("Content-Type", "application/octet-stream")
+            .header(SIGNATURE_HEADER, B64.encode(signature.to_bytes()))
+            .body(body);
+        self.send(&url, request).map(drop)
+    }
+
+    /// Reads a backup key share (`GET /v1/backup-shares/<id>`); `Ok(None)` when the node says
+    /// it has none (`404`: never stored there, or deleted by an erasure).
+    pub fn backup_share(&self, id: &[u8; 16]) -> Result<Option<[u8; 32]>, SyncError> {
+        let url = join(&self.base, &format!("v1/backup-shares/{}", hex::encode(id)));
+        let response = self
+            .client
+            .get(url.clone())
+            .send()
+            .map_err(|e| transport(&url, &e))?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !response.status().is_success() {
+            let status = response.status();
+            return Err(status_error(&url, status, response));
+        }
+        let body = read_capped(response, &url, 64)?;
+        let share: [u8; 32] = body
+            .as_slice()
+            .try_into()
+            .map_err(|_| SyncError::BadResponse {
+                url: url.to_string(),
+                reason: "a backup key share is 32 bytes".to_owned(),
+            })?;
+        Ok(Some(share))
+    }
+
+    /// Deletes a backup key share (`DELETE /v1/backup-shares/<id>`); `signature` is the
+    /// owner's over [`share_delete_message`](carekey_model::ledger::share_delete_message)`(id)`.
+    pub fn delete_backup_share(
+        &self,
+        id: &[u8; 16],
+        signature: &Signature,
+    ) -> Result<(), SyncError> {
+        let url = join(&self.base, &format!("v1/backup-shares/{}", hex::encode(id)));
+        let request = self
+            .client
+            .delete(url.clone())
+            .header(SIGNATURE_HEADER, B64.encode(signature.to_bytes()));
+        self.send(&url, request).map(drop)
+    }
+
     /// Sends a request; any status but 2xx becomes [`SyncError::Status`] with the node's code.
     fn send(&self, url: &Url, request: RequestBuilder) -> Result<Response, SyncError> {
         let response = request.send().map_err(|e| transport(url, &e))?;

@@ -78,6 +78,26 @@ pub enum OutboxOp {
         #[serde(with = "b64")]
         signature: Vec<u8>,
     },
+    /// `PUT /v1/backup-shares/<id>`.
+    PutShare {
+        /// The share's id.
+        id: [u8; 16],
+        /// The share.
+        share: [u8; 32],
+        /// The owner's Ed25519 public key.
+        owner: [u8; 32],
+        /// The owner's 64-byte signature over the put message.
+        #[serde(with = "b64")]
+        signature: Vec<u8>,
+    },
+    /// `DELETE /v1/backup-shares/<id>`.
+    DeleteShare {
+        /// The share's id.
+        id: [u8; 16],
+        /// The owner's 64-byte signature over the delete message.
+        #[serde(with = "b64")]
+        signature: Vec<u8>,
+    },
 }
 
 impl OutboxOp {
@@ -104,6 +124,17 @@ impl OutboxOp {
                 signature,
             } => client
                 .delete_bundle(grant_id, &signature_of(signature)?)
+                .map(|()| None),
+            OutboxOp::PutShare {
+                id,
+                share,
+                owner,
+                signature,
+            } => client
+                .put_backup_share(id, share, owner, &signature_of(signature)?)
+                .map(|()| None),
+            OutboxOp::DeleteShare { id, signature } => client
+                .delete_backup_share(id, &signature_of(signature)?)
                 .map(|()| None),
         }
     }

@@ -302,7 +302,7 @@ impl Vault {
         kdf: KdfParams,
         store: Box<dyn SecretStore>,
     ) -> Result<Vault, VaultError> {
-        Self::restore_backup_with(backup, recovery, None, dir, passphrase, kdf, store)
+        Self::restore_backup_with(backup, recovery, &[], dir, passphrase, kdf, store)
     }
 
     /// What a backup needs besides the recovery secret: `Some` for a version-2 backup (the key
@@ -314,12 +314,13 @@ impl Vault {
     }
 
     /// [`Vault::restore_backup`] for a backup that may need its key share
-    /// ([`Vault::backup_share_needed`]); a version-2 backup without it is
-    /// [`VaultError::BackupShareMissing`], with a wrong one [`VaultError::BackupCorrupt`].
+    /// ([`Vault::backup_share_needed`]): each of `shares` is tried (a node could offer a wrong
+    /// one). A version-2 backup with no share given is [`VaultError::BackupShareMissing`];
+    /// with only wrong ones [`VaultError::BackupCorrupt`].
     pub fn restore_backup_with(
         backup: &Path,
         recovery: &AgreementSecret,
-        share: Option<&[u8; 32]>,
+        shares: &[[u8; 32]],
         dir: &Path,
         passphrase: &Passphrase,
         kdf: KdfParams,
@@ -334,15 +335,12 @@ impl Vault {
         if &header.recipient != recovery.public().as_bytes() {
             return Err(VaultError::WrongRecoverySecret);
         }
-        let share = match (&header.share, share) {
-            (Some(_), None) => return Err(VaultError::BackupShareMissing),
-            (Some(_), Some(s)) => Some(s),
-            (None, _) => None,
-        };
+        if header.share.is_some() && shares.is_empty() {
+            return Err(VaultError::BackupShareMissing);
+        }
         let shared = recovery
             .agree(&AgreementPublic::from_bytes(header.ephemeral))
             .map_err(|_| VaultError::backup("invalid ephemeral key"))?;
-        let (keys_key, stream_key) = header.keys(&shared, share);
         let mut len = [0u8; 2];
         read_exact(&mut input, &mut len, backup)?;
         let len = usize::from(u16::from_be_bytes(len));
@@ -351,13 +349,26 @@ impl Vault {
         }
         let mut sealed_keys = vec![0u8; len];
         read_exact(&mut input, &mut sealed_keys, backup)?;
-        let keys = open(&keys_key, &header.keys_aad(), &sealed_keys).map_err(|_| {
-            VaultError::backup(if share.is_some() {
-                "key block failed authentication (or the key share is not this backup's)"
-            } else {
-                "key block failed authentication"
+        let candidates: Vec<Option<&[u8; 32]>> = if header.share.is_some() {
+            shares.iter().map(Some).collect()
+        } else {
+            vec![None]
+        };
+        let (keys, stream_key) = candidates
+            .into_iter()
+            .find_map(|share| {
+                let (keys_key, stream_key) = header.keys(&shared, share);
+                open(&keys_key, &header.keys_aad(), &sealed_keys)
+                    .ok()
+                    .map(|keys| (keys, stream_key))
             })
-        })?;
+            .ok_or_else(|| {
+                VaultError::backup(if header.share.is_some() {
+                    "key block failed authentication (or the key share is not this backup's)"
+                } else {
+                    "key block failed authentication"
+                })
+            })?;
         if keys.len() != KEYS_LEN {
             return Err(VaultError::backup("key block has the wrong length"));
         }

@@ -86,6 +86,28 @@ pub enum WalletError {
         /// The key the patient pinned.
         pinned: String,
     },
+    /// A backup's key share was deleted from every node the backup names: an erasure happened
+    /// after the backup was made, so it no longer opens (by design).
+    #[error(
+        "this backup was made before an erasure: its key share was deleted from {} (every node it names); restore a newer backup",
+        nodes.join(", ")
+    )]
+    BackupShareGone {
+        /// The nodes the backup names.
+        nodes: Vec<String>,
+    },
+    /// No node the backup names answered with its key share.
+    #[error(
+        "this backup needs its key share from a ledger node, and none answered: {}{}",
+        nodes.join("; "),
+        if deleted.is_empty() { String::new() } else { format!(" (deleted on {})", deleted.join(", ")) }
+    )]
+    BackupShareUnreachable {
+        /// The nodes that could not be reached, with why.
+        nodes: Vec<String>,
+        /// The nodes that answered that the share is gone.
+        deleted: Vec<String>,
+    },
     /// The patient chose nothing to share.
     #[error("nothing to share: choose records or resource types the request asks for")]
     EmptyShare,
@@ -142,6 +164,8 @@ impl WalletError {
             WalletError::UnconfirmedNodes(_) => "unconfirmed_nodes",
             WalletError::NodeKeyMismatch { .. } => "node_key_mismatch",
             WalletError::EmptyShare => "empty_share",
+            WalletError::BackupShareGone { .. } => "backup_share_gone",
+            WalletError::BackupShareUnreachable { .. } => "backup_share_unreachable",
             WalletError::Refused(_) => "refused",
             WalletError::GrantNotActive { .. } => "grant_not_active",
             WalletError::Invalid(_) => "invalid",

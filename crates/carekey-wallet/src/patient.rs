@@ -27,6 +27,7 @@ use crate::state::{
 use crate::wrap;
 use crate::WalletError;
 
+mod backup_share;
 mod ledger;
 
 pub use ledger::{
@@ -265,6 +266,7 @@ impl PatientWallet {
             access_log: Vec::new(),
             erasures: Vec::new(),
             witness_policy: Default::default(),
+            backup_share: None,
         };
         let mut wallet = PatientWallet {
             vault,
@@ -303,9 +305,11 @@ impl PatientWallet {
         store: Box<dyn SecretStore>,
     ) -> Result<Self, WalletError> {
         let secret = RecoverySecret::from_words(words)?;
-        let vault = Vault::restore_backup(
+        let shares = backup_share::shares_for(backup)?.unwrap_or_default();
+        let vault = Vault::restore_backup_with(
             backup,
             &secret.agreement_secret(),
+            &shares,
             dir,
             passphrase,
             kdf,
@@ -1065,7 +1069,7 @@ impl PatientWallet {
         }
         self.save_rotating()?;
         self.remove_files(&old_versions);
-        self.rewrite_backups()?;
+        self.rewrite_backups(now)?;
         let mut updated_bundles = Vec::new();
         let affected: BTreeSet<RecordId> = rekeyed.iter().copied().collect();
         let others: Vec<GrantId> = self
@@ -1168,6 +1172,7 @@ impl PatientWallet {
             .push(ByteDoc(tombstone.as_bytes().to_vec()));
         let old_epoch = self.vault.epoch();
         self.publish_record_erasure(&tombstone, now)?;
+        let share_nodes = self.retire_backup_share(now);
         // Nodes holding an active grant's bundle get it again without the erased record, so the
         // off-log copy of its ciphertext and key wrap goes too.
         let sharing: Vec<GrantId> = self
@@ -1183,7 +1188,7 @@ impl PatientWallet {
             self.republish_bundle(grant_id, now)?;
         }
         self.flush_outbox(now);
-        let backups = self.rewrite_backups()?;
+        let backups = self.rewrite_backups(now)?;
         let mut destroyed = vec![
             format!(
                 "the record key in the key index (sealed anew under epoch {})",
@@ -1203,6 +1208,7 @@ impl PatientWallet {
                 .iter()
                 .map(|b| format!("the record key in backup {} (re-written)", b.display())),
         );
+        destroyed.extend(self.share_deletion(&share_nodes));
         Ok(self.receipt(
             &tombstone,
             format!("record {id} ({})", entry.title),
@@ -1225,6 +1231,7 @@ impl PatientWallet {
             .map(|r| hash32(&r.ciphertext_hash))
             .collect::<Result<_, _>>()?;
         let old_epoch = self.vault.epoch();
+        let share_nodes = self.retire_backup_share(now);
         let outcome = self.end_grant(grant_id, GrantStatus::Erased { at: now }, now)?;
         let tombstone = Signed::sign(
             Tombstone {
@@ -1243,7 +1250,7 @@ impl PatientWallet {
         self.publish_end_of_grant(grant_id, Some(&tombstone), now)?;
         self.save()?;
         self.flush_outbox(now);
-        let destroyed = vec![
+        let mut destroyed = vec![
             format!(
                 "the keys of the {} record version(s) shared under the grant (re-keyed)",
                 outcome.rekeyed.len()
@@ -1254,6 +1261,7 @@ impl PatientWallet {
             ),
             "the ciphertext versions the provider received".to_owned(),
         ];
+        destroyed.extend(self.share_deletion(&share_nodes));
         Ok((
             self.receipt(&tombstone, format!("grant {grant_id}"), destroyed),
             outcome,
@@ -1295,6 +1303,10 @@ impl PatientWallet {
                 destroyed.push(format!("backup {}", backup.display()));
             }
         }
+        // The wallet is about to go: delete the backup key share now, while it can still sign.
+        let share_nodes = self.retire_backup_share(now);
+        self.flush_outbox(now);
+        destroyed.extend(self.share_deletion(&share_nodes));
         let receipt = self.receipt(&tombstone, "wallet".to_owned(), destroyed);
         let PatientWallet { vault, .. } = self;
         vault.destroy()?;
@@ -1335,9 +1347,14 @@ impl PatientWallet {
                 .collect(),
             ledger_pending: self.state.outbox.items.len(),
             limits: vec![
-                "Copies a provider already decrypted, or printed, are out of the wallet's reach.".to_owned(),
+                "Copies a provider already decrypted, or printed, are out of the wallet's reach."
+                    .to_owned(),
                 "Plaintext or key files you exported yourself are not tracked.".to_owned(),
-                "A backup copied by hand to a place the wallet does not know, together with the recovery words, still holds the keys as they were when it was written.".to_owned(),
+                if self.backups_need_share() {
+                    "A backup made before this erasure — even one copied by hand — stops opening once the ledger nodes have deleted its key share; a node that keeps data it was asked to delete could still open it together with that backup and the recovery words.".to_owned()
+                } else {
+                    "A backup copied by hand to a place the wallet does not know, together with the recovery words, still holds the keys as they were when it was written (pin a remote ledger node so backups carry a key share that erasure deletes).".to_owned()
+                },
             ],
         }
     }
@@ -1355,13 +1372,19 @@ impl PatientWallet {
 
     /// Writes an encrypted backup to `out` (sealed to the recovery kit) and remembers it, so
     /// that later erasures re-write it.
-    pub fn backup(&mut self, out: &Path) -> Result<PathBuf, WalletError> {
+    ///
+    /// With a remote ledger node pinned, the backup is also sealed with the wallet's backup key
+    /// share (stored on those nodes, replaced and deleted there by every erasure), so a copy of
+    /// it stops opening after an erasure. Restoring it needs one of those nodes.
+    pub fn backup(&mut self, out: &Path, now: u64) -> Result<PathBuf, WalletError> {
         let out = absolute(out)?;
         if !self.state.backups.contains(&out) {
             self.state.backups.push(out.clone());
             self.save()?;
         }
-        self.vault.write_backup(&out, &self.recovery_public())?;
+        let share = self.backup_share(now)?;
+        self.vault
+            .write_backup_with(&out, &self.recovery_public(), share.as_ref())?;
         Ok(out)
     }
 
@@ -1373,16 +1396,52 @@ impl PatientWallet {
         AgreementPublic::from_bytes(bytes)
     }
 
-    /// Re-writes every known backup that still exists, so none holds a destroyed key.
-    fn rewrite_backups(&mut self) -> Result<Vec<PathBuf>, WalletError> {
-        let mut written = Vec::new();
-        for backup in self.state.backups.clone() {
-            if backup.exists() {
-                self.vault.write_backup(&backup, &self.recovery_public())?;
-                written.push(backup);
-            }
+    /// Re-writes every known backup that still exists, so none holds a destroyed key (with the
+    /// current backup key share: a new one after an erasure retired the old).
+    fn rewrite_backups(&mut self, now: u64) -> Result<Vec<PathBuf>, WalletError> {
+        let existing: Vec<PathBuf> = self
+            .state
+            .backups
+            .iter()
+            .filter(|b| b.exists())
+            .cloned()
+            .collect();
+        if existing.is_empty() {
+            return Ok(existing);
         }
-        Ok(written)
+        let share = self.backup_share(now)?;
+        for backup in &existing {
+            self.vault
+                .write_backup_with(backup, &self.recovery_public(), share.as_ref())?;
+        }
+        Ok(existing)
+    }
+
+    /// Receipt lines for a retired backup key share: deleted on which nodes, still queued for
+    /// which.
+    fn share_deletion(&self, nodes: &[String]) -> Vec<String> {
+        let (pending, done): (Vec<&String>, Vec<&String>) = nodes.iter().partition(|url| {
+            self.state.outbox.items.iter().any(|i| {
+                &i.node == *url && matches!(i.op, carekey_sync::OutboxOp::DeleteShare { .. })
+            })
+        });
+        let mut lines = Vec::new();
+        if !done.is_empty() {
+            lines.push(format!(
+                "the backup key share on {} (so backups made before now no longer open)",
+                done.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if !pending.is_empty() {
+            lines.push(format!(
+                "the backup key share on {}: deletion queued (node unreachable; retried on the next sync)",
+                pending.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        lines
     }
 
     /// Backup files this wallet knows about.

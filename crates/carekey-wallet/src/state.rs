@@ -139,6 +139,21 @@ pub(crate) struct PatientState {
     /// The witnesses (and quorum) the patient requires of a node confirmed from a request.
     #[serde(default)]
     pub(crate) witness_policy: crate::WitnessPolicy,
+    /// The key share the current backups are sealed with (none while no remote node is pinned).
+    #[serde(default)]
+    pub(crate) backup_share: Option<BackupShareState>,
+}
+
+/// A backup key share, the random key that owns it on the nodes, and where it was stored.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct BackupShareState {
+    pub(crate) id: [u8; 16],
+    pub(crate) secret: SecretBytes,
+    /// Signs the share's storing and deletion; not the patient's identity key, so the node
+    /// cannot link the share to the patient.
+    pub(crate) owner: SecretBytes,
+    /// The nodes it was queued to.
+    pub(crate) nodes: Vec<String>,
 }
 
 /// A pinned ledger node and the last state the wallet verified.
@@ -150,6 +165,10 @@ pub(crate) struct LogSettings {
     /// name them).
     #[serde(default)]
     pub(crate) former_urls: Vec<String>,
+    /// A node on this device (the app's embedded node): it holds no backup key share, since a
+    /// lost device would take the share with it.
+    #[serde(default)]
+    pub(crate) local: bool,
 }
 
 /// A grant's pseudonyms on the ledger and where its entries were published.

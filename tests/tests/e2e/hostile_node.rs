@@ -222,3 +222,83 @@ fn write_log(dir: &Path, name: &str, key: &SigningKey, entries: &[Vec<u8>]) {
     )
     .unwrap();
 }
+
+/// SPEC §2.7: the recovery kit plus a backup made before an erasure must not bring an erased
+/// key back. Backups are sealed with a key share kept on the ledger node; erasing deletes it
+/// there, so a copy of the old backup — with the right words — no longer opens, while the
+/// backup the wallet re-wrote restores everything that was not erased.
+#[test]
+fn a_backup_copied_before_an_erasure_no_longer_opens() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let (key_file, log_key) = keygen(root, "carekey.test/backups");
+    let data = root.join("node-data");
+    let port = free_port();
+    let node = start_node(&data, &key_file, port, &[]);
+    let patient = Actor::new(root, "patient");
+    patient.run(&["init", "--kit-out", "kit"]);
+    pin(&patient, &node.url, &log_key, None);
+    std::fs::write(root.join("keep.txt"), b"keep me").unwrap();
+    std::fs::write(root.join("forget.txt"), b"erase me").unwrap();
+    patient.run(&["import", "keep.txt", "forget.txt"]);
+    let out = patient.run(&["backup", "b.backup"]);
+    assert!(out.contains("sealed with a key share"), "{out}");
+    assert!(!out.contains("warning"), "{out}");
+    std::fs::copy(root.join("b.backup"), root.join("hand-copy.backup")).unwrap();
+
+    let forget = crate::cli::record_id_named(&patient, "forget.txt");
+    patient.run(&["erase", &forget, "--yes", "--receipt", "r.json"]);
+    let receipt = std::fs::read_to_string(root.join("r.json")).unwrap();
+    assert!(
+        receipt.contains(&format!("the backup key share on {}", node.url)),
+        "{receipt}"
+    );
+    let share_files = |dir: &Path| {
+        std::fs::read_dir(dir.join("backup-shares"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    assert_eq!(
+        share_files(&data),
+        1,
+        "the old share is gone, the new one is there"
+    );
+
+    let words = std::fs::read_to_string(root.join("kit/recovery-kit.txt")).unwrap();
+    let fresh = |name: &str| {
+        let home = root.join(format!("{name}-home"));
+        std::fs::create_dir_all(&home).unwrap();
+        let mut a = Actor::new(root, name);
+        a.extra_env = vec![
+            ("HOME".into(), home.display().to_string()),
+            (
+                "XDG_DATA_HOME".into(),
+                home.join("data").display().to_string(),
+            ),
+            ("CAREKEY_RECOVERY_WORDS".into(), words.clone()),
+        ];
+        a
+    };
+
+    // The hand copy, with the right words: refused, nothing created.
+    let thief = fresh("thief");
+    let (_, err) = thief.fail(&["recover", "--backup", "hand-copy.backup"]);
+    assert!(err.contains("made before an erasure"), "{err}");
+    assert!(!thief.vault.join("state.ck").exists());
+
+    // The re-written backup restores what was kept, and not what was erased.
+    let restored = fresh("restored");
+    restored.run(&["recover", "--backup", "b.backup"]);
+    let names: Vec<String> = crate::cli::records(&restored)
+        .iter()
+        .map(|r| r["title"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(names, ["keep.txt"], "{names:?}");
+
+    // Restoring needs the node: with it down, a clear error and nothing created.
+    drop(node);
+    let offline = fresh("offline");
+    let (_, err) = offline.fail(&["recover", "--backup", "b.backup"]);
+    assert!(err.contains("none answered"), "{err}");
+    assert!(!offline.vault.join("state.ck").exists());
+}

@@ -267,12 +267,12 @@ fn a_backup_sealed_with_a_key_share_needs_exactly_that_share() {
     assert_eq!(needed.id, [3; 16]);
     assert_eq!(needed.nodes, share.nodes);
 
-    let restore = |secret: Option<&[u8; 32]>| {
+    let restore = |secrets: &[[u8; 32]]| {
         let other = Fixture::new();
         Vault::restore_backup_with(
             &backup,
             &recovery,
-            secret,
+            secrets,
             &other.dir,
             &Passphrase::new("restored passphrase".into()),
             KdfParams::TEST,
@@ -280,12 +280,14 @@ fn a_backup_sealed_with_a_key_share_needs_exactly_that_share() {
         )
         .map(|v| v.key_index().unwrap().to_vec())
     };
-    assert!(matches!(restore(None), Err(VaultError::BackupShareMissing)));
+    assert!(matches!(restore(&[]), Err(VaultError::BackupShareMissing)));
     assert!(matches!(
-        restore(Some(&[41; 32])),
+        restore(&[[41; 32]]),
         Err(VaultError::BackupCorrupt { .. })
     ));
-    assert_eq!(restore(Some(&[42; 32])).unwrap(), b"key index");
+    assert_eq!(restore(&[[42; 32]]).unwrap(), b"key index");
+    // A wrong share offered by one node does not hide the right one from another.
+    assert_eq!(restore(&[[41; 32], [42; 32]]).unwrap(), b"key index");
 
     // A backup without a share needs none, and says so.
     let plain = fx.root.join("plain.ckbackup");

@@ -155,6 +155,7 @@ impl PatientWallet {
             pinned,
             state: LogState::default(),
             former_urls,
+            local: false,
         });
         if !self.state.pinned_nodes.contains(&url) {
             self.state.pinned_nodes.push(url);
@@ -303,6 +304,7 @@ impl PatientWallet {
                     pinned,
                     state: LogState::default(),
                     former_urls: Vec::new(),
+                    local: false,
                 });
             }
             if !self.state.pinned_nodes.contains(&node.url) {
