@@ -46,6 +46,8 @@ pub(crate) struct Responsiveness {
     /// long the web view's JS thread was busy at a stretch.
     pub(crate) max_gap_ms: f64,
     pub(crate) ticks: u64,
+    /// When that gap began (ms after the probe's start) and the route shown when it ended.
+    pub(crate) gap_at: Option<(f64, String)>,
     /// The largest round trip of a trivial IPC command (the event plugin's `unlisten` of a
     /// listener that does not exist) issued 20 ms after the previous answer. Every IPC request
     /// and its answer pass through the app's GTK main thread, and this one touches no wallet
@@ -71,7 +73,10 @@ const PROBE_START: &str = r#"
                 loops: {}, longTasks: null };
     p.timer = setInterval(() => {
         const t = performance.now();
-        p.maxGap = Math.max(p.maxGap, t - p.last);
+        if (t - p.last > p.maxGap) {
+            p.maxGap = t - p.last;
+            p.gapAt = { start: p.last - p.t0, route: location.hash };
+        }
         p.last = t;
         p.ticks += 1;
     }, 10);
@@ -120,6 +125,7 @@ const PROBE_READ: &str = r#"
         return l.since === null ? { n: l.n, max: l.max } : { n: l.n + 1, max: Math.max(l.max, now - l.since) };
     };
     return { span: now - p.t0, maxGap: Math.max(p.maxGap, now - p.last), ticks: p.ticks,
+             gapAt: p.gapAt || null,
              ipc: loop('ipc'), status: loop('status'), longTasks: p.longTasks, errors: p.errors };
 "#;
 
@@ -158,6 +164,12 @@ impl Window {
             span_ms: f(&v["span"]),
             max_gap_ms: f(&v["maxGap"]),
             ticks: n(&v["ticks"]),
+            gap_at: v["gapAt"].is_object().then(|| {
+                (
+                    f(&v["gapAt"]["start"]),
+                    v["gapAt"]["route"].as_str().unwrap_or_default().to_owned(),
+                )
+            }),
             max_ipc_ms: f(&v["ipc"]["max"]),
             ipc_calls: n(&v["ipc"]["n"]),
             max_status_ms: f(&v["status"]["max"]),
@@ -177,8 +189,8 @@ impl Window {
     /// The measurements so far as a Markdown table (what docs/performance.md shows).
     pub(crate) fn responsiveness_table(&self) -> String {
         let mut t = String::from(
-            "| action | span ms | max heartbeat gap ms (ticks) | max IPC round trip ms (calls) | max app_status ms (calls) | long tasks |\n\
-             |---|---:|---:|---:|---:|---|\n",
+            "| action | span ms | max heartbeat gap ms (ticks) | gap from ms, on | max IPC round trip ms (calls) | max app_status ms (calls) | long tasks |\n\
+             |---|---:|---:|---|---:|---:|---|\n",
         );
         for r in &self.measured {
             let long = match r.long_tasks {
@@ -186,11 +198,14 @@ impl Window {
                 None => "not reported".to_owned(),
             };
             t.push_str(&format!(
-                "| {} | {:.0} | {:.0} ({}) | {:.0} ({}) | {:.0} ({}) | {} |\n",
+                "| {} | {:.0} | {:.0} ({}) | {} | {:.0} ({}) | {:.0} ({}) | {} |\n",
                 r.action,
                 r.span_ms,
                 r.max_gap_ms,
                 r.ticks,
+                r.gap_at
+                    .as_ref()
+                    .map_or_else(String::new, |(at, route)| format!("{at:.0}, {route}")),
                 r.max_ipc_ms,
                 r.ipc_calls,
                 r.max_status_ms,
