@@ -201,7 +201,8 @@ test('erase: honest limits; a record, a grant share, everything; receipts viewab
   await heading(page, 'Erase');
   await page.getByText('Copies a provider already downloaded and decrypted.').waitFor();
   await page.getByText('Files you exported by hand (Export on a record).').waitFor();
-  await page.getByText(/Backup files you copied by hand/).waitFor();
+  await page.getByText(/Backup files you copied by hand while no remote ledger node was pinned/).waitFor();
+  await page.getByText(/Older copies of a backup, even ones you made by hand, stop opening/).waitFor();
   await page.getByLabel('Record', { exact: true }).waitFor();
   await axe(page, 'erase');
   await shot(page, 'erase-1280');

@@ -328,6 +328,15 @@ pub(crate) fn run(args: DemoArgs) -> Result<()> {
     )?;
     let allergy = id_of_type(&records, "AllergyIntolerance").context("no allergy record")?;
     d.run(
+        "The patient backs up again: now also sealed with a key share kept on the ledger node",
+        "patient",
+        &["backup", "wallet.backup"],
+        true,
+    )?;
+    std::fs::copy(dir.join("wallet.backup"), dir.join("old-copy.backup"))
+        .context("copying the backup")?;
+    println!("$ cp wallet.backup old-copy.backup      # someone keeps a copy");
+    d.run(
         "The patient erases the allergy record",
         "patient",
         &[
@@ -354,6 +363,36 @@ pub(crate) fn run(args: DemoArgs) -> Result<()> {
     d.run(
         "The rest of the wallet is intact",
         "patient",
+        &["records"],
+        true,
+    )?;
+    d.run(
+        "The copy made before the erasure, with the right recovery words, no longer opens",
+        "someone-else",
+        &[
+            "recover",
+            "--backup",
+            "old-copy.backup",
+            "--words-file",
+            "kit/recovery-kit.txt",
+        ],
+        false,
+    )?;
+    d.run(
+        "The backup the wallet re-wrote restores on a new phone",
+        "new-phone",
+        &[
+            "recover",
+            "--backup",
+            "wallet.backup",
+            "--words-file",
+            "kit/recovery-kit.txt",
+        ],
+        true,
+    )?;
+    d.run(
+        "… without the erased record",
+        "new-phone",
         &["records"],
         true,
     )?;

@@ -706,7 +706,7 @@ pub(crate) fn erase(g: &Global, args: EraseArgs) -> Result<()> {
     println!(
         "Erasure destroys every copy of the keys this wallet controls. It cannot reach copies a"
     );
-    println!("provider already decrypted, nor files you exported or copied by hand.");
+    println!("provider already decrypted, nor files you exported yourself.");
     let receipt: ErasureReceipt = if args.all {
         if !confirm(
             "Erase the WHOLE wallet, every record and key, permanently?",

@@ -667,7 +667,7 @@ export class MockBackend implements Backend {
   private receipt(subject: string, destroyed: string[]): ReceiptView {
     const limits = [
       'Copies a provider already downloaded and decrypted are out of reach.',
-      'Files you exported by hand, and backups copied by hand outside Carekey, are not erased.',
+      'Files you exported by hand are not erased; a backup copied by hand stops opening once the ledger nodes delete its key share.',
       'The ledger keeps the erasure entry itself (no personal data, no key material) forever.',
     ];
     const ledgerNodes = this.failures.has('unreachable') ? [EMBEDDED_NODE] : this.nodes.map((n) => n.url);

@@ -102,11 +102,12 @@ export const erase: Screen = {
             h('li', null, 'The record keys on this device: key index, keyring, caches.'),
             h('li', null, 'The encrypted copies and key wraps held by your ledger nodes.'),
             h('li', null, 'Backups this wallet wrote are re-written, so neither they nor your recovery kit bring an erased key back.'),
+            h('li', null, 'Older copies of a backup, even ones you made by hand, stop opening: their key share on your remote ledger nodes is deleted.'),
             h('li', null, 'A signed erasure entry goes on the ledger; your receipt proves it is there.'))),
           h('div', null, h('h3', null, 'Out of reach'), h('ul', { class: 'limits' },
             h('li', null, 'Copies a provider already downloaded and decrypted.'),
             h('li', null, 'Files you exported by hand (Export on a record).'),
-            h('li', null, 'Backup files you copied by hand elsewhere: delete those yourself.'))))),
+            h('li', null, 'Backup files you copied by hand while no remote ledger node was pinned (only this device’s built-in node): delete those yourself.'))))),
       notice.el, forms, result);
   },
 };

@@ -227,6 +227,7 @@ function backupSection(ctx: Ctx, s: SettingsView): HTMLElement {
   });
   return section('Backup and restore',
     h('p', null, 'A backup holds your encrypted wallet. With your recovery words it restores everything on a new device; to restore, choose “Restore” when Carekey starts on that device.'),
+    h('p', { class: 'muted' }, 'With a remote ledger node pinned, a backup is also sealed with a key share that node keeps: restoring needs the node, and every erasure deletes the share there, so older copies of a backup stop opening.'),
     h('div', { class: 'row' }, path.wrap, run), notice.el, list);
 }
 
