@@ -83,6 +83,22 @@ impl Xdo {
         }
     }
 
+    /// Gives the keyboard focus to window `id` and waits (boundedly) until the X server says it
+    /// has it. (`windowfocus --sync` would wait without a bound.)
+    async fn focus(&self, id: &str) {
+        let (ok, out) = self.run(&["windowfocus", id]);
+        assert!(ok, "xdotool could not focus window {id}: {out}");
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(2) {
+            if self.run(&["getwindowfocus"]).1.trim() == id {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Type anyway: the retries in `answer` cover keys that went elsewhere.
+        eprintln!("window {id} did not report the focus within 2 s");
+    }
+
     /// Waits up to `limit` for the dialog titled `title` to be gone.
     async fn closed(&self, title: &str, limit: Duration) -> bool {
         let start = Instant::now();
@@ -101,8 +117,7 @@ impl Xdo {
         let path = path.to_str().expect("temp paths are UTF-8");
         let id = self.wait_for(title).await;
         for attempt in 1..=ATTEMPTS {
-            let (ok, out) = self.run(&["windowfocus", "--sync", &id]);
-            assert!(ok, "xdotool could not focus the dialog {title:?}: {out}");
+            self.focus(&id).await;
             let select = match mode {
                 Mode::Open => "ctrl+l",
                 Mode::Save => "ctrl+a",
@@ -118,10 +133,13 @@ impl Xdo {
             // Open button stays greyed out): press Enter again while the dialog stays open.
             // A second Enter goes only after a whole second without the dialog closing, long
             // after GTK has handled the first, so no Enter falls through to the app's window.
-            for _ in 0..5 {
+            for enters in 1..=5 {
                 let (ok, out) = self.run(&["key", "--clearmodifiers", "Return"]);
                 assert!(ok, "xdotool key Return: {out}");
                 if self.closed(title, Duration::from_secs(1)).await {
+                    println!(
+                        "the dialog {title:?} took the path (attempt {attempt}, Enter ×{enters})"
+                    );
                     return;
                 }
             }
