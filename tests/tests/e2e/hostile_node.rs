@@ -20,7 +20,9 @@ use carekey_model::ledger::{AccessEvent, Entry};
 use carekey_model::Signed;
 
 use crate::cli::Actor;
-use crate::ledger::{free_port, keygen, pin, start_node, StaticServer, SUMMARY};
+use crate::ledger::{
+    free_port, keygen, patient_with_summary, pin, provider_asking, share, start_node, StaticServer,
+};
 
 #[test]
 fn a_node_that_withholds_an_entry_or_forges_access_events_is_caught() {
@@ -31,33 +33,20 @@ fn a_node_that_withholds_an_entry_or_forges_access_events_is_caught() {
     let node = start_node(&data, &key_file, free_port(), &[]);
 
     // The genuine story: share, one fetch, a verified access, then a revocation.
-    let patient = Actor::new(root, "patient");
-    patient.run(&["init"]);
-    std::fs::write(root.join("summary.json"), SUMMARY).unwrap();
-    patient.run(&["import", "summary.json"]);
+    let patient = patient_with_summary(root);
     // No witnesses: a witness cosigns any history that only appends, so it could not help here;
     // what catches these lies is the wallet's own checks.
     pin(&patient, &node.url, &log_key, None);
-    let doc = Actor::new(root, "doc");
-    doc.run(&["provider", "init", "--name", "Dr. Genuine"]);
     let named = format!("{} {log_key}", node.url);
-    doc.run(&[
-        "provider",
-        "request",
-        "--type",
-        "AllergyIntolerance",
-        "--purpose",
-        "care",
-        "--out",
+    let doc = provider_asking(
+        root,
+        "doc",
+        "Dr. Genuine",
+        &["AllergyIntolerance"],
         "req",
-        "--node",
-        &named,
-    ]);
-    patient.run(&["share", "req/request.uri", "--yes", "--out", "g.bundle"]);
-    let grant = patient.json(&["grants", "--json"])[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        &[named],
+    );
+    let grant = share(&patient, "req");
     doc.run(&["provider", "fetch", &grant, "--node", &node.url]);
     assert!(patient.run(&["sync"]).contains("1 new access event"));
     let verified_list = patient.run(&["node", "list"]);

@@ -8,7 +8,10 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
 use crate::cli::Actor;
-use crate::ledger::{copy_dir, free_port, keygen, pin, walk, Proc, StaticServer, SUMMARY};
+use crate::ledger::{
+    copy_dir, free_port, keygen, patient_with_summary, pin, provider_asking, share, walk, Proc,
+    StaticServer,
+};
 
 /// One raw HTTP/1.1 exchange; returns the status and the body.
 fn http(addr: &str, method: &str, path: &str, body: &[u8]) -> (u16, String) {
@@ -142,31 +145,18 @@ fn a_real_node_refuses_replays_and_bad_bodies_and_a_wallet_refuses_bad_answers()
     let proxy = RecordingProxy::start(proxy_listener, direct.clone());
     assert_eq!(proxy.url, public);
 
-    let patient = Actor::new(root, "patient");
-    patient.run(&["init"]);
-    std::fs::write(root.join("summary.json"), SUMMARY).unwrap();
-    patient.run(&["import", "summary.json"]);
+    let patient = patient_with_summary(root);
     pin(&patient, &proxy.url, &log_key, None);
-    let doc = Actor::new(root, "doc");
-    doc.run(&["provider", "init", "--name", "Dr. Wire"]);
     let named = format!("{} {log_key}", proxy.url);
-    doc.run(&[
-        "provider",
-        "request",
-        "--type",
-        "AllergyIntolerance",
-        "--purpose",
-        "care",
-        "--out",
+    let doc = provider_asking(
+        root,
+        "doc",
+        "Dr. Wire",
+        &["AllergyIntolerance"],
         "req",
-        "--node",
-        &named,
-    ]);
-    patient.run(&["share", "req/request.uri", "--yes", "--out", "g.bundle"]);
-    let grant = patient.json(&["grants", "--json"])[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        &[named],
+    );
+    let grant = share(&patient, "req");
     let fetched = doc.run(&["provider", "fetch", &grant, "--node", &proxy.url]);
     assert!(fetched.contains("1 record(s)"), "{fetched}");
     let checkpoint = http(&direct, "GET", "/checkpoint", b"").1;

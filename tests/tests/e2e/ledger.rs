@@ -147,12 +147,61 @@ fn start_ledger(dir: &Path) -> Ledger {
     }
 }
 
-/// A patient with the summary bundle imported and every node of `ledger` pinned.
-fn patient_on(root: &Path, ledger: &Ledger, urls: &[String]) -> Actor {
+/// A patient wallet with the summary bundle (an allergy and an observation) imported.
+pub(crate) fn patient_with_summary(root: &Path) -> Actor {
     let patient = Actor::new(root, "patient");
     patient.run(&["init"]);
     std::fs::write(root.join("summary.json"), SUMMARY).unwrap();
     patient.run(&["import", "summary.json"]);
+    patient
+}
+
+/// A provider `role` called `name`, with a request for `types` through `nodes` (`URL KEY`
+/// each) written to `<out>/request.uri`.
+pub(crate) fn provider_asking(
+    root: &Path,
+    role: &str,
+    name: &str,
+    types: &[&str],
+    out: &str,
+    nodes: &[String],
+) -> Actor {
+    let doc = Actor::new(root, role);
+    doc.run(&["provider", "init", "--name", name]);
+    let mut args = vec!["provider", "request", "--purpose", "care", "--out", out];
+    for t in types {
+        args.extend(["--type", t]);
+    }
+    for n in nodes {
+        args.extend(["--node", n.as_str()]);
+    }
+    doc.run(&args);
+    doc
+}
+
+/// The patient approves `<req>/request.uri` (nodes already pinned) and returns the grant id.
+pub(crate) fn share(patient: &Actor, req: &str) -> String {
+    patient.run(&[
+        "share",
+        &format!("{req}/request.uri"),
+        "--yes",
+        "--out",
+        "g.bundle",
+    ]);
+    first_grant(patient)
+}
+
+/// The id of the patient's first grant.
+pub(crate) fn first_grant(patient: &Actor) -> String {
+    patient.json(&["grants", "--json"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A patient with the summary bundle imported and every node of `ledger` pinned.
+fn patient_on(root: &Path, ledger: &Ledger, urls: &[String]) -> Actor {
+    let patient = patient_with_summary(root);
     pin_nodes(&patient, ledger, urls);
     patient
 }
@@ -182,32 +231,20 @@ fn share_fetch_audit_revoke_erase_through_two_nodes_and_two_witnesses() {
 
     let patient = patient_on(root, &ledger, &urls);
 
-    let doc = Actor::new(root, "doc");
-    doc.run(&["provider", "init", "--name", "Dr. Ledger"]);
     let node_args: Vec<String> = urls
         .iter()
         .zip(&ledger.node_keys)
         .map(|(u, k)| format!("{u} {k}"))
         .collect();
-    let mut req = vec![
-        "provider",
-        "request",
-        "--type",
-        "AllergyIntolerance",
-        "--purpose",
-        "care",
-        "--out",
+    let doc = provider_asking(
+        root,
+        "doc",
+        "Dr. Ledger",
+        &["AllergyIntolerance"],
         "req",
-    ];
-    for n in &node_args {
-        req.extend(["--node", n.as_str()]);
-    }
-    doc.run(&req);
-    patient.run(&["share", "req/request.uri", "--yes", "--out", "g.bundle"]);
-    let grant = patient.json(&["grants", "--json"])[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        &node_args,
+    );
+    let grant = share(&patient, "req");
     let sync = patient.run(&["sync"]);
     assert_eq!(sync.matches(": verified, log size").count(), 2, "{sync}");
     assert!(sync.contains("0 write(s) waiting"), "{sync}");
@@ -300,22 +337,16 @@ fn a_tampered_mirror_is_caught_and_nothing_is_stored() {
     let ledger = start_ledger(root);
     let urls: Vec<String> = ledger.nodes.iter().map(|n| n.url.clone()).collect();
     let patient = patient_on(root, &ledger, &urls);
-    let doc = Actor::new(root, "doc");
-    doc.run(&["provider", "init", "--name", "Dr. Mirror"]);
     let node_arg = format!("{} {}", urls[0], ledger.node_keys[0]);
-    doc.run(&[
-        "provider",
-        "request",
-        "--type",
-        "Observation",
-        "--purpose",
-        "care",
-        "--out",
+    provider_asking(
+        root,
+        "doc",
+        "Dr. Mirror",
+        &["Observation"],
         "req",
-        "--node",
-        &node_arg,
-    ]);
-    patient.run(&["share", "req/request.uri", "--yes", "--out", "g.bundle"]);
+        &[node_arg],
+    );
+    share(&patient, "req");
 
     // A second wallet reads node 1 through a plain static mirror of its data directory.
     let mirror = root.join("mirror");
@@ -613,28 +644,16 @@ fn erasing_a_shared_record_removes_it_from_the_nodes_copy() {
     let ledger = start_ledger(root);
     let urls: Vec<String> = ledger.nodes.iter().map(|n| n.url.clone()).collect();
     let patient = patient_on(root, &ledger, &urls);
-    let doc = Actor::new(root, "doc");
-    doc.run(&["provider", "init", "--name", "Dr. Both"]);
     let node_arg = format!("{} {}", urls[0], ledger.node_keys[0]);
-    doc.run(&[
-        "provider",
-        "request",
-        "--type",
-        "AllergyIntolerance",
-        "--type",
-        "Observation",
-        "--purpose",
-        "care",
-        "--out",
+    let doc = provider_asking(
+        root,
+        "doc",
+        "Dr. Both",
+        &["AllergyIntolerance", "Observation"],
         "req",
-        "--node",
-        &node_arg,
-    ]);
-    patient.run(&["share", "req/request.uri", "--yes", "--out", "g.bundle"]);
-    let grant = patient.json(&["grants", "--json"])[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        &[node_arg],
+    );
+    let grant = share(&patient, "req");
     let before = doc.run(&["provider", "fetch", &grant, "--node", &urls[0]]);
     assert!(before.contains("2 record(s)"), "{before}");
 
@@ -662,37 +681,26 @@ fn request_named_nodes_are_pinned_on_confirmation_then_moved_and_removed() {
     let root = tmp.path();
     let mut ledger = start_ledger(root);
     let urls: Vec<String> = ledger.nodes.iter().map(|n| n.url.clone()).collect();
-    let patient = Actor::new(root, "patient");
-    patient.run(&["init"]);
-    std::fs::write(root.join("summary.json"), SUMMARY).unwrap();
-    patient.run(&["import", "summary.json"]);
+    let patient = patient_with_summary(root);
     let mut policy = vec!["node", "witnesses", "--quorum", "2"];
     for w in &ledger.witness_keys {
         policy.extend(["--witness", w.as_str()]);
     }
     assert!(patient.run(&policy).contains("need 2 of 2 witness(es)"));
 
-    let doc = Actor::new(root, "doc");
-    doc.run(&["provider", "init", "--name", "Dr. Named"]);
     let named: Vec<String> = urls
         .iter()
         .zip(&ledger.node_keys)
         .map(|(u, k)| format!("{u} {k}"))
         .collect();
-    doc.run(&[
-        "provider",
-        "request",
-        "--type",
-        "AllergyIntolerance",
-        "--purpose",
-        "care",
-        "--out",
+    let doc = provider_asking(
+        root,
+        "doc",
+        "Dr. Named",
+        &["AllergyIntolerance"],
         "req",
-        "--node",
-        &named[0],
-        "--node",
-        &named[1],
-    ]);
+        &named,
+    );
 
     // Not confirmed: nothing is shared, and the review showed each node with its key.
     let out = patient.try_run(&["share", "req/request.uri", "--yes", "--out", "g.bundle"]);
@@ -724,29 +732,20 @@ fn request_named_nodes_are_pinned_on_confirmation_then_moved_and_removed() {
     assert_eq!(list.matches("witnesses 2/2").count(), 2, "{list}");
     let sync = patient.run(&["sync"]);
     assert_eq!(sync.matches(": verified, log size").count(), 2, "{sync}");
-    let grant = patient.json(&["grants", "--json"])[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let grant = first_grant(&patient);
     let fetched = doc.run(&["provider", "fetch", &grant, "--node", &urls[0]]);
     assert!(fetched.contains("1 record(s)"), "{fetched}");
 
     // A request cannot re-key a pinned node.
-    let rogue = Actor::new(root, "rogue");
-    rogue.run(&["provider", "init", "--name", "Dr. Rogue"]);
     let rekeyed = format!("{} {}", urls[0], ledger.node_keys[1]);
-    rogue.run(&[
-        "provider",
-        "request",
-        "--type",
-        "AllergyIntolerance",
-        "--purpose",
-        "care",
-        "--out",
+    provider_asking(
+        root,
+        "rogue",
+        "Dr. Rogue",
+        &["AllergyIntolerance"],
         "rogue-req",
-        "--node",
-        &rekeyed,
-    ]);
+        &[rekeyed],
+    );
     let (_, err) = patient.fail(&[
         "share",
         "rogue-req/request.uri",
