@@ -83,6 +83,16 @@ struct Ledger {
     data_dirs: Vec<PathBuf>,
 }
 
+impl Ledger {
+    /// Each node as a request names it: `URL LOG-KEY`.
+    fn named(&self, urls: &[String]) -> Vec<String> {
+        urls.iter()
+            .zip(&self.node_keys)
+            .map(|(u, k)| format!("{u} {k}"))
+            .collect()
+    }
+}
+
 fn start_ledger(dir: &Path) -> Ledger {
     let logs: Vec<(PathBuf, String)> = (1..=2)
         .map(|i| keygen(dir, &format!("carekey.test/log{i}")))
@@ -231,11 +241,7 @@ fn share_fetch_audit_revoke_erase_through_two_nodes_and_two_witnesses() {
 
     let patient = patient_on(root, &ledger, &urls);
 
-    let node_args: Vec<String> = urls
-        .iter()
-        .zip(&ledger.node_keys)
-        .map(|(u, k)| format!("{u} {k}"))
-        .collect();
+    let node_args = ledger.named(&urls);
     let doc = provider_asking(
         root,
         "doc",
@@ -688,11 +694,7 @@ fn request_named_nodes_are_pinned_on_confirmation_then_moved_and_removed() {
     }
     assert!(patient.run(&policy).contains("need 2 of 2 witness(es)"));
 
-    let named: Vec<String> = urls
-        .iter()
-        .zip(&ledger.node_keys)
-        .map(|(u, k)| format!("{u} {k}"))
-        .collect();
+    let named = ledger.named(&urls);
     let doc = provider_asking(
         root,
         "doc",

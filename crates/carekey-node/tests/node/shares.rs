@@ -15,122 +15,74 @@ fn id() -> [u8; 16] {
     id
 }
 
-fn put_body(share: &[u8; 32], owner: &SigningKey) -> Vec<u8> {
+/// `METHOD /v1/backup-shares/<path id>` with a signature by `signer` over `message`.
+async fn signed(
+    t: &TestNode,
+    method: Method,
+    path_id: &str,
+    signer: &SigningKey,
+    message: &[u8],
+    body: Vec<u8>,
+) -> StatusCode {
+    let sig = b64(&signer.sign(message).to_bytes());
+    let uri = format!("/v1/backup-shares/{path_id}");
+    t.call(method, &uri, &[("carekey-signature", sig)], body)
+        .await
+        .0
+}
+
+/// A put of `share` owned by `owner`, signed by `signer`.
+async fn put(t: &TestNode, share: [u8; 32], owner: &SigningKey, signer: &SigningKey) -> StatusCode {
     let mut body = share.to_vec();
     body.extend_from_slice(owner.public().as_bytes());
-    body
+    let message = share_put_message(&id(), &share);
+    signed(t, Method::PUT, ID, signer, &message, body).await
+}
+
+async fn delete(t: &TestNode, signer: &SigningKey) -> StatusCode {
+    signed(
+        t,
+        Method::DELETE,
+        ID,
+        signer,
+        &share_delete_message(&id()),
+        vec![],
+    )
+    .await
 }
 
 #[tokio::test]
 async fn shares_are_stored_served_and_deleted_only_by_their_owner() {
     let t = TestNode::new();
     let owner = SigningKey::generate();
+    let other = SigningKey::generate();
     let share = [7u8; 32];
     let uri = format!("/v1/backup-shares/{ID}");
-    let sig = |m: &[u8], k: &SigningKey| b64(&k.sign(m).to_bytes());
-
     let (status, _, _) = t.call(Method::GET, &uri, &[], vec![]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // A put signed by someone else, a short body, a bad id: refused.
-    let other = SigningKey::generate();
-    let put_sig = sig(&share_put_message(&id(), &share), &owner);
-    let (status, _, _) = t
-        .call(
-            Method::PUT,
-            &uri,
-            &[(
-                "carekey-signature",
-                sig(&share_put_message(&id(), &share), &other),
-            )],
-            put_body(&share, &owner),
-        )
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _, _) = t
-        .call(
-            Method::PUT,
-            &uri,
-            &[("carekey-signature", put_sig.clone())],
-            vec![1; 10],
-        )
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _, _) = t
-        .call(
-            Method::PUT,
-            "/v1/backup-shares/XYZ",
-            &[("carekey-signature", put_sig.clone())],
-            put_body(&share, &owner),
-        )
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(put(&t, share, &owner, &other).await, StatusCode::FORBIDDEN);
+    let message = share_put_message(&id(), &share);
+    let short = signed(&t, Method::PUT, ID, &owner, &message, vec![1; 10]).await;
+    assert_eq!(short, StatusCode::BAD_REQUEST);
+    let bad_id = signed(&t, Method::PUT, "XYZ", &owner, &message, vec![0; 64]).await;
+    assert_eq!(bad_id, StatusCode::BAD_REQUEST);
 
     // Stored, served, idempotent; another share under the same id is a conflict.
-    let (status, _, _) = t
-        .call(
-            Method::PUT,
-            &uri,
-            &[("carekey-signature", put_sig.clone())],
-            put_body(&share, &owner),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (status, _, _) = t
-        .call(
-            Method::PUT,
-            &uri,
-            &[("carekey-signature", put_sig)],
-            put_body(&share, &owner),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(put(&t, share, &owner, &owner).await, StatusCode::CREATED);
+    assert_eq!(put(&t, share, &owner, &owner).await, StatusCode::NO_CONTENT);
     let (status, _, body) = t.call(Method::GET, &uri, &[], vec![]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(&body[..], &share);
-    let other_share = [9u8; 32];
-    let (status, _, _) = t
-        .call(
-            Method::PUT,
-            &uri,
-            &[(
-                "carekey-signature",
-                sig(&share_put_message(&id(), &other_share), &other),
-            )],
-            put_body(&other_share, &other),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(put(&t, [9; 32], &other, &other).await, StatusCode::CONFLICT);
 
     // Only the owner deletes; then it is gone, also after a restart.
-    let (status, _, _) = t
-        .call(
-            Method::DELETE,
-            &uri,
-            &[(
-                "carekey-signature",
-                sig(&share_delete_message(&id()), &other),
-            )],
-            vec![],
-        )
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _, _) = t
-        .call(
-            Method::DELETE,
-            &uri,
-            &[(
-                "carekey-signature",
-                sig(&share_delete_message(&id()), &owner),
-            )],
-            vec![],
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(delete(&t, &other).await, StatusCode::FORBIDDEN);
+    assert_eq!(delete(&t, &owner).await, StatusCode::NO_CONTENT);
     let t = t.restart();
     let (status, _, body) = t.call(Method::GET, &uri, &[], vec![]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(String::from_utf8_lossy(&body).contains("deleted by an erasure"));
-    let share_file = t.dir.path().join("backup-shares").join(ID);
-    assert!(!share_file.exists());
+    assert!(!t.dir.path().join("backup-shares").join(ID).exists());
 }
