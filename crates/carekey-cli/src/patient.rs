@@ -984,7 +984,7 @@ pub(crate) fn sync(g: &Global) -> Result<()> {
             (Some(size), _) => println!("{}: verified, log size {size}", n.url),
             (None, Some(p)) if n.alarm => {
                 alarm = true;
-                println!("{}: !!! ALERT: {p} — both signed checkpoints kept as evidence; this node is no longer trusted !!!", n.url);
+                println!("{}: !!! ALERT: {p} — the node's signed statements are kept as evidence; this node is no longer trusted !!!", n.url);
             }
             (None, p) => println!(
                 "{}: not verified: {}",
@@ -1001,7 +1001,7 @@ pub(crate) fn sync(g: &Global) -> Result<()> {
         report.new_access_events, report.outbox_pending
     );
     if alarm {
-        bail!("a ledger node showed an inconsistent history (split view or rollback)");
+        bail!("a ledger node was caught lying (split view, rollback or a withheld entry)");
     }
     Ok(())
 }

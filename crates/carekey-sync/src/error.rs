@@ -128,6 +128,8 @@ pub enum SyncError {
     WithheldEntry {
         /// The index the entry was acknowledged at.
         index: u64,
+        /// The signed checkpoint that leaves it out, verbatim (evidence beside the receipt).
+        checkpoint: String,
     },
     /// A hash tile or entry bundle does not match the signed root (the source altered or
     /// substituted it).

@@ -299,15 +299,22 @@ pub fn sync(
     for (index, bytes) in &watch.own_entries {
         let index = *index;
         if index >= size {
-            return Err(SyncError::WithheldEntry { index });
+            return Err(SyncError::WithheldEntry {
+                index,
+                checkpoint: new.raw.clone(),
+            });
         }
         for id in tiles_for_leaf(index, size) {
             tiles.ensure(id)?;
         }
         let proof = inclusion_proof_from_tiles(&tiles.view(), index, size)
             .map_err(|e| tiles.tile_error(e))?;
-        verify_inclusion(&leaf_hash(bytes), index, size, &proof, &new.checkpoint.root)
-            .map_err(|_| SyncError::WithheldEntry { index })?;
+        verify_inclusion(&leaf_hash(bytes), index, size, &proof, &new.checkpoint.root).map_err(
+            |_| SyncError::WithheldEntry {
+                index,
+                checkpoint: new.raw.clone(),
+            },
+        )?;
     }
 
     // 7. Scan every new entry.

@@ -616,7 +616,7 @@ fn forks_split_views_and_rollbacks_are_caught() {
     pin(&p4, &node_b.url, &log_key, None);
     let (code, err) = p4.fail(&["sync"]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("split view or rollback"), "{err}");
+    assert!(err.contains("split view, rollback"), "{err}");
     let list = p4.run(&["node", "list"]);
     assert_eq!(
         list.matches("evidence of a lying node").count(),
@@ -635,7 +635,7 @@ fn forks_split_views_and_rollbacks_are_caught() {
         &[(&witness.url, &witness_key)],
     );
     let (_, err) = p1.fail(&["sync"]);
-    assert!(err.contains("split view or rollback"), "{err}");
+    assert!(err.contains("split view, rollback"), "{err}");
     assert!(p1
         .run(&["node", "list"])
         .contains("evidence of a lying node"));

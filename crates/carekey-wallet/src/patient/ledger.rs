@@ -714,6 +714,37 @@ impl PatientWallet {
                         alarm: true,
                     });
                 }
+                Err(SyncError::WithheldEntry { index, checkpoint }) => {
+                    let problem = SyncError::WithheldEntry {
+                        index,
+                        checkpoint: checkpoint.clone(),
+                    }
+                    .to_string();
+                    // The node's own signed receipt put the entry in its log: with the
+                    // checkpoint that leaves it out, that is proof the node lied.
+                    let receipt = self.receipt_at(&pinned.url, index);
+                    let alarm = receipt.is_some();
+                    if let Some(receipt) = receipt {
+                        let evidence = carekey_sync::Evidence {
+                            kind: "withheld".to_owned(),
+                            detail: format!(
+                                "the node acknowledged this wallet's entry {index} with a signed receipt, then signed a checkpoint of a log without it"
+                            ),
+                            notes: vec![receipt, checkpoint],
+                            seen_at: now,
+                        };
+                        let held = &mut self.state.logs[i].state.evidence;
+                        if !held.iter().any(|e| e.notes == evidence.notes) {
+                            held.push(evidence);
+                        }
+                    }
+                    report.nodes.push(NodeSyncStatus {
+                        url: pinned.url.clone(),
+                        verified_size: None,
+                        problem: Some(problem),
+                        alarm,
+                    });
+                }
                 Err(e) => report.nodes.push(NodeSyncStatus {
                     url: pinned.url.clone(),
                     verified_size: None,
@@ -813,6 +844,21 @@ impl PatientWallet {
             }
         }
         own
+    }
+
+    /// The signed checkpoint of the receipt a node gave for this wallet's entry at `index`.
+    fn receipt_at(&self, node: &str, index: u64) -> Option<String> {
+        let publications = self
+            .state
+            .grants
+            .values()
+            .filter_map(|g| g.ledger.as_ref())
+            .flat_map(|l| l.published.iter())
+            .chain(self.state.erasures.iter().flat_map(|e| e.published.iter()));
+        publications
+            .filter(|p| p.node == node && p.index == index)
+            .find_map(|p| carekey_ledger::proof::Receipt::parse(&p.receipt).ok())
+            .map(|r| r.checkpoint)
     }
 
     /// Records an entry the sync found for one of this wallet's grants. Returns true for a new
