@@ -13,7 +13,7 @@ export function alarmText(settings: SettingsView | null, sync: SyncView | null):
     ...(sync?.nodes.filter((n) => n.alarm).map((n) => n.url) ?? []),
   ];
   if (nodes.length === 0) return null;
-  return `A ledger node showed two different histories of the log (${[...new Set(nodes)].join(', ')}). Carekey kept both signed checkpoints as evidence. Do not trust this node until its operator explains it.`;
+  return `A ledger node was caught lying about its log — two different histories, or an acknowledged entry left out (${[...new Set(nodes)].join(', ')}). Carekey kept the node's signed statements as evidence. Do not trust this node until its operator explains it.`;
 }
 
 function syncResults(view: SyncView): HTMLElement {
