@@ -23,6 +23,31 @@ impl Clock for SystemClock {
     }
 }
 
+/// The operating system's clock shifted by a fixed number of seconds: a real process that
+/// lives at another time (end-to-end tests of validity windows; `CAREKEY_NOW` for `serve`).
+#[derive(Debug, Clone, Copy)]
+pub struct ShiftedClock {
+    offset: i64,
+}
+
+impl ShiftedClock {
+    /// A clock that reads `now` at this moment and runs on from there.
+    pub fn starting_at(now: u64) -> Self {
+        let system = i64::try_from(SystemClock.now()).unwrap_or(i64::MAX);
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        Self {
+            offset: now.saturating_sub(system),
+        }
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> u64 {
+        let system = i64::try_from(SystemClock.now()).unwrap_or(i64::MAX);
+        u64::try_from(system.saturating_add(self.offset)).unwrap_or(0)
+    }
+}
+
 /// A clock that only moves when told to (tests).
 #[derive(Debug, Clone, Default)]
 pub struct ManualClock(Arc<AtomicU64>);

@@ -37,7 +37,7 @@ pub use api::{
     MAX_ENTRY_BODY, SIGNATURE_HEADER,
 };
 pub use checkpoints::{CheckpointStore, FileCheckpointStore, StoredCheckpoint};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, ShiftedClock, SystemClock};
 pub use config::{NodeConfig, WitnessConfig, WitnessPeer};
 pub use error::{ApiError, NodeError, StoreError};
 pub use keys::LogKey;

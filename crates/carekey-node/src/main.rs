@@ -123,7 +123,20 @@ async fn serve(config: PathBuf) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(origin = node.origin(), %addr, "node ready");
     println!("listening on http://{addr}");
-    let state = AppState::new(node, Arc::new(SystemClock), c.rate_per_sec, c.rate_burst);
+    // CAREKEY_NOW (unix seconds), as for the `carekey` CLI: the node lives at that time and
+    // runs on from it — for end-to-end tests of validity windows; never set it in production.
+    let clock: Arc<dyn carekey_node::Clock> = match std::env::var("CAREKEY_NOW") {
+        Ok(text) => {
+            let now: u64 = text
+                .trim()
+                .parse()
+                .with_context(|| format!("CAREKEY_NOW={text:?} is not unix seconds"))?;
+            tracing::warn!(now, "clock shifted by CAREKEY_NOW (tests only)");
+            Arc::new(carekey_node::ShiftedClock::starting_at(now))
+        }
+        Err(_) => Arc::new(SystemClock),
+    };
+    let state = AppState::new(node, clock, c.rate_per_sec, c.rate_burst);
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),

@@ -236,3 +236,83 @@ fn a_real_node_refuses_replays_and_bad_bodies_and_a_wallet_refuses_bad_answers()
     );
     assert!(reader.run(&["node", "list"]).contains("verified size 0"));
 }
+
+/// A grant that has run out is refused by the node, judged on the node's own clock: the same
+/// node process stack, restarted two days later (`CAREKEY_NOW` shifts its clock, as it shifts
+/// the CLI's), refuses the provider with `expired` and logs no access.
+#[test]
+fn a_real_node_refuses_an_expired_grant_on_its_own_clock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let (key_file, log_key) = keygen(root, "carekey.test/expiry");
+    let data = root.join("node-data");
+    let port = free_port();
+    let config = root.join("node.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\ndata_dir = {:?}\nkey_file = {:?}\nbatch_delay_ms = 2\n",
+            data.display().to_string(),
+            key_file.display().to_string()
+        ),
+    )
+    .unwrap();
+    let start = |now: Option<u64>| {
+        Proc::start_with_env(
+            &["serve", "--config", config.to_str().unwrap()],
+            now.map(|n| ("CAREKEY_NOW", n.to_string())),
+        )
+    };
+    let node = start(None);
+    let patient = patient_with_summary(root);
+    pin(&patient, &node.url, &log_key, None);
+    let named = format!("{} {log_key}", node.url);
+    let doc = provider_asking(
+        root,
+        "doc",
+        "Dr. Later",
+        &["AllergyIntolerance"],
+        "req",
+        &[named],
+    );
+    patient.run(&[
+        "share",
+        "req/request.uri",
+        "--yes",
+        "--duration",
+        "1d",
+        "--out",
+        "g.bundle",
+    ]);
+    let grant = crate::ledger::first_grant(&patient);
+    assert!(doc
+        .run(&["provider", "fetch", &grant, "--node", &node.url])
+        .contains("1 record(s)"));
+    drop(node);
+
+    // Two days on, for the node and for the provider.
+    let later = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 2 * 86_400;
+    let node = start(Some(later));
+    let mut late_doc = doc.clone();
+    late_doc.now = Some(later);
+    let (code, err) = late_doc.fail(&["provider", "fetch", &grant, "--node", &node.url]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("expired"), "{err}");
+    // Refused fetches log nothing: the patient still sees exactly one access.
+    let mut late_patient = patient.clone();
+    late_patient.now = Some(later);
+    let out = late_patient.run(&["sync"]);
+    assert!(out.contains("1 new access event"), "{out}");
+    assert_eq!(
+        late_patient
+            .json(&["audit", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -33,8 +33,17 @@ impl Drop for Proc {
 
 impl Proc {
     pub(crate) fn start(args: &[&str]) -> Proc {
-        let mut child = Command::new(node_bin())
-            .args(args)
+        Self::start_with_env(args, None)
+    }
+
+    /// [`Proc::start`] with one extra environment variable.
+    pub(crate) fn start_with_env(args: &[&str], env: Option<(&str, String)>) -> Proc {
+        let mut command = Command::new(node_bin());
+        command.args(args);
+        if let Some((k, v)) = env {
+            command.env(k, v);
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
