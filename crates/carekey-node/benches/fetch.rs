@@ -17,7 +17,7 @@
 //! grant each), `CAREKEY_BENCH_RATE` (total requests/s, paced per client on a fixed schedule;
 //! default 0 = closed loop, each client sends its next request as soon as it has the answer),
 //! `CAREKEY_BENCH_DURABILITY` (`full` default, or `none`), `CAREKEY_BENCH_BATCH_DELAY_MS`
-//! (default 2), `CAREKEY_BENCH_BATCH_SIZE` (default 8192), `CAREKEY_BENCH_BUNDLE_KIB`
+//! (default 0, the node's default), `CAREKEY_BENCH_BATCH_SIZE` (default 8192), `CAREKEY_BENCH_BUNDLE_KIB`
 //! (default 20), `CAREKEY_BENCH_DIR` (default /var/tmp), `CAREKEY_BENCH_GEN_THREADS`
 //! (load generator runtime threads, default 2).
 #![allow(clippy::unwrap_used, missing_docs)]
@@ -399,7 +399,7 @@ fn main() {
     let warmup_total = env_or("CAREKEY_BENCH_WARMUP", 1_000);
     let clients = env_or("CAREKEY_BENCH_CLIENTS", 100).max(1);
     let rate = env_or("CAREKEY_BENCH_RATE", 0);
-    let batch_delay = env_or("CAREKEY_BENCH_BATCH_DELAY_MS", 2);
+    let batch_delay = env_or("CAREKEY_BENCH_BATCH_DELAY_MS", 0);
     let batch_size = env_or("CAREKEY_BENCH_BATCH_SIZE", 8192);
     let bundle_kib = env_or("CAREKEY_BENCH_BUNDLE_KIB", 20);
     let gen_threads = env_or("CAREKEY_BENCH_GEN_THREADS", 2).max(1);
