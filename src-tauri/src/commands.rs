@@ -55,9 +55,9 @@ fn path_text(p: &Path) -> String {
 pub(crate) async fn app_status(core: State<'_, Core>) -> Result<AppStatus> {
     let core = core.inner().clone();
     blocking(move || {
-        let slot = core.slot();
-        let (unlocked, keyring_unlock, secret_store) = match slot.as_ref() {
-            Some(w) => (true, w.device_unlock_enabled(), w.secret_store()),
+        // Never waits for the wallet: a long import must not freeze status refreshes.
+        let (unlocked, keyring_unlock, secret_store) = match core.unlocked_status() {
+            Some(s) => (true, s.keyring_unlock, s.secret_store),
             None => (
                 false,
                 core.keyring_unlock_hint(),

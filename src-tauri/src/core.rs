@@ -2,12 +2,10 @@
 //! (or none: locked), and the embedded ledger.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use carekey_wallet::{
-    default_store, FileStore, KdfParams, OsKeyring, PatientWallet, SecretStore, WalletError,
-};
+use carekey_wallet::{FileStore, KdfParams, OsKeyring, PatientWallet, SecretStore, WalletError};
 
 use crate::ledger::EmbeddedLedger;
 use crate::types::AppError;
@@ -15,7 +13,7 @@ use crate::types::AppError;
 /// Where device secrets live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StoreChoice {
-    /// The OS keyring when one answers, else a file beside the vault (`default_store`).
+    /// The OS keyring when one answers (probed once per run), else a file beside the vault.
     Default,
     /// The OS keyring, or fail.
     Keyring,
@@ -87,7 +85,21 @@ struct Inner {
     kdf: KdfParams,
     store: StoreChoice,
     wallet: Mutex<Option<PatientWallet>>,
+    /// What the status needs of the unlocked wallet, kept so `app_status` answers at once
+    /// while a long command (an import) holds the wallet.
+    unlocked: Mutex<Option<UnlockedStatus>>,
+    /// Whether the OS keyring answered its probe (asked once: each probe writes an item).
+    keyring_works: OnceLock<bool>,
     ledger: Option<EmbeddedLedger>,
+}
+
+/// The unlocked wallet's part of the app status.
+#[derive(Clone, Debug)]
+pub(crate) struct UnlockedStatus {
+    /// Keyring unlock is on.
+    pub(crate) keyring_unlock: bool,
+    /// Where its device secrets live.
+    pub(crate) secret_store: String,
 }
 
 impl Core {
@@ -106,6 +118,8 @@ impl Core {
                 kdf: config.kdf,
                 store: config.store,
                 wallet: Mutex::new(None),
+                unlocked: Mutex::new(None),
+                keyring_works: OnceLock::new(),
                 ledger,
             }),
         })
@@ -128,7 +142,17 @@ impl Core {
     pub(crate) fn store(&self) -> Result<Box<dyn SecretStore>, AppError> {
         let dir = &self.inner.vault_dir;
         match self.inner.store {
-            StoreChoice::Default => Ok(default_store(dir)),
+            StoreChoice::Default => {
+                let works = *self
+                    .inner
+                    .keyring_works
+                    .get_or_init(|| OsKeyring::new().probe().is_ok());
+                Ok(if works {
+                    Box::new(OsKeyring::new())
+                } else {
+                    Box::new(FileStore::new(sibling(dir, ".device")))
+                })
+            }
             StoreChoice::File => Ok(Box::new(FileStore::new(sibling(dir, ".device")))),
             StoreChoice::Keyring => {
                 let k = OsKeyring::new();
@@ -138,6 +162,33 @@ impl Core {
                 Ok(Box::new(k))
             }
         }
+    }
+
+    /// The unlocked wallet's status without waiting for it: from the wallet when it is free,
+    /// else (a command is using it, so it is unlocked) what was seen last. `None`: locked.
+    pub(crate) fn unlocked_status(&self) -> Option<UnlockedStatus> {
+        let seen = |w: &PatientWallet| UnlockedStatus {
+            keyring_unlock: w.device_unlock_enabled(),
+            secret_store: w.secret_store(),
+        };
+        let status = match self.inner.wallet.try_lock() {
+            Ok(slot) => slot.as_ref().map(seen),
+            Err(TryLockError::WouldBlock) => return self.last_unlocked(),
+            Err(TryLockError::Poisoned(_)) => self.slot().as_ref().map(seen),
+        };
+        *self.last_unlocked_slot() = status.clone();
+        status
+    }
+
+    fn last_unlocked(&self) -> Option<UnlockedStatus> {
+        self.last_unlocked_slot().clone()
+    }
+
+    fn last_unlocked_slot(&self) -> MutexGuard<'_, Option<UnlockedStatus>> {
+        self.inner
+            .unlocked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The wallet slot. A panic while it was held (a bug) locks the wallet rather than
