@@ -16,6 +16,7 @@ use carekey_ledger::tiles::{
 };
 use carekey_ledger::witness::AddCheckpoint;
 use carekey_ledger::Hash;
+use carekey_model::ledger::{open_access_details, Entry};
 use carekey_node::client::{send, Reply};
 use carekey_node::LogKey;
 use hyper::Method;
@@ -323,6 +324,163 @@ async fn sigkill_under_load_loses_no_acknowledged_entry() {
         acked.len(),
         seen.0.len()
     );
+}
+
+/// A fetch answered `200`: the grant's position and the signed request bytes.
+type Served = (usize, Vec<u8>);
+
+/// Unix seconds now (the real process uses the system clock).
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_fetches_loses_no_access_event() {
+    let seed = std::env::var("CAREKEY_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| u64::from_le_bytes(carekey_crypto::random_array()) | 1);
+    println!("crash test seed: {seed} (rerun with CAREKEY_CRASH_SEED={seed})");
+    let mut rng = Rng(seed);
+    let dir = tempfile::tempdir().unwrap();
+    let (key, vkey) = keygen(dir.path(), ORIGIN);
+    let log = NoteVerifier::parse(&vkey).unwrap();
+    let config = node_config(dir.path(), &key, &[]);
+    let config_arg = config.to_str().unwrap().to_owned();
+    let now = unix_now();
+    let grants: Vec<Arc<(Fixture, Vec<u8>)>> = (0..4u8)
+        .map(|i| {
+            let bundle: Vec<u8> = (0..20_000u32).map(|b| (b as u8) ^ i).collect();
+            Arc::new((Fixture::new(now - DAY, now + 30 * DAY), bundle))
+        })
+        .collect();
+    let node = Proc::start(&["serve", "--config", &config_arg]);
+    for g in &grants {
+        let reply = send(
+            Method::POST,
+            &format!("{}/v1/entries", node.url),
+            g.0.commit_body().to_string().into_bytes(),
+            &[("content-type", "application/json")],
+            Duration::from_secs(10),
+            1 << 20,
+        )
+        .await
+        .unwrap();
+        assert_eq!(reply.status, 200);
+        let headers = g.0.upload_headers(&g.1);
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let reply = send(
+            Method::PUT,
+            &format!("{}/v1/grants/{}/bundle", node.url, g.0.id()),
+            g.1.clone(),
+            &headers,
+            Duration::from_secs(10),
+            1 << 20,
+        )
+        .await
+        .unwrap();
+        assert_eq!(reply.status, 204);
+    }
+    // Providers fetch until the node dies; every `200` must carry the exact bundle, and its
+    // access event (sealing that exact request) must survive the kill.
+    let served: Arc<Mutex<Vec<Served>>> = Arc::default();
+    let mut clients = Vec::new();
+    for (i, g) in grants.iter().enumerate() {
+        let (g, url, served) = (g.clone(), node.url.clone(), served.clone());
+        clients.push(tokio::spawn(async move {
+            loop {
+                let request = g.0.fetch_request(PUBLIC_URL, unix_now());
+                let Ok(reply) = send(
+                    Method::POST,
+                    &format!("{url}/v1/grants/{}/fetch", g.0.id()),
+                    request.as_bytes().to_vec(),
+                    &[],
+                    Duration::from_secs(10),
+                    1 << 20,
+                )
+                .await
+                else {
+                    return; // the node died under us
+                };
+                assert_eq!(
+                    reply.status,
+                    200,
+                    "{}",
+                    String::from_utf8_lossy(&reply.body)
+                );
+                assert_eq!(reply.body.to_vec(), g.1, "served bundle differs");
+                served
+                    .lock()
+                    .unwrap()
+                    .push((i, request.as_bytes().to_vec()));
+            }
+        }));
+    }
+    let delay = 100 + rng.next() % 400;
+    tokio::time::sleep(Duration::from_millis(delay)).await;
+    node.kill();
+    for c in clients {
+        c.await.unwrap();
+    }
+    let served = std::mem::take(&mut *served.lock().unwrap());
+    println!("killed after {delay} ms; {} fetches served", served.len());
+    assert!(
+        served.len() > 10,
+        "too few fetches were served to test anything"
+    );
+    // Restart: every served request is sealed in exactly one access event of its grant.
+    let node = Proc::start(&["serve", "--config", &config_arg]);
+    let r = get(&format!("{}/checkpoint", node.url)).await;
+    let size = open_checkpoint(
+        std::str::from_utf8(&r.body).unwrap(),
+        &log,
+        &[],
+        u64::MAX / 2,
+    )
+    .unwrap()
+    .checkpoint
+    .size;
+    let tiles = HttpTiles::fetch(&node.url, size).await;
+    let mut logged: HashMap<Vec<u8>, (usize, u32)> = HashMap::new();
+    for index in 0..size {
+        let Ok(Entry::Access(event)) = Entry::from_bytes(&tiles.entry(index, size)) else {
+            continue;
+        };
+        let e = event.document();
+        let i = grants
+            .iter()
+            .position(|g| g.0.grant_key.public() == e.grant_key)
+            .expect("an access event for an unknown grant key");
+        let details = open_access_details(&grants[i].0.event_secret, &e.sealed).unwrap();
+        logged
+            .entry(details.fetch_request.as_bytes().to_vec())
+            .or_insert((i, 0))
+            .1 += 1;
+    }
+    for (i, request) in &served {
+        assert_eq!(
+            logged.get(request),
+            Some(&(*i, 1)),
+            "a served fetch of grant {i} has no (or more than one) access event"
+        );
+    }
+    // The nonces are durable too: replaying an acknowledged request is refused.
+    let (i, request) = &served[served.len() - 1];
+    let reply = send(
+        Method::POST,
+        &format!("{}/v1/grants/{}/fetch", node.url, grants[*i].0.id()),
+        request.clone(),
+        &[],
+        Duration::from_secs(10),
+        1 << 20,
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.status, 403);
+    assert!(String::from_utf8_lossy(&reply.body).contains("replayed"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
