@@ -297,6 +297,27 @@ fn a_backup_copied_before_an_erasure_no_longer_opens() {
         .collect();
     assert_eq!(names, ["keep.txt"], "{names:?}");
 
+    // The node moves to another port: the share follows the pin, and the next erasure
+    // deletes it at the new address (nothing left waiting for the old one).
+    drop(node);
+    let node = start_node(&data, &key_file, free_port(), &[]);
+    patient.run(&[
+        "node",
+        "move",
+        &format!("http://127.0.0.1:{port}"),
+        &node.url,
+    ]);
+    let keep = crate::cli::record_id_named(&patient, "keep.txt");
+    patient.run(&["erase", &keep, "--yes", "--receipt", "r2.json"]);
+    let receipt = std::fs::read_to_string(root.join("r2.json")).unwrap();
+    assert!(
+        receipt.contains(&format!("the backup key share on {} (so", node.url)),
+        "{receipt}"
+    );
+    assert!(!receipt.contains("deletion queued"), "{receipt}");
+    let sync = patient.run(&["sync"]);
+    assert!(sync.contains("0 write(s) waiting"), "{sync}");
+
     // Restoring needs the node: with it down, a clear error and nothing created.
     drop(node);
     let offline = fresh("offline");

@@ -248,6 +248,14 @@ impl PatientWallet {
                 a.node.clone_from(&to);
             }
         }
+        if let Some(share) = self.state.backup_share.as_mut() {
+            for u in &mut share.nodes {
+                if *u == from {
+                    u.clone_from(&to);
+                }
+            }
+            share.nodes.dedup();
+        }
         self.save()
     }
 
