@@ -20,9 +20,7 @@ use carekey_model::ledger::{AccessEvent, Entry};
 use carekey_model::Signed;
 
 use crate::cli::Actor;
-use crate::ledger::{
-    free_port, keygen, patient_with_summary, pin, provider_asking, share, start_node, StaticServer,
-};
+use crate::ledger::{free_port, keygen, pin, shared_through, start_node, StaticServer};
 
 #[test]
 fn a_node_that_withholds_an_entry_or_forges_access_events_is_caught() {
@@ -33,20 +31,9 @@ fn a_node_that_withholds_an_entry_or_forges_access_events_is_caught() {
     let node = start_node(&data, &key_file, free_port(), &[]);
 
     // The genuine story: share, one fetch, a verified access, then a revocation.
-    let patient = patient_with_summary(root);
     // No witnesses: a witness cosigns any history that only appends, so it could not help here;
     // what catches these lies is the wallet's own checks.
-    pin(&patient, &node.url, &log_key, None);
-    let named = format!("{} {log_key}", node.url);
-    let doc = provider_asking(
-        root,
-        "doc",
-        "Dr. Genuine",
-        &["AllergyIntolerance"],
-        "req",
-        &[named],
-    );
-    let grant = share(&patient, "req");
+    let (patient, doc, grant) = shared_through(root, &node.url, &log_key, "Dr. Genuine");
     doc.run(&["provider", "fetch", &grant, "--node", &node.url]);
     assert!(patient.run(&["sync"]).contains("1 new access event"));
     let verified_list = patient.run(&["node", "list"]);

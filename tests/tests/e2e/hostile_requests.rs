@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::cli::Actor;
 use crate::ledger::{
-    copy_dir, free_port, keygen, patient_with_summary, pin, provider_asking, share, walk, Proc,
-    StaticServer,
+    copy_dir, free_port, keygen, patient_with_summary, pin, provider_asking, shared_through, walk,
+    Proc, StaticServer,
 };
 
 /// One raw HTTP/1.1 exchange; returns the status and the body.
@@ -145,18 +145,7 @@ fn a_real_node_refuses_replays_and_bad_bodies_and_a_wallet_refuses_bad_answers()
     let proxy = RecordingProxy::start(proxy_listener, direct.clone());
     assert_eq!(proxy.url, public);
 
-    let patient = patient_with_summary(root);
-    pin(&patient, &proxy.url, &log_key, None);
-    let named = format!("{} {log_key}", proxy.url);
-    let doc = provider_asking(
-        root,
-        "doc",
-        "Dr. Wire",
-        &["AllergyIntolerance"],
-        "req",
-        &[named],
-    );
-    let grant = share(&patient, "req");
+    let (patient, doc, grant) = shared_through(root, &proxy.url, &log_key, "Dr. Wire");
     let fetched = doc.run(&["provider", "fetch", &grant, "--node", &proxy.url]);
     assert!(fetched.contains("1 record(s)"), "{fetched}");
     let checkpoint = http(&direct, "GET", "/checkpoint", b"").1;

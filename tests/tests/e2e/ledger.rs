@@ -210,6 +210,23 @@ pub(crate) fn share(patient: &Actor, req: &str) -> String {
     first_grant(patient)
 }
 
+/// A patient (summary imported) who pinned the node at `url` with `log_key` and no witnesses,
+/// and shared allergies with provider `name`, whose request names that node: (patient,
+/// provider, grant id).
+pub(crate) fn shared_through(
+    root: &Path,
+    url: &str,
+    log_key: &str,
+    name: &str,
+) -> (Actor, Actor, String) {
+    let patient = patient_with_summary(root);
+    pin(&patient, url, log_key, None);
+    let named = format!("{url} {log_key}");
+    let doc = provider_asking(root, "doc", name, &["AllergyIntolerance"], "req", &[named]);
+    let grant = share(&patient, "req");
+    (patient, doc, grant)
+}
+
 /// The id of the patient's first grant.
 pub(crate) fn first_grant(patient: &Actor) -> String {
     patient.json(&["grants", "--json"])[0]["id"]
