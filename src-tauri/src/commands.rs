@@ -15,10 +15,10 @@ use carekey_wallet::{
 
 use crate::core::{now, Core};
 use crate::types::{
-    AccessView, AppError, AppStatus, GrantView, ImportProgress, KdfView, MyQr, NodeRemovalView,
-    NodeSyncView, NodeView, ReceiptView, RecordDetail, RecordView, RecoveryKitView, RequestView,
-    RevokeResult, SettingsView, ShareResult, SyncView, VerificationState, VerificationView,
-    WitnessPolicyView,
+    AccessView, AppError, AppStatus, BackupView, GrantView, ImportProgress, KdfView, MyQr,
+    NodeRemovalView, NodeSyncView, NodeView, ReceiptView, RecordDetail, RecordView,
+    RecoveryKitView, RequestView, RevokeResult, SettingsView, ShareResult, SyncView,
+    VerificationState, VerificationView, WitnessPolicyView,
 };
 
 /// The event `import_files` emits as it reads files.
@@ -155,10 +155,18 @@ pub(crate) async fn set_keyring_unlock(core: State<'_, Core>, enabled: bool) -> 
 }
 
 #[tauri::command]
-pub(crate) async fn backup(core: State<'_, Core>, path: String) -> Result<String> {
+pub(crate) async fn backup(core: State<'_, Core>, path: String) -> Result<BackupView> {
     let now = now()?;
-    let out = on_wallet(&core, move |w| w.backup(Path::new(&path), now)).await?;
-    Ok(path_text(&std::path::absolute(&out).unwrap_or(out)))
+    let (out, key_share_nodes, key_share_pending) = on_wallet(&core, move |w| {
+        let out = w.backup(Path::new(&path), now)?;
+        Ok((out, w.backup_share_nodes(), w.backup_share_pending()))
+    })
+    .await?;
+    Ok(BackupView {
+        path: path_text(&std::path::absolute(&out).unwrap_or(out)),
+        key_share_nodes,
+        key_share_pending,
+    })
 }
 
 /// The recovery words as one string or as the list the recovery kit showed.

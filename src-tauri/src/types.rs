@@ -327,6 +327,21 @@ pub struct NodeView {
     pub last_error: Option<String>,
 }
 
+/// A backup just written.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export_to = "../../ui/src/bindings/")]
+pub struct BackupView {
+    /// Where it was written (absolute).
+    pub path: String,
+    /// The remote nodes holding its key share (empty: no remote node is pinned, so the backup
+    /// carries no share and a copy keeps today's keys after an erasure).
+    pub key_share_nodes: Vec<String>,
+    /// Of those, the ones that have not stored the share yet (offline): until one has, the
+    /// backup cannot be restored.
+    pub key_share_pending: Vec<String>,
+}
+
 /// The witnesses required of nodes the patient confirms from a provider's request.
 #[derive(Clone, Debug, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -423,6 +438,7 @@ pub fn bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError> {
         NodeView,
         WitnessPolicyView,
         NodeRemovalView,
+        BackupView,
         KdfView,
         SettingsView,
     );

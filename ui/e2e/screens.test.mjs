@@ -288,7 +288,7 @@ test('settings: nodes, sync now, outbox, add node, KDF, passphrase change, backu
   // Backup.
   await page.getByLabel('Backup file').fill('usb/carekey-backup.ckb');
   await page.getByRole('button', { name: 'Back up now' }).click();
-  await page.getByText('Backup written to /home/patient/usb/carekey-backup.ckb.').waitFor();
+  await page.getByText('Backup written to /home/patient/usb/carekey-backup.ckb. Sealed with a key share kept on https://ledger.regional-health.example').waitFor();
   await s.done();
 });
 
@@ -303,6 +303,10 @@ test('settings: an unreachable node is a problem, not an alarm; outbox grows', a
   assert.equal(await page.locator('.alarm-banner').isHidden(), true);
   await axe(page, 'settings unreachable');
   await shot(page, 'settings-node-unreachable-1280');
+  // A backup now: its key share could not reach the dead node, and the patient is told.
+  await page.getByLabel('Backup file').fill('usb/b.ckb');
+  await page.getByRole('button', { name: 'Back up now' }).click();
+  await page.getByRole('alert').filter({ hasText: /ledger\.northcare\.example has not stored its key share yet/ }).waitFor();
   // The dead node's card says what waits for it and why.
   const dead = page.locator('li.node', { hasText: 'ledger.northcare.example' });
   await dead.getByText(/3 changes — last attempt: node unreachable: connection refused/).waitFor();

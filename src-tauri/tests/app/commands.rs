@@ -149,7 +149,10 @@ fn the_patient_story_through_the_commands() {
     );
 
     let backup = app.ok("backup", json!({ "path": app.path("wallet.backup") }));
-    assert!(std::path::Path::new(backup.as_str().unwrap()).is_absolute());
+    assert!(std::path::Path::new(backup["path"].as_str().unwrap()).is_absolute());
+    // No remote node (the embedded one is local): no key share, and the view says so.
+    assert_eq!(backup["keyShareNodes"], json!([]));
+    assert_eq!(backup["keySharePending"], json!([]));
     let settings = app.ok("settings", json!({}));
     assert_eq!(settings["backups"].as_array().unwrap().len(), 1);
     assert_eq!(settings["kdf"]["memoryKib"], 64);
@@ -245,7 +248,7 @@ fn restore_from_backup_and_words() {
     let bundle = app.path("bundle.json");
     write_bundle(&bundle);
     app.ok("import_files", json!({ "paths": [bundle] }));
-    let backup = app.ok("backup", json!({ "path": app.path("w.backup") }));
+    let backup = app.ok("backup", json!({ "path": app.path("w.backup") }))["path"].clone();
     let words = kit["words"].clone();
 
     let other = TestApp::new(false);

@@ -5,6 +5,7 @@
  */
 import type { AccessView } from '../bindings/AccessView';
 import type { AppStatus } from '../bindings/AppStatus';
+import type { BackupView } from '../bindings/BackupView';
 import type { GrantView } from '../bindings/GrantView';
 import type { ImportProgress } from '../bindings/ImportProgress';
 import type { MyQr } from '../bindings/MyQr';
@@ -366,12 +367,14 @@ export class MockBackend implements Backend {
     this.keyringUnlock = args.enabled;
   }
 
-  async backup(args: BackupArgs): Promise<string> {
+  async backup(args: BackupArgs): Promise<BackupView> {
     await this.enter('backup', args);
     const path = this.absolute(args.path);
     this.files.set(path, 'carekey-backup');
     this.backups.push(path);
-    return path;
+    // Like the wallet: the key share goes to every remote node (not this device's own).
+    const keyShareNodes = this.nodes.filter((n) => n.url !== EMBEDDED_NODE).map((n) => n.url);
+    return { path, keyShareNodes, keySharePending: keyShareNodes.filter((u) => u === UNREACHABLE_NODE) };
   }
 
   async restoreWallet(args: RestoreWalletArgs): Promise<void> {

@@ -6,6 +6,7 @@ import { open, save } from '@tauri-apps/plugin-dialog';
 
 import type { AccessView } from '../bindings/AccessView';
 import type { AppStatus } from '../bindings/AppStatus';
+import type { BackupView } from '../bindings/BackupView';
 import type { GrantView } from '../bindings/GrantView';
 import type { ImportProgress } from '../bindings/ImportProgress';
 import type { MyQr } from '../bindings/MyQr';
@@ -62,7 +63,7 @@ export class TauriBackend implements Backend {
   lock() { return call<void>('lock'); }
   changePassphrase(a: ChangePassphraseArgs) { return call<void>('changePassphrase', a); }
   setKeyringUnlock(a: SetKeyringUnlockArgs) { return call<void>('setKeyringUnlock', a); }
-  backup(a: BackupArgs) { return call<string>('backup', a); }
+  backup(a: BackupArgs) { return call<BackupView>('backup', a); }
   restoreWallet(a: RestoreWalletArgs) { return call<void>('restoreWallet', a); }
   listRecords() { return call<RecordView[]>('listRecords'); }
   importFiles(a: ImportFilesArgs) { return call<RecordView[]>('importFiles', a); }

@@ -4,6 +4,7 @@
  */
 import type { AccessView } from '../bindings/AccessView';
 import type { AppStatus } from '../bindings/AppStatus';
+import type { BackupView } from '../bindings/BackupView';
 import type { GrantView } from '../bindings/GrantView';
 import type { ImportProgress } from '../bindings/ImportProgress';
 import type { MyQr } from '../bindings/MyQr';
@@ -55,7 +56,7 @@ export interface Backend {
   lock(): Promise<void>;
   changePassphrase(args: ChangePassphraseArgs): Promise<void>;
   setKeyringUnlock(args: SetKeyringUnlockArgs): Promise<void>;
-  backup(args: BackupArgs): Promise<string>;
+  backup(args: BackupArgs): Promise<BackupView>;
   restoreWallet(args: RestoreWalletArgs): Promise<void>;
   listRecords(): Promise<RecordView[]>;
   importFiles(args: ImportFilesArgs): Promise<RecordView[]>;

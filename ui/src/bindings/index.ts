@@ -2,6 +2,7 @@
 export type { AccessView } from "./AccessView";
 export type { AppError } from "./AppError";
 export type { AppStatus } from "./AppStatus";
+export type { BackupView } from "./BackupView";
 export type { GrantView } from "./GrantView";
 export type { ImportProgress } from "./ImportProgress";
 export type { KdfView } from "./KdfView";

@@ -138,6 +138,15 @@ impl PatientWallet {
             .collect()
     }
 
+    /// The nodes the current backup key share was given to (empty: backups carry no share).
+    pub fn backup_share_nodes(&self) -> Vec<String> {
+        self.state
+            .backup_share
+            .as_ref()
+            .map(|s| s.nodes.clone())
+            .unwrap_or_default()
+    }
+
     /// Whether backups are sealed with a key share (a remote node is pinned).
     pub fn backups_need_share(&self) -> bool {
         !self.share_nodes().is_empty()

@@ -219,10 +219,17 @@ function backupSection(ctx: Ctx, s: SettingsView): HTMLElement {
   const run = button('Back up now', { class: 'btn secondary' });
   const list = h('ul', { class: 'backups' }, ...s.backups.map((b) => h('li', null, h('code', null, b))));
   run.addEventListener('click', async () => {
-    const abs = await busy(run, notice, () => ctx.backend.backup({ path: path.input.value.trim() }));
-    if (abs) {
-      notice.ok(`Backup written to ${abs}.`);
-      list.append(h('li', null, h('code', null, abs)));
+    const b = await busy(run, notice, () => ctx.backend.backup({ path: path.input.value.trim() }));
+    if (b) {
+      const nodes = b.keyShareNodes.join(', ');
+      if (b.keySharePending.length) {
+        notice.problem(`Backup written to ${b.path}, but ${b.keySharePending.join(', ')} has not stored its key share yet (unreachable): until a node has it, this backup cannot be restored. Carekey retries on every sync.`);
+      } else if (b.keyShareNodes.length) {
+        notice.ok(`Backup written to ${b.path}. Sealed with a key share kept on ${nodes}: restoring needs one of them, and every erasure deletes it there, so older copies of this backup stop opening.`);
+      } else {
+        notice.ok(`Backup written to ${b.path}. No remote ledger node is pinned, so a copy of this backup keeps today’s keys even after an erasure.`);
+      }
+      list.append(h('li', null, h('code', null, b.path)));
     }
   });
   return section('Backup and restore',
