@@ -8,6 +8,13 @@
 //! hand; `CAREKEY_UI_RESPONSIVENESS=1` adds a 50 MiB import, `CAREKEY_FIRST_PAINT_RUNS=N`
 //! N more app starts timed to first paint, `CAREKEY_APP_BIN` runs another build of the app).
 //!
+//! With `CAREKEY_UI_RESPONSIVENESS=1` the measured actions are also clicked and awaited from
+//! inside the page, so no WebDriver command runs on the web process's main thread while they
+//! are measured (`CAREKEY_UI_RESPONSIVENESS_DRIVEN=1` keeps WebDriver's clicks and polling, to
+//! compare), and the main threads of the app and of its web process are sampled from `/proc`
+//! to tell each long gap apart: the page's own work, waiting for a CPU, or asleep (module
+//! `threads`).
+//!
 //! A second, short story runs the app on the real Secret Service (gnome-keyring on the rig's
 //! own bus) and answers the native file dialogs with `xdotool` (module `keyring`).
 //!
@@ -21,6 +28,7 @@ mod dialogs;
 mod keyring;
 mod provider;
 mod rig;
+mod threads;
 mod window;
 
 use std::path::Path;
@@ -33,7 +41,7 @@ use serde_json::json;
 use crate::dialogs::Xdo;
 use crate::provider::Provider;
 use crate::rig::{in_ci, Rig, Secrets, Tools};
-use crate::window::{lit, Window};
+use crate::window::{heading_xpath, lit, Window};
 
 pub(crate) const PASSPHRASE: &str = "velvet orbit lantern quarry mosaic";
 /// The window size of tauri.conf.json, which the screenshots use.
@@ -235,6 +243,9 @@ async fn story(tools: &Tools, rig: &Rig) {
     let png = w.c.screenshot().await.unwrap();
     println!("screenshot size: {:?}", png_size(&png));
     theme(&w, "Light").await;
+    if std::env::var("CAREKEY_UI_RESPONSIVENESS").as_deref() == Ok("1") {
+        w.watch(rig.app_pid());
+    }
 
     // 1. Onboarding: create a wallet, see the 24 recovery words once.
     w.heading("Welcome to Carekey").await;
@@ -250,10 +261,13 @@ async fn story(tools: &Tools, rig: &Rig) {
     w.text_in("//p[contains(@class,'strength-text')]", "Strength:")
         .await;
     w.shot("02-create-wallet").await;
-    w.probe().await;
-    w.click_button("Create wallet").await;
-    w.heading("Your recovery kit").await;
-    w.probed("onboard (create wallet)").await;
+    let create = w.button("Create wallet").await;
+    w.act(
+        "onboard (create wallet)",
+        create,
+        &heading_xpath("Your recovery kit"),
+    )
+    .await;
     let words = w.all("//ol[contains(@class,'words')]/li").await;
     assert_eq!(words.len(), 24, "the recovery kit shows 24 words");
     for word in &words {
@@ -274,21 +288,22 @@ async fn story(tools: &Tools, rig: &Rig) {
     w.heading("Unlock your wallet").await;
     w.shot("04-unlock").await;
     w.type_into("Passphrase", PASSPHRASE).await;
-    w.probe().await;
-    w.click_button("Unlock").await;
-    w.heading("Records").await;
-    w.probed("unlock (passphrase)").await;
+    let unlock = w.button("Unlock").await;
+    w.act("unlock (passphrase)", unlock, &heading_xpath("Records"))
+        .await;
 
     // 2. Import a FHIR bundle by its path; records appear grouped by type.
     let bundle = root.join("patient-summary.json");
     write_bundle(&bundle);
     w.type_into("File path on this computer", bundle.to_str().unwrap())
         .await;
-    w.probe().await;
-    w.click_button("Import").await;
-    w.text_in("//p[contains(@class,'notice')]", "Imported 6 records")
-        .await;
-    w.probed("import a FHIR bundle (6 records)").await;
+    let import = w.button("Import").await;
+    w.act(
+        "import a FHIR bundle (6 records)",
+        import,
+        "//p[contains(@class,'notice')][contains(normalize-space(.), 'Imported 6 records')]",
+    )
+    .await;
     for group in [
         "Allergies & intolerances",
         "Medications",
@@ -369,19 +384,18 @@ async fn story(tools: &Tools, rig: &Rig) {
     w.scroll_to("//section[h2[normalize-space()='Your decision']]")
         .await;
     w.shot("10-share-decision").await;
-    w.probe().await;
-    w.wait("//form//button[@type='submit' and normalize-space()='Share']")
-        .await
-        .click()
-        .await
-        .unwrap();
-    w.heading("Shared").await;
-    w.text_in(
-        "//strong",
-        &format!("Shared 2 records with {}", provider::NAME),
+    let share = w
+        .wait("//form//button[@type='submit' and normalize-space()='Share']")
+        .await;
+    w.act(
+        "share (2 records, grant on the node)",
+        share,
+        &format!(
+            "//main[.//h1[normalize-space()='Shared']]//strong[contains(normalize-space(.), {})]",
+            lit(&format!("Shared 2 records with {}", provider::NAME))
+        ),
     )
     .await;
-    w.probed("share (2 records, grant on the node)").await;
     w.shot("11-share-done").await;
 
     // The grant, as the window lists it.
@@ -419,26 +433,27 @@ async fn story(tools: &Tools, rig: &Rig) {
         .await;
     w.text_in("//li[contains(@class,'node')]", "This device")
         .await;
-    w.probe().await;
-    w.click_button("Sync now").await;
-    w.text_in("//p[contains(@class,'notice')]", "Sync complete")
-        .await;
-    w.text_in(
-        "//ul[contains(@class,'sync-results')]",
-        "1 new access event",
+    let sync = w.button("Sync now").await;
+    w.act(
+        "sync (1 node)",
+        sync,
+        "//ul[contains(@class,'sync-results')][contains(normalize-space(.), '1 new access event')]",
     )
     .await;
-    w.probed("sync (1 node)").await;
+    w.text_in("//p[contains(@class,'notice')]", "Sync complete")
+        .await;
     w.shot("13-settings").await;
 
     // A backup to a path typed in the field.
     let backup = root.join("carekey-backup.ckb");
     w.type_into("Backup file", backup.to_str().unwrap()).await;
-    w.probe().await;
-    w.click_button("Back up now").await;
-    w.text_in("//p[contains(@class,'notice')]", "Backup written to")
-        .await;
-    w.probed("backup").await;
+    let back_up = w.button("Back up now").await;
+    w.act(
+        "backup",
+        back_up,
+        "//p[contains(@class,'notice')][contains(normalize-space(.), 'Backup written to')]",
+    )
+    .await;
     assert!(
         std::fs::metadata(&backup).is_ok_and(|m| m.len() > 0),
         "no backup at {}",
@@ -459,15 +474,16 @@ async fn story(tools: &Tools, rig: &Rig) {
     w.wait("//dialog[@open]//h2[starts-with(normalize-space(), 'Revoke access for')]")
         .await;
     w.shot("15-revoke-confirm").await;
-    w.probe().await;
-    w.wait("//dialog[@open]//button[normalize-space()='Revoke access']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    let revoke = w
+        .wait("//dialog[@open]//button[normalize-space()='Revoke access']")
+        .await;
+    w.act(
+        "revoke",
+        revoke,
+        "//li[contains(@class,'grant')][contains(normalize-space(.), 'Revoked')]",
+    )
+    .await;
     w.text_in("//p[contains(@class,'notice')]", "revoked").await;
-    w.text_in("//li[contains(@class,'grant')]", "Revoked").await;
-    w.probed("revoke").await;
     w.shot("16-grants-revoked").await;
     let (code, err) = provider.fail(&["provider", "fetch", &grant, "--node", &node_url]);
     assert_eq!(code, 4, "{err}");
@@ -489,17 +505,18 @@ async fn story(tools: &Tools, rig: &Rig) {
     w.click_button("Erase record").await;
     w.wait("//dialog[@open]//h2[contains(., 'Body weight')]")
         .await;
-    w.probe().await;
-    w.wait("//dialog[@open]//button[normalize-space()='Erase record']")
-        .await
-        .click()
-        .await
-        .unwrap();
-    let receipt = w
-        .wait("//section[contains(@class,'receipt')][.//h2[normalize-space()='Erasure receipt']]")
+    let erase = w
+        .wait("//dialog[@open]//button[normalize-space()='Erase record']")
         .await;
-    w.probed("erase one record (rotates the epoch, re-writes the backup)")
-        .await;
+    let receipt_xpath =
+        "//section[contains(@class,'receipt')][.//h2[normalize-space()='Erasure receipt']]";
+    w.act(
+        "erase one record (rotates the epoch, re-writes the backup)",
+        erase,
+        receipt_xpath,
+    )
+    .await;
+    let receipt = w.wait(receipt_xpath).await;
     let logged = receipt
         .find(fantoccini::Locator::XPath(
             ".//dt[normalize-space()='Logged on']/following-sibling::dd[1]",
@@ -624,11 +641,14 @@ async fn large_import(w: &mut Window, root: &Path) {
     }
     w.type_into("File path on this computer", path.to_str().unwrap())
         .await;
-    w.probe().await;
-    w.click_button("Import").await;
-    w.text_in("//p[contains(@class,'notice')]", "Imported 1 record")
+    let import = w.button("Import").await;
+    let r = w
+        .act(
+            &format!("import a {mib} MiB file"),
+            import,
+            "//p[contains(@class,'notice')][contains(normalize-space(.), 'Imported 1 record')]",
+        )
         .await;
-    let r = w.probed(&format!("import a {mib} MiB file")).await;
     let bar = w
         .wait(&format!(
             "//progress[@aria-label={}]",
