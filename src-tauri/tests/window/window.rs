@@ -100,7 +100,7 @@ const PROBE_START: &str = r#"
     const now = performance.now();
     const p = { t0: now, last: now, maxGap: 0, ticks: 0, running: true, errors: [],
                 loops: {}, longTasks: null, gaps: [], maxFrame: 0, frames: 0,
-                clickAt: null, doneAt: null, endAt: null, onEnd: null };
+                clickAt: null, doneAt: null, endAt: null, onEnd: null, until };
     p.timer = setInterval(() => {
         const t = performance.now();
         if (t - p.last > 50 && p.gaps.length < 10) {
@@ -213,7 +213,7 @@ const PROBE_READ: &str = r#"
     if (tail > p.maxGap) p.gapAt = { start: p.last - p.t0, route: location.hash };
     return { span: (p.doneAt ?? now) - (p.clickAt ?? p.t0), maxGap: Math.max(p.maxGap, tail), ticks: p.ticks,
              gapAt: p.gapAt || null, gaps: p.gaps, t0epoch: performance.timeOrigin + p.t0, maxFrame: p.maxFrame, frameAt: p.frameAt || null,
-             frames: p.frames, inPage: p.clickAt !== null, done: p.doneAt !== null,
+             frames: p.frames, inPage: p.clickAt !== null, done: p.doneAt !== null || !p.until,
              ipc: loop('ipc'), status: loop('status'), longTasks: p.longTasks, errors: p.errors };
 "#;
 
