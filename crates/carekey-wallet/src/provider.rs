@@ -193,7 +193,7 @@ impl ProviderWallet {
         let nodes = spec
             .nodes
             .iter()
-            .map(|n| crate::patient::normalise_node(n))
+            .map(|n| crate::NodeRef::parse(n).map(|r| r.to_string()))
             .collect::<Result<Vec<_>, _>>()?;
         let request = AccessRequest {
             provider_name: self.state.name.clone(),

@@ -36,7 +36,8 @@ pub struct NodeRef {
 }
 
 impl NodeRef {
-    /// Parses `URL` or `URL LOG-KEY`.
+    /// Parses `URL` or `URL LOG-KEY` (the URL normalised, the key checked as a note verifier
+    /// key and kept exactly: base64 may end in `/`).
     pub fn parse(text: &str) -> Result<Self, WalletError> {
         let mut parts = text.split_whitespace();
         let url = super::normalise_node(parts.next().unwrap_or_default())?;
@@ -46,7 +47,21 @@ impl NodeRef {
                 "{text:?}: expected `URL [LOG-KEY]`"
             )));
         }
+        if let Some(key) = &log_key {
+            carekey_ledger::note::NoteVerifier::parse(key)
+                .map_err(|e| WalletError::Invalid(format!("log key {key:?}: {e}")))?;
+        }
         Ok(NodeRef { url, log_key })
+    }
+}
+
+impl std::fmt::Display for NodeRef {
+    /// `URL` or `URL LOG-KEY`, as a request names the node.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.log_key {
+            Some(key) => write!(f, "{} {key}", self.url),
+            None => f.write_str(&self.url),
+        }
     }
 }
 
@@ -1033,4 +1048,59 @@ fn pinned_log(
         quorum,
         max_age_secs: DEFAULT_MAX_AGE_SECS,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::NodeRef;
+
+    /// A log key whose base64 ends in `/` survives a request (it once lost the slash to the
+    /// URL normalisation, and the patient then saw a key mismatch).
+    #[test]
+    fn node_references_keep_their_log_key_exactly() {
+        let key = (0..10_000)
+            .map(|_| {
+                let k = carekey_crypto::SigningKey::generate();
+                carekey_ledger::note::NoteKey::new("log.example/a", k)
+                    .unwrap()
+                    .verifier()
+                    .to_vkey()
+            })
+            .find(|v| v.ends_with('/'))
+            .unwrap();
+        let r = NodeRef::parse(&format!(" http://127.0.0.1:7000/  {key} ")).unwrap();
+        assert_eq!(r.url, "http://127.0.0.1:7000");
+        assert_eq!(r.log_key.as_deref(), Some(key.as_str()));
+        assert_eq!(r.to_string(), format!("http://127.0.0.1:7000 {key}"));
+        assert_eq!(NodeRef::parse(&r.to_string()).unwrap(), r);
+        assert!(NodeRef::parse("http://n.example not-a-key").is_err());
+        assert!(NodeRef::parse("ftp://n.example").is_err());
+        assert!(NodeRef::parse(&format!("http://a {key} extra")).is_err());
+
+        // Through a provider's signed request, too.
+        let dir = tempfile::tempdir().unwrap();
+        let mut provider = crate::ProviderWallet::create(
+            &dir.path().join("p"),
+            "Dr. Slash",
+            &crate::Passphrase::new("a provider passphrase".into()),
+            crate::KdfParams::TEST,
+            Box::new(crate::FileStore::new(dir.path().join("p.device"))),
+        )
+        .unwrap();
+        let spec = crate::RequestSpec {
+            record_ids: Vec::new(),
+            resource_types: vec!["Observation".into()],
+            purpose: "care".into(),
+            duration_secs: 3600,
+            nodes: vec![format!("http://127.0.0.1:7000/ {key}")],
+            valid_for_secs: 600,
+        };
+        let request = provider.request(&spec, 1_750_000_000).unwrap();
+        assert_eq!(
+            request.document().nodes,
+            [format!("http://127.0.0.1:7000 {key}")]
+        );
+    }
 }
