@@ -62,11 +62,31 @@ fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync
     ]
 }
 
+/// On Linux without a GPU (no DRM render node), WebKitGTK would composite with Mesa's software
+/// OpenGL (llvmpipe), whose threads then compete with the page for the CPU: the page waited up
+/// to 200 ms for a paint on the 2-core test machine. Skia's CPU painter is cheaper there, so
+/// the app asks for it — unless the user set `WEBKIT_SKIA_ENABLE_CPU_RENDERING` themselves.
+/// Runs first, before any thread exists (setting the environment is only sound then).
+fn paint_on_the_cpu_without_a_gpu() {
+    #[cfg(target_os = "linux")]
+    {
+        const VAR: &str = "WEBKIT_SKIA_ENABLE_CPU_RENDERING";
+        let has_render_node = std::fs::read_dir("/dev/dri").is_ok_and(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+        });
+        if !has_render_node && std::env::var_os(VAR).is_none() {
+            std::env::set_var(VAR, "1");
+        }
+    }
+}
+
 /// Runs the app: reads the configuration (see [`AppConfig::from_env`]), starts the embedded
 /// ledger, prints `embedded ledger node: <url> <log-key>` on stdout (end-to-end tests read
 /// it), and opens the window.
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
+    paint_on_the_cpu_without_a_gpu();
     let builder = tauri::Builder::default().plugin(tauri_plugin_dialog::init());
     #[cfg(mobile)]
     let builder = builder.plugin(tauri_plugin_barcode_scanner::init());
