@@ -396,25 +396,35 @@ impl Rig {
             .unwrap();
         rig.driver = Some(driver);
         rig.webdriver = format!("http://127.0.0.1:{port}");
+        // tauri-driver listens at once but starts WebKitWebDriver beside it; a session request
+        // sent before WebKitWebDriver listens on the native port is refused (seen in CI under
+        // load), so wait for both.
+        for (what, p) in [("tauri-driver", port), ("WebKitWebDriver", native_port)] {
+            rig.wait_for_listener(what, p);
+        }
+        rig
+    }
+
+    fn wait_for_listener(&mut self, what: &str, port: u16) {
         let start = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = rig
+            if let Some(status) = self
                 .driver
                 .as_mut()
                 .and_then(|c| c.try_wait().ok().flatten())
             {
                 panic!(
                     "tauri-driver exited ({status}):\n{}",
-                    rig.log("tauri-driver.log")
+                    self.log("tauri-driver.log")
                 );
             }
             assert!(
                 start.elapsed() < Duration::from_secs(20),
-                "tauri-driver did not listen on {port} within 20 s"
+                "{what} did not listen on {port} within 20 s:\n{}",
+                self.log("tauri-driver.log")
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        rig
     }
 
     /// Starts gnome-keyring (secrets only) on the rig's own bus, with its keyring files in the
