@@ -206,7 +206,7 @@ impl NodeClient {
         owner: &[u8; 32],
         signature: &Signature,
     ) -> Result<(), SyncError> {
-        let url = join(&self.base, &format!("v1/backup-shares/{}", hex::encode(id)));
+        let url = self.share_url(id);
         let mut body = share.to_vec();
         body.extend_from_slice(owner);
         let request = self
@@ -221,19 +221,11 @@ impl NodeClient {
     /// Reads a backup key share (`GET /v1/backup-shares/<id>`); `Ok(None)` when the node says
     /// it has none (`404`: never stored there, or deleted by an erasure).
     pub fn backup_share(&self, id: &[u8; 16]) -> Result<Option<[u8; 32]>, SyncError> {
-        let url = join(&self.base, &format!("v1/backup-shares/{}", hex::encode(id)));
-        let response = self
-            .client
-            .get(url.clone())
-            .send()
-            .map_err(|e| transport(&url, &e))?;
-        if response.status() == StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        if !response.status().is_success() {
-            let status = response.status();
-            return Err(status_error(&url, status, response));
-        }
+        let url = self.share_url(id);
+        let response = match self.send(&url, self.client.get(url.clone())) {
+            Err(SyncError::Status { status: 404, .. }) => return Ok(None),
+            other => other?,
+        };
         let body = read_capped(response, &url, 64)?;
         let share: [u8; 32] = body
             .as_slice()
@@ -252,12 +244,16 @@ impl NodeClient {
         id: &[u8; 16],
         signature: &Signature,
     ) -> Result<(), SyncError> {
-        let url = join(&self.base, &format!("v1/backup-shares/{}", hex::encode(id)));
+        let url = self.share_url(id);
         let request = self
             .client
             .delete(url.clone())
             .header(SIGNATURE_HEADER, B64.encode(signature.to_bytes()));
         self.send(&url, request).map(drop)
+    }
+
+    fn share_url(&self, id: &[u8; 16]) -> Url {
+        join(&self.base, &format!("v1/backup-shares/{}", hex::encode(id)))
     }
 
     /// Sends a request; any status but 2xx becomes [`SyncError::Status`] with the node's code.

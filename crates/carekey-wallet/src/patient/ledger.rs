@@ -48,8 +48,7 @@ impl NodeRef {
             )));
         }
         if let Some(key) = &log_key {
-            carekey_ledger::note::NoteVerifier::parse(key)
-                .map_err(|e| WalletError::Invalid(format!("log key {key:?}: {e}")))?;
+            check_log_key(key)?;
         }
         Ok(NodeRef { url, log_key })
     }
@@ -230,16 +229,18 @@ impl PatientWallet {
         log.pinned.url = to.clone();
         log.former_urls.retain(|u| *u != to);
         log.former_urls.push(from.clone());
-        for u in &mut self.state.pinned_nodes {
+        // Every other place that names the node by its URL follows it.
+        let rename = |u: &mut String| {
             if *u == from {
                 u.clone_from(&to);
             }
-        }
+        };
+        self.state.pinned_nodes.iter_mut().for_each(rename);
         for item in &mut self.state.outbox.items {
             if item.node == from {
-                item.node.clone_from(&to);
                 item.next_attempt_at = 0;
             }
+            rename(&mut item.node);
         }
         let publications = self
             .state
@@ -253,22 +254,13 @@ impl PatientWallet {
                     .iter_mut()
                     .flat_map(|e| e.published.iter_mut()),
             );
-        for p in publications {
-            if p.node == from {
-                p.node.clone_from(&to);
-            }
-        }
-        for a in &mut self.state.access_log {
-            if a.node == from {
-                a.node.clone_from(&to);
-            }
-        }
+        publications.for_each(|p| rename(&mut p.node));
+        self.state
+            .access_log
+            .iter_mut()
+            .for_each(|a| rename(&mut a.node));
         if let Some(share) = self.state.backup_share.as_mut() {
-            for u in &mut share.nodes {
-                if *u == from {
-                    u.clone_from(&to);
-                }
-            }
+            share.nodes.iter_mut().for_each(rename);
             share.nodes.dedup();
         }
         self.save()
@@ -737,12 +729,13 @@ impl PatientWallet {
                         alarm: true,
                     });
                 }
-                Err(SyncError::WithheldEntry { index, checkpoint }) => {
-                    let problem = SyncError::WithheldEntry {
+                Err(
+                    ref e @ SyncError::WithheldEntry {
                         index,
-                        checkpoint: checkpoint.clone(),
-                    }
-                    .to_string();
+                        ref checkpoint,
+                    },
+                ) => {
+                    let problem = e.to_string();
                     // The node's own signed receipt put the entry in its log: with the
                     // checkpoint that leaves it out, that is proof the node lied.
                     let receipt = self.receipt_at(&pinned.url, index);
@@ -753,7 +746,7 @@ impl PatientWallet {
                             detail: format!(
                                 "the node acknowledged this wallet's entry {index} with a signed receipt, then signed a checkpoint of a log without it"
                             ),
-                            notes: vec![receipt, checkpoint],
+                            notes: vec![receipt, checkpoint.clone()],
                             seen_at: now,
                         };
                         let held = &mut self.state.logs[i].state.evidence;
@@ -1019,6 +1012,12 @@ fn submit(entry: &[u8]) -> OutboxOp {
     }
 }
 
+fn check_log_key(key: &str) -> Result<(), WalletError> {
+    carekey_ledger::note::NoteVerifier::parse(key)
+        .map(drop)
+        .map_err(|e| WalletError::Invalid(format!("log key {key:?}: {e}")))
+}
+
 fn check_witnesses(witness_keys: &[String], quorum: usize) -> Result<(), WalletError> {
     for w in witness_keys {
         carekey_ledger::note::NoteVerifier::parse(w)
@@ -1038,8 +1037,7 @@ fn pinned_log(
     witness_keys: &[String],
     quorum: usize,
 ) -> Result<PinnedLog, WalletError> {
-    carekey_ledger::note::NoteVerifier::parse(log_key)
-        .map_err(|e| WalletError::Invalid(format!("log key {log_key:?}: {e}")))?;
+    check_log_key(log_key)?;
     check_witnesses(witness_keys, quorum)?;
     Ok(PinnedLog {
         url: url.to_owned(),
