@@ -68,27 +68,30 @@ impl PatientWallet {
                 nodes: Vec::new(),
             },
         };
-        let owner = SigningKey::from_bytes(&share.owner.0);
-        let signature = owner
-            .sign(&share_put_message(&share.id, &share.secret.0))
-            .to_bytes()
-            .to_vec();
         let missing: Vec<String> = nodes
             .into_iter()
             .filter(|u| !share.nodes.contains(u))
             .collect();
-        for url in missing {
-            self.state.outbox.push(
-                &url,
-                OutboxOp::PutShare {
-                    id: share.id,
-                    share: *share.secret.0,
-                    owner: *owner.public().as_bytes(),
-                    signature: signature.clone(),
-                },
-                now,
-            );
-            share.nodes.push(url);
+        let changed = !missing.is_empty();
+        if changed {
+            let owner = SigningKey::from_bytes(&share.owner.0);
+            let signature = owner
+                .sign(&share_put_message(&share.id, &share.secret.0))
+                .to_bytes()
+                .to_vec();
+            for url in missing {
+                self.state.outbox.push(
+                    &url,
+                    OutboxOp::PutShare {
+                        id: share.id,
+                        share: *share.secret.0,
+                        owner: *owner.public().as_bytes(),
+                        signature: signature.clone(),
+                    },
+                    now,
+                );
+                share.nodes.push(url);
+            }
         }
         let vault_share = BackupShare {
             id: share.id,
@@ -96,8 +99,11 @@ impl PatientWallet {
             nodes: share.nodes.clone(),
         };
         self.state.backup_share = Some(share);
-        self.save()?;
-        self.flush_outbox(now);
+        // Only a new share, or one queued to new nodes, needs saving and sending.
+        if changed {
+            self.save()?;
+            self.flush_outbox(now);
+        }
         Ok(Some(vault_share))
     }
 
