@@ -511,8 +511,10 @@ pub(crate) fn share(g: &Global, args: ShareArgs) -> Result<()> {
     );
     println!("  duration  {}", human_duration(r.duration_secs));
     println!("  expires   {}", session::when(r.expires_at));
+    let mut keyed_nodes = false;
     for n in &review.unpinned_nodes {
         let node = carekey_wallet::NodeRef::parse(n)?;
+        keyed_nodes |= node.log_key.is_some();
         match &node.log_key {
             Some(key) => println!(
                 "  node      {}  log key {key}  (NOT PINNED — you must confirm it)",
@@ -524,11 +526,7 @@ pub(crate) fn share(g: &Global, args: ShareArgs) -> Result<()> {
             ),
         }
     }
-    if review
-        .unpinned_nodes
-        .iter()
-        .any(|n| n.split_whitespace().nth(1).is_some())
-    {
+    if keyed_nodes {
         let policy = w.witness_policy();
         if policy.witness_keys.is_empty() {
             println!("            confirmed nodes are pinned with NO witnesses (set them with `carekey node witnesses`)");
