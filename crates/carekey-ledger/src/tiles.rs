@@ -383,6 +383,29 @@ pub fn decode_bundle(bytes: &[u8], expected: usize) -> Result<Vec<Vec<u8>>, Tile
     Ok(out)
 }
 
+/// The first `width` hashes or entries of a tile of `kind` held in `bytes`: a partial tile of
+/// that width is exactly this prefix of any wider tile (or the full tile) at the same index,
+/// because a log's hashes and entries never change. `None` when `bytes` holds fewer than
+/// `width` (or, for an entry bundle, is malformed before reaching it).
+pub fn tile_prefix(kind: TileKind, bytes: &[u8], width: u16) -> Option<&[u8]> {
+    let width = usize::from(width);
+    match kind {
+        TileKind::Hash { .. } => bytes.get(..width.checked_mul(HASH_SIZE)?),
+        TileKind::Entries => {
+            let mut at = 0usize;
+            for _ in 0..width {
+                let len = bytes.get(at..at.checked_add(2)?)?;
+                let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+                at = at.checked_add(2)?.checked_add(len)?;
+                if at > bytes.len() {
+                    return None;
+                }
+            }
+            bytes.get(..at)
+        }
+    }
+}
+
 /// The bytes of hash tile `id`, built from the node's tree: `width` hashes of 32 bytes.
 ///
 /// Fails for entry bundles, and for tiles the tree cannot fill yet.
@@ -542,6 +565,34 @@ pub fn tile_hashes(id: &TileId, bytes: &[u8]) -> Result<Vec<Hash>, TileError> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+
+    #[test]
+    fn a_partial_tile_is_a_prefix_of_any_wider_one() {
+        let entries: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; usize::from(i) * 7]).collect();
+        let refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+        let full = encode_bundle(&refs);
+        for w in 0..=10u16 {
+            let want = encode_bundle(&refs[..usize::from(w)]);
+            assert_eq!(
+                tile_prefix(TileKind::Entries, &full, w),
+                Some(&want[..]),
+                "width {w}"
+            );
+        }
+        assert_eq!(tile_prefix(TileKind::Entries, &full, 11), None);
+        assert_eq!(
+            tile_prefix(TileKind::Entries, &full[..full.len() - 1], 10),
+            None
+        );
+        let hashes: Vec<u8> = (0..=255u8).cycle().take(5 * HASH_SIZE).collect();
+        let kind = TileKind::Hash { level: 0 };
+        assert_eq!(
+            tile_prefix(kind, &hashes, 3),
+            Some(&hashes[..3 * HASH_SIZE])
+        );
+        assert_eq!(tile_prefix(kind, &hashes, 6), None);
+    }
+
     use super::*;
 
     #[test]

@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use carekey_crypto::{sha256, PublicKey, Signature};
-use carekey_ledger::tiles::TileId;
+use carekey_ledger::tiles::{tile_prefix, TileId, TILE_WIDTH};
 use carekey_model::ledger::{
     delete_message, upload_message, AccessDetails, AccessEvent, SignedAccessEvent,
     SignedFetchRequest,
@@ -209,22 +209,17 @@ async fn tile(
 ) -> Result<Response, ApiError> {
     let id = TileId::parse(&format!("tile/{path}"))
         .map_err(|_| ApiError::not_found("no_tile", "not a tile path"))?;
-    let size = state.node.published().size;
-    if !tile_within(&id, size) {
+    let published = state.node.published();
+    if !tile_within(&id, published.size) {
         return Err(ApiError::not_found(
             "no_tile",
             "the log has no such tile yet",
         ));
     }
-    let file = store::tile_path(state.node.data_dir(), &id);
-    let bytes = tokio::fs::read(&file).await.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound && !id.is_full() {
-            // A partial width the log grew past in one batch was never written.
-            return ApiError::not_found("no_tile", "the log has no such tile");
-        }
-        tracing::error!(tile = %id, error = %e, "published tile missing on disk");
-        ApiError::internal()
-    })?;
+    let bytes = match published.partial(&id) {
+        Some(bytes) => bytes,
+        None => tile_from_disk(state.node.data_dir(), &id, published.size).await?,
+    };
     let cache = if id.is_full() { IMMUTABLE } else { NO_STORE };
     Ok((
         [
@@ -234,6 +229,41 @@ async fn tile(
         bytes,
     )
         .into_response())
+}
+
+/// A published tile the writer has on disk: full tiles as written; a partial width of a tile
+/// that is full by now as the prefix of the full tile (the log grew past that width, possibly
+/// within one batch, so its own file may never have been written); older partial widths of
+/// the current partial tile as the files written for them.
+async fn tile_from_disk(data: &std::path::Path, id: &TileId, size: u64) -> Result<Bytes, ApiError> {
+    let read = |id: TileId| {
+        let file = store::tile_path(data, &id);
+        async move {
+            tokio::fs::read(&file).await.map_err(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound && !id.is_full() {
+                    return ApiError::not_found("no_tile", "the log has no such tile");
+                }
+                tracing::error!(tile = %id, error = %e, "published tile missing on disk");
+                ApiError::internal()
+            })
+        }
+    };
+    if id.is_full() {
+        return Ok(Bytes::from(read(*id).await?));
+    }
+    let full = TileId {
+        width: TILE_WIDTH,
+        ..*id
+    };
+    if tile_within(&full, size) {
+        let bytes = read(full).await?;
+        let prefix = tile_prefix(id.kind, &bytes, id.width).ok_or_else(|| {
+            tracing::error!(tile = %full, "published full tile on disk is malformed");
+            ApiError::internal()
+        })?;
+        return Ok(Bytes::copy_from_slice(prefix));
+    }
+    Ok(Bytes::from(read(*id).await?))
 }
 
 async fn openapi() -> Response {

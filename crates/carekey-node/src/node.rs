@@ -47,10 +47,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use carekey_ledger::note::{parse_signature_lines, write_note, Checkpoint, NoteVerifier};
 use carekey_ledger::proof::Receipt;
 use carekey_ledger::tiles::{
-    hash_tile, try_encode_bundle, TileId, TileKind, TILE_HEIGHT, TILE_WIDTH,
+    hash_tile, tile_prefix, try_encode_bundle, TileId, TileKind, TILE_HEIGHT, TILE_WIDTH,
 };
 use carekey_ledger::witness::AddCheckpoint;
 use carekey_ledger::{leaf_hash, Hash, Tree};
@@ -101,7 +102,8 @@ pub(crate) enum Effect {
 pub struct Appended {
     /// The entry's index in the log.
     pub index: u64,
-    /// A C2SP `tlog-proof` receipt for it, against a checkpoint already on disk.
+    /// A C2SP `tlog-proof` receipt for it, against a signed checkpoint whose entries are all
+    /// committed.
     pub receipt: String,
 }
 
@@ -114,12 +116,39 @@ pub trait Sequencer: Send + Sync + std::fmt::Debug {
     fn submit(&self, submission: Submission) -> oneshot::Receiver<Result<Appended, ApiError>>;
 }
 
-/// The latest published checkpoint, as handlers serve it.
-#[derive(Debug, Clone)]
+/// The latest published checkpoint, as handlers serve it, with the log's partial tiles at its
+/// size (the files on disk may lag behind these by up to [`MAX_MIRROR_LAG`] under load).
+#[derive(Debug, Default)]
 pub(crate) struct Published {
     pub(crate) size: u64,
     pub(crate) note: String,
+    /// The partial hash tile of each level and the partial entry bundle at `size` (a tile
+    /// index appears here only while its tile is not full).
+    pub(crate) partials: Vec<(TileId, Bytes)>,
 }
+
+impl Published {
+    /// The first `width` hashes or entries of tile `kind`/`index` if this checkpoint's partial
+    /// tile there holds them.
+    pub(crate) fn partial(&self, id: &TileId) -> Option<Bytes> {
+        let (have, bytes) = self
+            .partials
+            .iter()
+            .find(|(p, _)| p.kind == id.kind && p.index == id.index)?;
+        if have.width < id.width {
+            return None;
+        }
+        let prefix = tile_prefix(id.kind, bytes, id.width)?;
+        Some(bytes.slice(..prefix.len()))
+    }
+}
+
+/// How far, under load, the partial tiles and the checkpoint file on disk (the static mirror
+/// view of the data directory) may lag behind what the node serves over HTTP. The writer
+/// writes them after a batch when no submission is waiting, and at least this often while
+/// submissions keep coming (instead of after every batch: rewriting the growing partial entry
+/// bundle per batch was most of the writer's CPU at thousands of fetches per second).
+pub(crate) const MAX_MIRROR_LAG: Duration = Duration::from_millis(200);
 
 /// A witness the writer pushes checkpoints to.
 #[derive(Debug, Clone)]
@@ -179,7 +208,7 @@ struct NodeInner {
     public_url: String,
     key: Arc<LogKey>,
     read: Mutex<Connection>,
-    published: Arc<RwLock<Published>>,
+    published: Arc<RwLock<Arc<Published>>>,
     sequencer: Box<dyn Sequencer>,
     durability: Durability,
     /// Serialises bundle uploads and deletions of the off-log store (and filling the bundle
@@ -227,10 +256,7 @@ impl Node {
                 return Err(NodeError::CheckpointMismatch { size: cp.size });
             }
         }
-        let published = Arc::new(RwLock::new(Published {
-            size: 0,
-            note: String::new(),
-        }));
+        let published = Arc::new(RwLock::new(Arc::new(Published::default())));
         let witnesses = opts
             .witnesses
             .into_iter()
@@ -259,6 +285,8 @@ impl Node {
             queued: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             tail_start,
             tail,
+            unflushed: None,
+            last_flush: Instant::now(),
             _wal_stop: wal_stop,
         };
         writer.recover(latest, same_boot, boot)?;
@@ -311,10 +339,10 @@ impl Node {
 
     /// The latest published checkpoint note.
     pub fn checkpoint(&self) -> String {
-        self.published().note
+        self.published().note.clone()
     }
 
-    pub(crate) fn published(&self) -> Published {
+    pub(crate) fn published(&self) -> Arc<Published> {
         match self.inner.published.read() {
             Ok(p) => p.clone(),
             Err(p) => p.into_inner().clone(),
@@ -409,7 +437,7 @@ struct Writer {
     tree: Tree,
     key: Arc<LogKey>,
     checkpoints: Box<dyn CheckpointStore>,
-    published: Arc<RwLock<Published>>,
+    published: Arc<RwLock<Arc<Published>>>,
     witnesses: Vec<WitnessState>,
     witness_timeout: Duration,
     runtime: tokio::runtime::Runtime,
@@ -423,6 +451,11 @@ struct Writer {
     /// The committed entries from `tail_start` on (fewer than a bundle's 256 between batches),
     /// so that rewriting the partial bundle does not read them back from SQLite.
     tail: Vec<Vec<u8>>,
+    /// The checkpoint published since the last flush, for the [`CheckpointStore`] (the file
+    /// `<data>/checkpoint`), with the partial tiles of its size.
+    unflushed: Option<StoredCheckpoint>,
+    /// When the partial tiles and the checkpoint were last written to disk.
+    last_flush: Instant,
     /// Dropped with the writer: stops the WAL checkpointer.
     _wal_stop: mpsc::Sender<()>,
 }
@@ -464,15 +497,10 @@ impl Writer {
         }
         self.trim_tail();
         match latest {
-            Some(cp) if cp.size == size => {
-                self.set_published(cp.size, cp.note);
-                Ok(())
-            }
-            _ => {
-                self.sign_and_publish()?;
-                Ok(())
-            }
+            Some(cp) if cp.size == size => self.set_published(cp.size, cp.note)?,
+            _ => self.sign_and_publish()?,
         }
+        self.flush()
     }
 
     fn run(mut self, rx: mpsc::Receiver<Job>, batch_size: usize, batch_delay: Duration) {
@@ -509,6 +537,9 @@ impl Writer {
             }
             tracing::debug!(entries = n, size = self.tree.size(), "batch done");
         }
+        if let Err(e) = self.flush() {
+            tracing::error!(error = %e, "writing the partial tiles and checkpoint at shutdown failed");
+        }
     }
 
     fn process(&mut self, batch: Vec<Job>) -> Result<(), NodeError> {
@@ -525,9 +556,13 @@ impl Writer {
         let new_size = self.tree.size();
         let result = (|| -> Result<(), NodeError> {
             if new_size > old_size {
-                self.write_tiles(old_size, new_size)?;
+                self.write_full_tiles(old_size, new_size)?;
                 self.trim_tail();
                 self.sign_and_publish()?;
+            }
+            let idle = self.queued.load(std::sync::atomic::Ordering::Relaxed) == 0;
+            if idle || self.last_flush.elapsed() >= MAX_MIRROR_LAG {
+                self.flush()?;
             }
             Ok(())
         })();
@@ -617,8 +652,37 @@ impl Writer {
         }
     }
 
-    /// Step 4: tiles and bundles for the growth `old → new`, by atomic rename, no fsync (see
-    /// the module doc for why that is enough).
+    /// Step 4 of a batch: the tiles and bundles that became full in the growth `old → new`, by
+    /// atomic rename, no fsync (see the module doc for why that is enough). The partial ones
+    /// are served from memory and written by [`Writer::flush`].
+    fn write_full_tiles(&self, old: u64, new: u64) -> Result<(), NodeError> {
+        for id in store::changed_tiles(old, new) {
+            if id.is_full() {
+                let bytes = self.tile_bytes(&id)?;
+                store::write_file_unsynced(&store::tile_path(&self.data, &id), &bytes)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the published size's partial tiles, then its checkpoint through the
+    /// [`CheckpointStore`], so that the data directory is again a consistent static mirror.
+    fn flush(&mut self) -> Result<(), NodeError> {
+        let Some(cp) = self.unflushed.take() else {
+            return Ok(());
+        };
+        for (id, bytes) in &self.current_published().partials {
+            store::write_file_unsynced(&store::tile_path(&self.data, id), bytes)?;
+        }
+        let previous = self.checkpoints.latest()?;
+        self.checkpoints
+            .compare_and_swap(previous.as_ref().map(|c| c.size), &cp)?;
+        self.last_flush = Instant::now();
+        Ok(())
+    }
+
+    /// Tiles and bundles for the growth `old → new`, full and partial, by atomic rename, no
+    /// fsync (after a crash).
     fn write_tiles(&self, old: u64, new: u64) -> Result<(), NodeError> {
         if new <= old {
             return Ok(());
@@ -674,19 +738,7 @@ impl Writer {
     fn rewrite_all_tiles(&self) -> Result<usize, NodeError> {
         let size = self.tree.size();
         let width = u64::from(TILE_WIDTH);
-        let mut kinds = Vec::new();
-        let mut level = 0u32;
-        loop {
-            let count = size.checked_shr(level * TILE_HEIGHT).unwrap_or(0);
-            if count == 0 {
-                break;
-            }
-            kinds.push((TileKind::Hash { level: level as u8 }, count));
-            level += 1;
-        }
-        if size > 0 {
-            kinds.push((TileKind::Entries, size));
-        }
+        let kinds = tile_kinds(size);
         let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
         let mut written = 0usize;
         for (kind, count) in kinds {
@@ -735,14 +787,13 @@ impl Writer {
         let body = checkpoint.body();
         let log_line = self.key.note.sign(&body);
         let note = write_note(&body, std::slice::from_ref(&log_line));
-        let previous = self.checkpoints.latest()?;
-        let stored = StoredCheckpoint {
-            size,
-            root: checkpoint.root,
-            note: note.clone(),
-        };
-        self.checkpoints
-            .compare_and_swap(previous.as_ref().map(|c| c.size), &stored)?;
+        // Never two roots for one size: the stored checkpoint (read back on every start) is
+        // checked against the tree before the writer starts, and sizes only grow from there.
+        if let Some(stored) = self.checkpoints.latest()? {
+            if stored.size > size || (stored.size == size && stored.root != checkpoint.root) {
+                return Err(StoreError::Equivocation { size }.into());
+            }
+        }
         let mut final_note = note.clone();
         if !self.witnesses.is_empty() {
             let cosignatures = self.push_to_witnesses(&note, size);
@@ -750,30 +801,46 @@ impl Writer {
                 let mut lines = vec![log_line];
                 lines.extend(cosignatures);
                 final_note = write_note(&body, &lines);
-                let cosigned = StoredCheckpoint {
-                    note: final_note.clone(),
-                    ..stored.clone()
-                };
-                self.checkpoints.compare_and_swap(Some(size), &cosigned)?;
             }
         }
-        self.history.push(StoredCheckpoint {
+        let stored = StoredCheckpoint {
+            size,
+            root: checkpoint.root,
             note: final_note.clone(),
-            ..stored
-        });
-        self.set_published(size, final_note);
-        Ok(())
+        };
+        self.history.push(stored.clone());
+        self.unflushed = Some(stored);
+        self.set_published(size, final_note)
     }
 
-    fn set_published(&self, size: u64, note: String) {
+    /// Publishes checkpoint `note` of `size` with the tree's partial tiles at that size.
+    fn set_published(&mut self, size: u64, note: String) -> Result<(), NodeError> {
+        let mut partials = Vec::new();
+        for (kind, count) in tile_kinds(size) {
+            let width = count % u64::from(TILE_WIDTH);
+            if width > 0 {
+                let id = TileId {
+                    kind,
+                    index: count / u64::from(TILE_WIDTH),
+                    width: width as u16,
+                };
+                partials.push((id, Bytes::from(self.tile_bytes(&id)?)));
+            }
+        }
+        let published = Arc::new(Published {
+            size,
+            note,
+            partials,
+        });
         let mut p = match self.published.write() {
             Ok(p) => p,
             Err(p) => p.into_inner(),
         };
-        *p = Published { size, note };
+        *p = published;
+        Ok(())
     }
 
-    fn current_published(&self) -> Published {
+    fn current_published(&self) -> Arc<Published> {
         match self.published.read() {
             Ok(p) => p.clone(),
             Err(p) => p.into_inner().clone(),
@@ -1050,6 +1117,24 @@ pub(crate) fn bundle_path(data: &Path, grant_id: &[u8; 16]) -> PathBuf {
 
 /// Whether tile `id` is part of (a prefix of) the log at `size`: such a tile's content is
 /// fixed by committed entries and may be served.
+/// Every tile kind of a tree of `size` leaves with how many hashes (or entries) it spans.
+fn tile_kinds(size: u64) -> Vec<(TileKind, u64)> {
+    let mut kinds = Vec::new();
+    let mut level = 0u32;
+    loop {
+        let count = size.checked_shr(level * TILE_HEIGHT).unwrap_or(0);
+        if count == 0 {
+            break;
+        }
+        kinds.push((TileKind::Hash { level: level as u8 }, count));
+        level += 1;
+    }
+    if size > 0 {
+        kinds.push((TileKind::Entries, size));
+    }
+    kinds
+}
+
 pub(crate) fn tile_within(id: &TileId, size: u64) -> bool {
     let count = match id.kind {
         TileKind::Entries => size,

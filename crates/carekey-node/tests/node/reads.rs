@@ -129,6 +129,74 @@ async fn tiles_reproduce_the_root_over_http_and_from_the_data_dir() {
     );
 }
 
+/// Under concurrent appends the node serves partial tiles from memory and writes them to disk
+/// only from time to time; every width a client may ask for is still served (as a prefix of
+/// the widest tile the node has), and once the appends stop the data directory is again a
+/// consistent static mirror of exactly what the node serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_appends_serve_every_partial_width_and_leave_a_consistent_mirror() {
+    let t = TestNode::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..600u64 {
+        let state = t.state.clone();
+        tasks.spawn(async move {
+            let e = one_time_erasure(10_000 + i);
+            let body = entry_body(e.as_bytes()).to_string().into_bytes();
+            let headers = [("content-type", "application/json".to_owned())];
+            call(&state, Method::POST, "/v1/entries", &headers, body)
+                .await
+                .0
+        });
+    }
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::OK);
+    }
+    let (_, _, cp) = t.call(Method::GET, "/checkpoint", &[], vec![]).await;
+    let opened =
+        open_checkpoint(std::str::from_utf8(&cp).unwrap(), &t.verifier(), &[], NOW).unwrap();
+    assert_eq!(opened.checkpoint.size, 600);
+    // Every width of every entry bundle and level-0 tile, full or partial, is the prefix of
+    // the widest one.
+    for (kind, tiles) in [("entries/", 3u64), ("0/", 3)] {
+        for index in 0..tiles {
+            let widest = if index < 2 { 256 } else { 600 - 512 };
+            let full_path = if widest == 256 {
+                format!("/tile/{kind}{index:03}")
+            } else {
+                format!("/tile/{kind}{index:03}.p/{widest}")
+            };
+            let (status, _, full) = t.call(Method::GET, &full_path, &[], vec![]).await;
+            assert_eq!(status, StatusCode::OK, "{full_path}");
+            for w in 1..widest {
+                let path = format!("/tile/{kind}{index:03}.p/{w}");
+                let (status, _, body) = t.call(Method::GET, &path, &[], vec![]).await;
+                assert_eq!(status, StatusCode::OK, "{path}");
+                let id = TileId::parse(&path[1..]).unwrap();
+                let want = carekey_ledger::tiles::tile_prefix(id.kind, &full, w).unwrap();
+                assert_eq!(&body[..], want, "{path}");
+            }
+        }
+    }
+    // The data directory now holds exactly what the node serves for this checkpoint.
+    assert_eq!(
+        std::fs::read(t.dir.path().join("checkpoint")).unwrap(),
+        cp.to_vec()
+    );
+    let tiles = Tiles(Mutex::new(HashMap::new()));
+    for id in tiles_for_size(600) {
+        let (_, _, body) = t
+            .call(Method::GET, &format!("/{}", id.path()), &[], vec![])
+            .await;
+        let on_disk = std::fs::read(t.dir.path().join(id.path())).unwrap();
+        assert_eq!(on_disk, body.to_vec(), "{id}");
+        tiles.0.lock().unwrap().insert(id, on_disk);
+    }
+    assert_eq!(
+        root_from_tiles(&tiles, 600).unwrap(),
+        opened.checkpoint.root
+    );
+}
+
 #[tokio::test]
 async fn restart_keeps_the_log_and_continues() {
     let t = TestNode::new();
