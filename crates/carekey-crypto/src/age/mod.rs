@@ -8,8 +8,10 @@
 //! The implementation is our own, on `chacha20poly1305`, `x25519-dalek`,
 //! `hkdf`, `hmac` and `sha2`; the `age` crate is used only in tests and
 //! benchmarks as a cross-check. Encryption and decryption stream in constant
-//! memory (one fixed buffer of [`BATCH_CHUNKS`] chunks), work in place, and
-//! spread the chunks of a batch over the available cores.
+//! memory (a window of at most [`BATCH_CHUNKS`] chunk buffers, recycled),
+//! work in place, and spread the chunks over the available cores (helper
+//! threads that live for the whole call, started only for inputs of more
+//! than one chunk).
 //!
 //! ```
 //! use carekey_crypto::age;

@@ -1,14 +1,25 @@
 //! The age payload: a 16-byte nonce, then STREAM over 64 KiB ChaCha20-Poly1305 chunks.
 //!
-//! Both directions work on a fixed buffer of [`BATCH_CHUNKS`] sealed chunks
-//! (about 2 MiB, whatever the input size), read straight into it, encrypt or
-//! decrypt in place, and write out of it. STREAM chunks are independent (the
-//! nonce is the chunk counter), so the chunks of one batch are processed on
-//! all available cores; output order and error semantics are those of a
-//! sequential reader: the plaintext of every chunk before the first bad one
-//! is released, nothing after it.
+//! Both directions stream through a window of at most [`BATCH_CHUNKS`] chunk
+//! buffers (about 2 MiB, whatever the input size). The calling thread reads
+//! each chunk straight into a recycled buffer and seals or opens it in place,
+//! either itself (while the data is still in its cache) or, when a helper
+//! thread has room in its short queue, on that helper. STREAM chunks are
+//! independent (the nonce is the chunk counter), so they can be processed in
+//! any order; the calling thread writes them strictly in order. Helpers live
+//! for the whole call (no thread per batch) and are only started once the
+//! input has a second chunk, so a small record never starts a thread.
+//!
+//! Decryption keeps the error semantics of a sequential reader: a chunk's
+//! plaintext is written only after that chunk and every chunk before it
+//! authenticated (a chunk that fails is left as ciphertext and never leaves
+//! the window), so the plaintext of every chunk before the first bad one is
+//! released and nothing from it or after it.
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
+use std::sync::mpsc;
+use std::thread;
 
 use chacha20poly1305::aead::{AeadInPlace, KeyInit};
 use chacha20poly1305::ChaCha20Poly1305;
@@ -20,13 +31,18 @@ use crate::hkdf_sha256;
 pub const CHUNK_SIZE: usize = 64 * 1024;
 /// Bytes of the payload nonce that precedes the chunks.
 pub const NONCE_SIZE: usize = 16;
-/// Chunks held in memory at once (the streaming buffer is this many sealed chunks).
+/// Chunks held in memory at once (the streaming window is at most this many
+/// sealed-chunk buffers).
 pub const BATCH_CHUNKS: usize = 32;
 const TAG_SIZE: usize = 16;
 const SEALED_CHUNK_SIZE: usize = CHUNK_SIZE + TAG_SIZE;
 const PAYLOAD_INFO: &[u8] = b"payload";
-/// Upper bound on worker threads per call (the machines we target have 2–8 cores).
+/// Upper bound on threads per call, the calling thread included (the
+/// machines we target have 2–8 cores).
 const MAX_THREADS: usize = 4;
+/// Chunks queued on one helper at most: enough that it never waits for the
+/// calling thread, few enough that the calling thread does its share.
+const LANE_DEPTH: usize = 4;
 
 fn payload_cipher(file_key: &FileKey, nonce: &[u8; NONCE_SIZE]) -> ChaCha20Poly1305 {
     let key = hkdf_sha256(nonce, file_key.expose(), PAYLOAD_INFO);
@@ -42,7 +58,7 @@ fn chunk_nonce(counter: u64, last: bool) -> chacha20poly1305::Nonce {
 }
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.
-fn read_full<R: Read>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+fn read_full<R: Read + ?Sized>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match input.read(&mut buf[filled..]) {
@@ -55,10 +71,12 @@ fn read_full<R: Read>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-fn threads() -> usize {
+/// Helper threads to use besides the calling one.
+fn helper_count() -> usize {
     std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, MAX_THREADS)
+        - 1
 }
 
 /// Writes `nonce` and the STREAM encryption of `input` under `file_key`.
@@ -81,82 +99,84 @@ pub fn encrypt_payload<R: Read, W: Write>(
 fn encrypt_payload_dyn(
     file_key: &FileKey,
     nonce: &[u8; NONCE_SIZE],
-    mut input: &mut dyn Read,
+    input: &mut dyn Read,
     output: &mut dyn Write,
 ) -> Result<u64, AgeError> {
     output.write_all(nonce)?;
     let cipher = payload_cipher(file_key, nonce);
-    let threads = threads();
-    let mut buf = vec![0u8; BATCH_CHUNKS * SEALED_CHUNK_SIZE];
+    thread::scope(|scope| {
+        let mut crew = Crew::new(scope, &cipher);
+        seal_chunks(&mut crew, input, output)
+    })
+}
+
+fn seal_chunks(
+    crew: &mut Crew<'_, '_>,
+    input: &mut dyn Read,
+    output: &mut dyn Write,
+) -> Result<u64, AgeError> {
+    let mut window = Window::default();
+    let mut spare: Vec<Vec<u8>> = Vec::new();
     let mut counter = 0u64;
     let mut total = 0u64;
+    let mut ended = false;
     // One byte of look-ahead tells whether a chunk is the last: it is read
     // into the byte after the chunk (where its tag goes) and carried over.
     let mut carry: Option<u8> = None;
     loop {
-        // (slot length, is last) of each chunk read into this batch.
-        let mut chunks: Vec<(usize, bool)> = Vec::with_capacity(BATCH_CHUNKS);
-        for slot in buf.chunks_mut(SEALED_CHUNK_SIZE) {
+        crew.gather(&mut window)?;
+        while let Some(chunk) = window.pop_ready() {
+            output.write_all(&chunk.buf[..chunk.len + TAG_SIZE])?;
+            total += chunk.len as u64;
+            if matches!(chunk.work, Work::Sealed { last: true }) {
+                output.flush()?;
+                return Ok(total);
+            }
+            spare.push(chunk.buf);
+        }
+        if !ended && window.len() < BATCH_CHUNKS {
+            let mut buf = spare.pop().unwrap_or_else(|| vec![0u8; SEALED_CHUNK_SIZE]);
             let mut filled = 0;
             if let Some(byte) = carry.take() {
-                slot[0] = byte;
+                buf[0] = byte;
                 filled = 1;
             }
-            filled += read_full(&mut input, &mut slot[filled..=CHUNK_SIZE])?;
+            filled += read_full(input, &mut buf[filled..=CHUNK_SIZE])?;
             let last = filled <= CHUNK_SIZE;
-            if !last {
-                carry = Some(slot[CHUNK_SIZE]);
-            }
-            chunks.push((filled.min(CHUNK_SIZE), last));
             if last {
-                break;
+                ended = true;
+            } else {
+                carry = Some(buf[CHUNK_SIZE]);
             }
+            let chunk = Chunk {
+                counter,
+                buf,
+                len: filled.min(CHUNK_SIZE),
+                work: Work::Seal { last },
+            };
+            counter += 1;
+            crew.dispatch(chunk, &mut window);
+            continue;
         }
-        let batch_len = chunks.len();
-        let mut jobs: Vec<Job<'_, (u64, usize, bool)>> = buf
-            .chunks_mut(SEALED_CHUNK_SIZE)
-            .zip(chunks.iter().enumerate())
-            .map(|(slot, (i, &(len, last)))| (slot, (counter + i as u64, len, last)))
-            .collect();
-        for_each_parallel(&mut jobs, threads, |slot, &mut (counter, len, last)| {
-            let (data, rest) = slot.split_at_mut(len);
-            // Only fails beyond 256 GiB per chunk; a 64 KiB chunk cannot.
-            if let Ok(tag) =
-                cipher.encrypt_in_place_detached(&chunk_nonce(counter, last), b"", data)
-            {
-                rest[..TAG_SIZE].copy_from_slice(&tag);
-            }
-        });
-        // Every chunk but the last of the file is full, so the batch is contiguous.
-        let (last_len, last) = chunks[batch_len - 1];
-        let out_len = (batch_len - 1) * SEALED_CHUNK_SIZE + last_len + TAG_SIZE;
-        output.write_all(&buf[..out_len])?;
-        total += ((batch_len - 1) * CHUNK_SIZE + last_len) as u64;
-        counter += batch_len as u64;
-        if last {
-            break;
-        }
+        // The window is full, or the input ended with chunks still away.
+        crew.wait_for_front(&mut window)?;
     }
-    output.flush()?;
-    Ok(total)
 }
 
 /// How a sealed chunk may be flagged.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Expect {
-    /// Followed by more data: must open as not-last (or it is a last chunk
-    /// followed by trailing data).
-    Middle,
-    /// A full chunk at the end of what was read: either.
+    /// A full chunk: not last if more data follows, else last (or truncated).
+    /// Which one is only known once the input after it has been read, so
+    /// both flags are tried and the writer checks what follows.
     Either,
     /// The short chunk at the end of the input: must open as last.
     Final,
 }
 
 /// The outcome of opening one chunk in place.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Opened {
-    Pending,
     NotLast,
     Last,
     Failed,
@@ -180,8 +200,8 @@ fn open_chunk(
     };
     match expect {
         Expect::Final if try_flag(true) => Opened::Last,
-        Expect::Middle | Expect::Either if try_flag(false) => Opened::NotLast,
-        Expect::Middle | Expect::Either if try_flag(true) => Opened::Last,
+        Expect::Either if try_flag(false) => Opened::NotLast,
+        Expect::Either if try_flag(true) => Opened::Last,
         _ => Opened::Failed,
     }
 }
@@ -199,116 +219,321 @@ pub fn decrypt_payload<R: Read, W: Write>(
 
 pub(super) fn decrypt_payload_dyn(
     file_key: &FileKey,
-    mut input: &mut dyn Read,
+    input: &mut dyn Read,
     output: &mut dyn Write,
 ) -> Result<u64, AgeError> {
     let mut nonce = [0u8; NONCE_SIZE];
-    if read_full(&mut input, &mut nonce)? < NONCE_SIZE {
+    if read_full(input, &mut nonce)? < NONCE_SIZE {
         return Err(AgeError::MissingNonce);
     }
     let cipher = payload_cipher(file_key, &nonce);
-    let threads = threads();
-    let mut buf = vec![0u8; BATCH_CHUNKS * SEALED_CHUNK_SIZE];
+    thread::scope(|scope| {
+        let mut crew = Crew::new(scope, &cipher);
+        open_chunks(&mut crew, input, output)
+    })
+}
+
+fn open_chunks(
+    crew: &mut Crew<'_, '_>,
+    input: &mut dyn Read,
+    output: &mut dyn Write,
+) -> Result<u64, AgeError> {
+    let mut window = Window::default();
+    let mut spare: Vec<Vec<u8>> = Vec::new();
     let mut counter = 0u64;
     let mut total = 0u64;
+    // The input is exhausted (no more chunks will be read).
+    let mut ended = false;
+    // It ended with a piece too short to hold a tag (after the last chunk read).
+    let mut stub = false;
     loop {
-        let filled = read_full(&mut input, &mut buf)?;
-        if filled == 0 {
-            // The previous chunk was full and not marked last.
-            return Err(AgeError::Truncated);
-        }
-        let at_end = filled < buf.len();
-        let slots = filled.div_ceil(SEALED_CHUNK_SIZE);
-        let mut jobs: Vec<Job<'_, (u64, Expect, Opened)>> = buf[..filled]
-            .chunks_mut(SEALED_CHUNK_SIZE)
-            .enumerate()
-            .map(|(i, slot)| {
-                // Only a short chunk is known to be the last; a full one at
-                // the end may be the last or a truncated stream's.
-                let expect = if i + 1 < slots {
-                    Expect::Middle
-                } else if slot.len() == SEALED_CHUNK_SIZE {
-                    Expect::Either
-                } else {
-                    Expect::Final
-                };
-                (slot, (counter + i as u64, expect, Opened::Pending))
-            })
-            .collect();
-        // A final chunk shorter than its tag cannot be opened.
-        let short_final = jobs.last().is_some_and(|(slot, _)| slot.len() < TAG_SIZE);
-        if short_final {
-            jobs.pop();
-        }
-        for_each_parallel(&mut jobs, threads, |slot, job| {
-            job.2 = open_chunk(&cipher, job.0, slot, job.1);
-        });
-        let outcomes: Vec<(usize, Opened)> =
-            jobs.iter().map(|(slot, job)| (slot.len(), job.2)).collect();
-        drop(jobs);
-        for (i, &(sealed_len, opened)) in outcomes.iter().enumerate() {
-            let chunk = counter + i as u64;
-            let len = sealed_len - TAG_SIZE;
-            match opened {
-                Opened::Failed | Opened::Pending => {
-                    return Err(AgeError::PayloadAuthentication { chunk })
+        crew.gather(&mut window)?;
+        // Release, in order, every chunk that is back and authentic; stop at
+        // the first that is not back yet, fail at the first that is bad.
+        while let Some(chunk) = window.pop_ready() {
+            let len = chunk.len - TAG_SIZE;
+            let last = match chunk.work {
+                Work::Opened(Opened::Last) if len == 0 && chunk.counter > 0 => {
+                    return Err(AgeError::EmptyFinalChunk)
                 }
-                Opened::Last if len == 0 && chunk > 0 => return Err(AgeError::EmptyFinalChunk),
-                Opened::NotLast | Opened::Last => {}
-            }
-            let start = i * SEALED_CHUNK_SIZE;
-            output.write_all(&buf[start..start + len])?;
+                Work::Opened(Opened::NotLast) => false,
+                Work::Opened(Opened::Last) => true,
+                _ => {
+                    return Err(AgeError::PayloadAuthentication {
+                        chunk: chunk.counter,
+                    })
+                }
+            };
+            output.write_all(&chunk.buf[..len])?;
             total += len as u64;
-            if opened == Opened::Last {
+            if last {
                 // The final chunk is authentic, so it is released (as the C2SP
                 // vectors expect); the file as a whole is still rejected if
                 // anything follows it.
-                let more_in_batch = i + 1 < slots;
                 let mut probe = [0u8; 1];
-                if more_in_batch || (!at_end && read_full(&mut input, &mut probe)? != 0) {
+                if !window.is_empty() || stub || (!ended && read_full(input, &mut probe)? != 0) {
                     return Err(AgeError::TrailingData);
                 }
                 output.flush()?;
                 return Ok(total);
             }
+            spare.push(chunk.buf);
         }
-        if short_final || at_end {
-            // The input ended after a chunk not marked last, or inside a tag.
+        if !ended && window.len() < BATCH_CHUNKS {
+            let mut buf = spare.pop().unwrap_or_else(|| vec![0u8; SEALED_CHUNK_SIZE]);
+            let filled = read_full(input, &mut buf)?;
+            ended = filled < SEALED_CHUNK_SIZE;
+            if filled < TAG_SIZE {
+                // Nothing, or less than a tag: no chunk can be opened from it.
+                stub = filled > 0;
+                spare.push(buf);
+                continue;
+            }
+            // Only a short chunk is known to be the last; a full one may be
+            // the last or a truncated stream's.
+            let expect = if ended { Expect::Final } else { Expect::Either };
+            let chunk = Chunk {
+                counter,
+                buf,
+                len: filled,
+                work: Work::Open(expect),
+            };
+            counter += 1;
+            crew.dispatch(chunk, &mut window);
+            continue;
+        }
+        if window.is_empty() {
+            // The input ended after a chunk not marked last (or inside a tag,
+            // or before any chunk).
             return Err(AgeError::Truncated);
         }
-        counter += slots as u64;
+        crew.wait_for_front(&mut window)?;
     }
 }
 
-/// One chunk's slot in the batch buffer and what to do with it.
-type Job<'a, J> = (&'a mut [u8], J);
+/// What is to be done, or was done, to a chunk.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Work {
+    Seal { last: bool },
+    Sealed { last: bool },
+    Open(Expect),
+    Opened(Opened),
+}
 
-/// Runs `work` on every `(slot, job)` pair, spread over up to `threads`
-/// threads in contiguous groups (the calling thread takes the first group).
-fn for_each_parallel<J: Send, F>(jobs: &mut [Job<'_, J>], threads: usize, work: F)
-where
-    F: Fn(&mut [u8], &mut J) + Sync,
-{
-    if threads <= 1 || jobs.len() < 2 {
-        for (slot, job) in jobs.iter_mut() {
-            work(slot, job);
-        }
-        return;
-    }
-    let per_thread = jobs.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let mut groups = jobs.chunks_mut(per_thread);
-        let first = groups.next();
-        for group in groups {
-            let work = &work;
-            scope.spawn(move || {
-                for (slot, job) in group {
-                    work(slot, job);
+/// One chunk in its own buffer (`SEALED_CHUNK_SIZE` bytes, recycled).
+/// No `Debug`: the buffer holds plaintext.
+struct Chunk {
+    counter: u64,
+    buf: Vec<u8>,
+    /// Plaintext bytes to seal, or sealed bytes (tag included) to open.
+    len: usize,
+    work: Work,
+}
+
+impl Chunk {
+    /// Seals or opens the chunk in place.
+    fn process(&mut self, cipher: &ChaCha20Poly1305) {
+        self.work = match self.work {
+            Work::Seal { last } => {
+                let (data, rest) = self.buf.split_at_mut(self.len);
+                // Only fails beyond 256 GiB per chunk; a 64 KiB chunk cannot.
+                if let Ok(tag) =
+                    cipher.encrypt_in_place_detached(&chunk_nonce(self.counter, last), b"", data)
+                {
+                    rest[..TAG_SIZE].copy_from_slice(&tag);
                 }
-            });
+                Work::Sealed { last }
+            }
+            Work::Open(expect) => Work::Opened(open_chunk(
+                cipher,
+                self.counter,
+                &mut self.buf[..self.len],
+                expect,
+            )),
+            done => done,
         }
-        for (slot, job) in first.into_iter().flatten() {
-            work(slot, job);
+    }
+}
+
+/// Where a chunk of the window is.
+enum Slot {
+    /// Processed and back, waiting for its turn to be written.
+    Back(Chunk),
+    /// Queued on or being processed by the helper of this lane.
+    Away(usize),
+}
+
+/// The chunks read and not yet written, in counter order.
+#[derive(Default)]
+struct Window {
+    /// Counter of the first slot.
+    front: u64,
+    slots: VecDeque<Slot>,
+}
+
+impl Window {
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The first chunk, if it is processed and back.
+    fn pop_ready(&mut self) -> Option<Chunk> {
+        if !matches!(self.slots.front(), Some(Slot::Back(_))) {
+            return None;
         }
-    });
+        self.front += 1;
+        match self.slots.pop_front() {
+            Some(Slot::Back(chunk)) => Some(chunk),
+            _ => None,
+        }
+    }
+
+    /// Puts a chunk that came back from a helper into its slot.
+    fn put_back(&mut self, chunk: Chunk) {
+        let at = chunk
+            .counter
+            .checked_sub(self.front)
+            .and_then(|at| usize::try_from(at).ok())
+            .unwrap_or(usize::MAX);
+        if let Some(slot) = self.slots.get_mut(at) {
+            *slot = Slot::Back(chunk);
+        }
+    }
+}
+
+/// A helper thread: its queue of chunks and the chunks it sends back, in
+/// the order it was given them.
+struct Lane {
+    jobs: mpsc::Sender<Chunk>,
+    done: mpsc::Receiver<Chunk>,
+    queued: usize,
+}
+
+/// The helper threads of one encryption or decryption, started on demand
+/// (at most [`MAX_THREADS`] − 1) and stopped when the crew is dropped.
+struct Crew<'scope, 'env> {
+    scope: &'scope thread::Scope<'scope, 'env>,
+    cipher: &'env ChaCha20Poly1305,
+    lanes: Vec<Lane>,
+    /// How many helpers may run; asked of the OS only once one is wanted.
+    max_lanes: Option<usize>,
+}
+
+impl std::fmt::Debug for Crew<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Crew")
+            .field("lanes", &self.lanes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'scope, 'env> Crew<'scope, 'env> {
+    fn new(scope: &'scope thread::Scope<'scope, 'env>, cipher: &'env ChaCha20Poly1305) -> Self {
+        Crew {
+            scope,
+            cipher,
+            lanes: Vec::new(),
+            max_lanes: None,
+        }
+    }
+
+    /// Appends `chunk` to the window, handing it to a helper with room in
+    /// its queue (starting one if all are busy and more may run), or
+    /// processing it on this thread. The first chunk is always processed
+    /// here, so a one-chunk input never starts a thread.
+    fn dispatch(&mut self, mut chunk: Chunk, window: &mut Window) {
+        if chunk.counter > 0 {
+            if let Some(index) = self.lane_with_room() {
+                if let Some(lane) = self.lanes.get_mut(index) {
+                    match lane.jobs.send(chunk) {
+                        Ok(()) => {
+                            lane.queued += 1;
+                            window.slots.push_back(Slot::Away(index));
+                            return;
+                        }
+                        // The helper is gone (it only stops when its queue is
+                        // dropped): do the work here.
+                        Err(mpsc::SendError(back)) => chunk = back,
+                    }
+                }
+            }
+        }
+        chunk.process(self.cipher);
+        window.slots.push_back(Slot::Back(chunk));
+    }
+
+    fn lane_with_room(&mut self) -> Option<usize> {
+        let least_busy = self
+            .lanes
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, lane)| lane.queued)
+            .filter(|(_, lane)| lane.queued < LANE_DEPTH)
+            .map(|(i, _)| i);
+        if least_busy.is_some() {
+            return least_busy;
+        }
+        let max = *self.max_lanes.get_or_insert_with(helper_count);
+        if self.lanes.len() >= max {
+            return None;
+        }
+        let (jobs, queue) = mpsc::channel::<Chunk>();
+        let (finished, done) = mpsc::channel::<Chunk>();
+        let cipher = self.cipher;
+        self.scope.spawn(move || {
+            for mut chunk in queue {
+                chunk.process(cipher);
+                if finished.send(chunk).is_err() {
+                    break;
+                }
+            }
+        });
+        self.lanes.push(Lane {
+            jobs,
+            done,
+            queued: 0,
+        });
+        Some(self.lanes.len() - 1)
+    }
+
+    /// Moves every chunk the helpers have finished back into the window,
+    /// without waiting.
+    fn gather(&mut self, window: &mut Window) -> Result<(), AgeError> {
+        for lane in &mut self.lanes {
+            while lane.queued > 0 {
+                match lane.done.try_recv() {
+                    Ok(chunk) => {
+                        lane.queued -= 1;
+                        window.put_back(chunk);
+                    }
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => return Err(helper_lost()),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until the first chunk of the window is back.
+    fn wait_for_front(&mut self, window: &mut Window) -> Result<(), AgeError> {
+        while let Some(&Slot::Away(lane)) = window.slots.front() {
+            let lane = self.lanes.get_mut(lane).ok_or_else(helper_lost)?;
+            // A lane returns chunks in the order it got them, and the front
+            // is the oldest chunk away, so the lane's next one is the front.
+            let chunk = lane.done.recv().map_err(|_| helper_lost())?;
+            lane.queued -= 1;
+            window.put_back(chunk);
+        }
+        Ok(())
+    }
+}
+
+/// A helper thread stopped before handing its chunks back (only if it
+/// panicked, which the scope then re-raises).
+fn helper_lost() -> AgeError {
+    AgeError::Io(io::Error::other("a STREAM helper thread stopped"))
 }

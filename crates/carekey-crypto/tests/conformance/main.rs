@@ -8,4 +8,5 @@ mod cctv;
 mod memory;
 mod roundtrip;
 mod secrets;
+mod stream;
 mod wycheproof_vectors;
