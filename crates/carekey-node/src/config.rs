@@ -44,6 +44,9 @@ pub struct NodeConfig {
     /// `full` (default) or `none` (no fsync: only for measuring; never for a real log).
     #[serde(default)]
     pub durability: Durability,
+    /// Most backup key shares kept (default 1,000,000); more are refused with `507`.
+    #[serde(default = "default_max_backup_shares")]
+    pub max_backup_shares: u64,
 }
 
 /// A witness the node pushes checkpoints to.
@@ -83,6 +86,10 @@ fn default_batch_delay_ms() -> u64 {
 fn default_witness_timeout_ms() -> u64 {
     3000
 }
+fn default_max_backup_shares() -> u64 {
+    crate::node::DEFAULT_MAX_BACKUP_SHARES
+}
+
 fn default_rate() -> u32 {
     200
 }

@@ -41,6 +41,8 @@ pub use clock::{Clock, ManualClock, ShiftedClock, SystemClock};
 pub use config::{NodeConfig, WitnessConfig, WitnessPeer};
 pub use error::{ApiError, NodeError, StoreError};
 pub use keys::LogKey;
-pub use node::{Appended, Node, NodeOptions, Sequencer, Submission, WitnessTarget};
+pub use node::{
+    Appended, Node, NodeOptions, Sequencer, Submission, WitnessTarget, DEFAULT_MAX_BACKUP_SHARES,
+};
 pub use openapi::OPENAPI_JSON;
 pub use store::Durability;

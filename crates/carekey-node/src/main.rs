@@ -113,6 +113,7 @@ async fn serve(config: PathBuf) -> anyhow::Result<()> {
     opts.batch_size = c.batch_size;
     opts.batch_delay = Duration::from_millis(c.batch_delay_ms);
     opts.witness_timeout = Duration::from_millis(c.witness_timeout_ms);
+    opts.max_backup_shares = c.max_backup_shares;
     opts.durability = c.durability;
     let node = tokio::task::spawn_blocking(move || Node::start(opts))
         .await

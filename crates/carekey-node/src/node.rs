@@ -178,7 +178,14 @@ pub struct NodeOptions {
     pub witness_timeout: Duration,
     /// fsync policy.
     pub durability: Durability,
+    /// Most backup key shares the node keeps (anyone may store one, so the store needs a
+    /// bound besides the per-IP rate limit); a store beyond it is refused with `507`.
+    pub max_backup_shares: u64,
 }
+
+/// Default for [`NodeOptions::max_backup_shares`]: a million shares are ~64 MB of records (and
+/// as many small files).
+pub const DEFAULT_MAX_BACKUP_SHARES: u64 = 1_000_000;
 
 impl NodeOptions {
     /// Options with the defaults for everything but the essentials.
@@ -192,6 +199,7 @@ impl NodeOptions {
             batch_delay: Duration::ZERO,
             witness_timeout: Duration::from_secs(3),
             durability: Durability::Full,
+            max_backup_shares: DEFAULT_MAX_BACKUP_SHARES,
         }
     }
 }
@@ -216,6 +224,9 @@ struct NodeInner {
     bundles: tokio::sync::Mutex<()>,
     /// Verified grants and bundle bytes for the fetch path.
     cache: FetchCache,
+    /// Backup key shares stored now (changed under `bundles`), and the most allowed.
+    shares: std::sync::atomic::AtomicU64,
+    max_shares: u64,
 }
 
 impl Node {
@@ -302,6 +313,7 @@ impl Node {
             tx: Mutex::new(tx),
             queued,
         };
+        let shares = crate::shares::count(&opts.data_dir)?;
         Ok(Self {
             inner: Arc::new(NodeInner {
                 data: opts.data_dir,
@@ -313,6 +325,8 @@ impl Node {
                 durability: opts.durability,
                 bundles: tokio::sync::Mutex::new(()),
                 cache: FetchCache::default(),
+                shares: std::sync::atomic::AtomicU64::new(shares),
+                max_shares: opts.max_backup_shares,
             }),
         })
     }
@@ -355,6 +369,11 @@ impl Node {
 
     pub(crate) fn durability(&self) -> Durability {
         self.inner.durability
+    }
+
+    /// The count of stored backup key shares and its bound.
+    pub(crate) fn share_count(&self) -> (&std::sync::atomic::AtomicU64, u64) {
+        (&self.inner.shares, self.inner.max_shares)
     }
 
     pub(crate) fn bundle_lock(&self) -> &tokio::sync::Mutex<()> {

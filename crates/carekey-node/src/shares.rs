@@ -5,6 +5,7 @@
 //! not the patient's identity) that must sign its storing and its deletion.
 
 use std::path::{Path as FsPath, PathBuf};
+use std::sync::atomic::Ordering;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -14,7 +15,7 @@ use carekey_crypto::PublicKey;
 use carekey_model::ledger::{share_delete_message, share_put_message};
 
 use crate::api::{read_body, remove_durably, signature_header, AppState};
-use crate::error::ApiError;
+use crate::error::{ApiError, StoreError};
 use crate::store;
 
 /// A stored share: the share, then its owner's Ed25519 public key.
@@ -35,6 +36,24 @@ fn share_id(text: &str) -> Result<[u8; 16], ApiError> {
 
 fn share_path(data: &FsPath, id: &[u8; 16]) -> PathBuf {
     data.join("backup-shares").join(hex::encode(id))
+}
+
+/// How many shares `<data>/backup-shares/` holds (files named by a share id; the temporary
+/// files of an interrupted store are not shares).
+pub(crate) fn count(data: &FsPath) -> Result<u64, StoreError> {
+    let dir = match std::fs::read_dir(data.join("backup-shares")) {
+        Ok(dir) => dir,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    let mut n = 0;
+    for entry in dir {
+        let name = entry?.file_name();
+        if name.to_str().is_some_and(|n| share_id(n).is_ok()) {
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 async fn stored(path: PathBuf) -> Result<Option<Vec<u8>>, ApiError> {
@@ -89,10 +108,19 @@ pub(crate) async fn put_share(
         }
         None => {}
     }
+    let (count, max) = state.node.share_count();
+    if count.load(Ordering::Relaxed) >= max {
+        return Err(ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "share_store_full",
+            "this node stores no more backup key shares; use another node",
+        ));
+    }
     let durability = state.node.durability();
     tokio::task::spawn_blocking(move || store::write_atomic(&path, &bytes, durability))
         .await
         .map_err(|_| ApiError::internal())??;
+    count.fetch_add(1, Ordering::Relaxed);
     tracing::info!("backup key share stored");
     Ok(StatusCode::CREATED.into_response())
 }
@@ -144,6 +172,8 @@ pub(crate) async fn delete_share(
     tokio::task::spawn_blocking(move || remove_durably(&path, durability))
         .await
         .map_err(|_| ApiError::internal())??;
+    let (count, _) = state.node.share_count();
+    let _ = count.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
     tracing::info!("backup key share deleted");
     Ok(StatusCode::NO_CONTENT.into_response())
 }

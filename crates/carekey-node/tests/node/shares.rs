@@ -1,5 +1,5 @@
 //! The backup key-share store: put, get, idempotency, owner-signed deletion, bad input, and
-//! that a deleted share stays deleted across a restart.
+//! that a deleted share stays deleted across a restart; the store's bound.
 
 use axum::http::{Method, StatusCode};
 use carekey_crypto::SigningKey;
@@ -85,4 +85,76 @@ async fn shares_are_stored_served_and_deleted_only_by_their_owner() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(String::from_utf8_lossy(&body).contains("deleted by an erasure"));
     assert!(!t.dir.path().join("backup-shares").join(ID).exists());
+}
+
+/// A put of a random share under a random id by a fresh owner (as any client may make).
+async fn put_new(t: &TestNode, n: u8) -> (StatusCode, String, SigningKey) {
+    let owner = SigningKey::from_bytes(&[n; 32]);
+    let id = [n; 16];
+    let share = [n; 32];
+    let mut body = share.to_vec();
+    body.extend_from_slice(owner.public().as_bytes());
+    let path_id = hex::encode(id);
+    let status = signed(
+        t,
+        Method::PUT,
+        &path_id,
+        &owner,
+        &share_put_message(&id, &share),
+        body,
+    )
+    .await;
+    (status, path_id, owner)
+}
+
+#[tokio::test]
+async fn the_share_store_is_bounded_and_counts_what_survives_a_restart() {
+    let t = TestNode::with_options(|o| o.max_backup_shares = 2);
+    assert_eq!(put_new(&t, 1).await.0, StatusCode::CREATED);
+    let (status, second, owner) = put_new(&t, 2).await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Full: a third is refused with a clear code; the stored ones are untouched and a
+    // repeated store of a stored share is still fine.
+    let sig = b64(&SigningKey::from_bytes(&[3; 32])
+        .sign(&share_put_message(&[3; 16], &[3; 32]))
+        .to_bytes());
+    let mut body = [3u8; 32].to_vec();
+    body.extend_from_slice(SigningKey::from_bytes(&[3; 32]).public().as_bytes());
+    let (status, _, answer) = t
+        .call(
+            Method::PUT,
+            &format!("/v1/backup-shares/{}", hex::encode([3u8; 16])),
+            &[("carekey-signature", sig)],
+            body,
+        )
+        .await;
+    assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE);
+    let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    assert_eq!(answer["code"], "share_store_full");
+    assert_eq!(put_new(&t, 2).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        t.call(
+            Method::GET,
+            &format!("/v1/backup-shares/{second}"),
+            &[],
+            vec![]
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    // The count survives a restart (a temporary file left by a crash is not a share).
+    std::fs::write(
+        t.dir.path().join("backup-shares").join(".tmp-leftover"),
+        b"x",
+    )
+    .unwrap();
+    let t = t.restart();
+    assert_eq!(put_new(&t, 4).await.0, StatusCode::INSUFFICIENT_STORAGE);
+    // Deleting one makes room again.
+    let message = carekey_model::ledger::share_delete_message(&[2; 16]);
+    let deleted = signed(&t, Method::DELETE, &second, &owner, &message, vec![]).await;
+    assert_eq!(deleted, StatusCode::NO_CONTENT);
+    assert_eq!(put_new(&t, 4).await.0, StatusCode::CREATED);
+    assert_eq!(put_new(&t, 5).await.0, StatusCode::INSUFFICIENT_STORAGE);
 }

@@ -30,6 +30,8 @@ pub struct TestNode {
     pub state: AppState,
     pub clock: ManualClock,
     pub seed: [u8; 32],
+    /// Applied to the node's options at every start.
+    pub options: fn(&mut NodeOptions),
 }
 
 pub fn log_key(seed: [u8; 32]) -> LogKey {
@@ -38,16 +40,22 @@ pub fn log_key(seed: [u8; 32]) -> LogKey {
 
 impl TestNode {
     pub fn new() -> Self {
+        Self::with_options(|_| {})
+    }
+
+    /// A node whose options `options` changes (at this start and every restart).
+    pub fn with_options(options: fn(&mut NodeOptions)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let seed = [7u8; 32];
         let clock = ManualClock::new(NOW);
-        let (node, state) = start(dir.path(), seed, &clock, 10_000, 10_000);
+        let (node, state) = start_with(dir.path(), seed, &clock, 10_000, 10_000, options);
         Self {
             dir,
             node,
             state,
             clock,
             seed,
+            options,
         }
     }
 
@@ -59,16 +67,18 @@ impl TestNode {
             state,
             clock,
             seed,
+            options,
         } = self;
         drop(state);
         drop(node);
-        let (node, state) = start(dir.path(), seed, &clock, 10_000, 10_000);
+        let (node, state) = start_with(dir.path(), seed, &clock, 10_000, 10_000, options);
         Self {
             dir,
             node,
             state,
             clock,
             seed,
+            options,
         }
     }
 
@@ -113,8 +123,20 @@ pub fn start(
     per_sec: u32,
     burst: u32,
 ) -> (Node, AppState) {
+    start_with(dir, seed, clock, per_sec, burst, |_| {})
+}
+
+pub fn start_with(
+    dir: &std::path::Path,
+    seed: [u8; 32],
+    clock: &ManualClock,
+    per_sec: u32,
+    burst: u32,
+    options: fn(&mut NodeOptions),
+) -> (Node, AppState) {
     let mut opts = NodeOptions::new(dir.to_owned(), NODE_URL.into(), log_key(seed));
     opts.batch_delay = Duration::from_millis(1);
+    options(&mut opts);
     let node = Node::start(opts).unwrap();
     let state = AppState::new(node.clone(), Arc::new(clock.clone()), per_sec, burst);
     (node, state)
