@@ -9,9 +9,9 @@
 //! `hkdf`, `hmac` and `sha2`; the `age` crate is used only in tests and
 //! benchmarks as a cross-check. Encryption and decryption stream in constant
 //! memory (a window of at most [`BATCH_CHUNKS`] chunk buffers, recycled),
-//! work in place, and spread the chunks over the available cores (helper
-//! threads that live for the whole call, started only for inputs of more
-//! than one chunk).
+//! work in place, and spread the chunks over the available cores (a small
+//! pool of helper threads kept for the process; one-chunk records stay on
+//! the calling thread).
 //!
 //! ```
 //! use carekey_crypto::age;

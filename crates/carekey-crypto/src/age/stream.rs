@@ -3,12 +3,16 @@
 //! Both directions stream through a window of at most [`BATCH_CHUNKS`] chunk
 //! buffers (about 2 MiB, whatever the input size). The calling thread reads
 //! each chunk straight into a recycled buffer and seals or opens it in place,
-//! either itself (while the data is still in its cache) or, when a helper
-//! thread has room in its short queue, on that helper. STREAM chunks are
+//! either itself (while the data is still in its cache) or, when the helpers'
+//! short queue has room, on a helper thread; rather than wait for a helper,
+//! it takes queued chunks back and processes them itself. STREAM chunks are
 //! independent (the nonce is the chunk counter), so they can be processed in
-//! any order; the calling thread writes them strictly in order. Helpers live
-//! for the whole call (no thread per batch) and are only started once the
-//! input has a second chunk, so a small record never starts a thread.
+//! any order; the calling thread writes them strictly in order. The helpers
+//! are a small process-wide pool (at most [`MAX_THREADS`] − 1 threads,
+//! started on first need, asleep when idle), so no call pays for starting a
+//! thread after the first, and a one-chunk record never involves one. Each
+//! call has its own queue and its own copy of the cipher; a helper holds it
+//! only while it works on that call's chunks.
 //!
 //! Decryption keeps the error semantics of a sequential reader: a chunk's
 //! plaintext is written only after that chunk and every chunk before it
@@ -18,7 +22,7 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread;
 
 use chacha20poly1305::aead::{AeadInPlace, KeyInit};
@@ -40,9 +44,12 @@ const PAYLOAD_INFO: &[u8] = b"payload";
 /// Upper bound on threads per call, the calling thread included (the
 /// machines we target have 2–8 cores).
 const MAX_THREADS: usize = 4;
-/// Chunks queued on one helper at most: enough that it never waits for the
-/// calling thread, few enough that the calling thread does its share.
-const LANE_DEPTH: usize = 4;
+/// Chunks always processed on the calling thread, before any is queued for
+/// a helper (a one-chunk input never involves another thread).
+const SOLO_CHUNKS: u64 = 1;
+/// Chunks queued per helper at most: enough that a helper never waits for
+/// the calling thread, few enough that the calling thread does its share.
+const QUEUE_PER_HELPER: usize = 3;
 
 fn payload_cipher(file_key: &FileKey, nonce: &[u8; NONCE_SIZE]) -> ChaCha20Poly1305 {
     let key = hkdf_sha256(nonce, file_key.expose(), PAYLOAD_INFO);
@@ -71,12 +78,17 @@ fn read_full<R: Read + ?Sized>(input: &mut R, buf: &mut [u8]) -> io::Result<usiz
     Ok(filled)
 }
 
-/// Helper threads to use besides the calling one.
+/// Helper threads to use besides the calling one. Asked of the OS once per
+/// process: the answer reads cgroup files and costs about half a chunk's
+/// work.
 fn helper_count() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, MAX_THREADS)
-        - 1
+    static HELPERS: OnceLock<usize> = OnceLock::new();
+    *HELPERS.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, MAX_THREADS)
+            - 1
+    })
 }
 
 /// Writes `nonce` and the STREAM encryption of `input` under `file_key`.
@@ -103,15 +115,12 @@ fn encrypt_payload_dyn(
     output: &mut dyn Write,
 ) -> Result<u64, AgeError> {
     output.write_all(nonce)?;
-    let cipher = payload_cipher(file_key, nonce);
-    thread::scope(|scope| {
-        let mut crew = Crew::new(scope, &cipher);
-        seal_chunks(&mut crew, input, output)
-    })
+    let mut crew = Crew::new(payload_cipher(file_key, nonce));
+    seal_chunks(&mut crew, input, output)
 }
 
 fn seal_chunks(
-    crew: &mut Crew<'_, '_>,
+    crew: &mut Crew,
     input: &mut dyn Read,
     output: &mut dyn Write,
 ) -> Result<u64, AgeError> {
@@ -124,7 +133,7 @@ fn seal_chunks(
     // into the byte after the chunk (where its tag goes) and carried over.
     let mut carry: Option<u8> = None;
     loop {
-        crew.gather(&mut window)?;
+        crew.gather(&mut window);
         while let Some(chunk) = window.pop_ready() {
             output.write_all(&chunk.buf[..chunk.len + TAG_SIZE])?;
             total += chunk.len as u64;
@@ -226,15 +235,12 @@ pub(super) fn decrypt_payload_dyn(
     if read_full(input, &mut nonce)? < NONCE_SIZE {
         return Err(AgeError::MissingNonce);
     }
-    let cipher = payload_cipher(file_key, &nonce);
-    thread::scope(|scope| {
-        let mut crew = Crew::new(scope, &cipher);
-        open_chunks(&mut crew, input, output)
-    })
+    let mut crew = Crew::new(payload_cipher(file_key, &nonce));
+    open_chunks(&mut crew, input, output)
 }
 
 fn open_chunks(
-    crew: &mut Crew<'_, '_>,
+    crew: &mut Crew,
     input: &mut dyn Read,
     output: &mut dyn Write,
 ) -> Result<u64, AgeError> {
@@ -247,7 +253,7 @@ fn open_chunks(
     // It ended with a piece too short to hold a tag (after the last chunk read).
     let mut stub = false;
     loop {
-        crew.gather(&mut window)?;
+        crew.gather(&mut window);
         // Release, in order, every chunk that is back and authentic; stop at
         // the first that is not back yet, fail at the first that is bad.
         while let Some(chunk) = window.pop_ready() {
@@ -359,8 +365,8 @@ impl Chunk {
 enum Slot {
     /// Processed and back, waiting for its turn to be written.
     Back(Chunk),
-    /// Queued on or being processed by the helper of this lane.
-    Away(usize),
+    /// Queued for, or being processed by, a helper.
+    Away,
 }
 
 /// The chunks read and not yet written, in counter order.
@@ -405,128 +411,260 @@ impl Window {
     }
 }
 
-/// A helper thread: its queue of chunks and the chunks it sends back, in
-/// the order it was given them.
-struct Lane {
-    jobs: mpsc::Sender<Chunk>,
-    done: mpsc::Receiver<Chunk>,
-    queued: usize,
+/// One encryption or decryption as the helpers see it: its cipher, the
+/// chunks queued for help (oldest first) and the chunks a helper finished.
+struct Call {
+    cipher: ChaCha20Poly1305,
+    board: Mutex<Board>,
+    /// Signalled when a helper finished a chunk (or was lost).
+    done: Condvar,
 }
 
-/// The helper threads of one encryption or decryption, started on demand
-/// (at most [`MAX_THREADS`] − 1) and stopped when the crew is dropped.
-struct Crew<'scope, 'env> {
-    scope: &'scope thread::Scope<'scope, 'env>,
-    cipher: &'env ChaCha20Poly1305,
-    lanes: Vec<Lane>,
-    /// How many helpers may run; asked of the OS only once one is wanted.
-    max_lanes: Option<usize>,
+#[derive(Default)]
+struct Board {
+    queue: VecDeque<Chunk>,
+    finished: Vec<Chunk>,
+    /// Helpers working on this call, or asked to.
+    helpers: usize,
+    /// A helper panicked (its chunk will never come back).
+    lost: bool,
 }
 
-impl std::fmt::Debug for Crew<'_, '_> {
+impl Call {
+    fn board(&self) -> MutexGuard<'_, Board> {
+        // The lock is held only to move chunks, which cannot panic; the
+        // board stays consistent either way.
+        self.board.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A helper's turn on this call: process the oldest queued chunk and
+    /// hand it back, until the queue is empty.
+    fn help(&self) {
+        let _flag = LostOnPanic(self);
+        let mut board = self.board();
+        while let Some(mut chunk) = board.queue.pop_front() {
+            drop(board);
+            chunk.process(&self.cipher);
+            board = self.board();
+            board.finished.push(chunk);
+            self.done.notify_one();
+        }
+        board.helpers -= 1;
+    }
+}
+
+/// Tells the calling thread when a helper unwinds, so it never waits for a
+/// chunk that will not come back.
+struct LostOnPanic<'a>(&'a Call);
+
+impl Drop for LostOnPanic<'_> {
+    fn drop(&mut self) {
+        if !thread::panicking() {
+            return;
+        }
+        let mut board = self.0.board();
+        board.lost = true;
+        board.helpers = board.helpers.saturating_sub(1);
+        drop(board);
+        self.0.done.notify_all();
+    }
+}
+
+/// The process's helper threads (at most [`MAX_THREADS`] − 1), started on
+/// first need and then kept, asleep while no call needs them: starting a
+/// thread costs about a chunk's work, so no call pays for it after the first.
+struct Pool {
+    state: Mutex<PoolState>,
+    /// Signalled when a call asks for help.
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct PoolState {
+    calls: VecDeque<Arc<Call>>,
+    threads: usize,
+    idle: usize,
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| Pool {
+        state: Mutex::new(PoolState::default()),
+        wake: Condvar::new(),
+    })
+}
+
+impl Pool {
+    fn state(&self) -> MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Asks a helper to work on `call`, starting one if none is idle and
+    /// fewer than the limit run. If no thread can be started, the calling
+    /// thread processes its queued chunks itself.
+    fn post(&'static self, call: Arc<Call>) {
+        let mut state = self.state();
+        if state.idle == 0 && state.threads < helper_count() {
+            let started = thread::Builder::new()
+                .name("carekey-stream".into())
+                .spawn(move || self.serve());
+            if started.is_ok() {
+                state.threads += 1;
+            }
+        }
+        if state.threads == 0 {
+            // Nobody would ever take it (and it holds the key).
+            return;
+        }
+        state.calls.push_back(call);
+        drop(state);
+        self.wake.notify_one();
+    }
+
+    /// A helper thread's life: take a call that asked for help, help it,
+    /// sleep when there is none.
+    fn serve(&self) {
+        let _count = Leaving(self);
+        let mut state = self.state();
+        loop {
+            if let Some(call) = state.calls.pop_front() {
+                drop(state);
+                call.help();
+                drop(call);
+                state = self.state();
+            } else {
+                state.idle += 1;
+                state = self
+                    .wake
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+                state.idle -= 1;
+            }
+        }
+    }
+}
+
+/// Keeps the pool's thread count right if a helper unwinds.
+struct Leaving<'a>(&'a Pool);
+
+impl Drop for Leaving<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.state();
+        state.threads = state.threads.saturating_sub(1);
+    }
+}
+
+/// The calling thread's side of one encryption or decryption: it queues
+/// chunks for the pool's helpers, and takes queued chunks back to process
+/// itself rather than wait (so no thread idles at the end of the input, or
+/// while a helper is descheduled or busy with another call).
+struct Crew {
+    call: Arc<Call>,
+    /// Chunks queued or being processed by helpers.
+    away: usize,
+}
+
+impl std::fmt::Debug for Crew {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Crew")
-            .field("lanes", &self.lanes.len())
+            .field("away", &self.away)
             .finish_non_exhaustive()
     }
 }
 
-impl<'scope, 'env> Crew<'scope, 'env> {
-    fn new(scope: &'scope thread::Scope<'scope, 'env>, cipher: &'env ChaCha20Poly1305) -> Self {
+impl Drop for Crew {
+    fn drop(&mut self) {
+        // After an error nothing queued is wanted any more; helpers see the
+        // empty queue and leave.
+        self.call.board().queue.clear();
+    }
+}
+
+impl Crew {
+    fn new(cipher: ChaCha20Poly1305) -> Self {
         Crew {
-            scope,
-            cipher,
-            lanes: Vec::new(),
-            max_lanes: None,
+            call: Arc::new(Call {
+                cipher,
+                board: Mutex::new(Board::default()),
+                done: Condvar::new(),
+            }),
+            away: 0,
         }
     }
 
-    /// Appends `chunk` to the window, handing it to a helper with room in
-    /// its queue (starting one if all are busy and more may run), or
-    /// processing it on this thread. The first chunk is always processed
-    /// here, so a one-chunk input never starts a thread.
+    /// Appends `chunk` to the window, queueing it for the helpers if their
+    /// queue has room (and asking the pool for a helper if this call has
+    /// none, or a backlog and room for another), or else processing it on
+    /// this thread. The first [`SOLO_CHUNKS`] chunks are always processed
+    /// here, so a one-chunk input never involves another thread.
     fn dispatch(&mut self, mut chunk: Chunk, window: &mut Window) {
-        if chunk.counter > 0 {
-            if let Some(index) = self.lane_with_room() {
-                if let Some(lane) = self.lanes.get_mut(index) {
-                    match lane.jobs.send(chunk) {
-                        Ok(()) => {
-                            lane.queued += 1;
-                            window.slots.push_back(Slot::Away(index));
-                            return;
-                        }
-                        // The helper is gone (it only stops when its queue is
-                        // dropped): do the work here.
-                        Err(mpsc::SendError(back)) => chunk = back,
-                    }
+        let max = if chunk.counter >= SOLO_CHUNKS {
+            helper_count()
+        } else {
+            0
+        };
+        if max > 0 {
+            let mut board = self.call.board();
+            if board.queue.len() < QUEUE_PER_HELPER * max {
+                board.queue.push_back(chunk);
+                let ask = board.helpers < max && (board.helpers == 0 || board.queue.len() > 1);
+                if ask {
+                    board.helpers += 1;
                 }
+                drop(board);
+                if ask {
+                    pool().post(Arc::clone(&self.call));
+                }
+                self.away += 1;
+                window.slots.push_back(Slot::Away);
+                return;
             }
         }
-        chunk.process(self.cipher);
+        chunk.process(&self.call.cipher);
         window.slots.push_back(Slot::Back(chunk));
-    }
-
-    fn lane_with_room(&mut self) -> Option<usize> {
-        let least_busy = self
-            .lanes
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, lane)| lane.queued)
-            .filter(|(_, lane)| lane.queued < LANE_DEPTH)
-            .map(|(i, _)| i);
-        if least_busy.is_some() {
-            return least_busy;
-        }
-        let max = *self.max_lanes.get_or_insert_with(helper_count);
-        if self.lanes.len() >= max {
-            return None;
-        }
-        let (jobs, queue) = mpsc::channel::<Chunk>();
-        let (finished, done) = mpsc::channel::<Chunk>();
-        let cipher = self.cipher;
-        self.scope.spawn(move || {
-            for mut chunk in queue {
-                chunk.process(cipher);
-                if finished.send(chunk).is_err() {
-                    break;
-                }
-            }
-        });
-        self.lanes.push(Lane {
-            jobs,
-            done,
-            queued: 0,
-        });
-        Some(self.lanes.len() - 1)
     }
 
     /// Moves every chunk the helpers have finished back into the window,
     /// without waiting.
-    fn gather(&mut self, window: &mut Window) -> Result<(), AgeError> {
-        for lane in &mut self.lanes {
-            while lane.queued > 0 {
-                match lane.done.try_recv() {
-                    Ok(chunk) => {
-                        lane.queued -= 1;
-                        window.put_back(chunk);
-                    }
-                    Err(mpsc::TryRecvError::Empty) => break,
-                    Err(mpsc::TryRecvError::Disconnected) => return Err(helper_lost()),
-                }
-            }
+    fn gather(&mut self, window: &mut Window) {
+        if self.away == 0 {
+            return;
         }
-        Ok(())
+        let mut board = self.call.board();
+        for chunk in board.finished.drain(..) {
+            self.away -= 1;
+            window.put_back(chunk);
+        }
     }
 
-    /// Waits until the first chunk of the window is back.
+    /// Makes the first chunk of the window come back: processes queued
+    /// chunks on this thread (oldest first) while any are left, and waits
+    /// for the helpers only for chunks they already started.
     fn wait_for_front(&mut self, window: &mut Window) -> Result<(), AgeError> {
-        while let Some(&Slot::Away(lane)) = window.slots.front() {
-            let lane = self.lanes.get_mut(lane).ok_or_else(helper_lost)?;
-            // A lane returns chunks in the order it got them, and the front
-            // is the oldest chunk away, so the lane's next one is the front.
-            let chunk = lane.done.recv().map_err(|_| helper_lost())?;
-            lane.queued -= 1;
-            window.put_back(chunk);
+        let mut board = self.call.board();
+        while matches!(window.slots.front(), Some(Slot::Away)) {
+            for chunk in board.finished.drain(..) {
+                self.away -= 1;
+                window.put_back(chunk);
+            }
+            if !matches!(window.slots.front(), Some(Slot::Away)) {
+                break;
+            }
+            if let Some(mut chunk) = board.queue.pop_front() {
+                drop(board);
+                chunk.process(&self.call.cipher);
+                self.away -= 1;
+                window.put_back(chunk);
+                board = self.call.board();
+            } else if board.lost {
+                return Err(helper_lost());
+            } else {
+                board = self
+                    .call
+                    .done
+                    .wait(board)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
         }
         Ok(())
     }

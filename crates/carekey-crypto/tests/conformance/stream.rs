@@ -198,6 +198,9 @@ fn full_final_chunks_and_empty_inputs_round_trip() {
         age::CHUNK_SIZE,
         age::CHUNK_SIZE + 1,
         2 * age::CHUNK_SIZE,
+        4 * age::CHUNK_SIZE,
+        4 * age::CHUNK_SIZE + 1,
+        5 * age::CHUNK_SIZE + 17,
         age::BATCH_CHUNKS * age::CHUNK_SIZE,
         (age::BATCH_CHUNKS + 1) * age::CHUNK_SIZE,
     ] {
@@ -214,4 +217,60 @@ fn full_final_chunks_and_empty_inputs_round_trip() {
         );
         assert!(out == plain, "{len}");
     }
+}
+
+#[test]
+fn concurrent_calls_share_the_helpers_without_mixing_chunks() {
+    let plain = long_plain();
+    let (key, file) = payload(&plain);
+    let other_key = FileKey::from_bytes([10; 16]);
+    let mut tampered = file.clone();
+    tampered[chunk_at(age::BATCH_CHUNKS + 3) + 9] ^= 1;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..6)
+            .map(|i| {
+                let (key, other_key, plain, file, tampered) =
+                    (&key, &other_key, &plain, &file, &tampered);
+                scope.spawn(move || {
+                    for _ in 0..3 {
+                        match i % 3 {
+                            0 => {
+                                let mut out = Vec::new();
+                                age::decrypt_payload(key, &file[..], &mut out).unwrap();
+                                assert!(out == *plain);
+                            }
+                            1 => {
+                                let mut released = Vec::new();
+                                let err = age::decrypt_payload(key, &tampered[..], &mut released)
+                                    .unwrap_err();
+                                let bad = age::BATCH_CHUNKS + 3;
+                                assert!(matches!(
+                                    err,
+                                    AgeError::PayloadAuthentication { chunk } if chunk == bad as u64
+                                ));
+                                assert!(released == plain[..bad * age::CHUNK_SIZE]);
+                            }
+                            _ => {
+                                // Another key at the same time.
+                                let mut sealed = Vec::new();
+                                age::encrypt_payload(
+                                    other_key,
+                                    &[3; age::NONCE_SIZE],
+                                    &plain[..],
+                                    &mut sealed,
+                                )
+                                .unwrap();
+                                let mut opened = Vec::new();
+                                age::decrypt_payload(other_key, &sealed[..], &mut opened).unwrap();
+                                assert!(opened == *plain && sealed != *file);
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.join().unwrap();
+        }
+    });
 }
