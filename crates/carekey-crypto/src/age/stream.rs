@@ -670,8 +670,8 @@ impl Crew {
     }
 }
 
-/// A helper thread stopped before handing its chunks back (only if it
-/// panicked, which the scope then re-raises).
+/// A helper thread stopped before handing a chunk back (only if it
+/// panicked: the caller gets this error instead of waiting forever).
 fn helper_lost() -> AgeError {
     AgeError::Io(io::Error::other("a STREAM helper thread stopped"))
 }
