@@ -19,7 +19,10 @@
 //! `CAREKEY_BENCH_DURABILITY` (`full` default, or `none`), `CAREKEY_BENCH_BATCH_DELAY_MS`
 //! (default 0, the node's default), `CAREKEY_BENCH_BATCH_SIZE` (default 8192), `CAREKEY_BENCH_BUNDLE_KIB`
 //! (default 20), `CAREKEY_BENCH_DIR` (default /var/tmp), `CAREKEY_BENCH_GEN_THREADS`
-//! (load generator runtime threads, default 2).
+//! (load generator runtime threads, default 2), `CAREKEY_BENCH_PRESIGN=1` (each client signs its
+//! measured requests — fresh nonce, current time — right before the measured phase instead of
+//! one by one inside it, as a `wrk` script fed with pre-signed requests would; the node
+//! still verifies every one).
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::collections::HashMap;
@@ -278,6 +281,7 @@ async fn client(
     count: usize,
     interval: Option<Duration>,
     offset: Duration,
+    presign: bool,
     go: Arc<tokio::sync::Barrier>,
     measure_from: Arc<std::sync::OnceLock<Instant>>,
 ) -> ClientResult {
@@ -289,8 +293,14 @@ async fn client(
     };
     let mut warm = true;
     let mut schedule = tokio::time::Instant::now() + offset;
+    let mut presigned = std::collections::VecDeque::new();
     for k in 0..warmup + count {
         if k == warmup {
+            if presign {
+                // Each request still gets its own nonce and a time seconds before it is sent
+                // (well inside the node's skew); only the signing moves out of the measurement.
+                presigned = (0..count).map(|_| fresh_request(&h)).collect();
+            }
             // Everyone finishes warming up before the measured phase starts.
             go.wait().await;
             measure_from.get_or_init(Instant::now);
@@ -306,7 +316,10 @@ async fn client(
             }
             None => Instant::now(),
         };
-        let (body, sign_time) = fresh_request(&h);
+        let (body, sign_time) = match presigned.pop_front() {
+            Some(signed) => signed,
+            None => fresh_request(&h),
+        };
         let req = Request::post(&path)
             .header("host", &addr)
             .header("content-type", "application/cose")
@@ -403,6 +416,7 @@ fn main() {
     let batch_size = env_or("CAREKEY_BENCH_BATCH_SIZE", 8192);
     let bundle_kib = env_or("CAREKEY_BENCH_BUNDLE_KIB", 20);
     let gen_threads = env_or("CAREKEY_BENCH_GEN_THREADS", 2).max(1);
+    let presign = env_or("CAREKEY_BENCH_PRESIGN", 0) != 0;
     let durability = std::env::var("CAREKEY_BENCH_DURABILITY").unwrap_or_else(|_| "full".into());
     let dir = tempfile::tempdir_in(
         std::env::var("CAREKEY_BENCH_DIR").unwrap_or_else(|_| "/var/tmp".into()),
@@ -500,6 +514,11 @@ fn main() {
         ),
         None => "closed loop: each client sends its next request on the answer".into(),
     };
+    let mode = if presign {
+        format!("{mode}; measured requests signed just before the measured phase")
+    } else {
+        mode
+    };
     eprintln!(
         "{clients} clients × ({warmup} warm-up + {per_client} measured) fetches; {mode}; load average {}",
         loadavg()
@@ -520,6 +539,7 @@ fn main() {
                 per_client,
                 interval,
                 offset,
+                presign,
                 go.clone(),
                 measure_from.clone(),
             );
