@@ -138,7 +138,14 @@ fn ledger_tiles_corpus() {
         if let Ok(path) = std::str::from_utf8(&input) {
             let _ = carekey_ledger::tiles::TileId::parse(path);
         }
-        for width in 1..=4 {
+        for width in 1..=4u16 {
+            // The node serves partial tiles as prefixes of wider ones: a prefix it finds is
+            // itself a bundle of exactly that many entries.
+            let kind = carekey_ledger::tiles::TileKind::Entries;
+            if let Some(prefix) = carekey_ledger::tiles::tile_prefix(kind, &input, width) {
+                carekey_ledger::tiles::decode_bundle(prefix, usize::from(width)).unwrap();
+            }
+            let width = usize::from(width);
             if let Ok(entries) = carekey_ledger::tiles::decode_bundle(&input, width) {
                 for e in entries {
                     entries_seen +=
