@@ -10,13 +10,15 @@
 //!    previous batch's signed checkpoint into the history table), and append the leaves to the
 //!    in-memory tree; commit (`synchronous=FULL`: on disk when the commit returns — the batch's
 //!    one fsync);
-//! 3. sign the checkpoint of the new size;
-//! 4. write every new or grown hash tile and entry bundle to `<data>/tile/...` and the checkpoint
-//!    to `<data>/checkpoint` (through [`CheckpointStore::compare_and_swap`]: never a second
-//!    root for one size), each to a temporary name then renamed, **without fsync**;
-//! 5. push the checkpoint to the witnesses (concurrently, with a time limit; a witness that
-//!    fails is noted and skipped for a while, never waited for), re-store it with the
-//!    cosignatures;
+//! 3. write every hash tile and entry bundle that became full to `<data>/tile/...`, to a
+//!    temporary name then renamed, **without fsync**;
+//! 4. sign the checkpoint of the new size, push it to the witnesses (concurrently, with a time
+//!    limit; a witness that fails is noted and skipped for a while, never waited for), and
+//!    publish it with the partial tiles of its size, which handlers serve from memory;
+//! 5. when no submission is waiting (and at least every `MAX_MIRROR_LAG`), write those
+//!    partial tiles and then the checkpoint to `<data>/checkpoint` (through
+//!    [`CheckpointStore::compare_and_swap`]: never a second root for one size), again by
+//!    rename without fsync;
 //! 6. answer each submitter with its index and a `tlog-proof` receipt.
 //!
 //! **Why this is as safe as fsyncing every file** (ADR 0011). SQLite is the source of truth;
@@ -30,8 +32,9 @@
 //!   note); the history table and the compare-and-swap refuse a second root anyway.
 //! - *`kill -9`:* a killed process loses nothing the kernel already accepted: every rename
 //!   that returned is visible after the restart, and a half-written temporary file is never
-//!   renamed. On restart the node rebuilds the tree from SQLite, rewrites the tiles past the
-//!   checkpoint file's size (a crash between commit and step 4), and signs the current size.
+//!   renamed. On restart the node rebuilds the tree from SQLite, rewrites the full tiles past
+//!   the checkpoint file's size (a crash between the commit and step 5), signs the current size
+//!   and writes its partial tiles and checkpoint.
 //! - *Power loss or reboot:* unsynced files may be stale, empty or missing afterwards. The node
 //!   records in SQLite the boot id (Linux `boot_id`) under which every tile file was last known
 //!   durable; on a start under another boot (or where there is no boot id) it rewrites **every**
@@ -39,8 +42,8 @@
 //!   if the checkpoint file is gone or unreadable, and only then records the new boot id and
 //!   serves. That start costs a read of the whole log; it happens only after a reboot.
 //!
-//! Nothing is acknowledged before step 4, so an acknowledged entry is committed, and a receipt's
-//! checkpoint only covers committed entries.
+//! Nothing is acknowledged before step 4 (commit and signature), so an acknowledged entry is
+//! committed, and a receipt's checkpoint only covers committed entries.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -488,9 +491,11 @@ enum Outcome {
 }
 
 impl Writer {
-    /// After a restart: under the same boot (a process crash), rewrite the tiles past the last
-    /// checkpoint (entries committed but not yet signed); after a reboot, rewrite every tile
-    /// file from SQLite with fsync and then record the boot. Then sign the current size.
+    /// After a restart: under the same boot (a process crash), rewrite the full tiles past the
+    /// checkpoint file (entries committed but not yet written out; the partial tiles of the
+    /// current size follow with the flush below, those of the file's size were written before
+    /// it); after a reboot, rewrite every tile file from SQLite with fsync and then record the
+    /// boot. Then sign the current size if the file does not have it, and flush.
     fn recover(
         &mut self,
         latest: Option<StoredCheckpoint>,
@@ -500,7 +505,7 @@ impl Writer {
         let from = latest.as_ref().map_or(0, |c| c.size);
         let size = self.tree.size();
         if same_boot {
-            self.write_tiles(from, size)?;
+            self.write_full_tiles(from, size)?;
         } else {
             let n = self.rewrite_all_tiles()?;
             if let Some(boot) = boot {
@@ -697,19 +702,6 @@ impl Writer {
         self.checkpoints
             .compare_and_swap(previous.as_ref().map(|c| c.size), &cp)?;
         self.last_flush = Instant::now();
-        Ok(())
-    }
-
-    /// Tiles and bundles for the growth `old → new`, full and partial, by atomic rename, no
-    /// fsync (after a crash).
-    fn write_tiles(&self, old: u64, new: u64) -> Result<(), NodeError> {
-        if new <= old {
-            return Ok(());
-        }
-        for id in store::changed_tiles(old, new) {
-            let bytes = self.tile_bytes(&id)?;
-            store::write_file_unsynced(&store::tile_path(&self.data, &id), &bytes)?;
-        }
         Ok(())
     }
 
