@@ -208,6 +208,16 @@ type Acked = (Vec<u8>, u64, String);
 struct Rng(u64);
 
 impl Rng {
+    /// Seeded from `CAREKEY_CRASH_SEED` or at random; the seed is printed for a rerun.
+    fn seeded() -> Self {
+        let seed = std::env::var("CAREKEY_CRASH_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| u64::from_le_bytes(carekey_crypto::random_array()) | 1);
+        println!("crash test seed: {seed} (rerun with CAREKEY_CRASH_SEED={seed})");
+        Self(seed)
+    }
+
     fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
@@ -218,12 +228,7 @@ impl Rng {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_under_load_loses_no_acknowledged_entry() {
-    let seed = std::env::var("CAREKEY_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| u64::from_le_bytes(carekey_crypto::random_array()) | 1);
-    println!("crash test seed: {seed} (rerun with CAREKEY_CRASH_SEED={seed})");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::seeded();
     let dir = tempfile::tempdir().unwrap();
     let (key, vkey) = keygen(dir.path(), ORIGIN);
     let log = NoteVerifier::parse(&vkey).unwrap();
@@ -339,12 +344,7 @@ fn unix_now() -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_fetches_loses_no_access_event() {
-    let seed = std::env::var("CAREKEY_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| u64::from_le_bytes(carekey_crypto::random_array()) | 1);
-    println!("crash test seed: {seed} (rerun with CAREKEY_CRASH_SEED={seed})");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::seeded();
     let dir = tempfile::tempdir().unwrap();
     let (key, vkey) = keygen(dir.path(), ORIGIN);
     let log = NoteVerifier::parse(&vkey).unwrap();

@@ -24,11 +24,29 @@ async fn signed(
     message: &[u8],
     body: Vec<u8>,
 ) -> StatusCode {
-    let sig = b64(&signer.sign(message).to_bytes());
-    let uri = format!("/v1/backup-shares/{path_id}");
-    t.call(method, &uri, &[("carekey-signature", sig)], body)
+    signed_answer(t, method, path_id, signer, message, body)
         .await
         .0
+}
+
+/// [`signed`], also returning the answer's error code, if it has one.
+async fn signed_answer(
+    t: &TestNode,
+    method: Method,
+    path_id: &str,
+    signer: &SigningKey,
+    message: &[u8],
+    body: Vec<u8>,
+) -> (StatusCode, Option<String>) {
+    let sig = b64(&signer.sign(message).to_bytes());
+    let uri = format!("/v1/backup-shares/{path_id}");
+    let (status, _, answer) = t
+        .call(method, &uri, &[("carekey-signature", sig)], body)
+        .await;
+    let code = serde_json::from_slice::<serde_json::Value>(&answer)
+        .ok()
+        .and_then(|v| v["code"].as_str().map(str::to_owned));
+    (status, code)
 }
 
 /// A put of `share` owned by `owner`, signed by `signer`.
@@ -87,15 +105,16 @@ async fn shares_are_stored_served_and_deleted_only_by_their_owner() {
     assert!(!t.dir.path().join("backup-shares").join(ID).exists());
 }
 
-/// A put of a random share under a random id by a fresh owner (as any client may make).
-async fn put_new(t: &TestNode, n: u8) -> (StatusCode, String, SigningKey) {
+/// A put of share `[n; 32]` under id `[n; 16]` by its own owner (as any client may make):
+/// the status, the answer's error code, the id in hex and the owner.
+async fn put_new(t: &TestNode, n: u8) -> (StatusCode, Option<String>, String, SigningKey) {
     let owner = SigningKey::from_bytes(&[n; 32]);
     let id = [n; 16];
     let share = [n; 32];
     let mut body = share.to_vec();
     body.extend_from_slice(owner.public().as_bytes());
     let path_id = hex::encode(id);
-    let status = signed(
+    let (status, code) = signed_answer(
         t,
         Method::PUT,
         &path_id,
@@ -104,33 +123,20 @@ async fn put_new(t: &TestNode, n: u8) -> (StatusCode, String, SigningKey) {
         body,
     )
     .await;
-    (status, path_id, owner)
+    (status, code, path_id, owner)
 }
 
 #[tokio::test]
 async fn the_share_store_is_bounded_and_counts_what_survives_a_restart() {
     let t = TestNode::with_options(|o| o.max_backup_shares = 2);
     assert_eq!(put_new(&t, 1).await.0, StatusCode::CREATED);
-    let (status, second, owner) = put_new(&t, 2).await;
+    let (status, _, second, owner) = put_new(&t, 2).await;
     assert_eq!(status, StatusCode::CREATED);
     // Full: a third is refused with a clear code; the stored ones are untouched and a
     // repeated store of a stored share is still fine.
-    let sig = b64(&SigningKey::from_bytes(&[3; 32])
-        .sign(&share_put_message(&[3; 16], &[3; 32]))
-        .to_bytes());
-    let mut body = [3u8; 32].to_vec();
-    body.extend_from_slice(SigningKey::from_bytes(&[3; 32]).public().as_bytes());
-    let (status, _, answer) = t
-        .call(
-            Method::PUT,
-            &format!("/v1/backup-shares/{}", hex::encode([3u8; 16])),
-            &[("carekey-signature", sig)],
-            body,
-        )
-        .await;
+    let (status, code, _, _) = put_new(&t, 3).await;
     assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE);
-    let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
-    assert_eq!(answer["code"], "share_store_full");
+    assert_eq!(code.as_deref(), Some("share_store_full"));
     assert_eq!(put_new(&t, 2).await.0, StatusCode::NO_CONTENT);
     assert_eq!(
         t.call(
