@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+pub mod crash;
 mod directory;
 mod error;
 mod patient;

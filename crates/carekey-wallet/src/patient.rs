@@ -19,6 +19,8 @@ use carekey_model::{
 };
 use carekey_vault::{atomic, Passphrase, SecretStore, Vault};
 
+use crate::crash;
+
 use crate::records::{decrypt_record, encrypt_record, record_path};
 use crate::state::{
     self, ByteDoc, GrantEntry, GrantStatus, KeyIndex, PatientState, RecordEntry, Role, SecretBytes,
@@ -359,7 +361,9 @@ impl PatientWallet {
 
     fn save(&mut self) -> Result<(), WalletError> {
         let (state, keys) = self.encode()?;
+        crash::point("state.before-save");
         self.vault.save(&state, &keys)?;
+        crash::point("state.saved");
         Ok(())
     }
 
@@ -367,7 +371,9 @@ impl PatientWallet {
     /// epoch key is destroyed, so no stale copy of the vault can bring removed keys back.
     fn save_rotating(&mut self) -> Result<(), WalletError> {
         let (state, keys) = self.encode()?;
+        crash::point("state.before-save");
         self.vault.rotate_epoch(&state, &keys)?;
+        crash::point("state.saved");
         Ok(())
     }
 
@@ -1308,6 +1314,7 @@ impl PatientWallet {
         self.flush_outbox(now);
         destroyed.extend(self.share_deletion(&share_nodes));
         let receipt = self.receipt(&tombstone, "wallet".to_owned(), destroyed);
+        crash::point("erase-all.before-destroy");
         let PatientWallet { vault, .. } = self;
         vault.destroy()?;
         Ok(receipt)
@@ -1413,6 +1420,7 @@ impl PatientWallet {
         for backup in &existing {
             self.vault
                 .write_backup_with(backup, &self.recovery_public(), share.as_ref())?;
+            crash::point("backup.rewritten");
         }
         Ok(existing)
     }

@@ -12,6 +12,7 @@ use carekey_sync::{
 };
 
 use super::PatientWallet;
+use crate::crash;
 use crate::state::{
     AccessRecord, ByteDoc, ErasurePublication, GrantLedger, LogSettings, Publication, SecretBytes,
 };
@@ -609,6 +610,7 @@ impl PatientWallet {
                 }
             }
         }
+        crash::point("outbox.flushed");
         // Losing a receipt would only cost a re-submission (idempotent), so a failed save here
         // is reported by the next operation rather than failing this one.
         let _ = self.save();
