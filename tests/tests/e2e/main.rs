@@ -8,6 +8,7 @@ mod erasure;
 mod fuzz_replay;
 mod hostile_node;
 mod hostile_requests;
+mod invariants;
 mod keyring;
 mod layering;
 mod ledger;
