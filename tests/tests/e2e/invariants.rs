@@ -39,7 +39,7 @@ use crate::ledger::{copy_dir, free_port, keygen, walk, Proc};
 
 /// Steps per seed in CI, and the seeds: a few hundred steps in all (see `docs/testing` numbers
 /// in the report; about 2 minutes on the 2-core machine).
-const DEFAULT_STEPS: usize = 60;
+const DEFAULT_STEPS: usize = 80;
 const DEFAULT_SEEDS: &[u64] = &[0x1558_0001, 0x1558_0002, 0x1558_0003, 0x1558_0004];
 /// A drain (every node up, outbox empty, every check) after this many steps.
 const DRAIN_EVERY: usize = 15;
@@ -90,6 +90,14 @@ fn issue8_invariants_hold_under_faults() {
     }
     println!("total {:.1}s", started.elapsed().as_secs_f64());
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Spreads a seed over all 64 bits (nearby seeds give unrelated runs).
+fn splitmix64(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 fn parse_seed(s: &str) -> u64 {
@@ -170,6 +178,7 @@ struct World {
     doc: Actor,
     grants: BTreeMap<String, GrantModel>,
     view: BTreeMap<String, GrantView>,
+    /// Record id → (FHIR resource type or "", ciphertext path).
     records: BTreeMap<String, (String, PathBuf)>,
     backups: BTreeSet<PathBuf>,
     broken: BTreeSet<PathBuf>,
@@ -234,7 +243,7 @@ impl World {
         doc.passphrase = "correct horse battery staple doc".into();
         let mut w = World {
             seed,
-            rng: Rng(seed | 1),
+            rng: Rng(splitmix64(seed) | 1),
             root: root.clone(),
             _tmp: tmp,
             offset: 0,
@@ -475,27 +484,36 @@ impl World {
 
     fn choose(&mut self) -> (String, Option<String>, Option<String>) {
         let any_down = (0..2).any(|i| !self.up(i));
-        let mut table: Vec<(&str, u64)> = vec![
-            ("import", 10),
-            ("share", 12),
-            ("fetch", 8),
-            ("revoke", 10),
-            ("erase-record", 5),
-            ("erase-grant", 5),
+        let any_up = (0..2).any(|i| self.up(i));
+        let fhir = self.records.values().any(|(t, _)| !t.is_empty());
+        let grants = !self.view.is_empty();
+        let active = self.view.values().any(|v| v.status == "active");
+        let files = self.backups.iter().any(|b| b.is_file());
+        let pinned = (0..2).any(|i| self.nodes[i].pinned);
+        let unpinned = (0..2).any(|i| !self.nodes[i].pinned);
+        let few = self.records.len() < 2;
+        // Only what applies now, so a step rarely does nothing.
+        let table: Vec<(&str, u64)> = [
+            ("import", if few { 30 } else { 8 }),
+            ("share", if fhir { 12 } else { 0 }),
+            ("fetch", if grants { 6 } else { 0 }),
+            ("revoke", if active { 10 } else { 0 }),
+            ("erase-record", if self.records.is_empty() { 0 } else { 4 }),
+            ("erase-grant", if grants { 4 } else { 0 }),
             ("erase-all", 1),
-            ("backup", 6),
-            ("restore", 2),
-            ("node-down", 4),
-            ("node-remove", 2),
-            ("break-backup", 2),
+            ("backup", 5),
+            ("restore", if files { 2 } else { 0 }),
+            ("node-down", if any_up { 4 } else { 0 }),
+            ("node-up", if any_down { 6 } else { 0 }),
+            ("node-remove", if pinned { 2 } else { 0 }),
+            ("node-add", if unpinned { 3 } else { 0 }),
+            ("break-backup", if self.broken.is_empty() { 2 } else { 0 }),
+            ("repair-backup", if self.broken.is_empty() { 0 } else { 4 }),
             ("sync", 5),
-        ];
-        if any_down {
-            table.push(("node-up", 6));
-        }
-        if !self.broken.is_empty() {
-            table.push(("repair-backup", 4));
-        }
+        ]
+        .into_iter()
+        .filter(|(_, w)| *w > 0)
+        .collect();
         let total: u64 = table.iter().map(|(_, w)| w).sum();
         let mut pick = self.rng.below(total);
         let mut name = "sync";
@@ -506,6 +524,24 @@ impl World {
             }
             pick -= w;
         }
+        // A crash point the command can reach (a point this table does not know yet is tried
+        // on every command).
+        let reaches = |point: &str| match point {
+            "state.before-save" | "state.saved" => name != "sync",
+            "outbox.flushed" => matches!(
+                name,
+                "share"
+                    | "revoke"
+                    | "erase-record"
+                    | "erase-grant"
+                    | "erase-all"
+                    | "backup"
+                    | "sync"
+            ),
+            "backup.rewritten" => matches!(name, "revoke" | "erase-record" | "erase-grant"),
+            "erase-all.before-destroy" => name == "erase-all",
+            _ => true,
+        };
         let crashable = matches!(
             name,
             "import"
@@ -517,9 +553,14 @@ impl World {
                 | "backup"
                 | "sync"
                 | "node-remove"
+                | "node-add"
         );
-        let crash = if crashable && self.rng.below(5) == 0 {
-            let points = carekey_wallet::crash::POINTS;
+        let points: Vec<&str> = carekey_wallet::crash::POINTS
+            .iter()
+            .copied()
+            .filter(|p| reaches(p))
+            .collect();
+        let crash = if crashable && !points.is_empty() && self.rng.below(4) == 0 {
             let p = points[self.rng.below(points.len() as u64) as usize];
             Some(format!("{p}:{}", 1 + self.rng.below(2)))
         } else {
@@ -549,6 +590,7 @@ impl World {
             "node-down" => self.step_node(arg, false),
             "node-up" => self.step_node(arg, true),
             "node-remove" => self.step_node_remove(arg, crash),
+            "node-add" => self.step_node_add(arg, crash),
             "break-backup" => self.step_break_backup(),
             "repair-backup" => self.step_repair_backup(),
             "sync" => self.step_sync(crash),
@@ -609,10 +651,20 @@ impl World {
                 _ => [0, 1].into(),
             },
         };
-        let types: &[&str] = match self.rng.below(3) {
-            0 => &["AllergyIntolerance"],
-            1 => &["Observation"],
-            _ => &["AllergyIntolerance", "Observation"],
+        let present: BTreeSet<String> = self
+            .records
+            .values()
+            .map(|(t, _)| t.clone())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let types: Vec<String> = match (present.len(), self.rng.below(3)) {
+            (0, _) => vec!["AllergyIntolerance".into()],
+            (_, 0) if present.len() > 1 => present.iter().cloned().collect(),
+            (n, _) => vec![present
+                .iter()
+                .nth(self.rng.below(n as u64) as usize)
+                .unwrap()
+                .clone()],
         };
         let req = self.fresh("req");
         let req_s = req.display().to_string();
@@ -624,8 +676,8 @@ impl World {
             "--out".into(),
             req_s.clone(),
         ];
-        for t in types {
-            args.extend(["--type".into(), (*t).to_owned()]);
+        for t in &types {
+            args.extend(["--type".into(), t.clone()]);
         }
         for &i in &nodes {
             args.extend([
@@ -981,7 +1033,7 @@ impl World {
             let _ = std::fs::remove_dir_all(&fresh.vault);
             return format!(
                 "from {}: {} (the old device stays)",
-                b.display(),
+                b.file_name().unwrap().to_string_lossy(),
                 summary(&out)
             );
         }
@@ -1034,6 +1086,28 @@ impl World {
         let out = self.patient_crash(&["node", "remove", &url], crash);
         if out.status.success() {
             self.nodes[i].pinned = false;
+        }
+        format!("node {i}: {}", summary(&out))
+    }
+
+    fn step_node_add(&mut self, arg: Option<&str>, crash: Option<&str>) -> String {
+        let unpinned: Vec<usize> = (0..2).filter(|&i| !self.nodes[i].pinned).collect();
+        let i = match arg.and_then(|a| a.parse().ok()) {
+            Some(i) => i,
+            None if unpinned.is_empty() => return "every node is pinned".into(),
+            None => unpinned[self.rng.below(unpinned.len() as u64) as usize],
+        };
+        let (url, key, w) = (
+            self.nodes[i].url.clone(),
+            self.nodes[i].log_key.clone(),
+            self.witness_key.clone(),
+        );
+        let out = self.patient_crash(
+            &["node", "add", &url, &key, "--witness", &w, "--quorum", "1"],
+            crash,
+        );
+        if out.status.success() {
+            self.nodes[i].pinned = true;
         }
         format!("node {i}: {}", summary(&out))
     }
@@ -1137,7 +1211,7 @@ impl World {
                 (
                     r["id"].as_str().unwrap().to_owned(),
                     (
-                        r["name"].as_str().unwrap_or("").to_owned(),
+                        r["resource_type"].as_str().unwrap_or("").to_owned(),
                         PathBuf::from(r["path"].as_str().unwrap()),
                     ),
                 )
