@@ -1573,7 +1573,7 @@ impl World {
             let list = self.patient_run(&["node", "list"]);
             let list = String::from_utf8_lossy(&list.stdout).to_string();
             last = format!("{stdout}{list}");
-            if stdout.contains(" 0 write(s) waiting") && !list.contains("waiting") {
+            if nothing_waiting(&last) {
                 drained = true;
                 break;
             }
@@ -1781,6 +1781,21 @@ enum Fetch {
     Refused(String),
     Down,
     Other(String),
+}
+
+/// Whether every "N …waiting…" / "N …pending…" count that `sync` and `node list` print is 0.
+fn nothing_waiting(text: &str) -> bool {
+    text.lines()
+        .filter(|l| l.contains("waiting") || l.contains("pending"))
+        .all(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            words.iter().enumerate().all(|(k, w)| {
+                let counted = words.get(k + 1).is_some_and(|n| {
+                    n.starts_with("write") || n.starts_with("message") || n.starts_with("item")
+                });
+                !counted || w.parse::<u64>().is_ok_and(|n| n == 0)
+            })
+        })
 }
 
 fn is_ended(v: &GrantView) -> bool {
