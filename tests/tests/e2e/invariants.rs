@@ -10,8 +10,9 @@
 //! 2. no erased record decrypts, with stock `age`, from anything copied before the erasure: the
 //!    vault directory (with today's device secrets), the backups (with the recovery words, the
 //!    key share fetched from the nodes or taken from the stale vault), the nodes' bundle files;
-//! 3. no acknowledged ledger entry (an erasure receipt's inclusion proof) is ever missing, and
-//!    every checkpoint ever read from a node is consistent with its later tree;
+//! 3. no acknowledged ledger entry (an erasure receipt's inclusion proof, a verified access event
+//!    in `carekey audit`) is ever missing or changed, and every checkpoint ever read from a node
+//!    is consistent with its later tree (and `carekey-node verify` passes);
 //! 4. the wallet never reports as done what it has not durably queued, and shows pending work as
 //!    pending: a grant whose end a node cannot have acknowledged shows `"status": "ending"` with
 //!    `"ends_as"` and `"waiting_for"`; once drained nothing is "ending"; an error or a crash
@@ -43,6 +44,9 @@ const DEFAULT_STEPS: usize = 80;
 const DEFAULT_SEEDS: &[u64] = &[0x1558_0001, 0x1558_0002, 0x1558_0003, 0x1558_0004];
 /// A drain (every node up, outbox empty, every check) after this many steps.
 const DRAIN_EVERY: usize = 15;
+/// How many already-refused (grant, node) pairs are fetched again after a node restart or at a
+/// drain (every pair not yet refused is always checked).
+const RECHECK_SAMPLE: usize = 12;
 const PASSPHRASE: &str = "correct horse battery staple patient";
 const SIGABRT: i32 = 6;
 
@@ -125,6 +129,8 @@ struct NodeSlot {
     checkpoints: BTreeMap<u64, Hash>,
     /// Entries the wallet reported as acknowledged (erasure receipts): index → entry bytes.
     acked: BTreeMap<u64, Vec<u8>>,
+    /// Indices of access events the wallet's audit showed, not yet matched to an entry.
+    audited: BTreeSet<u64>,
     /// Whether the current wallet has it pinned (as far as the model knows).
     pinned: bool,
 }
@@ -183,6 +189,8 @@ struct World {
     backups: BTreeSet<PathBuf>,
     broken: BTreeSet<PathBuf>,
     obligations: Vec<Obligation>,
+    /// (grant, node) pairs the provider was refused at least once (later re-checked by sample).
+    verified: BTreeSet<(String, usize)>,
     /// Each node's `ups` as of the last check (a node that came up since is checked again).
     last_ups: Vec<u64>,
     step: usize,
@@ -235,6 +243,7 @@ impl World {
                     ups: 0,
                     checkpoints: BTreeMap::new(),
                     acked: BTreeMap::new(),
+                    audited: BTreeSet::new(),
                     pinned: false,
                 }
             })
@@ -261,6 +270,7 @@ impl World {
             broken: BTreeSet::new(),
             obligations: Vec::new(),
             last_ups: vec![0, 0],
+            verified: BTreeSet::new(),
             step: 0,
             drains: 0,
             runs: 0,
@@ -417,6 +427,7 @@ impl World {
 
     fn violation(&mut self, invariant: &str, msg: String) {
         let line = format!("step {} [{invariant}] {msg}", self.step);
+        println!("    !!! {line}");
         self.log.push(format!("    !!! {line}"));
         self.violations
             .push((invariant.to_owned(), self.step, msg.clone()));
@@ -1295,6 +1306,7 @@ impl World {
             .map(|(i, _)| i)
             .collect();
         let mut pairs = Vec::new();
+        let mut again = Vec::new();
         for (id, v) in self.view.clone() {
             if !is_ended(&v) {
                 continue;
@@ -1306,16 +1318,35 @@ impl World {
                 .map(|m| m.nodes.clone())
                 .unwrap_or_default()
             {
-                if self.up(i) && (newly || came_up.contains(&i)) {
-                    pairs.push((id.clone(), i));
+                if !self.up(i) {
+                    continue;
+                }
+                let pair = (id.clone(), i);
+                if newly {
+                    pairs.push(pair);
+                } else if came_up.contains(&i) {
+                    again.push(pair);
                 }
             }
         }
+        // A node that restarted may have lost what it acknowledged: a sample of the pairs it
+        // refused before (all of them would make long runs quadratic).
+        pairs.extend(self.sample(again, RECHECK_SAMPLE));
         for (id, i) in pairs {
             self.check_unfetchable(&id, i, "after the step");
         }
         self.last_ups = ups_now;
         self.read_checkpoints();
+    }
+
+    /// Up to `n` of `items`, chosen by the seed.
+    fn sample<T>(&mut self, mut items: Vec<T>, n: usize) -> Vec<T> {
+        let mut out = Vec::new();
+        while !items.is_empty() && out.len() < n {
+            let k = self.rng.below(items.len() as u64) as usize;
+            out.push(items.swap_remove(k));
+        }
+        out
     }
 
     /// Invariant 4 on the statuses shown now; `drained`: every node up and nothing waiting.
@@ -1397,7 +1428,11 @@ impl World {
 
     /// Invariant 1 for one (grant, node): the provider's fetch must not succeed.
     fn check_unfetchable(&mut self, id: &str, i: usize, when: &str) {
-        if let Fetch::Served = self.fetch(id, i) {
+        let result = self.fetch(id, i);
+        if let Fetch::Refused(_) = result {
+            self.verified.insert((id.to_owned(), i));
+        }
+        if let Fetch::Served = result {
             let shown = self
                 .view
                 .get(id)
@@ -1477,6 +1512,22 @@ impl World {
 
     /// Invariant 3 in full (every node up): the tree rebuilt from every entry has each
     /// checkpoint ever read as a prefix root, and each acknowledged entry at its index.
+    /// The access events the wallet verified are entries of the log too: remember where.
+    fn read_audit(&mut self) {
+        let out = self.patient_run(&["audit", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        for a in v.as_array().into_iter().flatten() {
+            let (Some(url), Some(index)) = (a["node"].as_str(), a["index"].as_u64()) else {
+                continue;
+            };
+            if let Some(n) = self.nodes.iter_mut().find(|n| n.url == url) {
+                if !n.acked.contains_key(&index) {
+                    n.audited.insert(index);
+                }
+            }
+        }
+    }
+
     fn check_logs(&mut self) {
         for i in 0..2 {
             let Some((size, root)) = self.checkpoint_of(i) else {
@@ -1518,6 +1569,17 @@ impl World {
                     _ => self.violation(
                         "3-no-fork",
                         format!("node {i}: the checkpoint of size {s} read earlier is not a prefix of today's log of size {size}"),
+                    ),
+                }
+            }
+            for index in std::mem::take(&mut self.nodes[i].audited) {
+                match entries.get(index as usize) {
+                    Some(e) => {
+                        self.nodes[i].acked.insert(index, e.clone());
+                    }
+                    None => self.violation(
+                        "3-acked",
+                        format!("node {i}: the wallet shows a verified access at index {index}, past the log's size {size}"),
                     ),
                 }
             }
@@ -1612,9 +1674,13 @@ impl World {
             })
             .flat_map(|(id, m)| m.nodes.iter().map(move |&i| (id.clone(), i)))
             .collect();
-        for (id, i) in pairs {
+        let (mut fresh, seen): (Vec<_>, Vec<_>) =
+            pairs.into_iter().partition(|p| !self.verified.contains(p));
+        fresh.extend(self.sample(seen, RECHECK_SAMPLE));
+        for (id, i) in fresh {
             self.check_unfetchable(&id, i, "drained");
         }
+        self.read_audit();
         self.check_logs();
         for k in 0..self.obligations.len() {
             if !self.obligations[k].checked {
