@@ -142,6 +142,10 @@ pub(crate) struct PatientState {
     /// The key share the current backups are sealed with (none while no remote node is pinned).
     #[serde(default)]
     pub(crate) backup_share: Option<BackupShareState>,
+    /// A known backup could not be re-written after a change that destroyed keys: every sync
+    /// tries again.
+    #[serde(default)]
+    pub(crate) backups_stale: bool,
 }
 
 /// A backup key share, the random key that owns it on the nodes, and where it was stored.

@@ -84,7 +84,7 @@ impl PatientWallet {
                     &url,
                     OutboxOp::PutShare {
                         id: share.id,
-                        share: *share.secret.0,
+                        share: carekey_sync::ShareSecret(*share.secret.0),
                         owner: *owner.public().as_bytes(),
                         signature: signature.clone(),
                     },
@@ -114,6 +114,8 @@ impl PatientWallet {
         let Some(old) = self.state.backup_share.take() else {
             return Vec::new();
         };
+        // A share still waiting to be stored must not reach a node after its deletion.
+        self.state.outbox.cancel_share(&old.id);
         let owner = SigningKey::from_bytes(&old.owner.0);
         let signature = owner
             .sign(&share_delete_message(&old.id))
