@@ -13,7 +13,6 @@ use std::collections::{HashMap, HashSet};
 use carekey_crypto::Signature;
 use carekey_model::GrantId;
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroize;
 
 use crate::node::{NodeClient, Submitted};
 use crate::SyncError;
@@ -81,12 +80,11 @@ pub enum OutboxOp {
         #[serde(with = "b64")]
         signature: Vec<u8>,
     },
-    /// `PUT /v1/backup-shares/<id>`.
+    /// `PUT /v1/backup-shares/<id>`. The share itself is not in the queue (the queue is kept
+    /// where an erasure cannot reach it): the flush asks the wallet for it by id.
     PutShare {
         /// The share's id.
         id: [u8; 16],
-        /// The share.
-        share: ShareSecret,
         /// The owner's Ed25519 public key.
         owner: [u8; 32],
         /// The owner's 64-byte signature over the put message.
@@ -103,23 +101,6 @@ pub enum OutboxOp {
     },
 }
 
-/// A backup key share on its way to a node: kept out of `Debug` output and zeroized on drop.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ShareSecret(pub [u8; 32]);
-
-impl Drop for ShareSecret {
-    fn drop(&mut self) {
-        self.0.zeroize();
-    }
-}
-
-impl std::fmt::Debug for ShareSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ShareSecret(..)")
-    }
-}
-
 /// One write that left the queue in a [`Outbox::flush`].
 #[derive(Debug)]
 pub struct Flushed {
@@ -132,6 +113,9 @@ pub struct Flushed {
     pub result: Result<Option<Submitted>, SyncError>,
 }
 
+/// Looks up a backup key share by its id (`None`: it no longer exists).
+pub type ShareLookup<'a> = &'a dyn Fn(&[u8; 16]) -> Option<[u8; 32]>;
+
 impl OutboxOp {
     /// Whether this write carries data up (a bundle, a backup key share) rather than a ledger
     /// entry or a deletion: uploads go after the ledger writes of their node.
@@ -140,7 +124,11 @@ impl OutboxOp {
     }
 
     /// Performs the write against `client`.
-    pub fn send(&self, client: &NodeClient) -> Result<Option<Submitted>, SyncError> {
+    pub fn send(
+        &self,
+        client: &NodeClient,
+        shares: ShareLookup<'_>,
+    ) -> Result<Option<Submitted>, SyncError> {
         match self {
             OutboxOp::Submit {
                 entry,
@@ -165,12 +153,17 @@ impl OutboxOp {
                 .map(|()| None),
             OutboxOp::PutShare {
                 id,
-                share,
                 owner,
                 signature,
-            } => client
-                .put_backup_share(id, &share.0, owner, &signature_of(signature)?)
-                .map(|()| None),
+            } => {
+                let share =
+                    zeroize::Zeroizing::new(shares(id).ok_or_else(|| SyncError::InvalidItem {
+                        reason: "the backup key share to store no longer exists".to_owned(),
+                    })?);
+                client
+                    .put_backup_share(id, &share, owner, &signature_of(signature)?)
+                    .map(|()| None)
+            }
             OutboxOp::DeleteShare { id, signature } => client
                 .delete_backup_share(id, &signature_of(signature)?)
                 .map(|()| None),
@@ -243,6 +236,16 @@ impl Outbox {
         now: u64,
         connect: &dyn Fn(&str) -> Result<NodeClient, SyncError>,
     ) -> Vec<Flushed> {
+        self.flush_with_shares(now, connect, &|_| None)
+    }
+
+    /// [`Outbox::flush`], with the backup key shares its share uploads need.
+    pub fn flush_with_shares(
+        &mut self,
+        now: u64,
+        connect: &dyn Fn(&str) -> Result<NodeClient, SyncError>,
+        shares: ShareLookup<'_>,
+    ) -> Vec<Flushed> {
         let mut held_ledger: HashSet<String> = HashSet::new();
         let mut held_uploads: HashSet<String> = HashSet::new();
         let mut clients: HashMap<String, NodeClient> = HashMap::new();
@@ -274,7 +277,7 @@ impl Outbox {
                         Err(e) => Err(e),
                     },
                 };
-                match client.and_then(|c| item.op.send(c)) {
+                match client.and_then(|c| item.op.send(c, shares)) {
                     // A node we cannot even address keeps its writes: the setting may be fixed.
                     Err(e) if e.is_transient() || !clients.contains_key(&item.node) => {
                         item.attempts = item.attempts.saturating_add(1);

@@ -348,7 +348,12 @@ impl PatientWallet {
             }
         };
         let keys: KeyIndex = state::decode(&vault.key_index()?)?;
-        let wallet = PatientWallet { vault, state, keys };
+        let mut wallet = PatientWallet { vault, state, keys };
+        if wallet.migrate_backup_share() {
+            // Out of the state document for good: a fresh epoch key seals the index that now
+            // holds it, and the old state file (with the share in it) is replaced.
+            wallet.save_rotating()?;
+        }
         wallet.remove_orphan_files();
         Ok(wallet)
     }

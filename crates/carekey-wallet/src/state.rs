@@ -152,7 +152,10 @@ pub(crate) struct PatientState {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct BackupShareState {
     pub(crate) id: [u8; 16],
-    pub(crate) secret: SecretBytes,
+    /// Only in state files written before the share moved into the key index (where an
+    /// erasure destroys it with the epoch key); moved there on unlock.
+    #[serde(default, rename = "secret", skip_serializing_if = "Option::is_none")]
+    pub(crate) legacy_secret: Option<SecretBytes>,
     /// Signs the share's storing and deletion; not the patient's identity key, so the node
     /// cannot link the share to the patient.
     pub(crate) owner: SecretBytes,
@@ -302,6 +305,10 @@ pub(crate) struct DirectoryState {
 pub(crate) struct KeyIndex {
     pub(crate) version: u32,
     pub(crate) records: BTreeMap<RecordId, SecretBytes>,
+    /// The current backup key share: here, under the epoch key, so a vault copy taken before
+    /// an erasure cannot give it back once the erasure destroyed that epoch key.
+    #[serde(default)]
+    pub(crate) backup_share: Option<SecretBytes>,
 }
 
 impl std::fmt::Debug for KeyIndex {

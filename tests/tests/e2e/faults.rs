@@ -240,3 +240,61 @@ fn issue8_a_node_serving_live_grants_cannot_be_unpinned_unless_forced() {
         serde_json::from_str(&std::fs::read_to_string(root.join("removal.json")).unwrap()).unwrap();
     assert_eq!(receipt["grants_not_ended"][0], grant2.as_str(), "{receipt}");
 }
+
+/// Hole 11. Before: the backup key share lived in the state document, sealed under the master
+/// key only, so a vault copy taken before an erasure plus the passphrase gave it back, and with
+/// a backup made before the erasure and the recovery words it reopened the erased key. Now it
+/// lives in the key index, under the epoch key the erasure destroys.
+#[test]
+fn issue8_a_vault_copy_from_before_an_erasure_does_not_give_back_the_backup_share() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let node = Node::new(root, "log");
+    let patient = Actor::new(root, "patient");
+    patient.run(&["init", "--kit-out", "kit"]);
+    std::fs::write(root.join("r.bin"), b"the record to erase".repeat(100)).unwrap();
+    patient.run(&["import", "r.bin"]);
+    pin(&patient, &node.url(), &node.key, None);
+    patient.run(&["backup", "wallet.backup"]);
+    patient.run(&["sync"]);
+    let backup = root.join("wallet.backup");
+    let needed = carekey_vault::Vault::backup_share_needed(&backup)
+        .unwrap()
+        .expect("a backup with a remote node pinned carries a key share");
+    let client = carekey_sync::NodeClient::new(&node.url()).unwrap();
+    let share = client
+        .backup_share(&needed.id)
+        .unwrap()
+        .expect("the node holds the share");
+
+    // Everything a thief copies before the erasure: the vault and the backup.
+    let stolen = root.join("stolen");
+    crate::ledger::copy_dir(&patient.vault, &stolen);
+    std::fs::copy(&backup, root.join("old.backup")).unwrap();
+    let r = crate::cli::record_id_named(&patient, "r.bin");
+    patient.run(&["erase", &r, "--yes", "--receipt", "receipt.json"]);
+    patient.run(&["sync"]);
+
+    // The stale vault opens with the passphrase (its state document is readable), but the
+    // share is nowhere in it.
+    let device = root.join("patient.device");
+    let vault = carekey_vault::Vault::unlock(
+        &stolen,
+        &carekey_vault::Passphrase::new(patient.passphrase.clone()),
+        Box::new(carekey_vault::FileStore::new(device)),
+    )
+    .unwrap();
+    let state = vault.state().unwrap();
+    assert!(
+        !state.windows(32).any(|w| w == share.as_slice()),
+        "the stale state document still holds the backup key share"
+    );
+    assert!(vault.key_index().is_err(), "its epoch key is destroyed");
+    // The node deleted it, so the old backup no longer opens with the recovery words.
+    assert_eq!(client.backup_share(&needed.id).unwrap(), None);
+    let words = std::fs::read_to_string(root.join("kit/recovery-kit.txt")).unwrap();
+    let mut thief = Actor::new(root, "thief");
+    thief.extra_env = vec![("CAREKEY_RECOVERY_WORDS".into(), words)];
+    let (_, err) = thief.fail(&["recover", "--backup", "old.backup"]);
+    assert!(err.contains("made before an erasure"), "{err}");
+}

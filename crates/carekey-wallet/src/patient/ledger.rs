@@ -659,10 +659,11 @@ impl PatientWallet {
         if self.state.outbox.items.is_empty() {
             return 0;
         }
-        let results = self
-            .state
-            .outbox
-            .flush(now, &|url: &str| NodeClient::new(url));
+        let mut outbox = std::mem::take(&mut self.state.outbox);
+        let results = outbox.flush_with_shares(now, &|url: &str| NodeClient::new(url), &|id| {
+            self.share_secret(id)
+        });
+        self.state.outbox = outbox;
         for carekey_sync::Flushed { op, result, .. } in results {
             if let (OutboxOp::Submit { entry, .. }, Ok(Some(submitted))) = (op, result) {
                 // The receipt's checkpoint names the log; map it back to the pinned node.
