@@ -513,7 +513,9 @@ pub(crate) async fn add_node(
 
 #[tauri::command]
 pub(crate) async fn remove_node(core: State<'_, Core>, url: String) -> Result<NodeRemovalView> {
-    let removed = on_wallet(&core, move |w| w.remove_node(&url)).await?;
+    let now = now()?;
+    // The app never forces: a node that may still serve grants is kept until they are ended.
+    let removed = on_wallet(&core, move |w| w.remove_node(&url, false, now)).await?;
     Ok(NodeRemovalView {
         url: removed.url,
         dropped_outbox: count(removed.dropped_outbox),

@@ -168,7 +168,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Recover(args) => patient::recover(g, args),
         Command::Directory(cmd) => patient::directory(g, cmd),
         Command::Node(cmd) => patient::node(g, cmd),
-        Command::Sync => patient::sync(g),
+        Command::Sync => patient::flush_journal(g).and_then(|wallet_left| {
+            if wallet_left {
+                patient::sync(g)
+            } else {
+                Ok(())
+            }
+        }),
         Command::Audit { json } => patient::audit(g, json),
         Command::Provider(cmd) => provider::run(g, cmd),
         Command::Demo(args) => demo::run(args),
@@ -180,7 +186,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 fn exit_code(err: &anyhow::Error) -> u8 {
     match err.downcast_ref::<WalletError>().map(WalletError::code) {
         Some("wrong_passphrase") => 3,
-        Some("refused" | "bad_document" | "grant_not_active" | "unconfirmed_nodes") => 4,
+        Some(
+            "refused" | "bad_document" | "grant_not_active" | "unconfirmed_nodes" | "node_in_use",
+        ) => 4,
         Some("not_found" | "no_wallet") => 5,
         _ => 1,
     }

@@ -204,10 +204,18 @@ pub(crate) enum NodeCommand {
     },
     /// List pinned nodes, what the wallet last verified, and the writes waiting for each.
     List,
-    /// Unpin a node: stop publishing to and verifying it; drop the writes waiting for it.
+    /// Unpin a node: stop publishing to and verifying it. Refused while grants published there
+    /// are live or ending work waits for it (revoke and sync first).
     Remove {
         /// Node URL.
         url: String,
+        /// The node is gone for good: remove it anyway, drop its waiting writes and write a
+        /// receipt listing the grants that could not be ended there.
+        #[arg(long)]
+        force: bool,
+        /// Where to write that receipt (default: node-removal-<time>.json).
+        #[arg(long, value_name = "FILE")]
+        receipt: Option<PathBuf>,
     },
     /// The same log moved to a new URL (host or port changed): keep its key and history.
     Move {
@@ -632,10 +640,14 @@ pub(crate) fn grants(g: &Global, json: bool) -> Result<()> {
         println!("No grants yet.");
     }
     for gr in all {
+        let status = match &gr.ends_as {
+            Some(_) => format!("ending (waiting for {} node(s))", gr.waiting_for.len()),
+            None => gr.status.clone(),
+        };
         println!(
             "{}  {:<8} {}  until {}  {} record(s)  {}",
             &gr.id[..12],
-            gr.status,
+            status,
             gr.provider_name,
             session::when(gr.not_after),
             gr.records.len(),
@@ -678,14 +690,23 @@ pub(crate) fn revoke(g: &Global, args: RevokeArgs) -> Result<()> {
         bail!("not revoked");
     }
     let outcome = w.revoke(&id, now()?)?;
+    if outcome.waiting_for.is_empty() {
+        println!("revoked {id}: every ledger node it was published on has the revocation");
+    } else {
+        println!(
+            "ending {id}: revoked here; waiting for {} node(s) to acknowledge ({}); kept queued and retried by every `carekey sync`",
+            outcome.waiting_for.len(),
+            outcome.waiting_for.join(", ")
+        );
+    }
+    for problem in &outcome.backup_problems {
+        println!("warning: {problem}");
+    }
     std::fs::create_dir_all(&args.out)?;
     let rev = args.out.join(format!("revocation-{id}.cose"));
     std::fs::write(&rev, outcome.revocation.as_bytes())
         .with_context(|| format!("writing {}", rev.display()))?;
-    println!(
-        "revoked {id}; signed revocation written to {}",
-        rev.display()
-    );
+    println!("signed revocation written to {}", rev.display());
     println!(
         "re-keyed {} record(s): later versions are unreadable to that provider",
         outcome.rekeyed.len()
@@ -751,6 +772,9 @@ pub(crate) fn erase(g: &Global, args: EraseArgs) -> Result<()> {
     println!("erased {}", receipt.subject);
     for d in &receipt.destroyed {
         println!("  destroyed: {d}");
+    }
+    for p in &receipt.pending {
+        println!("  pending: {p}");
     }
     println!("receipt: {}", path.display());
     Ok(())
@@ -907,12 +931,35 @@ pub(crate) fn node(g: &Global, cmd: NodeCommand) -> Result<()> {
             w.pin_node(&url)?;
             println!("pinned {url}");
         }
-        NodeCommand::Remove { url } => {
-            let removed = w.remove_node(&url)?;
+        NodeCommand::Remove {
+            url,
+            force,
+            receipt,
+        } => {
+            let t = now()?;
+            let removed = w.remove_node(&url, force, t)?;
             println!(
                 "unpinned {} ({} waiting write(s) dropped)",
                 removed.url, removed.dropped_outbox
             );
+            if force {
+                let path =
+                    receipt.unwrap_or_else(|| PathBuf::from(format!("node-removal-{t}.json")));
+                let json = serde_json::json!({
+                    "format": "carekey-node-removal/v1",
+                    "node": removed.url,
+                    "removed_at": t,
+                    "dropped_writes": removed.dropped_outbox,
+                    "grants_not_ended": removed.abandoned_grants,
+                    "meaning": "the node may still serve these grants to their providers until they expire; the wallet can no longer end them there",
+                });
+                std::fs::write(&path, format!("{}\n", serde_json::to_string_pretty(&json)?))
+                    .with_context(|| format!("writing {}", path.display()))?;
+                for g in &removed.abandoned_grants {
+                    println!("warning: grant {g} could not be ended on {}", removed.url);
+                }
+                println!("removal receipt: {}", path.display());
+            }
         }
         NodeCommand::Move { from, to } => {
             w.move_node(&from, &to)?;
@@ -1002,6 +1049,29 @@ pub(crate) fn sync(g: &Global) -> Result<()> {
         bail!("a ledger node was caught lying (split view, rollback or a withheld entry)");
     }
     Ok(())
+}
+
+/// Sends what an `erase --all` left in the erasure journal beside the vault. Returns whether
+/// a wallet is still there to sync.
+pub(crate) fn flush_journal(g: &Global) -> Result<bool> {
+    let dir = vault_dir(g, "patient")?;
+    if let Some(report) = carekey_wallet::flush_erasure_journal(&dir, now()?)? {
+        if report.pending.is_empty() {
+            println!(
+                "erasure journal: every node has the erasure's last {} write(s); journal deleted",
+                report.sent
+            );
+        }
+        for n in &report.pending {
+            println!(
+                "erasure journal: {} write(s) still waiting for {} ({})",
+                n.pending,
+                n.url,
+                n.last_error.as_deref().unwrap_or("not sent yet")
+            );
+        }
+    }
+    Ok(carekey_wallet::wallet_exists(&dir))
 }
 
 pub(crate) fn audit(g: &Global, json: bool) -> Result<()> {

@@ -30,7 +30,7 @@ pub use error::SyncError;
 pub use node::{
     bundle_hash, Fetched, NodeClient, Submitted, ACCESS_EVENT_HEADER, SIGNATURE_HEADER,
 };
-pub use outbox::{backoff, Outbox, OutboxItem, OutboxOp, MAX_BACKOFF_SECS};
+pub use outbox::{backoff, Flushed, Outbox, OutboxItem, OutboxOp, ShareLookup, MAX_BACKOFF_SECS};
 pub use source::{tile_limit, DirSource, HttpSource, LogSource, MAX_CHECKPOINT_BYTES};
 pub use verify::{
     gossip, gossip_via, sync, verify_receipt, Evidence, Found, LogState, PinnedLog, SyncOutcome,

@@ -1,10 +1,12 @@
 //! A durable queue of writes to nodes that survives restarts and offline periods.
 //!
 //! The wallet keeps the [`Outbox`] in its vault state (it is plain serde data) and calls
-//! [`Outbox::flush`] whenever it is online. Writes to one node leave in the order they were
-//! queued (a revocation never overtakes its grant commitment, an upload never overtakes the
-//! commitment it needs); different nodes do not wait for each other. Every write is idempotent
-//! on the node's side, so retrying after a lost answer is safe.
+//! [`Outbox::flush`] whenever it is online. Ledger writes to one node (entries, deletions) leave
+//! in the order they were queued, so a revocation never overtakes its grant commitment; uploads
+//! (bundles, backup key shares) leave after them and never hold them back, so ending a grant
+//! never waits behind a large re-upload; an upload never overtakes a ledger write of its node
+//! that is still waiting (the commitment it needs). Different nodes do not wait for each other.
+//! Every write is idempotent on the node's side, so retrying after a lost answer is safe.
 
 use std::collections::{HashMap, HashSet};
 
@@ -78,12 +80,11 @@ pub enum OutboxOp {
         #[serde(with = "b64")]
         signature: Vec<u8>,
     },
-    /// `PUT /v1/backup-shares/<id>`.
+    /// `PUT /v1/backup-shares/<id>`. The share itself is not in the queue (the queue is kept
+    /// where an erasure cannot reach it): the flush asks the wallet for it by id.
     PutShare {
         /// The share's id.
         id: [u8; 16],
-        /// The share.
-        share: [u8; 32],
         /// The owner's Ed25519 public key.
         owner: [u8; 32],
         /// The owner's 64-byte signature over the put message.
@@ -100,9 +101,34 @@ pub enum OutboxOp {
     },
 }
 
+/// One write that left the queue in a [`Outbox::flush`].
+#[derive(Debug)]
+pub struct Flushed {
+    /// The node it was for.
+    pub node: String,
+    /// The write.
+    pub op: OutboxOp,
+    /// Done (`Ok`, with the node's answer for a submission) or dropped after a permanent
+    /// refusal (`Err`).
+    pub result: Result<Option<Submitted>, SyncError>,
+}
+
+/// Looks up a backup key share by its id (`None`: it no longer exists).
+pub type ShareLookup<'a> = &'a dyn Fn(&[u8; 16]) -> Option<[u8; 32]>;
+
 impl OutboxOp {
+    /// Whether this write carries data up (a bundle, a backup key share) rather than a ledger
+    /// entry or a deletion: uploads go after the ledger writes of their node.
+    pub fn is_upload(&self) -> bool {
+        matches!(self, OutboxOp::Upload { .. } | OutboxOp::PutShare { .. })
+    }
+
     /// Performs the write against `client`.
-    pub fn send(&self, client: &NodeClient) -> Result<Option<Submitted>, SyncError> {
+    pub fn send(
+        &self,
+        client: &NodeClient,
+        shares: ShareLookup<'_>,
+    ) -> Result<Option<Submitted>, SyncError> {
         match self {
             OutboxOp::Submit {
                 entry,
@@ -127,12 +153,17 @@ impl OutboxOp {
                 .map(|()| None),
             OutboxOp::PutShare {
                 id,
-                share,
                 owner,
                 signature,
-            } => client
-                .put_backup_share(id, share, owner, &signature_of(signature)?)
-                .map(|()| None),
+            } => {
+                let share =
+                    zeroize::Zeroizing::new(shares(id).ok_or_else(|| SyncError::InvalidItem {
+                        reason: "the backup key share to store no longer exists".to_owned(),
+                    })?);
+                client
+                    .put_backup_share(id, &share, owner, &signature_of(signature)?)
+                    .map(|()| None)
+            }
             OutboxOp::DeleteShare { id, signature } => client
                 .delete_backup_share(id, &signature_of(signature)?)
                 .map(|()| None),
@@ -178,50 +209,94 @@ impl Outbox {
             .collect()
     }
 
-    /// Tries the due writes, in queue order per node, and returns the ones that left the
-    /// queue: done (`Ok`, with the node's answer for a submission) or dropped after a permanent
-    /// refusal (`Err`: a 4xx status other than 408/429, or a malformed item).
+    /// Drops the queued uploads of a grant's bundle (on every node): the grant is ending, and a
+    /// bundle uploaded after its deletion would bring it back.
+    pub fn cancel_uploads(&mut self, grant: &GrantId) {
+        self.items
+            .retain(|i| !matches!(&i.op, OutboxOp::Upload { grant_id, .. } if grant_id == grant));
+    }
+
+    /// Drops the queued storing of backup key share `share_id`: it is being deleted.
+    pub fn cancel_share(&mut self, share_id: &[u8; 16]) {
+        self.items
+            .retain(|i| !matches!(&i.op, OutboxOp::PutShare { id, .. } if id == share_id));
+    }
+
+    /// Tries the due writes and returns the ones that left the queue: done or dropped after a
+    /// permanent refusal (a 4xx status other than 408/429, or a malformed item).
     ///
+    /// Ledger writes go first, in queue order per node; then uploads, in queue order per node.
     /// A transient failure (no connection, timeout, 408, 429, 5xx, garbled answer) keeps the
     /// item, records the error, backs off by [`backoff`] and holds back the node's later items
-    /// until it goes through, as does an earlier item of the node that is not yet due.
+    /// of the same class until it goes through, as does an earlier item that is not yet due; a
+    /// ledger write that waits also holds back the node's uploads (an upload may need the grant
+    /// commitment before it), but a waiting upload never holds back a ledger write.
     pub fn flush(
         &mut self,
         now: u64,
         connect: &dyn Fn(&str) -> Result<NodeClient, SyncError>,
-    ) -> Vec<(OutboxOp, Result<Option<Submitted>, SyncError>)> {
-        let mut held: HashSet<String> = HashSet::new();
+    ) -> Vec<Flushed> {
+        self.flush_with_shares(now, connect, &|_| None)
+    }
+
+    /// [`Outbox::flush`], with the backup key shares its share uploads need.
+    pub fn flush_with_shares(
+        &mut self,
+        now: u64,
+        connect: &dyn Fn(&str) -> Result<NodeClient, SyncError>,
+        shares: ShareLookup<'_>,
+    ) -> Vec<Flushed> {
+        let mut held_ledger: HashSet<String> = HashSet::new();
+        let mut held_uploads: HashSet<String> = HashSet::new();
         let mut clients: HashMap<String, NodeClient> = HashMap::new();
         let mut finished = Vec::new();
-        let mut keep = Vec::with_capacity(self.items.len());
-        for mut item in std::mem::take(&mut self.items) {
-            if held.contains(&item.node) || item.next_attempt_at > now {
-                held.insert(item.node.clone());
-                keep.push(item);
-                continue;
-            }
-            let client = match clients.get(&item.node) {
-                Some(c) => Ok(c),
-                None => match connect(&item.node) {
-                    Ok(c) => Ok(&*clients.entry(item.node.clone()).or_insert(c)),
-                    Err(e) => Err(e),
-                },
-            };
-            let result = client.and_then(|c| item.op.send(c));
-            match result {
-                Ok(answer) => finished.push((item.op, Ok(answer))),
-                // A node we cannot even address keeps its writes: the setting may be fixed.
-                Err(e) if e.is_transient() || !clients.contains_key(&item.node) => {
-                    item.attempts = item.attempts.saturating_add(1);
-                    item.next_attempt_at = now.saturating_add(backoff(item.attempts));
-                    item.last_error = Some(e.to_string());
-                    held.insert(item.node.clone());
-                    keep.push(item);
+        let mut items: Vec<Option<OutboxItem>> = std::mem::take(&mut self.items)
+            .into_iter()
+            .map(Some)
+            .collect();
+        for uploads in [false, true] {
+            for slot in items.iter_mut() {
+                let Some(item) = slot.as_mut() else { continue };
+                if item.op.is_upload() != uploads {
+                    continue;
                 }
-                Err(e) => finished.push((item.op, Err(e))),
+                let ledger_waits = uploads && held_ledger.contains(&item.node);
+                let held = if uploads {
+                    &mut held_uploads
+                } else {
+                    &mut held_ledger
+                };
+                if ledger_waits || held.contains(&item.node) || item.next_attempt_at > now {
+                    held.insert(item.node.clone());
+                    continue;
+                }
+                let client = match clients.get(&item.node) {
+                    Some(c) => Ok(c),
+                    None => match connect(&item.node) {
+                        Ok(c) => Ok(&*clients.entry(item.node.clone()).or_insert(c)),
+                        Err(e) => Err(e),
+                    },
+                };
+                match client.and_then(|c| item.op.send(c, shares)) {
+                    // A node we cannot even address keeps its writes: the setting may be fixed.
+                    Err(e) if e.is_transient() || !clients.contains_key(&item.node) => {
+                        item.attempts = item.attempts.saturating_add(1);
+                        item.next_attempt_at = now.saturating_add(backoff(item.attempts));
+                        item.last_error = Some(e.to_string());
+                        held.insert(item.node.clone());
+                    }
+                    result => {
+                        let item = slot.take().expect("matched as Some above");
+                        finished.push(Flushed {
+                            node: item.node,
+                            op: item.op,
+                            result,
+                        });
+                    }
+                }
             }
         }
-        self.items = keep;
+        self.items = items.into_iter().flatten().collect();
         finished
     }
 }

@@ -21,7 +21,15 @@ pub const POINTS: &[&str] = &[
     "outbox.flushed",
     // After each known backup file was re-written.
     "backup.rewritten",
-    // `erase --all`: everything signed and sent, right before the vault is destroyed.
+    // Ending a grant (revoke, erase a grant): the change is ready in memory / committed.
+    "grant-end.prepared",
+    "grant-end.committed",
+    // Erasing a record: ready in memory / committed.
+    "record-erasure.prepared",
+    "record-erasure.committed",
+    // `erase --all`: the erasure journal is written (nothing sent yet) / everything signed
+    // and sent, right before the vault is destroyed.
+    "erase-all.journal-written",
     "erase-all.before-destroy",
 ];
 
@@ -56,7 +64,10 @@ fn target() -> Option<&'static Target> {
 /// Marks a step boundary named `name` (one of [`POINTS`]); aborts the process there when
 /// `CAREKEY_CRASH_AT` names it.
 pub(crate) fn point(name: &'static str) {
-    debug_assert!(POINTS.contains(&name), "crash point {name} is not in POINTS");
+    debug_assert!(
+        POINTS.contains(&name),
+        "crash point {name} is not in POINTS"
+    );
     let Some(t) = target() else { return };
     if t.point == name && t.seen.fetch_add(1, Ordering::Relaxed) + 1 == t.nth {
         eprintln!("{MARKER} {name}");

@@ -86,6 +86,20 @@ pub enum WalletError {
         /// The key the patient pinned.
         pinned: String,
     },
+    /// A node still serves grants the patient has not ended there, or ending work waits for it.
+    #[error(
+        "{url} may still serve {} grant(s) ({}) and {waiting} ending write(s) wait for it: revoke them and sync first, or remove it with --force if the node is gone for good (a receipt lists what could not be ended)",
+        grants.len(),
+        grants.iter().map(|g| &g[..12.min(g.len())]).collect::<Vec<_>>().join(", ")
+    )]
+    NodeInUse {
+        /// The node URL.
+        url: String,
+        /// Grants still live there (hex ids).
+        grants: Vec<String>,
+        /// Ledger writes that end or erase something, still queued for it.
+        waiting: usize,
+    },
     /// A backup's key share was deleted from every node the backup names: an erasure happened
     /// after the backup was made, so it no longer opens (by design).
     #[error(
@@ -163,6 +177,7 @@ impl WalletError {
             WalletError::Ambiguous { .. } => "ambiguous",
             WalletError::UnconfirmedNodes(_) => "unconfirmed_nodes",
             WalletError::NodeKeyMismatch { .. } => "node_key_mismatch",
+            WalletError::NodeInUse { .. } => "node_in_use",
             WalletError::EmptyShare => "empty_share",
             WalletError::BackupShareGone { .. } => "backup_share_gone",
             WalletError::BackupShareUnreachable { .. } => "backup_share_unreachable",

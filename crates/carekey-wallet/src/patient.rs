@@ -19,7 +19,7 @@ use carekey_model::{
 };
 use carekey_vault::{atomic, Passphrase, SecretStore, Vault};
 
-use crate::crash;
+use crate::{crash, journal};
 
 use crate::records::{decrypt_record, encrypt_record, record_path};
 use crate::state::{
@@ -155,8 +155,14 @@ pub struct GrantSummary {
     pub not_before: u64,
     /// End of validity (unix seconds).
     pub not_after: u64,
-    /// "active", "expired", "revoked" or "erased".
+    /// "active", "expired", "ending" (ended here, not yet acknowledged by every node it was
+    /// published on), "revoked" or "erased".
     pub status: String,
+    /// For an "ending" grant: what it ends as ("revoked" or "erased").
+    pub ends_as: Option<String>,
+    /// For an "ending" grant: the nodes that have not yet acknowledged its end (they may still
+    /// serve it to the provider until they do).
+    pub waiting_for: Vec<String>,
     /// Records shared under the grant.
     pub records: Vec<String>,
     /// Resource types shared under the grant.
@@ -172,6 +178,11 @@ pub struct RevokeOutcome {
     pub rekeyed: Vec<RecordId>,
     /// Fresh bundles for the other active grants that cover re-keyed records.
     pub updated_bundles: Vec<(GrantId, Vec<u8>)>,
+    /// Nodes that have not yet acknowledged the end of the grant (kept queued and retried on
+    /// every sync; empty when every node has).
+    pub waiting_for: Vec<String>,
+    /// Backups that could not be re-written (retried on the next sync).
+    pub backup_problems: Vec<String>,
 }
 
 /// Proof of an erasure, for the patient to keep.
@@ -195,6 +206,9 @@ pub struct ErasureReceipt {
     pub ledger: Vec<LedgerProof>,
     /// Ledger writes still waiting in the outbox when the receipt was made (offline nodes).
     pub ledger_pending: usize,
+    /// What is not done yet, one line per node (and per backup that could not be re-written):
+    /// kept queued and retried until it is.
+    pub pending: Vec<String>,
     /// What erasure cannot reach.
     pub limits: Vec<String>,
 }
@@ -269,6 +283,7 @@ impl PatientWallet {
             erasures: Vec::new(),
             witness_policy: Default::default(),
             backup_share: None,
+            backups_stale: false,
         };
         let mut wallet = PatientWallet {
             vault,
@@ -333,7 +348,12 @@ impl PatientWallet {
             }
         };
         let keys: KeyIndex = state::decode(&vault.key_index()?)?;
-        let wallet = PatientWallet { vault, state, keys };
+        let mut wallet = PatientWallet { vault, state, keys };
+        if wallet.migrate_backup_share() {
+            // Out of the state document for good: a fresh epoch key seals the index that now
+            // holds it, and the old state file (with the share in it) is replaced.
+            wallet.save_rotating()?;
+        }
         wallet.remove_orphan_files();
         Ok(wallet)
     }
@@ -984,9 +1004,13 @@ impl PatientWallet {
             .filter_map(|(id, e)| {
                 let signed = SignedGrant::from_bytes(&e.signed.0).ok()?;
                 let g = signed.document();
-                let status = match e.status {
-                    GrantStatus::Active if now >= g.not_after => "expired",
-                    ref s => status_name(s),
+                let waiting_for = self.grant_end_waiting_for(id);
+                let (status, ends_as) = match e.status {
+                    GrantStatus::Active if now >= g.not_after => ("expired", None),
+                    ref s if !waiting_for.is_empty() && *s != GrantStatus::Active => {
+                        ("ending", Some(status_name(s).to_owned()))
+                    }
+                    ref s => (status_name(s), None),
                 };
                 Some((
                     g.issued_at,
@@ -998,6 +1022,8 @@ impl PatientWallet {
                         not_before: g.not_before,
                         not_after: g.not_after,
                         status: status.to_owned(),
+                        ends_as,
+                        waiting_for,
                         records: e.records.iter().map(|r| r.to_string()).collect(),
                         resource_types: g.scope.resource_types.clone(),
                     },
@@ -1023,18 +1049,21 @@ impl PatientWallet {
     /// Revokes a grant: signs a revocation, re-keys every record it covered (so later versions
     /// are unreadable to that provider) and re-issues bundles for the other active grants that
     /// cover re-keyed records.
+    ///
+    /// The new status and every ledger write it implies (the revocation entry on each node the
+    /// grant was published on, the re-issued bundles) are committed in one state write: after
+    /// it, the revocation is a durable intent that every flush and sync retries until each node
+    /// has acknowledged it, whatever happens to backups or the network. Until then the grant
+    /// shows as "ending".
     pub fn revoke(&mut self, grant_id: &GrantId, now: u64) -> Result<RevokeOutcome, WalletError> {
-        let outcome = self.end_grant(grant_id, GrantStatus::Revoked { at: now }, now)?;
-        self.publish_end_of_grant(grant_id, None, now)?;
-        self.save()?;
-        self.flush_outbox(now);
-        Ok(outcome)
+        self.end_grant(grant_id, GrantStatus::Revoked { at: now }, None, now)
     }
 
     fn end_grant(
         &mut self,
         grant_id: &GrantId,
         status: GrantStatus,
+        tombstone: Option<&SignedTombstone>,
         now: u64,
     ) -> Result<RevokeOutcome, WalletError> {
         let entry = self.grant_entry(grant_id)?.clone();
@@ -1068,15 +1097,53 @@ impl PatientWallet {
             .filter(|id| self.state.records.contains_key(id))
             .copied()
             .collect();
-        let old_versions = self.rekey(&rekeyed)?;
+        // Everything below changes the wallet in memory only, up to the one state write; a
+        // failure before it puts back what is on disk, so nothing half-done is ever shown.
+        let prepared =
+            self.prepare_end_of_grant(grant_id, &rekeyed, status, &revocation, tombstone, now);
+        let (old_versions, updated_bundles) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                self.reload_after_failure();
+                return Err(e);
+            }
+        };
+        crash::point("grant-end.prepared");
+        if let Err(e) = self.save_rotating() {
+            self.reload_after_failure();
+            return Err(e);
+        }
+        crash::point("grant-end.committed");
+        self.remove_files(&old_versions);
+        self.flush_outbox(now);
+        let (_, backup_problems) = self.rewrite_backups_or_mark(now);
+        Ok(RevokeOutcome {
+            revocation,
+            rekeyed,
+            updated_bundles,
+            waiting_for: self.grant_end_waiting_for(grant_id),
+            backup_problems,
+        })
+    }
+
+    /// The in-memory half of ending a grant: re-keys its records (new files, old ones returned
+    /// for deletion after the commit), sets its status, queues its end on every node it was
+    /// published on and the re-issued bundles of the other grants that share re-keyed records.
+    fn prepare_end_of_grant(
+        &mut self,
+        grant_id: &GrantId,
+        rekeyed: &[RecordId],
+        status: GrantStatus,
+        revocation: &SignedRevocation,
+        tombstone: Option<&SignedTombstone>,
+        now: u64,
+    ) -> Result<(Vec<PathBuf>, ReissuedBundles), WalletError> {
+        let old_versions = self.rekey(rekeyed)?;
         if let Some(e) = self.state.grants.get_mut(grant_id) {
             e.status = status;
             e.revocation = Some(ByteDoc(revocation.as_bytes().to_vec()));
         }
-        self.save_rotating()?;
-        self.remove_files(&old_versions);
-        self.rewrite_backups(now)?;
-        let mut updated_bundles = Vec::new();
+        self.publish_end_of_grant(grant_id, tombstone, now)?;
         let affected: BTreeSet<RecordId> = rekeyed.iter().copied().collect();
         let others: Vec<GrantId> = self
             .state
@@ -1089,16 +1156,66 @@ impl PatientWallet {
             })
             .map(|(id, _)| *id)
             .collect();
+        let mut updated_bundles = Vec::new();
         for other in others {
             updated_bundles.push((other, self.grant_bundle(&other)?));
             // Providers fetching through a node get the re-keyed versions too.
             self.republish_bundle(&other, now)?;
         }
-        Ok(RevokeOutcome {
-            revocation,
-            rekeyed,
-            updated_bundles,
-        })
+        Ok((old_versions, updated_bundles))
+    }
+
+    /// Puts back the state on disk after a change failed half-way in memory. If even that
+    /// fails the in-memory wallet is left as it is; the next unlock reads the disk anyway.
+    fn reload_after_failure(&mut self) {
+        let reloaded = self
+            .vault
+            .state()
+            .and_then(|s| Ok((s, self.vault.key_index()?)))
+            .map_err(WalletError::from)
+            .and_then(|(state, keys)| {
+                let doc: StateDocument = state::decode(&state)?;
+                let keys: KeyIndex = state::decode(&keys)?;
+                Ok((doc, keys))
+            });
+        if let Ok((
+            StateDocument {
+                patient: Some(p), ..
+            },
+            keys,
+        )) = reloaded
+        {
+            self.state = p;
+            self.keys = keys;
+        }
+    }
+
+    /// The nodes that have not yet acknowledged the end of a grant: its revocation entry or
+    /// the deletion of its bundle is still queued for them.
+    pub(crate) fn grant_end_waiting_for(&self, grant_id: &GrantId) -> Vec<String> {
+        let revocation = self
+            .state
+            .grants
+            .get(grant_id)
+            .and_then(|g| g.ledger.as_ref())
+            .and_then(|l| l.pending_revocation.as_ref());
+        let mut nodes: Vec<String> = self
+            .state
+            .outbox
+            .items
+            .iter()
+            .filter(|i| match &i.op {
+                carekey_sync::OutboxOp::Delete { grant_id: g, .. } => g == grant_id,
+                carekey_sync::OutboxOp::Submit { entry, .. } => {
+                    revocation.is_some_and(|r| r.0 == *entry)
+                }
+                _ => false,
+            })
+            .map(|i| i.node.clone())
+            .collect();
+        nodes.sort();
+        nodes.dedup();
+        nodes
     }
 
     /// Re-encrypts each record under a fresh identity as a new version (new file). Returns the
@@ -1171,30 +1288,26 @@ impl PatientWallet {
             },
             &self.signing_key(),
         )?;
-        self.state.records.remove(id);
-        self.keys.records.remove(id);
-        self.state
-            .tombstones
-            .push(ByteDoc(tombstone.as_bytes().to_vec()));
         let old_epoch = self.vault.epoch();
-        self.publish_record_erasure(&tombstone, now)?;
-        let share_nodes = self.retire_backup_share(now);
-        // Nodes holding an active grant's bundle get it again without the erased record, so the
-        // off-log copy of its ciphertext and key wrap goes too.
-        let sharing: Vec<GrantId> = self
-            .state
-            .grants
-            .iter()
-            .filter(|(_, g)| g.status == GrantStatus::Active && g.records.contains(id))
-            .map(|(grant_id, _)| *grant_id)
-            .collect();
-        self.save_rotating()?;
+        // In memory up to the one state write that commits the erasure with all the ledger
+        // work it implies; a failure before it puts back what is on disk.
+        let committed = self
+            .prepare_record_erasure(id, &tombstone, now)
+            .and_then(|share_nodes| {
+                crash::point("record-erasure.prepared");
+                self.save_rotating().map(|()| share_nodes)
+            });
+        let share_nodes = match committed {
+            Ok(nodes) => nodes,
+            Err(e) => {
+                self.reload_after_failure();
+                return Err(e);
+            }
+        };
+        crash::point("record-erasure.committed");
         self.remove_files(&[record_path(&self.vault.records_dir(), id, entry.version)]);
-        for grant_id in &sharing {
-            self.republish_bundle(grant_id, now)?;
-        }
         self.flush_outbox(now);
-        let backups = self.rewrite_backups(now)?;
+        let (backups, backup_problems) = self.rewrite_backups_or_mark(now);
         let mut destroyed = vec![
             format!(
                 "the record key in the key index (sealed anew under epoch {})",
@@ -1219,11 +1332,43 @@ impl PatientWallet {
             &tombstone,
             format!("record {id} ({})", entry.title),
             destroyed,
+            backup_problems,
         ))
     }
 
+    /// The in-memory half of erasing a record: forgets it and its key, keeps the tombstone,
+    /// queues the erasure entry on every pinned node, retires the backup key share and queues
+    /// the bundles of active grants that shared it again without it (so the nodes' off-log
+    /// copy of its ciphertext and key wrap goes too).
+    fn prepare_record_erasure(
+        &mut self,
+        id: &RecordId,
+        tombstone: &SignedTombstone,
+        now: u64,
+    ) -> Result<Vec<String>, WalletError> {
+        self.state.records.remove(id);
+        self.keys.records.remove(id);
+        self.state
+            .tombstones
+            .push(ByteDoc(tombstone.as_bytes().to_vec()));
+        self.publish_record_erasure(tombstone, now)?;
+        let share_nodes = self.retire_backup_share(now);
+        let sharing: Vec<GrantId> = self
+            .state
+            .grants
+            .iter()
+            .filter(|(_, g)| g.status == GrantStatus::Active && g.records.contains(id))
+            .map(|(grant_id, _)| *grant_id)
+            .collect();
+        for grant_id in &sharing {
+            self.republish_bundle(grant_id, now)?;
+        }
+        Ok(share_nodes)
+    }
+
     /// Erases what was shared under one grant: ends the grant and re-keys every record it
-    /// covered, so the key wraps the provider holds open nothing the wallet still keeps.
+    /// covered, so the key wraps the provider holds open nothing the wallet still keeps. Like a
+    /// revocation, the erasure and every ledger write it implies are one state write.
     pub fn erase_grant(
         &mut self,
         grant_id: &GrantId,
@@ -1237,8 +1382,6 @@ impl PatientWallet {
             .map(|r| hash32(&r.ciphertext_hash))
             .collect::<Result<_, _>>()?;
         let old_epoch = self.vault.epoch();
-        let share_nodes = self.retire_backup_share(now);
-        let outcome = self.end_grant(grant_id, GrantStatus::Erased { at: now }, now)?;
         let tombstone = Signed::sign(
             Tombstone {
                 patient_signing: self.public_key(),
@@ -1253,9 +1396,19 @@ impl PatientWallet {
         self.state
             .tombstones
             .push(ByteDoc(tombstone.as_bytes().to_vec()));
-        self.publish_end_of_grant(grant_id, Some(&tombstone), now)?;
-        self.save()?;
-        self.flush_outbox(now);
+        let share_nodes = self.retire_backup_share(now);
+        let outcome = match self.end_grant(
+            grant_id,
+            GrantStatus::Erased { at: now },
+            Some(&tombstone),
+            now,
+        ) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                self.reload_after_failure();
+                return Err(e);
+            }
+        };
         let mut destroyed = vec![
             format!(
                 "the keys of the {} record version(s) shared under the grant (re-keyed)",
@@ -1268,14 +1421,22 @@ impl PatientWallet {
             "the ciphertext versions the provider received".to_owned(),
         ];
         destroyed.extend(self.share_deletion(&share_nodes));
+        let problems = outcome.backup_problems.clone();
         Ok((
-            self.receipt(&tombstone, format!("grant {grant_id}"), destroyed),
+            self.receipt(&tombstone, format!("grant {grant_id}"), destroyed, problems),
             outcome,
         ))
     }
 
     /// Erases the whole wallet: every key, every record, every known backup, the device secrets.
     /// Returns the receipt; the wallet is gone afterwards.
+    ///
+    /// Before the last keys go, it signs every ledger write the erasure needs: the end of each
+    /// grant still live on a node (its revocation, an erasure entry, the deletion of its
+    /// bundle), the wallet's erasure entry on every pinned node, the deletion of the backup key
+    /// share, plus the ending work already queued. It sends them at once; what a node did not
+    /// acknowledge is kept in the erasure journal beside the vault (signed messages only, no
+    /// keys), which `carekey sync` and the app keep flushing. The receipt lists it node by node.
     pub fn erase_all(mut self, now: u64) -> Result<ErasureReceipt, WalletError> {
         let hashes: Vec<[u8; 32]> = self
             .state
@@ -1292,6 +1453,30 @@ impl PatientWallet {
             },
             &self.signing_key(),
         )?;
+        // Every grant a node may still serve: active, expired (the node may not have swept it
+        // yet) or revoked (its bundle may still be stored).
+        let live: Vec<GrantId> = self
+            .state
+            .grants
+            .iter()
+            .filter(|(_, g)| !matches!(g.status, GrantStatus::Erased { .. }))
+            .map(|(id, _)| *id)
+            .collect();
+        for grant_id in &live {
+            self.publish_end_of_grant(grant_id, Some(&tombstone), now)?;
+            if let Some(g) = self.state.grants.get_mut(grant_id) {
+                g.status = GrantStatus::Erased { at: now };
+            }
+        }
+        self.publish_record_erasure(&tombstone, now)?;
+        // The backup key share is deleted while it can still be signed for.
+        let share_nodes = self.retire_backup_share(now);
+        self.state.outbox = journal::journal_items(&self.state.outbox);
+        let vault_dir = self.vault.dir().to_path_buf();
+        journal::write(&vault_dir, &self.state.outbox)?;
+        crash::point("erase-all.journal-written");
+        self.flush_outbox(now);
+        journal::write(&vault_dir, &self.state.outbox)?;
         let mut destroyed = vec![
             format!(
                 "{} record keys and the identity keys",
@@ -1303,17 +1488,32 @@ impl PatientWallet {
             ),
             format!("the vault directory {}", self.vault.dir().display()),
         ];
+        let mut problems = Vec::new();
         for backup in std::mem::take(&mut self.state.backups) {
             if backup.exists() {
-                atomic::remove(&backup).map_err(|e| WalletError::io("deleting", &backup, e))?;
-                destroyed.push(format!("backup {}", backup.display()));
+                match atomic::remove(&backup) {
+                    Ok(()) => destroyed.push(format!("backup {}", backup.display())),
+                    Err(e) => problems.push(format!(
+                        "backup {} could not be deleted ({e}): delete it yourself",
+                        backup.display()
+                    )),
+                }
             }
         }
-        // The wallet is about to go: delete the backup key share now, while it can still sign.
-        let share_nodes = self.retire_backup_share(now);
-        self.flush_outbox(now);
         destroyed.extend(self.share_deletion(&share_nodes));
-        let receipt = self.receipt(&tombstone, "wallet".to_owned(), destroyed);
+        if !live.is_empty() {
+            destroyed.push(format!(
+                "{} grant(s) ended on their ledger nodes (revoked, bundles deleted)",
+                live.len()
+            ));
+        }
+        let mut receipt = self.receipt(&tombstone, "wallet".to_owned(), destroyed, problems);
+        if !self.state.outbox.items.is_empty() {
+            receipt.pending.push(format!(
+                "kept in the erasure journal {} (signed messages only, no keys) and sent by every `carekey sync` until each node has them",
+                journal::journal_path(&vault_dir).display()
+            ));
+        }
         crash::point("erase-all.before-destroy");
         let PatientWallet { vault, .. } = self;
         vault.destroy()?;
@@ -1325,8 +1525,17 @@ impl PatientWallet {
         tombstone: &SignedTombstone,
         subject: String,
         destroyed: Vec<String>,
+        mut pending: Vec<String>,
     ) -> ErasureReceipt {
         let t = tombstone.document();
+        pending.extend(self.outbox().into_iter().map(|n| {
+            format!(
+                "{}: {} ledger write(s) still queued ({}); retried on every sync",
+                n.url,
+                n.pending,
+                n.last_error.as_deref().unwrap_or("not sent yet")
+            )
+        }));
         ErasureReceipt {
             format: RECEIPT_FORMAT.to_owned(),
             subject,
@@ -1353,6 +1562,7 @@ impl PatientWallet {
                 })
                 .collect(),
             ledger_pending: self.state.outbox.items.len(),
+            pending,
             limits: vec![
                 "Copies a provider already decrypted, or printed, are out of the wallet's reach."
                     .to_owned(),
@@ -1404,8 +1614,10 @@ impl PatientWallet {
     }
 
     /// Re-writes every known backup that still exists, so none holds a destroyed key (with the
-    /// current backup key share: a new one after an erasure retired the old).
-    fn rewrite_backups(&mut self, now: u64) -> Result<Vec<PathBuf>, WalletError> {
+    /// current backup key share: a new one after an erasure retired the old). Returns the
+    /// backups re-written and, one line each, those that could not be; while any could not,
+    /// the wallet remembers it and every sync tries again.
+    fn rewrite_backups_or_mark(&mut self, now: u64) -> (Vec<PathBuf>, Vec<String>) {
         let existing: Vec<PathBuf> = self
             .state
             .backups
@@ -1413,16 +1625,46 @@ impl PatientWallet {
             .filter(|b| b.exists())
             .cloned()
             .collect();
-        if existing.is_empty() {
-            return Ok(existing);
+        let mut written = Vec::new();
+        let mut problems = Vec::new();
+        if !existing.is_empty() {
+            match self.backup_share(now) {
+                Ok(share) => {
+                    for backup in existing {
+                        match self.vault.write_backup_with(
+                            &backup,
+                            &self.recovery_public(),
+                            share.as_ref(),
+                        ) {
+                            Ok(()) => written.push(backup),
+                            Err(e) => problems.push(format!(
+                                "backup {} could not be re-written ({e}); retried on the next sync",
+                                backup.display()
+                            )),
+                        }
+                        crash::point("backup.rewritten");
+                    }
+                }
+                Err(e) => problems.push(format!(
+                    "backups could not be re-written ({e}); retried on the next sync"
+                )),
+            }
         }
-        let share = self.backup_share(now)?;
-        for backup in &existing {
-            self.vault
-                .write_backup_with(backup, &self.recovery_public(), share.as_ref())?;
-            crash::point("backup.rewritten");
+        let stale = !problems.is_empty();
+        if self.state.backups_stale != stale {
+            self.state.backups_stale = stale;
+            // Only a hint for the next sync; the erasure itself is already committed.
+            let _ = self.save();
         }
-        Ok(existing)
+        (written, problems)
+    }
+
+    /// Re-writes the known backups if an earlier re-write failed; returns what still fails.
+    pub(crate) fn retry_stale_backups(&mut self, now: u64) -> Vec<String> {
+        if !self.state.backups_stale {
+            return Vec::new();
+        }
+        self.rewrite_backups_or_mark(now).1
     }
 
     /// Receipt lines for a retired backup key share: deleted on which nodes, still queued for
@@ -1457,6 +1699,9 @@ impl PatientWallet {
         &self.state.backups
     }
 }
+
+/// Grant bundles re-issued because records they cover were re-keyed.
+type ReissuedBundles = Vec<(GrantId, Vec<u8>)>;
 
 /// The receipt format tag.
 pub const RECEIPT_FORMAT: &str = "carekey-erasure-receipt/v1";

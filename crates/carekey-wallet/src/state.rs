@@ -142,13 +142,20 @@ pub(crate) struct PatientState {
     /// The key share the current backups are sealed with (none while no remote node is pinned).
     #[serde(default)]
     pub(crate) backup_share: Option<BackupShareState>,
+    /// A known backup could not be re-written after a change that destroyed keys: every sync
+    /// tries again.
+    #[serde(default)]
+    pub(crate) backups_stale: bool,
 }
 
 /// A backup key share, the random key that owns it on the nodes, and where it was stored.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct BackupShareState {
     pub(crate) id: [u8; 16],
-    pub(crate) secret: SecretBytes,
+    /// Only in state files written before the share moved into the key index (where an
+    /// erasure destroys it with the epoch key); moved there on unlock.
+    #[serde(default, rename = "secret", skip_serializing_if = "Option::is_none")]
+    pub(crate) legacy_secret: Option<SecretBytes>,
     /// Signs the share's storing and deletion; not the patient's identity key, so the node
     /// cannot link the share to the patient.
     pub(crate) owner: SecretBytes,
@@ -298,6 +305,10 @@ pub(crate) struct DirectoryState {
 pub(crate) struct KeyIndex {
     pub(crate) version: u32,
     pub(crate) records: BTreeMap<RecordId, SecretBytes>,
+    /// The current backup key share: here, under the epoch key, so a vault copy taken before
+    /// an erasure cannot give it back once the erasure destroyed that epoch key.
+    #[serde(default)]
+    pub(crate) backup_share: Option<SecretBytes>,
 }
 
 impl std::fmt::Debug for KeyIndex {

@@ -240,13 +240,14 @@ fn flush_retries_transient_failures_drops_permanent_ones_and_keeps_order_per_nod
     // delete goes through.
     let done = outbox.flush(NOW + 2, &connect);
     assert_eq!(done.len(), 2, "{done:?}");
-    assert_eq!(done[0].0, submit_op(2));
+    assert_eq!(done[0].op, submit_op(2));
     assert!(matches!(
-        &done[0].1,
+        &done[0].result,
         Err(SyncError::Status { status: 400, code: Some(c), .. }) if c == "malformed"
     ));
-    assert!(matches!(done[1].0, OutboxOp::Delete { .. }));
-    assert!(matches!(done[1].1, Ok(None)));
+    assert_eq!(done[0].node, b);
+    assert!(matches!(done[1].op, OutboxOp::Delete { .. }));
+    assert!(matches!(done[1].result, Ok(None)));
     assert_eq!(outbox.items.len(), 2);
     assert_eq!(outbox.items[0].attempts, 2);
     assert_eq!(outbox.items[0].next_attempt_at, NOW + 2 + 4);
@@ -254,8 +255,8 @@ fn flush_retries_transient_failures_drops_permanent_ones_and_keeps_order_per_nod
     // Round 3: A's submit goes through, then its upload, in order.
     let done = outbox.flush(NOW + 6, &connect);
     assert_eq!(done.len(), 2);
-    assert!(matches!(&done[0].1, Ok(Some(s)) if s.index == 7));
-    assert!(matches!(done[1].0, OutboxOp::Upload { .. }));
+    assert!(matches!(&done[0].result, Ok(Some(s)) if s.index == 7));
+    assert!(matches!(done[1].op, OutboxOp::Upload { .. }));
     assert!(outbox.items.is_empty());
     let paths: Vec<String> = node_a.seen().iter().map(|r| r.path.clone()).collect();
     assert_eq!(
@@ -295,7 +296,7 @@ fn a_malformed_queued_signature_is_dropped() {
         NOW,
     );
     let done = outbox.flush(NOW, &|u: &str| NodeClient::new(u));
-    assert!(matches!(done[0].1, Err(SyncError::InvalidItem { .. })));
+    assert!(matches!(done[0].result, Err(SyncError::InvalidItem { .. })));
     assert!(outbox.items.is_empty());
     assert!(server.seen().is_empty());
     // 408 is transient like 429 and 5xx; other 4xx are not.
@@ -313,4 +314,97 @@ fn a_malformed_queued_signature_is_dropped() {
         };
         assert_eq!(err.is_transient(), transient, "{status}");
     }
+}
+
+/// Issue 8, hole 10: a revocation queued after a large re-upload used to wait for it (and
+/// behind every retry of it). Ledger writes now leave first and a failing upload never holds
+/// them back; an upload still waits for a ledger write of its node that fails.
+#[test]
+fn issue8_ending_work_never_waits_behind_an_upload() {
+    let server = Server::start(|req| match req.method.as_str() {
+        "PUT" => Reply::json(503, r#"{"code":"busy","message":"try later"}"#),
+        "POST" => Reply::json(200, r#"{"index": 3, "receipt": "r"}"#),
+        _ => Reply::new(204, ""),
+    });
+    let url = server.url();
+    let mut outbox = Outbox::default();
+    let upload = |n: u8| OutboxOp::Upload {
+        grant_id: grant_id(n),
+        bundle: vec![n; 4096],
+        signature: vec![2; 64],
+    };
+    outbox.push(&url, upload(1), NOW);
+    outbox.push(&url, submit_op(5), NOW);
+    outbox.push(
+        &url,
+        OutboxOp::Delete {
+            grant_id: grant_id(2),
+            signature: vec![2; 64],
+        },
+        NOW,
+    );
+    let done = outbox.flush(NOW, &|u: &str| NodeClient::new(u));
+    let kinds: Vec<&str> = server
+        .seen()
+        .iter()
+        .map(|r| r.method.as_str())
+        .map(|m| match m {
+            "POST" => "submit",
+            "DELETE" => "delete",
+            _ => "upload",
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(kinds, ["submit", "delete", "upload"], "ledger writes first");
+    assert_eq!(done.len(), 2, "{done:?}");
+    assert_eq!(outbox.items.len(), 1);
+    assert!(outbox.items[0].op.is_upload());
+
+    // Cancelling a grant's uploads (it is ending) leaves the others.
+    outbox.push(&url, upload(2), NOW);
+    outbox.cancel_uploads(&grant_id(1));
+    assert_eq!(outbox.items.len(), 1);
+    assert!(
+        matches!(&outbox.items[0].op, OutboxOp::Upload { grant_id: g, .. } if *g == grant_id(2))
+    );
+
+    // A ledger write that fails holds back the node's uploads (they may need it).
+    let failing = Server::start(|_| Reply::json(503, r#"{"code":"busy","message":"later"}"#));
+    let mut outbox = Outbox::default();
+    outbox.push(&failing.url(), submit_op(6), NOW);
+    outbox.push(&failing.url(), upload(3), NOW);
+    assert!(outbox.flush(NOW, &|u: &str| NodeClient::new(u)).is_empty());
+    assert_eq!(failing.seen().len(), 1, "the upload was not tried");
+}
+
+/// Issue 8, hole 11: the queue never holds a backup key share (it is kept where erasure
+/// cannot reach it); the flush asks for it by id and drops the upload of a share that is gone.
+#[test]
+fn issue8_a_queued_share_upload_carries_no_share() {
+    let server = Server::start(|_| Reply::new(204, ""));
+    let mut outbox = Outbox::default();
+    for id in [[1; 16], [2; 16]] {
+        outbox.push(
+            &server.url(),
+            OutboxOp::PutShare {
+                id,
+                owner: [3; 32],
+                signature: vec![4; 64],
+            },
+            NOW,
+        );
+    }
+    let stored = serde_json::to_string(&outbox).unwrap();
+    assert!(!stored.contains("\"share\""), "{stored}");
+    let done = outbox.flush_with_shares(NOW, &|u: &str| NodeClient::new(u), &|id| {
+        (*id == [1; 16]).then_some([0xab; 32])
+    });
+    assert!(matches!(done[0].result, Ok(None)), "{done:?}");
+    assert!(
+        matches!(done[1].result, Err(SyncError::InvalidItem { .. })),
+        "{done:?}"
+    );
+    assert_eq!(server.seen().len(), 1);
+    assert_eq!(server.seen()[0].body[..32], [0xab; 32]);
 }

@@ -59,14 +59,19 @@ impl PatientWallet {
         if nodes.is_empty() {
             return Ok(None);
         }
-        let mut share = match self.state.backup_share.take() {
-            Some(share) => share,
-            None => BackupShareState {
-                id: carekey_crypto::random_array(),
-                secret: SecretBytes(Zeroizing::new(carekey_crypto::random_array())),
-                owner: SecretBytes(Zeroizing::new(carekey_crypto::random_array())),
-                nodes: Vec::new(),
-            },
+        let (mut share, secret) = match (self.state.backup_share.take(), &self.keys.backup_share) {
+            (Some(share), Some(secret)) => (share, secret.0.clone()),
+            _ => {
+                let secret = Zeroizing::new(carekey_crypto::random_array());
+                self.keys.backup_share = Some(SecretBytes(secret.clone()));
+                let share = BackupShareState {
+                    id: carekey_crypto::random_array(),
+                    legacy_secret: None,
+                    owner: SecretBytes(Zeroizing::new(carekey_crypto::random_array())),
+                    nodes: Vec::new(),
+                };
+                (share, secret)
+            }
         };
         let missing: Vec<String> = nodes
             .into_iter()
@@ -76,7 +81,7 @@ impl PatientWallet {
         if changed {
             let owner = SigningKey::from_bytes(&share.owner.0);
             let signature = owner
-                .sign(&share_put_message(&share.id, &share.secret.0))
+                .sign(&share_put_message(&share.id, &secret))
                 .to_bytes()
                 .to_vec();
             for url in missing {
@@ -84,7 +89,6 @@ impl PatientWallet {
                     &url,
                     OutboxOp::PutShare {
                         id: share.id,
-                        share: *share.secret.0,
                         owner: *owner.public().as_bytes(),
                         signature: signature.clone(),
                     },
@@ -95,7 +99,7 @@ impl PatientWallet {
         }
         let vault_share = BackupShare {
             id: share.id,
-            secret: share.secret.0.clone(),
+            secret,
             nodes: share.nodes.clone(),
         };
         self.state.backup_share = Some(share);
@@ -114,6 +118,9 @@ impl PatientWallet {
         let Some(old) = self.state.backup_share.take() else {
             return Vec::new();
         };
+        self.keys.backup_share = None;
+        // A share still waiting to be stored must not reach a node after its deletion.
+        self.state.outbox.cancel_share(&old.id);
         let owner = SigningKey::from_bytes(&old.owner.0);
         let signature = owner
             .sign(&share_delete_message(&old.id))
@@ -130,6 +137,29 @@ impl PatientWallet {
             );
         }
         old.nodes
+    }
+
+    /// The current backup key share, for the outbox's share uploads (`None` for any other id:
+    /// a retired share is gone for good).
+    pub(super) fn share_secret(&self, id: &[u8; 16]) -> Option<[u8; 32]> {
+        let share = self.state.backup_share.as_ref()?;
+        let secret = self.keys.backup_share.as_ref()?;
+        (share.id == *id).then(|| *secret.0)
+    }
+
+    /// Moves a backup key share found in the state document (state files written before it
+    /// lived in the key index) into the key index. Returns whether anything moved.
+    pub(super) fn migrate_backup_share(&mut self) -> bool {
+        let Some(secret) = self
+            .state
+            .backup_share
+            .as_mut()
+            .and_then(|s| s.legacy_secret.take())
+        else {
+            return false;
+        };
+        self.keys.backup_share.get_or_insert(secret);
+        true
     }
 
     /// Nodes that have not yet stored the current backup key share (offline): a backup needs

@@ -14,7 +14,8 @@ use carekey_sync::{
 use super::PatientWallet;
 use crate::crash;
 use crate::state::{
-    AccessRecord, ByteDoc, ErasurePublication, GrantLedger, LogSettings, Publication, SecretBytes,
+    AccessRecord, ByteDoc, ErasurePublication, GrantLedger, GrantStatus, LogSettings, Publication,
+    SecretBytes,
 };
 use crate::WalletError;
 
@@ -74,6 +75,8 @@ pub struct SyncReport {
     pub outbox_pending: usize,
     /// New verified access events.
     pub new_access_events: usize,
+    /// Known backups that still could not be re-written after an erasure or revocation.
+    pub backup_problems: Vec<String>,
 }
 
 /// The outcome of syncing with one node.
@@ -127,6 +130,9 @@ pub struct NodeRemoval {
     pub url: String,
     /// Outbox writes that were waiting for it and are now dropped.
     pub dropped_outbox: usize,
+    /// Grants published on the node that it may still serve: the wallet could not end them
+    /// there (only with `force`; otherwise the removal is refused while there are any).
+    pub abandoned_grants: Vec<String>,
 }
 
 /// The outbox writes waiting for one node.
@@ -178,10 +184,20 @@ impl PatientWallet {
         self.save()
     }
 
-    /// Unpins a ledger node (by its URL): the wallet stops publishing to and verifying it, and
-    /// the writes waiting for it in the outbox are dropped. Receipts already kept stay in the
-    /// grants' history.
-    pub fn remove_node(&mut self, url: &str) -> Result<NodeRemoval, WalletError> {
+    /// Unpins a ledger node (by its URL): the wallet stops publishing to and verifying it.
+    ///
+    /// A grant's nodes are where it was published, not what is pinned today: while a grant
+    /// published there is still live (active and unexpired, or ending with its end still
+    /// queued for that node) or any other ending work waits for the node, the removal is
+    /// refused, naming the grants. `force` is for a node that is gone for good: it is removed
+    /// anyway, its waiting writes are dropped, and the result lists the grants it could not end
+    /// there (the CLI writes them into a removal receipt).
+    pub fn remove_node(
+        &mut self,
+        url: &str,
+        force: bool,
+        now: u64,
+    ) -> Result<NodeRemoval, WalletError> {
         let url = super::normalise_node(url)?;
         let known = self.state.logs.iter().any(|l| l.pinned.url == url)
             || self.state.pinned_nodes.contains(&url);
@@ -189,6 +205,21 @@ impl PatientWallet {
             return Err(WalletError::NotFound {
                 what: "pinned node",
                 query: url,
+            });
+        }
+        let live = self.grants_live_on(&url, now);
+        let ending_work = self
+            .state
+            .outbox
+            .items
+            .iter()
+            .filter(|i| i.node == url && !i.op.is_upload())
+            .count();
+        if !force && (!live.is_empty() || ending_work > 0) {
+            return Err(WalletError::NodeInUse {
+                url,
+                grants: live.iter().map(|g| g.to_string()).collect(),
+                waiting: ending_work,
             });
         }
         self.state.logs.retain(|l| l.pinned.url != url);
@@ -200,7 +231,31 @@ impl PatientWallet {
         Ok(NodeRemoval {
             url,
             dropped_outbox,
+            abandoned_grants: live.iter().map(|g| g.to_string()).collect(),
         })
+    }
+
+    /// Grants published on the node at `url` that it may still serve: active and unexpired, or
+    /// ended here with the end still queued for that node.
+    fn grants_live_on(&self, url: &str, now: u64) -> Vec<GrantId> {
+        self.state
+            .grants
+            .iter()
+            .filter(|(_, g)| g.ledger.is_some())
+            .filter(|(id, g)| {
+                let Ok(signed) = SignedGrant::from_bytes(&g.signed.0) else {
+                    return false;
+                };
+                if !self.grant_logs(&signed).iter().any(|u| u == url) {
+                    return false;
+                }
+                match g.status {
+                    GrantStatus::Active => now < signed.document().not_after,
+                    _ => self.grant_end_waiting_for(id).iter().any(|u| u == url),
+                }
+            })
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// Moves a pinned node to a new URL (same log, same key: e.g. the node changed host or
@@ -507,7 +562,13 @@ impl PatientWallet {
             &key,
         )?;
         let logs = self.grant_logs(&grant);
-        let already_revoked = ledger.published.iter().any(|p| p.kind == "revocation");
+        // Once queued, the revocation entry stays the one the nodes get (an erasure after a
+        // revocation that is still waiting must not queue a second one).
+        let already_revoked = ledger.published.iter().any(|p| p.kind == "revocation")
+            || ledger.pending_revocation.is_some();
+        // A bundle upload still queued would bring the bundle back after its deletion, and is
+        // of no use to a provider whose grant ended.
+        self.state.outbox.cancel_uploads(grant_id);
         for url in &logs {
             if !already_revoked {
                 self.state
@@ -598,11 +659,12 @@ impl PatientWallet {
         if self.state.outbox.items.is_empty() {
             return 0;
         }
-        let results = self
-            .state
-            .outbox
-            .flush(now, &|url: &str| NodeClient::new(url));
-        for (op, result) in results {
+        let mut outbox = std::mem::take(&mut self.state.outbox);
+        let results = outbox.flush_with_shares(now, &|url: &str| NodeClient::new(url), &|id| {
+            self.share_secret(id)
+        });
+        self.state.outbox = outbox;
+        for carekey_sync::Flushed { op, result, .. } in results {
             if let (OutboxOp::Submit { entry, .. }, Ok(Some(submitted))) = (op, result) {
                 // The receipt's checkpoint names the log; map it back to the pinned node.
                 if let Some(node) = self.node_of_receipt(&submitted.receipt) {
@@ -680,9 +742,15 @@ impl PatientWallet {
     /// grants. A split view or rollback keeps both signed checkpoints as evidence and stops
     /// trusting that node.
     pub fn sync(&mut self, now: u64) -> Result<SyncReport, WalletError> {
+        // A sync is a request to try now: the backoff only spaces the flushes that every other
+        // operation makes on its way.
+        for item in &mut self.state.outbox.items {
+            item.next_attempt_at = item.next_attempt_at.min(now);
+        }
         let pending = self.flush_outbox(now);
         let mut report = SyncReport {
             outbox_pending: pending,
+            backup_problems: self.retry_stale_backups(now),
             ..SyncReport::default()
         };
         let watched: Vec<(GrantId, PublicKey)> = self
