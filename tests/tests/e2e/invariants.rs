@@ -550,7 +550,9 @@ impl World {
                     | "sync"
             ),
             "backup.rewritten" => matches!(name, "revoke" | "erase-record" | "erase-grant"),
-            "erase-all.before-destroy" => name == "erase-all",
+            p if p.starts_with("grant-end.") => matches!(name, "revoke" | "erase-grant"),
+            p if p.starts_with("record-erasure.") => name == "erase-record",
+            p if p.starts_with("erase-all.") => name == "erase-all",
             _ => true,
         };
         let crashable = matches!(
@@ -2037,6 +2039,8 @@ fn http_get(base: &str, path: &str) -> Option<(u16, Vec<u8>)> {
 
 // ------------------------------------------------------------------------------------------
 
+const ALLERGY: &str = r#"{"resourceType":"AllergyIntolerance","id":"x","code":{"text":"Latex"},"patient":{"reference":"Patient/p"}}"#;
+
 /// Every named crash point is reachable through some CLI command: the process aborts there with
 /// the marker. A point without a scenario here fails the test (add one).
 #[test]
@@ -2071,7 +2075,43 @@ fn every_crash_point_is_reachable_from_the_cli() {
                     "x.json".into(),
                 ]
             }
-            "erase-all.before-destroy" => {
+            p if p.starts_with("grant-end.") => {
+                std::fs::write(dir.join("a.json"), ALLERGY).unwrap();
+                patient.run(&["import", "a.json"]);
+                let doc = Actor::new(&dir, "doc");
+                doc.run(&["provider", "init", "--name", "Dr. Crash"]);
+                doc.run(&[
+                    "provider",
+                    "request",
+                    "--type",
+                    "AllergyIntolerance",
+                    "--purpose",
+                    "care",
+                    "--out",
+                    "req",
+                ]);
+                patient.run(&["share", "req/request.uri", "--yes", "--out", "g.bundle"]);
+                let grant = crate::ledger::first_grant(&patient);
+                vec![
+                    "revoke".into(),
+                    grant,
+                    "--yes".into(),
+                    "--out".into(),
+                    "rev".into(),
+                ]
+            }
+            p if p.starts_with("record-erasure.") => {
+                patient.run(&["import", "r.bin"]);
+                let id = crate::cli::record_id_named(&patient, "r.bin");
+                vec![
+                    "erase".into(),
+                    id,
+                    "--yes".into(),
+                    "--receipt".into(),
+                    "x.json".into(),
+                ]
+            }
+            p if p.starts_with("erase-all.") => {
                 vec![
                     "erase".into(),
                     "--all".into(),
