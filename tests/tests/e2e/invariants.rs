@@ -189,6 +189,8 @@ struct World {
     backups: BTreeSet<PathBuf>,
     broken: BTreeSet<PathBuf>,
     obligations: Vec<Obligation>,
+    /// (grant, node) pairs a `node remove --force` receipt lists as not ended on that node.
+    exempt: BTreeSet<(String, usize)>,
     /// (grant, node) pairs the provider was refused at least once (later re-checked by sample).
     verified: BTreeSet<(String, usize)>,
     /// Each node's `ups` as of the last check (a node that came up since is checked again).
@@ -271,6 +273,7 @@ impl World {
             obligations: Vec::new(),
             last_ups: vec![0, 0],
             verified: BTreeSet::new(),
+            exempt: BTreeSet::new(),
             step: 0,
             drains: 0,
             runs: 0,
@@ -518,6 +521,7 @@ impl World {
             ("node-up", if any_down { 6 } else { 0 }),
             ("node-remove", if pinned { 2 } else { 0 }),
             ("node-add", if unpinned { 3 } else { 0 }),
+            ("node-forget", if pinned { 1 } else { 0 }),
             ("break-backup", if self.broken.is_empty() { 2 } else { 0 }),
             ("repair-backup", if self.broken.is_empty() { 0 } else { 4 }),
             ("sync", 5),
@@ -604,6 +608,7 @@ impl World {
             "node-up" => self.step_node(arg, true),
             "node-remove" => self.step_node_remove(arg, crash),
             "node-add" => self.step_node_add(arg, crash),
+            "node-forget" => self.step_node_forget(arg),
             "break-backup" => self.step_break_backup(),
             "repair-backup" => self.step_repair_backup(),
             "sync" => self.step_sync(crash),
@@ -1125,6 +1130,53 @@ impl World {
         format!("node {i}: {}", summary(&out))
     }
 
+    /// A node gone for good: killed, then `node remove --force`. The grants its receipt lists as
+    /// not ended there are exempt from invariant 1 on that node (the receipt says it may still
+    /// serve them); everything else still holds when it comes back.
+    fn step_node_forget(&mut self, arg: Option<&str>) -> String {
+        let pinned: Vec<usize> = (0..2).filter(|&i| self.nodes[i].pinned).collect();
+        let i = match arg.and_then(|a| a.parse().ok()) {
+            Some(i) => i,
+            None if pinned.is_empty() => return "no pinned node".into(),
+            None => pinned[self.rng.below(pinned.len() as u64) as usize],
+        };
+        self.node_down(i);
+        let url = self.nodes[i].url.clone();
+        let receipt = self.fresh("removal").with_extension("json");
+        let out = self.patient_crash(
+            &[
+                "node",
+                "remove",
+                &url,
+                "--force",
+                "--receipt",
+                receipt.to_str().unwrap(),
+            ],
+            None,
+        );
+        if !out.status.success() {
+            return format!("node {i} killed; remove --force: {}", summary(&out));
+        }
+        self.nodes[i].pinned = false;
+        let v: serde_json::Value = std::fs::read(&receipt)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        let abandoned: Vec<String> = v["grants_not_ended"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|g| g.as_str().map(str::to_owned))
+            .collect();
+        for g in &abandoned {
+            self.exempt.insert((g.clone(), i));
+        }
+        format!(
+            "node {i} killed, removed with --force; receipt lists {} grant(s) not ended there",
+            abandoned.len()
+        )
+    }
+
     fn step_break_backup(&mut self) -> String {
         let files: Vec<PathBuf> = self
             .backups
@@ -1406,7 +1458,8 @@ impl World {
                         for &i in &m.nodes {
                             let (ups_then, up_then) = began[i];
                             let could_ack = up_then || self.nodes[i].ups != ups_then;
-                            if !could_ack && m.maybe_published.contains(&i) {
+                            let exempt = self.exempt.contains(&(id.clone(), i));
+                            if !could_ack && m.maybe_published.contains(&i) && !exempt {
                                 self.violation(
                                     "4-pending",
                                     format!(
@@ -1430,6 +1483,9 @@ impl World {
 
     /// Invariant 1 for one (grant, node): the provider's fetch must not succeed.
     fn check_unfetchable(&mut self, id: &str, i: usize, when: &str) {
+        if self.exempt.contains(&(id.to_owned(), i)) {
+            return;
+        }
         let result = self.fetch(id, i);
         if let Fetch::Refused(_) = result {
             self.verified.insert((id.to_owned(), i));
