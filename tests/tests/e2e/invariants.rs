@@ -139,8 +139,11 @@ struct NodeSlot {
 struct GrantModel {
     /// Nodes the grant was published to (the request named them; `--confirm-nodes` pins them).
     nodes: BTreeSet<usize>,
-    /// Per node: whether it was up at some moment between the share and the start of the end.
+    /// Nodes that may hold the grant's commitment: up at the share or when its end began, or
+    /// seen serving it (after a share that failed or crashed: only seen serving it).
     maybe_published: BTreeSet<usize>,
+    /// The share that made it failed or crashed: whether it was published is unknown.
+    uncertain: bool,
     /// When an end (revoke / erase / erase-all) began: each node's `ups` and whether it was up.
     end_began: Option<Vec<(u64, bool)>>,
     /// The wallet showed it ended or ending (or a revoke reported success): it never goes back
@@ -189,6 +192,10 @@ struct World {
     backups: BTreeSet<PathBuf>,
     broken: BTreeSet<PathBuf>,
     obligations: Vec<Obligation>,
+    /// The order in which grant and record ids were first seen.
+    first_seen: BTreeMap<String, usize>,
+    /// Chooses the re-checked samples (apart from the step stream).
+    sampler: Rng,
     /// (grant, node) pairs a `node remove --force` receipt lists as not ended on that node.
     exempt: BTreeSet<(String, usize)>,
     /// (grant, node) pairs the provider was refused at least once (later re-checked by sample).
@@ -274,6 +281,8 @@ impl World {
             last_ups: vec![0, 0],
             verified: BTreeSet::new(),
             exempt: BTreeSet::new(),
+            sampler: Rng(splitmix64(!seed) | 1),
+            first_seen: BTreeMap::new(),
             step: 0,
             drains: 0,
             runs: 0,
@@ -475,6 +484,9 @@ impl World {
         let total = planned.as_ref().map_or(steps, Vec::len);
         for k in 0..total {
             self.step = k + 1;
+            // Each step draws from its own stream (seed, step): an outcome that differs (a
+            // crash point reached or not) does not shift every later choice.
+            self.rng = Rng(splitmix64(self.seed ^ splitmix64(self.step as u64)) | 1);
             let (name, arg, crash) = match &planned {
                 Some(p) => parse_planned(&p[k]),
                 None => self.choose(),
@@ -723,18 +735,39 @@ impl World {
         // Whatever happened, a grant the wallet now shows that the model does not know is this
         // share's; the nodes it names are pinned now (confirmed).
         let view = self.read_grants();
+        let uncertain = !out.status.success();
+        let mut new_ids = Vec::new();
         for id in view.keys() {
             if !self.grants.contains_key(id) {
+                new_ids.push(id.clone());
                 self.grants.insert(
                     id.clone(),
                     GrantModel {
                         nodes: nodes.clone(),
-                        maybe_published: ups.clone(),
+                        maybe_published: if uncertain {
+                            BTreeSet::new()
+                        } else {
+                            ups.clone()
+                        },
+                        uncertain,
                         end_began: None,
                         ended_claimed: false,
                         orphaned: false,
                     },
                 );
+            }
+        }
+        // A share that failed part-way: where did the grant get to? (The wallet may still
+        // publish it later from its outbox; the model then stays lenient.)
+        if uncertain {
+            for id in new_ids {
+                for &i in &nodes {
+                    if let Fetch::Served = self.fetch(&id, i) {
+                        if let Some(m) = self.grants.get_mut(&id) {
+                            m.maybe_published.insert(i);
+                        }
+                    }
+                }
             }
         }
         if out.status.success() || crashed(&out) {
@@ -745,6 +778,20 @@ impl World {
         format!("nodes {:?} types {types:?}: {}", nodes, summary(&out))
     }
 
+    /// Ids (random, so their sorted order differs per run) in the order they were first seen,
+    /// so a seed picks the same grant or record every run.
+    fn in_order(&mut self, ids: Vec<String>) -> Vec<String> {
+        let mut ids: Vec<(usize, String)> = ids
+            .into_iter()
+            .map(|id| {
+                let next = self.first_seen.len();
+                (*self.first_seen.entry(id.clone()).or_insert(next), id)
+            })
+            .collect();
+        ids.sort();
+        ids.into_iter().map(|(_, id)| id).collect()
+    }
+
     fn pick_grant(&mut self, filter: impl Fn(&GrantView) -> bool) -> Option<String> {
         let ids: Vec<String> = self
             .view
@@ -752,6 +799,7 @@ impl World {
             .filter(|(_, v)| filter(v))
             .map(|(id, _)| id.clone())
             .collect();
+        let ids = self.in_order(ids);
         if ids.is_empty() {
             return None;
         }
@@ -765,6 +813,11 @@ impl World {
         let nodes: Vec<usize> = self.grants[&g].nodes.iter().copied().collect();
         let i = nodes[self.rng.below(nodes.len() as u64) as usize];
         let result = self.fetch(&g, i);
+        if let Fetch::Served = result {
+            if let Some(m) = self.grants.get_mut(&g) {
+                m.maybe_published.insert(i);
+            }
+        }
         format!("{} from node {i}: {result:?}", short(&g))
     }
 
@@ -777,7 +830,7 @@ impl World {
             }
             // Nodes up now may receive the commitment before the end: published there maybe.
             for (i, up) in ups.into_iter().enumerate() {
-                if up {
+                if up && !m.uncertain {
                     m.maybe_published.insert(i);
                 }
             }
@@ -842,6 +895,7 @@ impl World {
 
     fn step_erase_record(&mut self, crash: Option<&str>) -> String {
         let ids: Vec<String> = self.records.keys().cloned().collect();
+        let ids = self.in_order(ids);
         if ids.is_empty() {
             return "no record".into();
         }
@@ -1242,6 +1296,13 @@ impl World {
             return BTreeMap::new();
         }
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        // Oldest first, so first-seen order is issue order.
+        for g in v.as_array().unwrap().iter().rev() {
+            if let Some(id) = g["id"].as_str() {
+                let next = self.first_seen.len();
+                self.first_seen.entry(id.to_owned()).or_insert(next);
+            }
+        }
         v.as_array()
             .unwrap()
             .iter()
@@ -1282,6 +1343,10 @@ impl World {
                 )
             })
             .collect();
+        for id in map.keys() {
+            let next = self.first_seen.len();
+            self.first_seen.entry(id.clone()).or_insert(next);
+        }
         self.records = map.clone();
         map
     }
@@ -1397,7 +1462,7 @@ impl World {
     fn sample<T>(&mut self, mut items: Vec<T>, n: usize) -> Vec<T> {
         let mut out = Vec::new();
         while !items.is_empty() && out.len() < n {
-            let k = self.rng.below(items.len() as u64) as usize;
+            let k = self.sampler.below(items.len() as u64) as usize;
             out.push(items.swap_remove(k));
         }
         out
@@ -1788,6 +1853,17 @@ impl World {
             &[],
         );
 
+        // A backup written while no remote node was pinned carries no key share: with the
+        // recovery words it keeps the keys it had (the documented limit the receipt states).
+        let (stale_backups, unshared): (Vec<PathBuf>, Vec<PathBuf>) = stale_backups
+            .into_iter()
+            .partition(|b| !matches!(carekey_vault::Vault::backup_share_needed(b), Ok(None)));
+        if !unshared.is_empty() {
+            self.step_log(format!(
+                "  ({label}: {} backup(s) without a key share skipped: documented limit)",
+                unshared.len()
+            ));
+        }
         // (b) Each backup copied before, with the recovery words (the key share from the nodes).
         for (j, b) in stale_backups.iter().enumerate() {
             let mut r = self.patient.clone();
