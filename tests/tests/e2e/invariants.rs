@@ -1928,6 +1928,12 @@ impl World {
             let tail = &bytes[bytes.len().saturating_sub(48)..];
             for i in 0..2 {
                 for f in walk(&self.nodes[i].data.join("bundles")) {
+                    // A grant a `node remove --force` receipt lists as not ended there keeps
+                    // its bundle on that node, as the receipt says.
+                    let grant = f.file_name().unwrap().to_string_lossy().to_string();
+                    if self.exempt.contains(&(grant, i)) {
+                        continue;
+                    }
                     let data = std::fs::read(&f).unwrap_or_default();
                     if data.windows(tail.len()).any(|w| w == tail) {
                         self.violation(
