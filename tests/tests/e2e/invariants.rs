@@ -19,8 +19,10 @@
 //!    leaves a grant "active" (and a retry works) or ending/ended, never back to "active".
 //!
 //! Replay: `CAREKEY_INVARIANT_SEED=<seed>` (printed), `CAREKEY_INVARIANT_STEPS=<n>`,
-//! `CAREKEY_INVARIANT_PLAN="share@01,break-backup,revoke,drain"` (an explicit step list; the
-//! seed still chooses the details; `name!point[:n]` crashes the step at a point),
+//! `CAREKEY_INVARIANT_PLAN="import,share@01,break-backup,revoke@0,drain"` (an explicit step
+//! list: `share@01` names both nodes, `node-down@1` one node, `revoke@0` / `erase-grant@0` the
+//! first grant, `backup@a` a backup file; the seed chooses the rest; `name!point[:n]` aborts the
+//! step at a crash point),
 //! `CAREKEY_INVARIANT_KEEP_GOING=1` (collect every violation instead of stopping at the first).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -605,7 +607,7 @@ impl World {
             (None, Some(c)) => format!("{name} !{c}"),
             (None, None) => name.to_owned(),
         };
-        let before = self.snapshot_view();
+        let before = self.view.clone();
         let outcome = match name {
             "import" => self.step_import(crash),
             "share" => self.step_share(arg, crash),
@@ -792,7 +794,13 @@ impl World {
         ids.into_iter().map(|(_, id)| id).collect()
     }
 
-    fn pick_grant(&mut self, filter: impl Fn(&GrantView) -> bool) -> Option<String> {
+    /// A grant the wallet shows that passes `filter`: the `arg`-th (first-seen order) when a
+    /// plan says which, else one chosen by the step's stream.
+    fn pick_grant(
+        &mut self,
+        arg: Option<&str>,
+        filter: impl Fn(&GrantView) -> bool,
+    ) -> Option<String> {
         let ids: Vec<String> = self
             .view
             .iter()
@@ -803,11 +811,14 @@ impl World {
         if ids.is_empty() {
             return None;
         }
+        if let Some(k) = arg.and_then(|a| a.parse::<usize>().ok()) {
+            return ids.get(k).cloned();
+        }
         Some(ids[self.rng.below(ids.len() as u64) as usize].clone())
     }
 
     fn step_fetch(&mut self) -> String {
-        let Some(g) = self.pick_grant(|_| true) else {
+        let Some(g) = self.pick_grant(None, |_| true) else {
             return "no grant".into();
         };
         let nodes: Vec<usize> = self.grants[&g].nodes.iter().copied().collect();
@@ -837,11 +848,11 @@ impl World {
         }
     }
 
-    fn step_revoke(&mut self, _arg: Option<&str>, crash: Option<&str>) -> String {
-        let pick = if self.rng.below(6) == 0 {
-            self.pick_grant(|_| true)
+    fn step_revoke(&mut self, arg: Option<&str>, crash: Option<&str>) -> String {
+        let pick = if arg.is_some() || self.rng.below(6) == 0 {
+            self.pick_grant(arg, |_| true)
         } else {
-            self.pick_grant(|v| v.status == "active")
+            self.pick_grant(None, |v| v.status == "active")
         };
         let Some(g) = pick else {
             return "no grant".into();
@@ -938,10 +949,10 @@ impl World {
         format!("{}: {}", short(&id), summary(&out))
     }
 
-    fn step_erase_grant(&mut self, _arg: Option<&str>, crash: Option<&str>) -> String {
-        let Some(g) =
-            self.pick_grant(|v| v.status != "erased" && v.ends_as.as_deref() != Some("erased"))
-        else {
+    fn step_erase_grant(&mut self, arg: Option<&str>, crash: Option<&str>) -> String {
+        let Some(g) = self.pick_grant(arg, |v| {
+            v.status != "erased" && v.ends_as.as_deref() != Some("erased")
+        }) else {
             return "no grant".into();
         };
         let shown = self.view[&g].status.clone();
@@ -1382,10 +1393,6 @@ impl World {
                 ),
             );
         }
-    }
-
-    fn snapshot_view(&self) -> BTreeMap<String, GrantView> {
-        self.view.clone()
     }
 
     // ---------------------------------------------------------------- checks
@@ -1850,7 +1857,6 @@ impl World {
             &thief,
             &cts,
             &format!("{label}: stale vault copy + today's device secrets"),
-            &[],
         );
 
         // A backup written while no remote node was pinned carries no key share: with the
@@ -1877,9 +1883,7 @@ impl World {
                 self.try_keys(
                     &r,
                     &cts,
-                    &format!("{label}: backup copied before + recovery words (+ the key share still on a node)"),
-                    &[],
-                );
+                    &format!("{label}: backup copied before + recovery words (+ the key share still on a node)"));
             }
         }
 
@@ -1913,9 +1917,7 @@ impl World {
                     self.try_keys(
                         &r,
                         &cts,
-                        &format!("{label}: stale vault copy + passphrase + backup copied before + recovery words (hole 11)"),
-                        &[],
-                    );
+                        &format!("{label}: stale vault copy + passphrase + backup copied before + recovery words (hole 11)"));
                 }
             }
         }
@@ -1952,18 +1954,12 @@ impl World {
     }
 
     /// Exports the age identities `actor`'s vault yields and tries each erased ciphertext.
-    fn try_keys(
-        &mut self,
-        actor: &Actor,
-        cts: &[(String, PathBuf)],
-        how: &str,
-        env: &[(&str, String)],
-    ) {
+    fn try_keys(&mut self, actor: &Actor, cts: &[(String, PathBuf)], how: &str) {
         let keys = actor.vault.with_extension("keys");
         let out = self.cmd_output(
             actor,
             &["keys", "export", "--age", keys.to_str().unwrap()],
-            env,
+            &[],
         );
         if !out.status.success() {
             return;
