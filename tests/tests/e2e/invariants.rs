@@ -153,6 +153,9 @@ struct GrantModel {
     ended_claimed: bool,
     /// Granted by a wallet that `erase --all` destroyed: must end everywhere once drained.
     orphaned: bool,
+    /// Issued after the backup a restore came from: the restored wallet does not know it, so
+    /// it can neither end it nor re-publish its bundle (out of the wallet's reach).
+    lost: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -755,6 +758,7 @@ impl World {
                         end_began: None,
                         ended_claimed: false,
                         orphaned: false,
+                        lost: false,
                     },
                 );
             }
@@ -1126,9 +1130,21 @@ impl World {
         let _ = std::fs::remove_dir_all(sibling(&old, ".device"));
         self.generation += 1;
         self.patient = fresh;
-        // A restored wallet knows what its backup knew: "active" may come back.
-        for m in self.grants.values_mut() {
+        // A restored wallet knows what its backup knew: "active" may come back, and grants
+        // issued since the backup are lost to it.
+        let view = self.read_grants();
+        let mut lost = 0;
+        for (id, m) in self.grants.iter_mut() {
             m.ended_claimed = false;
+            if !m.orphaned && !m.lost && !view.contains_key(id) {
+                m.lost = true;
+                lost += 1;
+            }
+        }
+        if lost > 0 {
+            self.step_log(format!(
+                "  ({lost} grant(s) issued after that backup are unknown to the restored wallet)"
+            ));
         }
         let list = self.patient_run(&["node", "list"]);
         let list = String::from_utf8_lossy(&list.stdout).to_string();
@@ -1932,8 +1948,10 @@ impl World {
                 for f in walk(&self.nodes[i].data.join("bundles")) {
                     // A grant a `node remove --force` receipt lists as not ended there keeps
                     // its bundle on that node, as the receipt says.
+                    // So does a grant a restore lost (issued after its backup).
                     let grant = f.file_name().unwrap().to_string_lossy().to_string();
-                    if self.exempt.contains(&(grant, i)) {
+                    let lost = self.grants.get(&grant).is_some_and(|m| m.lost);
+                    if self.exempt.contains(&(grant, i)) || lost {
                         continue;
                     }
                     let data = std::fs::read(&f).unwrap_or_default();
