@@ -106,6 +106,57 @@ fn splitmix64(seed: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The shortest step sequences that broke an invariant before issue 8's fixes (each failed on
+/// 660410c), as plans: every one must hold now.
+const MINIMAL_PLANS: &[(&str, &str)] = &[
+    (
+        "hole 1: revoke with a broken backup path",
+        "import,share@0,break-backup,revoke@0",
+    ),
+    (
+        "hole 1: revoke aborted after its state save",
+        "import,share@0,revoke@0!state.saved:1",
+    ),
+    (
+        "hole 1: erase a grant with a broken backup path",
+        "import,share@0,break-backup,erase-grant@0,drain",
+    ),
+    (
+        "hole 2: erase --all with a live grant",
+        "import,share@0,erase-all,drain",
+    ),
+    (
+        "hole 3: unpin a node, then revoke",
+        "import,share@0,node-remove@0,revoke@0",
+    ),
+    (
+        "pending: revoke while a node is down",
+        "import,share@01,node-down@1,revoke@0,node-up@1",
+    ),
+    (
+        "hole 11: stale vault + backup + words",
+        "import,backup@a,erase-record,drain",
+    ),
+];
+
+#[test]
+fn issue8_minimal_fault_plans_hold() {
+    let mut failures = Vec::new();
+    for (what, plan) in MINIMAL_PLANS {
+        let mut world = World::start(1, false);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            world.run(0, Some(plan));
+        }));
+        if outcome.is_err() || !world.violations.is_empty() {
+            failures.push(format!(
+                "{what} (CAREKEY_INVARIANT_PLAN={plan:?}):\n{}",
+                world.report()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 fn parse_seed(s: &str) -> u64 {
     let s = s.trim();
     match s.strip_prefix("0x") {
