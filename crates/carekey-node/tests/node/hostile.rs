@@ -126,6 +126,15 @@ async fn issue8_bundle_store_is_bounded() {
     let t = TestNode::with_options(small_bundle_store);
     let (a, b) = (Fixture::valid(), Fixture::valid());
     commit_and_upload(&t, &a, &[1; 60_000]).await;
+    let (status, _, health) = t.call(Method::GET, "/v1/health", &[], vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    let health: serde_json::Value = serde_json::from_slice(&health).unwrap();
+    assert_eq!(health["writer"], "running");
+    assert_eq!(
+        health["bundle_bytes"], 61_440,
+        "60,000 bytes in 4 KiB blocks"
+    );
+    assert_eq!(health["max_bundle_bytes"], 100_000);
     commit(&t, &b).await;
     assert_eq!(
         upload(&t, &b, &[2; 60_000]).await,
