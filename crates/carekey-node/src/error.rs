@@ -38,6 +38,9 @@ pub enum NodeError {
     /// The configuration is unusable.
     #[error("configuration: {0}")]
     Config(String),
+    /// The writer failed this many batches in a row, reopening its state in between.
+    #[error("the writer failed {0} batches in a row")]
+    WriterFailing(u32),
     /// The key file is unreadable or malformed.
     #[error("key file: {0}")]
     Key(String),

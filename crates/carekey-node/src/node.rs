@@ -775,6 +775,8 @@ impl Writer {
         health: &Health,
     ) {
         let mut retry: Vec<Job> = Vec::new();
+        // Failed batches since the last one that went through.
+        let mut failures = 0u32;
         loop {
             let batch = if retry.is_empty() {
                 let Ok(first) = rx.recv() else { break };
@@ -805,15 +807,23 @@ impl Writer {
             let n = batch.len();
             let Err((e, jobs)) = self.process(batch) else {
                 tracing::debug!(entries = n, size = self.tree.size(), "batch done");
+                failures = 0;
                 continue;
             };
+            failures += 1;
             let restarts = health
                 .restarts
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
                 + 1;
             tracing::error!(error = %e, restarts, "writer failed; reopening its state from disk");
             health.set(WriterStatus::Restarting);
-            if let Err(e) = self.restart() {
+            let reopened = if failures >= RESTART_ATTEMPTS {
+                // Reopening worked but the writer keeps failing (a full disk, say).
+                Err(NodeError::WriterFailing(failures))
+            } else {
+                self.restart()
+            };
+            if let Err(e) = reopened {
                 tracing::error!(error = %e, "the writer could not be reopened; the node stops accepting writes");
                 health.set(WriterStatus::Failed);
                 for job in jobs {
@@ -826,9 +836,21 @@ impl Writer {
                 }
                 return;
             }
-            tracing::warn!(restarts, "writer reopened; running the failed batch again");
             health.set(WriterStatus::Running);
-            retry = jobs;
+            if failures == 1 {
+                tracing::warn!(restarts, "writer reopened; running the failed batch again");
+                retry = jobs;
+            } else {
+                // The batch failed again after a restart: its submitters retry later (and
+                // whatever in it was committed is found by its bytes then).
+                tracing::warn!(
+                    restarts,
+                    "writer reopened; refusing the batch that failed twice"
+                );
+                for job in jobs {
+                    job.refuse(ApiError::unavailable());
+                }
+            }
         }
         if let Err(e) = self.flush() {
             tracing::error!(error = %e, "writing the partial tiles and checkpoint at shutdown failed");
@@ -1707,5 +1729,37 @@ mod tests {
         );
         test_hooks::clear(dir.path(), test_hooks::Point::AfterCommit);
         test_hooks::clear(dir.path(), test_hooks::Point::Reload);
+    }
+
+    /// Issue 8, hole 8: a writer that reopens but keeps failing (a full disk, say) refuses
+    /// the batch that failed twice with `503 unavailable` (clients retry) and, after
+    /// [`RESTART_ATTEMPTS`] failures in a row, fails the node instead of looping.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn issue8_writer_that_keeps_failing_fails_the_node() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = start(dir.path());
+        node.append(submission(1)).await.unwrap();
+        test_hooks::set(
+            dir.path(),
+            test_hooks::Point::AfterCommit,
+            Box::new(|| true),
+        );
+        let mut codes = Vec::new();
+        for n in 2..10 {
+            let code = node.append(submission(n)).await.unwrap_err().code;
+            codes.push(code);
+            if code == "writer_failed" {
+                break;
+            }
+        }
+        assert_eq!(
+            codes,
+            ["unavailable", "unavailable", "unavailable", "writer_failed"]
+        );
+        tokio::time::timeout(Duration::from_secs(5), node.writer_failed())
+            .await
+            .unwrap();
+        assert_eq!(node.health().writer_restarts, 5);
+        test_hooks::clear(dir.path(), test_hooks::Point::AfterCommit);
     }
 }
