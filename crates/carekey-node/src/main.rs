@@ -11,7 +11,7 @@ use carekey_node::audit::{audit, Source};
 use carekey_node::witness::{witness_app, WitnessState};
 use carekey_node::{
     app, AppState, Clock as _, LogKey, Node, NodeConfig, NodeOptions, ServeOptions, SystemClock,
-    WitnessConfig, WitnessTarget,
+    WitnessConfig, WitnessTarget, WriterStatus,
 };
 use clap::{Parser, Subcommand};
 
@@ -161,11 +161,19 @@ async fn serve(config: PathBuf) -> anyhow::Result<()> {
     // Never an HTTP server over a dead writer: if the writer fails and cannot be reopened,
     // the process exits non-zero (after answering `503 writer_failed` meanwhile) so that its
     // supervisor restarts it, which recovers from disk.
-    tokio::select! {
-        r = carekey_node::serve(listener, app(state), opts, shutdown()) => r.context("serving")?,
-        () = node.writer_failed() => {
-            bail!("the writer failed and could not be restarted; stopping (see the log above)")
+    let failed = node.clone();
+    let stop = async move {
+        tokio::select! {
+            () = shutdown() => {}
+            () = failed.writer_failed() => {}
         }
+    };
+    // The requests in flight get their answers (`503 writer_failed`) before the exit.
+    carekey_node::serve(listener, app(state), opts, stop)
+        .await
+        .context("serving")?;
+    if node.health().writer == WriterStatus::Failed {
+        bail!("the writer failed and could not be restarted; stopping (see the log above)");
     }
     Ok(())
 }

@@ -637,3 +637,51 @@ async fn issue8_hostile_clients_leave_the_node_serving_with_bounded_memory() {
     println!("node peak RSS: {peak} KiB after 40 concurrent 8 MiB uploads");
     assert!(peak < 768 * 1024, "peak RSS {peak} KiB");
 }
+
+/// Issue 8, hole 8: never an HTTP server over a dead writer. The tile directory is replaced by
+/// a file under a running node, so every batch and every attempt to reopen the writer fails:
+/// the submitter gets `503 writer_failed`, `GET /v1/health` says `failed` while it lasts, and
+/// the process exits non-zero (its supervisor restarts it, which recovers from disk).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue8_serve_exits_non_zero_when_the_writer_cannot_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, _) = keygen(dir.path(), ORIGIN);
+    let config = node_config_with(dir.path(), &key, &[], "");
+    let mut node = Proc::start(&["serve", "--config", config.to_str().unwrap()]);
+    post_entry(&node.url, one_time_erasure(1).as_bytes())
+        .await
+        .unwrap();
+    let tiles = dir.path().join("data").join("tile");
+    std::fs::remove_dir_all(&tiles).unwrap();
+    std::fs::write(&tiles, b"not a directory").unwrap();
+    let refused = post_entry(&node.url, one_time_erasure(2).as_bytes())
+        .await
+        .unwrap_err();
+    assert!(refused.starts_with("503"), "{refused}");
+    assert!(refused.contains("writer_failed"), "{refused}");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = node.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the node kept serving over a dead writer"
+        );
+        if let Ok(r) = send(
+            Method::GET,
+            &format!("{}/v1/health", node.url),
+            vec![],
+            &[],
+            Duration::from_secs(2),
+            1 << 16,
+        )
+        .await
+        {
+            assert_eq!(r.status, 503);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(!status.success(), "{status:?}");
+    println!("the node exited with {status:?}");
+}
