@@ -427,6 +427,8 @@ pub(crate) async fn list_grants(core: State<'_, Core>) -> Result<Vec<GrantView>>
                 not_before: g.not_before,
                 not_after: g.not_after,
                 status: g.status,
+                ends_as: g.ends_as,
+                waiting_for: g.waiting_for,
                 records: g.records,
                 resource_types: g.resource_types,
             })
@@ -443,6 +445,8 @@ pub(crate) async fn revoke(core: State<'_, Core>, grant_id: String) -> Result<Re
         let outcome = w.revoke(&id, now)?;
         Ok(RevokeResult {
             rekeyed: u32::try_from(outcome.rekeyed.len()).unwrap_or(u32::MAX),
+            waiting_for: outcome.waiting_for,
+            backup_problems: outcome.backup_problems,
         })
     })
     .await
@@ -552,6 +556,7 @@ fn receipt_view(receipt: ErasureReceipt) -> Result<ReceiptView> {
         subject: receipt.subject,
         erased_at: receipt.erased_at,
         destroyed: receipt.destroyed,
+        pending: receipt.pending,
         limits: receipt.limits,
         json,
     })

@@ -212,8 +212,13 @@ pub struct GrantView {
     /// End of validity (unix seconds).
     #[ts(type = "number")]
     pub not_after: u64,
-    /// "active", "expired", "revoked" or "erased".
+    /// "active", "expired", "ending" (ended here, not yet confirmed by every ledger node it
+    /// was published on), "revoked" or "erased".
     pub status: String,
+    /// For an "ending" grant: what it ends as ("revoked" or "erased").
+    pub ends_as: Option<String>,
+    /// For an "ending" grant: the nodes that have not yet confirmed its end.
+    pub waiting_for: Vec<String>,
     /// Record ids shared.
     pub records: Vec<String>,
     /// Resource types shared.
@@ -227,6 +232,10 @@ pub struct GrantView {
 pub struct RevokeResult {
     /// Records re-keyed so later versions are unreadable to the revoked provider.
     pub rekeyed: u32,
+    /// Ledger nodes that have not yet confirmed the revocation (retried on every sync).
+    pub waiting_for: Vec<String>,
+    /// Backups that could not be re-written (retried on every sync).
+    pub backup_problems: Vec<String>,
 }
 
 /// One provider access found on the ledger.
@@ -295,6 +304,9 @@ pub struct ReceiptView {
     pub erased_at: u64,
     /// What the wallet destroyed.
     pub destroyed: Vec<String>,
+    /// What is not done yet (a node that has not confirmed, a backup not re-written): kept and
+    /// retried until it is.
+    pub pending: Vec<String>,
     /// What erasure cannot reach.
     pub limits: Vec<String>,
     /// Ledger nodes whose inclusion proof is in the receipt.

@@ -176,6 +176,20 @@ test('grants: grouped by status; revoke asks first, cancel keeps it, confirm rev
   await s.done();
 });
 
+test('grants: a revoke no node has confirmed yet shows as ending, not revoked', async () => {
+  const s = await open(browser, server.url, { route: '/grants', query: 'scenario=unlocked&fail=unreachable' });
+  const { page } = s;
+  await heading(page, 'Grants');
+  await page.getByRole('button', { name: /Revoke access for Dr. Anna Berg/ }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke access' }).click();
+  await page.getByText(/Access for Dr. Anna Berg .* is ending: waiting for \d+ ledger nodes? to confirm/).first().waitFor();
+  await page.locator('.group h2', { hasText: 'Ending' }).filter({ hasText: '1' }).waitFor();
+  await page.locator('.grant.status-ending .pending', { hasText: /Revoked on this device; waiting for/ }).waitFor();
+  assert.equal(await page.locator('.group h2', { hasText: 'Revoked' }).filter({ hasText: '2' }).count(), 0, 'not shown as ended');
+  await axe(page, 'grants ending');
+  await s.done();
+});
+
 test('access log: a FORGED event looks alarming, verified ones calm', async () => {
   const s = await open(browser, server.url, { route: '/access' });
   const { page } = s;

@@ -1,17 +1,18 @@
 //! The HTTP API of docs/protocol.md: static-style reads (`/checkpoint`, `/tile/...`) and the
 //! `/v1` write API.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use carekey_crypto::{sha256, PublicKey, Signature};
@@ -26,6 +27,9 @@ use serde::Deserialize;
 use crate::cache::VerifiedGrant;
 use crate::clock::Clock;
 use crate::error::ApiError;
+use crate::limits::{
+    client_addr, ErasureLimiter, ErasureLimits, ErasureRefusal, ProxyNet, RateLimiter,
+};
 use crate::node::{bundle_path, tile_within, Effect, Node, Submission};
 use crate::policy::{check_entry, EntrySubmission};
 use crate::store;
@@ -44,6 +48,11 @@ pub const SIGNATURE_HEADER: &str = "carekey-signature";
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const NO_STORE: &str = "no-store";
 
+/// Most bytes of upload bodies held in memory at once (uploads beyond it wait their turn).
+pub const MAX_UPLOAD_BYTES_IN_FLIGHT: usize = 256 << 20;
+/// Default for [`AppState::with_request_timeout`]: a whole request, body included.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// What every handler shares.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -51,63 +60,108 @@ pub struct AppState {
     pub node: Node,
     /// The node clock (injectable).
     pub clock: Arc<dyn Clock>,
-    /// Per-IP request budget.
+    /// Per-client request budget.
     pub limiter: Arc<RateLimiter>,
+    erasures: Arc<ErasureLimiter>,
+    proxies: Arc<[ProxyNet]>,
+    request_timeout: Duration,
+    /// Upload bodies in memory, in KiB.
+    uploads: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
     /// State for `node` with `clock` and a rate limit of `per_sec` requests per second per
-    /// client IP, bursts of `burst`.
+    /// client IP, bursts of `burst`; default erasure limits, no trusted proxy, the default
+    /// request timeout.
     pub fn new(node: Node, clock: Arc<dyn Clock>, per_sec: u32, burst: u32) -> Self {
         Self {
             node,
             clock,
             limiter: Arc::new(RateLimiter::new(per_sec, burst)),
-        }
-    }
-}
-
-/// A token bucket per client IP, refilled by the node clock (whole seconds).
-#[derive(Debug)]
-pub struct RateLimiter {
-    per_sec: u32,
-    burst: u32,
-    buckets: Mutex<HashMap<IpAddr, (f64, u64)>>,
-}
-
-impl RateLimiter {
-    /// `per_sec` tokens a second, at most `burst` saved up.
-    pub fn new(per_sec: u32, burst: u32) -> Self {
-        Self {
-            per_sec,
-            burst: burst.max(1),
-            buckets: Mutex::new(HashMap::new()),
+            erasures: Arc::new(ErasureLimiter::new(ErasureLimits::default())),
+            proxies: Arc::from(Vec::new()),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            uploads: Arc::new(tokio::sync::Semaphore::new(
+                MAX_UPLOAD_BYTES_IN_FLIGHT >> 10,
+            )),
         }
     }
 
-    /// Takes one token for `ip` at time `now`; `false` when the bucket is empty.
-    pub fn allow(&self, ip: IpAddr, now: u64) -> bool {
-        let mut buckets = match self.buckets.lock() {
-            Ok(b) => b,
-            Err(p) => p.into_inner(),
-        };
-        if buckets.len() > 100_000 {
-            // Forget idle clients rather than grow without bound.
-            buckets.retain(|_, (_, t)| now.saturating_sub(*t) < 60);
+    /// The same with these erasure-entry limits.
+    pub fn with_erasure_limits(mut self, limits: ErasureLimits) -> Self {
+        self.erasures = Arc::new(ErasureLimiter::new(limits));
+        self
+    }
+
+    /// The same, trusting `X-Forwarded-For` / `Forwarded` from peers in `proxies` only.
+    pub fn with_trusted_proxies(mut self, proxies: Vec<ProxyNet>) -> Self {
+        self.proxies = Arc::from(proxies);
+        self
+    }
+
+    /// The same with `timeout` for a whole request (reading the body included); past it the
+    /// answer is `408 request_timeout`.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Deletes the bundle files the node must no longer keep: of grants expired on the node
+    /// clock, revoked, erased or deleted (a crash can leave a file behind after the entry
+    /// that ended its grant), or unknown; and temporary files of interrupted uploads. Returns
+    /// how many bundles it deleted. `serve` runs it at start and then periodically.
+    pub async fn sweep_bundles(&self) -> Result<usize, ApiError> {
+        let dir = self.node.data_dir().join("bundles");
+        let names = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<String>> {
+            match std::fs::read_dir(&dir) {
+                Ok(entries) => entries
+                    .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+                    .collect(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(crate::error::StoreError::from)?;
+        let now = self.clock.now();
+        let mut deleted = 0;
+        let mut leftovers = Vec::new();
+        for name in names {
+            let Some(id) = crate::node::parse_grant_file(&name) else {
+                if name.ends_with(".tmp") {
+                    leftovers.push(name);
+                }
+                continue;
+            };
+            let keep = match self.node.db(|c| store::grant_by_id(c, &id))? {
+                None => false,
+                Some(g) if g.revoked || g.erased => false,
+                Some(_) => verified_grant(self, &GrantId(id))?.not_after > now,
+            };
+            if !keep {
+                remove_bundle(self, &id).await?;
+                deleted += 1;
+            }
         }
-        let burst = f64::from(self.burst);
-        let (tokens, last) = buckets.entry(ip).or_insert((burst, now));
-        let elapsed = now.saturating_sub(*last) as f64;
-        *tokens = (*tokens + elapsed * f64::from(self.per_sec)).min(burst);
-        *last = now.max(*last);
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
+        if !leftovers.is_empty() {
+            // Uploads write their temporary file under the bundle lock: none is being written.
+            let _guard = self.node.bundle_lock().lock().await;
+            let dir = self.node.data_dir().join("bundles");
+            for name in leftovers {
+                let _ = std::fs::remove_file(dir.join(name));
+            }
         }
+        if deleted > 0 {
+            tracing::info!(deleted, "bundles of ended or expired grants deleted");
+        }
+        Ok(deleted)
     }
 }
+
+/// The client a request is from (the peer, or the address a trusted proxy forwarded).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientAddr(pub(crate) IpAddr);
 
 /// The node's router: every route of docs/protocol.md.
 pub fn app(state: AppState) -> Router {
@@ -125,16 +179,22 @@ pub fn app(state: AppState) -> Router {
                 .delete(crate::shares::delete_share),
         )
         .route("/v1/openapi.json", get(openapi))
+        .route("/v1/health", get(health))
         .fallback(|| async { ApiError::not_found("not_found", "no such route") })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_timeout,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .with_state(state)
 }
 
-async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let ip = req
+async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let ip = client_addr(peer, req.headers(), &state.proxies);
     if !state.limiter.allow(ip, state.clock.now()) {
         return ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -143,7 +203,49 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
         )
         .into_response();
     }
+    req.extensions_mut().insert(ClientAddr(ip));
     next.run(req).await
+}
+
+/// A whole request (body included) gets [`AppState::with_request_timeout`]: a client that
+/// sends its body a byte at a time cannot hold a connection and a buffer for long.
+async fn request_timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(state.request_timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request took too long",
+        )
+        .into_response(),
+    }
+}
+
+/// `GET /v1/health`: the writer's state and the bundle store's fill; `503` once the writer
+/// failed for good.
+async fn health(State(state): State<AppState>) -> Response {
+    let h = state.node.health();
+    let writer = match h.writer {
+        crate::node::WriterStatus::Running => "running",
+        crate::node::WriterStatus::Restarting => "restarting",
+        crate::node::WriterStatus::Failed => "failed",
+    };
+    let status = if h.writer == crate::node::WriterStatus::Failed {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    (
+        status,
+        [(header::CACHE_CONTROL, NO_STORE)],
+        Json(serde_json::json!({
+            "writer": writer,
+            "writer_restarts": h.writer_restarts,
+            "bundle_bytes": h.bundle_bytes,
+            "max_bundle_bytes": h.max_bundle_bytes,
+        })),
+    )
+        .into_response()
 }
 
 pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
@@ -163,11 +265,15 @@ pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiErro
     })
 }
 
-fn content_length_over(headers: &HeaderMap, limit: usize) -> Result<(), ApiError> {
-    let len = headers
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+fn content_length_over(headers: &HeaderMap, limit: usize) -> Result<(), ApiError> {
+    let len = content_length(headers);
     if len.is_some_and(|l| l > limit as u64) {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -287,6 +393,7 @@ struct EntryBody {
 
 async fn post_entry(
     State(state): State<AppState>,
+    client: Option<Extension<ClientAddr>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -309,8 +416,44 @@ async fn post_entry(
         salt: parsed.salt.as_deref().map(|s| b64("salt", s)).transpose()?,
     };
     let submission = check_entry(submission, state.clock.now())?;
+    if submission.is_erasure() {
+        let logged = state
+            .node
+            .db(|c| store::entry_index(c, &submission.leaf()))?
+            .is_some();
+        if !logged {
+            let source = client.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0 .0);
+            match state.erasures.take(source, state.clock.now()) {
+                Ok(()) => {}
+                Err(ErasureRefusal::Source) => {
+                    return Err(ApiError::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "erasure_rate_limited",
+                        "too many erasure entries from this client; try again later",
+                    ))
+                }
+                Err(ErasureRefusal::Global) => {
+                    return Err(ApiError::storage_full(
+                        "erasure_cap_reached",
+                        "this node takes no more erasure entries today; try again later",
+                    ))
+                }
+            }
+        }
+    }
+    let ends = submission.ended_grant_key();
     let appended = state.node.append(submission).await?;
     tracing::info!(index = appended.index, "entry appended");
+    // A revoked or erased grant's bundle is never served again: delete the file now (the
+    // bundle sweep catches one a crash left behind).
+    if let Some(key) = ends {
+        if let Some(id) = state.node.db(|c| store::grant_id_for_key(c, &key))? {
+            if let Err(e) = remove_bundle(&state, &id).await {
+                // The entry is appended; the sweep deletes the file later.
+                tracing::warn!(error = %e, "deleting an ended grant's bundle failed");
+            }
+        }
+    }
     Ok(
         Json(serde_json::json!({ "index": appended.index, "receipt": appended.receipt }))
             .into_response(),
@@ -342,6 +485,10 @@ fn grant_key_of(row: &store::GrantRow) -> Result<PublicKey, ApiError> {
     PublicKey::from_bytes(&row.grant_key).map_err(|_| ApiError::internal())
 }
 
+/// `PUT /v1/grants/<id>/bundle`. Everything that needs no body is checked before a byte of
+/// it is read: the declared length (required, within [`MAX_BUNDLE_BODY`] and the store's
+/// room), the signature header, the grant (committed, not revoked, erased or expired). Bodies
+/// in memory are bounded by [`MAX_UPLOAD_BYTES_IN_FLIGHT`].
 async fn put_bundle(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -350,33 +497,156 @@ async fn put_bundle(
 ) -> Result<Response, ApiError> {
     let id = grant_id(&id)?;
     content_length_over(&headers, MAX_BUNDLE_BODY)?;
+    // Without a Content-Length (a chunked upload), room and memory for the largest bundle
+    // are taken.
+    let exact = content_length(&headers).or_else(|| HttpBody::size_hint(&body).exact());
+    let declared = exact.unwrap_or(MAX_BUNDLE_BODY as u64);
     let signature = signature_header(&headers)?;
-    let bytes = read_body(body, MAX_BUNDLE_BODY).await?;
-    let _guard = state.node.bundle_lock().lock().await;
     let grant = state
         .node
         .db(|c| store::grant_by_id(c, &id.0))?
         .ok_or_else(|| ApiError::not_found("unknown_grant", "no such grant"))?;
+    refuse_ended(&grant)?;
+    if state.clock.now() >= verified_grant(&state, &id)?.not_after {
+        return Err(ApiError::forbidden("expired", "the grant has expired"));
+    }
+    let path = bundle_path(state.node.data_dir(), &id.0);
+    let reservation = Reservation::take(&state, &path, declared).await?;
+    let permits = u32::try_from(declared.div_ceil(1024).max(1)).unwrap_or(u32::MAX);
+    let _memory = state
+        .uploads
+        .acquire_many(permits)
+        .await
+        .map_err(|_| ApiError::unavailable())?;
+    let bytes = read_body(body, MAX_BUNDLE_BODY).await?;
+    if exact.is_some_and(|n| n != bytes.len() as u64) {
+        return Err(ApiError::bad_request(
+            "bad_body",
+            "the body is not as long as its Content-Length",
+        ));
+    }
     let key = grant_key_of(&grant.row)?;
     key.verify(&upload_message(&id, &sha256(&bytes)), &signature)
         .map_err(|_| {
             ApiError::forbidden("bad_signature", "the upload signature does not verify")
         })?;
+    let _guard = state.node.bundle_lock().lock().await;
+    // Ended while the body was on its way?
+    let grant = state
+        .node
+        .db(|c| store::grant_by_id(c, &id.0))?
+        .ok_or_else(|| ApiError::not_found("unknown_grant", "no such grant"))?;
+    refuse_ended(&grant)?;
+    let old = file_footprint(&path).await;
+    let written = crate::node::bundle_footprint(bytes.len() as u64);
+    let durability = state.node.durability();
+    let kept = bytes.clone();
+    let file = path.clone();
+    tokio::task::spawn_blocking(move || store::write_atomic(&file, &bytes, durability))
+        .await
+        .map_err(|_| ApiError::internal())??;
+    reservation.settle(written, old);
+    state.node.cache().keep_bundle(id.0, kept);
+    tracing::info!("grant bundle stored");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn refuse_ended(grant: &store::GrantState) -> Result<(), ApiError> {
     if grant.erased {
         return Err(ApiError::forbidden("erased", "the grant was erased"));
     }
     if grant.revoked {
         return Err(ApiError::forbidden("revoked", "the grant was revoked"));
     }
-    let path = bundle_path(state.node.data_dir(), &id.0);
-    let durability = state.node.durability();
-    let kept = bytes.clone();
-    tokio::task::spawn_blocking(move || store::write_atomic(&path, &bytes, durability))
+    Ok(())
+}
+
+/// What the file at `path` counts against the bundle store (0 if there is none).
+async fn file_footprint(path: &std::path::Path) -> u64 {
+    tokio::fs::metadata(path)
         .await
-        .map_err(|_| ApiError::internal())??;
-    state.node.cache().keep_bundle(id.0, kept);
-    tracing::info!("grant bundle stored");
-    Ok(StatusCode::NO_CONTENT.into_response())
+        .map_or(0, |m| crate::node::bundle_footprint(m.len()))
+}
+
+/// Room in the bundle store taken for an upload before its body is read; given back if the
+/// upload fails, settled against the file it replaces if it succeeds.
+struct Reservation<'a> {
+    state: &'a AppState,
+    /// What was added to the store's count for it.
+    reserved: u64,
+    settled: bool,
+}
+
+impl<'a> Reservation<'a> {
+    async fn take(
+        state: &'a AppState,
+        path: &std::path::Path,
+        declared: u64,
+    ) -> Result<Reservation<'a>, ApiError> {
+        let (used, max) = state.node.bundle_bytes();
+        let new = crate::node::bundle_footprint(declared);
+        // A re-upload needs only the difference (settled exactly under the lock later).
+        let reserved = new.saturating_sub(file_footprint(path).await);
+        used.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
+            u.checked_add(reserved).filter(|n| *n <= max)
+        })
+        .map_err(|_| {
+            ApiError::storage_full(
+                "bundle_store_full",
+                "this node stores no more grant bundles; try again later or use another node",
+            )
+        })?;
+        Ok(Reservation {
+            state,
+            reserved,
+            settled: false,
+        })
+    }
+
+    /// A file counting `written` was written, replacing one that counted `old`: the store's
+    /// count changes by `written - old` in all, of which `reserved` was added already.
+    fn settle(mut self, written: u64, old: u64) {
+        let (used, _) = self.state.node.bundle_bytes();
+        let change = i128::from(written) - i128::from(old) - i128::from(self.reserved);
+        let _ = used.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
+            Some(u64::try_from((i128::from(u) + change).max(0)).unwrap_or(u64::MAX))
+        });
+        self.settled = true;
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            let (used, _) = self.state.node.bundle_bytes();
+            let _ = used.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
+                Some(u.saturating_sub(self.reserved))
+            });
+        }
+    }
+}
+
+/// Deletes grant `id`'s bundle file (if any) under the bundle lock, forgets it in the cache,
+/// and gives its room back to the store.
+pub(crate) async fn remove_bundle(state: &AppState, id: &[u8; 16]) -> Result<(), ApiError> {
+    let _guard = state.node.bundle_lock().lock().await;
+    remove_bundle_locked(state, id).await
+}
+
+async fn remove_bundle_locked(state: &AppState, id: &[u8; 16]) -> Result<(), ApiError> {
+    state.node.cache().forget_bundle(id);
+    let path = bundle_path(state.node.data_dir(), id);
+    let freed = file_footprint(&path).await;
+    let durability = state.node.durability();
+    let removed = tokio::task::spawn_blocking(move || remove_durably(&path, durability))
+        .await
+        .map_err(|_| ApiError::internal())?;
+    removed?;
+    let (used, _) = state.node.bundle_bytes();
+    let _ = used.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
+        Some(u.saturating_sub(freed))
+    });
+    Ok(())
 }
 
 async fn delete_grant(
@@ -395,13 +665,12 @@ async fn delete_grant(
     key.verify(&delete_message(&id), &signature).map_err(|_| {
         ApiError::forbidden("bad_signature", "the delete signature does not verify")
     })?;
-    state.node.db(|c| store::mark_bundle_deleted(c, &id.0))?;
-    state.node.cache().forget_bundle(&id.0);
-    let path = bundle_path(state.node.data_dir(), &id.0);
-    let durability = state.node.durability();
-    tokio::task::spawn_blocking(move || remove_durably(&path, durability))
-        .await
-        .map_err(|_| ApiError::internal())??;
+    // Through the writer: it is the database's only writer.
+    state
+        .node
+        .write(crate::node::OffLogWrite::delete_bundle(id.0))
+        .await?;
+    remove_bundle_locked(&state, &id.0).await?;
     tracing::info!("grant bundle erased");
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -47,6 +47,42 @@ pub struct NodeConfig {
     /// Most backup key shares kept (default 1,000,000); more are refused with `507`.
     #[serde(default = "default_max_backup_shares")]
     pub max_backup_shares: u64,
+    /// Most bytes of grant bundles kept (default 10 GiB; each bundle counts at least 4 KiB);
+    /// an upload beyond it is refused with `507 bundle_store_full`.
+    #[serde(default = "default_max_bundle_bytes")]
+    pub max_bundle_bytes: u64,
+    /// How often the bundles of expired, revoked and erased grants are deleted, in seconds
+    /// (default 300; also once at start).
+    #[serde(default = "default_bundle_sweep_secs")]
+    pub bundle_sweep_secs: u64,
+    /// Erasure entries one client address may send at once (default 1,000).
+    #[serde(default = "default_erasure_burst")]
+    pub erasure_burst: u32,
+    /// Erasure entries one client address may send per hour, sustained (default 3,600).
+    #[serde(default = "default_erasure_per_hour")]
+    pub erasure_per_hour: u32,
+    /// Erasure entries the node takes per UTC day from everyone (default 20,000); past it
+    /// `507 erasure_cap_reached`.
+    #[serde(default = "default_erasure_cap_per_day")]
+    pub erasure_cap_per_day: u64,
+    /// Addresses or networks (`10.0.0.0/8`) of reverse proxies whose `X-Forwarded-For` /
+    /// `Forwarded` header names the client (default none: the TCP peer is the client).
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Longest a client may take to send a request's headers, in ms (default 10,000).
+    #[serde(default = "default_header_timeout_ms")]
+    pub header_timeout_ms: u64,
+    /// Longest a connection may sit with no request in flight and no bytes moving, in ms
+    /// (default 60,000).
+    #[serde(default = "default_idle_timeout_ms")]
+    pub idle_timeout_ms: u64,
+    /// Longest a whole request may take, body included, in ms (default 300,000); past it
+    /// `408 request_timeout`.
+    #[serde(default = "default_request_timeout_ms")]
+    pub request_timeout_ms: u64,
+    /// Most connections open at once (default 4,096; more wait in the listen backlog).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
 }
 
 /// A witness the node pushes checkpoints to.
@@ -88,6 +124,34 @@ fn default_witness_timeout_ms() -> u64 {
 }
 fn default_max_backup_shares() -> u64 {
     crate::node::DEFAULT_MAX_BACKUP_SHARES
+}
+
+fn default_max_bundle_bytes() -> u64 {
+    crate::node::DEFAULT_MAX_BUNDLE_BYTES
+}
+fn default_bundle_sweep_secs() -> u64 {
+    300
+}
+fn default_erasure_burst() -> u32 {
+    crate::limits::ErasureLimits::default().per_source_burst
+}
+fn default_erasure_per_hour() -> u32 {
+    crate::limits::ErasureLimits::default().per_source_per_hour
+}
+fn default_erasure_cap_per_day() -> u64 {
+    crate::limits::ErasureLimits::default().global_per_day
+}
+fn default_header_timeout_ms() -> u64 {
+    10_000
+}
+fn default_idle_timeout_ms() -> u64 {
+    60_000
+}
+fn default_request_timeout_ms() -> u64 {
+    300_000
+}
+fn default_max_connections() -> usize {
+    4096
 }
 
 fn default_rate() -> u32 {
@@ -134,7 +198,37 @@ impl NodeConfig {
         if c.batch_size == 0 {
             return Err(NodeError::Config("batch_size must be at least 1".into()));
         }
+        c.proxies()?;
+        for (name, ms) in [
+            ("header_timeout_ms", c.header_timeout_ms),
+            ("idle_timeout_ms", c.idle_timeout_ms),
+            ("request_timeout_ms", c.request_timeout_ms),
+        ] {
+            if ms == 0 {
+                return Err(NodeError::Config(format!("{name} must be at least 1")));
+            }
+        }
         Ok(c)
+    }
+
+    /// `trusted_proxies`, parsed.
+    pub fn proxies(&self) -> Result<Vec<crate::limits::ProxyNet>, NodeError> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                p.parse()
+                    .map_err(|e| NodeError::Config(format!("trusted_proxies: {e}")))
+            })
+            .collect()
+    }
+
+    /// The erasure-entry limits.
+    pub fn erasure_limits(&self) -> crate::limits::ErasureLimits {
+        crate::limits::ErasureLimits {
+            per_source_burst: self.erasure_burst,
+            per_source_per_hour: self.erasure_per_hour,
+            global_per_day: self.erasure_cap_per_day,
+        }
     }
 }
 

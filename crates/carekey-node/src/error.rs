@@ -38,6 +38,9 @@ pub enum NodeError {
     /// The configuration is unusable.
     #[error("configuration: {0}")]
     Config(String),
+    /// The writer failed this many batches in a row, reopening its state in between.
+    #[error("the writer failed {0} batches in a row")]
+    WriterFailing(u32),
     /// The key file is unreadable or malformed.
     #[error("key file: {0}")]
     Key(String),
@@ -112,6 +115,21 @@ impl ApiError {
             "unavailable",
             "the node cannot accept writes right now",
         )
+    }
+
+    /// `503 writer_failed`: the writer failed and could not be reopened; the node is stopping
+    /// (its supervisor restarts it). A client retries like a node that is down.
+    pub fn writer_failed() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "writer_failed",
+            "the node's writer failed and could not be restarted; the node is stopping",
+        )
+    }
+
+    /// `507` with a code: a bounded store is full (a client retries like a node that is down).
+    pub fn storage_full(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INSUFFICIENT_STORAGE, code, message)
     }
 }
 

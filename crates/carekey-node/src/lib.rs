@@ -25,24 +25,29 @@ mod clock;
 mod config;
 mod error;
 mod keys;
+mod limits;
 mod node;
 mod openapi;
 mod policy;
+mod server;
 mod shares;
 mod store;
 pub mod witness;
 
 pub use api::{
-    app, AppState, RateLimiter, ACCESS_EVENT_HEADER, FETCH_SKEW_SECS, MAX_BUNDLE_BODY,
-    MAX_ENTRY_BODY, SIGNATURE_HEADER,
+    app, AppState, ACCESS_EVENT_HEADER, DEFAULT_REQUEST_TIMEOUT, FETCH_SKEW_SECS, MAX_BUNDLE_BODY,
+    MAX_ENTRY_BODY, MAX_UPLOAD_BYTES_IN_FLIGHT, SIGNATURE_HEADER,
 };
 pub use checkpoints::{CheckpointStore, FileCheckpointStore, StoredCheckpoint};
 pub use clock::{Clock, ManualClock, ShiftedClock, SystemClock};
 pub use config::{NodeConfig, WitnessConfig, WitnessPeer};
 pub use error::{ApiError, NodeError, StoreError};
 pub use keys::LogKey;
+pub use limits::{ErasureLimits, ProxyNet, ProxyNetError, RateLimiter};
 pub use node::{
-    Appended, Node, NodeOptions, Sequencer, Submission, WitnessTarget, DEFAULT_MAX_BACKUP_SHARES,
+    Appended, Node, NodeHealth, NodeOptions, OffLogWrite, Sequencer, Submission, WitnessTarget,
+    WriterStatus, DEFAULT_MAX_BACKUP_SHARES, DEFAULT_MAX_BUNDLE_BYTES,
 };
 pub use openapi::OPENAPI_JSON;
+pub use server::{serve, ServeOptions};
 pub use store::Durability;

@@ -1,6 +1,5 @@
 //! `carekey-node`: run a Carekey ledger node, a witness, or an audit.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,8 +10,8 @@ use carekey_ledger::note::NoteVerifier;
 use carekey_node::audit::{audit, Source};
 use carekey_node::witness::{witness_app, WitnessState};
 use carekey_node::{
-    app, AppState, Clock as _, LogKey, Node, NodeConfig, NodeOptions, SystemClock, WitnessConfig,
-    WitnessTarget,
+    app, AppState, Clock as _, LogKey, Node, NodeConfig, NodeOptions, ServeOptions, SystemClock,
+    WitnessConfig, WitnessTarget, WriterStatus,
 };
 use clap::{Parser, Subcommand};
 
@@ -114,6 +113,7 @@ async fn serve(config: PathBuf) -> anyhow::Result<()> {
     opts.batch_delay = Duration::from_millis(c.batch_delay_ms);
     opts.witness_timeout = Duration::from_millis(c.witness_timeout_ms);
     opts.max_backup_shares = c.max_backup_shares;
+    opts.max_bundle_bytes = c.max_bundle_bytes;
     opts.durability = c.durability;
     let node = tokio::task::spawn_blocking(move || Node::start(opts))
         .await
@@ -137,14 +137,44 @@ async fn serve(config: PathBuf) -> anyhow::Result<()> {
         }
         Err(_) => Arc::new(SystemClock),
     };
-    let state = AppState::new(node, clock, c.rate_per_sec, c.rate_burst);
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await
-    .context("serving")?;
+    let state = AppState::new(node.clone(), clock, c.rate_per_sec, c.rate_burst)
+        .with_erasure_limits(c.erasure_limits())
+        .with_trusted_proxies(c.proxies()?)
+        .with_request_timeout(Duration::from_millis(c.request_timeout_ms));
+    // Bundles of grants that ended or expired: at start (a crash may have left some), then
+    // periodically on the node clock.
+    let sweeper = state.clone();
+    let every = Duration::from_secs(c.bundle_sweep_secs.max(1));
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = sweeper.sweep_bundles().await {
+                tracing::warn!(error = %e, "sweeping the bundle store failed; trying again later");
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
+    let opts = ServeOptions {
+        header_timeout: Duration::from_millis(c.header_timeout_ms),
+        idle_timeout: Duration::from_millis(c.idle_timeout_ms),
+        max_connections: c.max_connections,
+    };
+    // Never an HTTP server over a dead writer: if the writer fails and cannot be reopened,
+    // the process exits non-zero (after answering `503 writer_failed` meanwhile) so that its
+    // supervisor restarts it, which recovers from disk.
+    let failed = node.clone();
+    let stop = async move {
+        tokio::select! {
+            () = shutdown() => {}
+            () = failed.writer_failed() => {}
+        }
+    };
+    // The requests in flight get their answers (`503 writer_failed`) before the exit.
+    carekey_node::serve(listener, app(state), opts, stop)
+        .await
+        .context("serving")?;
+    if node.health().writer == WriterStatus::Failed {
+        bail!("the writer failed and could not be restarted; stopping (see the log above)");
+    }
     Ok(())
 }
 

@@ -84,6 +84,25 @@ impl Submission {
     pub(crate) fn new(entry: Vec<u8>, effect: Effect) -> Self {
         Self { entry, effect }
     }
+
+    /// Whether this is an ErasureEntry.
+    pub(crate) fn is_erasure(&self) -> bool {
+        matches!(self.effect, Effect::Erase { .. })
+    }
+
+    /// The entry's leaf hash (its identity in the log).
+    pub(crate) fn leaf(&self) -> Hash {
+        leaf_hash(&self.entry)
+    }
+
+    /// The grant key whose grant this entry ends (a revocation or an erasure), if any.
+    pub(crate) fn ended_grant_key(&self) -> Option<[u8; 32]> {
+        match &self.effect {
+            Effect::Revoke { grant_key } => Some(*grant_key),
+            Effect::Erase { erasure_key } => Some(*erasure_key),
+            _ => None,
+        }
+    }
 }
 
 /// The stateful part of the policy, checked and applied by the writer atomically with the
@@ -117,7 +136,86 @@ pub trait Sequencer: Send + Sync + std::fmt::Debug {
     /// Appends `submission` (or finds it already in the log) and answers once a checkpoint
     /// covering it is signed and durable.
     fn submit(&self, submission: Submission) -> oneshot::Receiver<Result<Appended, ApiError>>;
+
+    /// Applies an off-log state change (no entry) and answers once it is committed. Every
+    /// write to the node's database goes through the sequencer: a second writing connection
+    /// could make the writer's transaction fail (issue 8).
+    fn write(&self, write: OffLogWrite) -> oneshot::Receiver<Result<(), ApiError>>;
 }
+
+/// A change to the node's off-log state, made by the writer (see [`Sequencer::write`]).
+#[derive(Debug, Clone)]
+pub struct OffLogWrite(OffLog);
+
+#[derive(Debug, Clone)]
+enum OffLog {
+    /// `DELETE /v1/grants/<id>`: later fetches are refused as erased.
+    DeleteBundle { grant_id: [u8; 16] },
+}
+
+impl OffLogWrite {
+    /// Marks grant `grant_id`'s bundle deleted.
+    pub(crate) fn delete_bundle(grant_id: [u8; 16]) -> Self {
+        Self(OffLog::DeleteBundle { grant_id })
+    }
+}
+
+/// The writer's state as the node reports it (`GET /v1/health`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriterStatus {
+    /// Appending.
+    Running,
+    /// Failed; being reopened from disk. Submissions wait (they are not refused).
+    Restarting,
+    /// Failed and could not be reopened: every write is refused with `503 writer_failed`, and
+    /// `carekey-node serve` exits non-zero so that its supervisor restarts it.
+    Failed,
+}
+
+/// A snapshot of the node's health (`GET /v1/health`).
+#[derive(Debug, Clone, Copy)]
+pub struct NodeHealth {
+    /// The writer's state.
+    pub writer: WriterStatus,
+    /// How often the writer failed and was reopened since the node started.
+    pub writer_restarts: u64,
+    /// Bytes the off-log bundle store holds (each file counted at least 4 KiB), and its bound.
+    pub bundle_bytes: u64,
+    /// The bound of [`NodeHealth::bundle_bytes`].
+    pub max_bundle_bytes: u64,
+}
+
+/// Shared between the writer and the handlers.
+#[derive(Debug)]
+struct Health {
+    restarts: std::sync::atomic::AtomicU64,
+    status: tokio::sync::watch::Sender<WriterStatus>,
+}
+
+impl Health {
+    fn new() -> Self {
+        Self {
+            restarts: std::sync::atomic::AtomicU64::new(0),
+            status: tokio::sync::watch::Sender::new(WriterStatus::Running),
+        }
+    }
+
+    fn set(&self, status: WriterStatus) {
+        self.status.send_replace(status);
+    }
+
+    fn status(&self) -> WriterStatus {
+        *self.status.borrow()
+    }
+}
+
+/// How often a failed writer is reopened before the node gives up (with a doubling pause
+/// from [`RESTART_PAUSE`] between attempts).
+const RESTART_ATTEMPTS: u32 = 5;
+const RESTART_PAUSE: Duration = Duration::from_millis(100);
+/// How often a batch whose transaction failed with a transient SQLite error (busy, locked)
+/// is tried again before the writer counts as failed.
+const TRANSIENT_RETRIES: u32 = 5;
 
 /// The latest published checkpoint, as handlers serve it, with the log's partial tiles at its
 /// size (the files on disk may lag behind these by up to [`MAX_MIRROR_LAG`] under load).
@@ -184,7 +282,13 @@ pub struct NodeOptions {
     /// Most backup key shares the node keeps (anyone may store one, so the store needs a
     /// bound besides the per-IP rate limit); a store beyond it is refused with `507`.
     pub max_backup_shares: u64,
+    /// Most bytes the off-log bundle store holds (each bundle counted at least 4 KiB); an
+    /// upload beyond it is refused with `507 bundle_store_full`.
+    pub max_bundle_bytes: u64,
 }
+
+/// Default for [`NodeOptions::max_bundle_bytes`]: 10 GiB.
+pub const DEFAULT_MAX_BUNDLE_BYTES: u64 = 10 << 30;
 
 /// Default for [`NodeOptions::max_backup_shares`]: a million shares are ~64 MB of records (and
 /// as many small files).
@@ -203,6 +307,7 @@ impl NodeOptions {
             witness_timeout: Duration::from_secs(3),
             durability: Durability::Full,
             max_backup_shares: DEFAULT_MAX_BACKUP_SHARES,
+            max_bundle_bytes: DEFAULT_MAX_BUNDLE_BYTES,
         }
     }
 }
@@ -230,6 +335,12 @@ struct NodeInner {
     /// Backup key shares stored now (changed under `bundles`), and the most allowed.
     shares: std::sync::atomic::AtomicU64,
     max_shares: u64,
+    /// Bytes of the bundle store (see [`bundle_footprint`]; changed under `bundles`, reserved
+    /// before an upload's body is read), and the most allowed.
+    bundle_bytes: std::sync::atomic::AtomicU64,
+    max_bundle_bytes: u64,
+    /// The writer's state.
+    health: Arc<Health>,
 }
 
 impl Node {
@@ -305,18 +416,21 @@ impl Node {
         };
         writer.recover(latest, same_boot, boot)?;
         let queued = writer.queued.clone();
+        let health = Arc::new(Health::new());
         let (tx, rx) = mpsc::channel::<Job>();
         let batch_size = opts.batch_size.max(1);
         let batch_delay = opts.batch_delay;
+        let writer_health = health.clone();
         std::thread::Builder::new()
             .name("carekey-writer".into())
-            .spawn(move || writer.run(rx, batch_size, batch_delay))
+            .spawn(move || writer.run(rx, batch_size, batch_delay, &writer_health))
             .map_err(StoreError::from)?;
         let sequencer = LocalSequencer {
             tx: Mutex::new(tx),
             queued,
         };
         let shares = crate::shares::count(&opts.data_dir)?;
+        let bundle_bytes = bundle_store_bytes(&opts.data_dir)?;
         Ok(Self {
             inner: Arc::new(NodeInner {
                 data: opts.data_dir,
@@ -330,6 +444,9 @@ impl Node {
                 cache: FetchCache::default(),
                 shares: std::sync::atomic::AtomicU64::new(shares),
                 max_shares: opts.max_backup_shares,
+                bundle_bytes: std::sync::atomic::AtomicU64::new(bundle_bytes),
+                max_bundle_bytes: opts.max_bundle_bytes,
+                health,
             }),
         })
     }
@@ -402,16 +519,118 @@ impl Node {
 
     /// Appends through the sequencer and waits for the acknowledgement.
     pub(crate) async fn append(&self, submission: Submission) -> Result<Appended, ApiError> {
+        self.writer_alive()?;
         let rx = self.inner.sequencer.submit(submission);
-        rx.await.unwrap_or_else(|_| Err(ApiError::unavailable()))
+        rx.await.unwrap_or_else(|_| Err(self.gone()))
     }
+
+    /// Applies an off-log write through the sequencer (the only writer of the database).
+    pub(crate) async fn write(&self, write: OffLogWrite) -> Result<(), ApiError> {
+        self.writer_alive()?;
+        let rx = self.inner.sequencer.write(write);
+        rx.await.unwrap_or_else(|_| Err(self.gone()))
+    }
+
+    fn writer_alive(&self) -> Result<(), ApiError> {
+        match self.inner.health.status() {
+            WriterStatus::Failed => Err(ApiError::writer_failed()),
+            _ => Ok(()),
+        }
+    }
+
+    fn gone(&self) -> ApiError {
+        match self.inner.health.status() {
+            WriterStatus::Failed => ApiError::writer_failed(),
+            _ => ApiError::unavailable(),
+        }
+    }
+
+    /// The writer's state and the stores' fill.
+    pub fn health(&self) -> NodeHealth {
+        NodeHealth {
+            writer: self.inner.health.status(),
+            writer_restarts: self
+                .inner
+                .health
+                .restarts
+                .load(std::sync::atomic::Ordering::Relaxed),
+            bundle_bytes: self
+                .inner
+                .bundle_bytes
+                .load(std::sync::atomic::Ordering::Relaxed),
+            max_bundle_bytes: self.inner.max_bundle_bytes,
+        }
+    }
+
+    /// Resolves once the writer has failed for good (it could not be reopened); `serve`
+    /// then exits non-zero rather than run an HTTP server over a dead writer.
+    pub async fn writer_failed(&self) {
+        let mut rx = self.inner.health.status.subscribe();
+        let _ = rx.wait_for(|s| *s == WriterStatus::Failed).await;
+    }
+
+    /// The bundle store's byte count and its bound.
+    pub(crate) fn bundle_bytes(&self) -> (&std::sync::atomic::AtomicU64, u64) {
+        (&self.inner.bundle_bytes, self.inner.max_bundle_bytes)
+    }
+}
+
+/// What a bundle of `len` bytes counts against the store's bound: at least a 4 KiB block, so
+/// that many tiny bundles cannot exhaust the file system's inodes under a byte bound.
+pub(crate) fn bundle_footprint(len: u64) -> u64 {
+    len.div_ceil(4096).max(1) * 4096
+}
+
+/// The bytes the bundle store holds now (files named by a grant id; temporary files of an
+/// interrupted upload are not counted).
+fn bundle_store_bytes(data: &Path) -> Result<u64, StoreError> {
+    let dir = match std::fs::read_dir(data.join("bundles")) {
+        Ok(dir) => dir,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    let mut total = 0u64;
+    for entry in dir {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name.to_str().is_some_and(|n| parse_grant_file(n).is_some()) {
+            total = total.saturating_add(bundle_footprint(entry.metadata()?.len()));
+        }
+    }
+    Ok(total)
+}
+
+/// The grant id a bundle file is named by (32 lowercase hex digits), if it is one.
+pub(crate) fn parse_grant_file(name: &str) -> Option<[u8; 16]> {
+    let mut id = [0u8; 16];
+    hex::decode_to_slice(name, &mut id).ok()?;
+    (hex::encode(id) == name).then_some(id)
 }
 
 // ----- the local sequencer: a channel to the writer thread -----
 
-struct Job {
-    submission: Submission,
-    reply: oneshot::Sender<Result<Appended, ApiError>>,
+enum Job {
+    Append {
+        submission: Submission,
+        reply: oneshot::Sender<Result<Appended, ApiError>>,
+    },
+    OffLog {
+        write: OffLog,
+        reply: oneshot::Sender<Result<(), ApiError>>,
+    },
+}
+
+impl Job {
+    fn refuse(self, e: ApiError) {
+        match self {
+            Job::Append { reply, .. } => {
+                let _ = reply.send(Err(e));
+            }
+            Job::OffLog { reply, .. } => {
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -420,15 +639,13 @@ struct LocalSequencer {
     queued: Arc<std::sync::atomic::AtomicUsize>,
 }
 
-impl Sequencer for LocalSequencer {
-    fn submit(&self, submission: Submission) -> oneshot::Receiver<Result<Appended, ApiError>> {
+impl LocalSequencer {
+    fn send(&self, job: Job) {
         use std::sync::atomic::Ordering;
-        let (reply, rx) = oneshot::channel();
         if self.queued.load(Ordering::Relaxed) >= MAX_QUEUED {
-            let _ = reply.send(Err(ApiError::unavailable()));
-            return rx;
+            job.refuse(ApiError::unavailable());
+            return;
         }
-        let job = Job { submission, reply };
         // Counted before sending: the writer may take (and uncount) the job at once.
         self.queued.fetch_add(1, Ordering::Relaxed);
         let sent = match self.tx.lock() {
@@ -437,8 +654,24 @@ impl Sequencer for LocalSequencer {
         };
         if let Err(mpsc::SendError(job)) = sent {
             self.queued.fetch_sub(1, Ordering::Relaxed);
-            let _ = job.reply.send(Err(ApiError::unavailable()));
+            job.refuse(ApiError::unavailable());
         }
+    }
+}
+
+impl Sequencer for LocalSequencer {
+    fn submit(&self, submission: Submission) -> oneshot::Receiver<Result<Appended, ApiError>> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Job::Append { submission, reply });
+        rx
+    }
+
+    fn write(&self, write: OffLogWrite) -> oneshot::Receiver<Result<(), ApiError>> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Job::OffLog {
+            write: write.0,
+            reply,
+        });
         rx
     }
 }
@@ -488,6 +721,8 @@ enum Outcome {
     Index(u64),
     /// Refused by the policy or failed.
     Refused(ApiError),
+    /// An off-log write, committed.
+    Written,
 }
 
 impl Writer {
@@ -527,58 +762,159 @@ impl Writer {
         self.flush()
     }
 
-    fn run(mut self, rx: mpsc::Receiver<Job>, batch_size: usize, batch_delay: Duration) {
-        while let Ok(first) = rx.recv() {
-            let mut batch = vec![first];
-            let deadline = Instant::now() + batch_delay;
-            while batch.len() < batch_size {
-                match rx.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(mpsc::TryRecvError::Empty) => {
-                        let now = Instant::now();
-                        if now >= deadline {
-                            break;
+    /// The writer loop. A batch that fails is not answered: the writer reopens its state from
+    /// disk (what [`Node::start`] does after a crash) and runs the batch again (its committed
+    /// entries are found by their leaf hash, so nothing is appended twice). Only when the
+    /// state cannot be reopened does the writer stop for good, refusing every queued and
+    /// later submission with `503 writer_failed` and marking the node failed.
+    fn run(
+        mut self,
+        rx: mpsc::Receiver<Job>,
+        batch_size: usize,
+        batch_delay: Duration,
+        health: &Health,
+    ) {
+        let mut retry: Vec<Job> = Vec::new();
+        // Failed batches since the last one that went through.
+        let mut failures = 0u32;
+        loop {
+            let batch = if retry.is_empty() {
+                let Ok(first) = rx.recv() else { break };
+                let mut batch = vec![first];
+                let deadline = Instant::now() + batch_delay;
+                while batch.len() < batch_size {
+                    match rx.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(mpsc::TryRecvError::Empty) => {
+                            let now = Instant::now();
+                            if now >= deadline {
+                                break;
+                            }
+                            match rx.recv_timeout(deadline - now) {
+                                Ok(job) => batch.push(job),
+                                Err(_) => break,
+                            }
                         }
-                        match rx.recv_timeout(deadline - now) {
-                            Ok(job) => batch.push(job),
-                            Err(_) => break,
-                        }
+                        Err(mpsc::TryRecvError::Disconnected) => break,
                     }
-                    Err(mpsc::TryRecvError::Disconnected) => break,
                 }
-            }
+                self.queued
+                    .fetch_sub(batch.len(), std::sync::atomic::Ordering::Relaxed);
+                batch
+            } else {
+                std::mem::take(&mut retry)
+            };
             let n = batch.len();
-            self.queued
-                .fetch_sub(n, std::sync::atomic::Ordering::Relaxed);
-            if let Err(e) = self.process(batch) {
-                tracing::error!(error = %e, "writer failed; the node stops accepting writes");
-                // Drain and refuse everything still queued: an unknown state must not be
-                // extended. A restart recovers from disk.
-                while let Ok(job) = rx.try_recv() {
-                    let _ = job.reply.send(Err(ApiError::unavailable()));
+            let Err((e, jobs)) = self.process(batch) else {
+                tracing::debug!(entries = n, size = self.tree.size(), "batch done");
+                failures = 0;
+                continue;
+            };
+            failures += 1;
+            let restarts = health
+                .restarts
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                + 1;
+            tracing::error!(error = %e, restarts, "writer failed; reopening its state from disk");
+            health.set(WriterStatus::Restarting);
+            let reopened = if failures >= RESTART_ATTEMPTS {
+                // Reopening worked but the writer keeps failing (a full disk, say).
+                Err(NodeError::WriterFailing(failures))
+            } else {
+                self.restart()
+            };
+            if let Err(e) = reopened {
+                tracing::error!(error = %e, "the writer could not be reopened; the node stops accepting writes");
+                health.set(WriterStatus::Failed);
+                for job in jobs {
+                    job.refuse(ApiError::writer_failed());
+                }
+                // Nothing is appended on an unknown state; whoever still sends is refused
+                // until the process exits.
+                while let Ok(job) = rx.recv() {
+                    job.refuse(ApiError::writer_failed());
                 }
                 return;
             }
-            tracing::debug!(entries = n, size = self.tree.size(), "batch done");
+            health.set(WriterStatus::Running);
+            if failures == 1 {
+                tracing::warn!(restarts, "writer reopened; running the failed batch again");
+                retry = jobs;
+            } else {
+                // The batch failed again after a restart: its submitters retry later (and
+                // whatever in it was committed is found by its bytes then).
+                tracing::warn!(
+                    restarts,
+                    "writer reopened; refusing the batch that failed twice"
+                );
+                for job in jobs {
+                    job.refuse(ApiError::unavailable());
+                }
+            }
         }
         if let Err(e) = self.flush() {
             tracing::error!(error = %e, "writing the partial tiles and checkpoint at shutdown failed");
         }
     }
 
-    fn process(&mut self, batch: Vec<Job>) -> Result<(), NodeError> {
-        let old_size = self.tree.size();
-        let (jobs, outcomes) = match self.apply(batch) {
-            Ok(v) => v,
-            Err((jobs, e)) => {
-                for job in jobs {
-                    let _ = job.reply.send(Err(ApiError::unavailable()));
+    /// Reopens the writer's state from disk, with pauses, up to [`RESTART_ATTEMPTS`] times.
+    fn restart(&mut self) -> Result<(), NodeError> {
+        let mut pause = RESTART_PAUSE;
+        let mut attempt = 1;
+        loop {
+            match self.reload() {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt >= RESTART_ATTEMPTS => return Err(e),
+                Err(e) => {
+                    tracing::warn!(error = %e, attempt, "reopening the writer failed; trying again");
+                    std::thread::sleep(pause);
+                    pause *= 2;
+                    attempt += 1;
                 }
-                return Err(e);
             }
-        };
+        }
+    }
+
+    /// What [`Node::start`] does after a crash, in this process (so under the same boot):
+    /// reopen the database and the checkpoint file, rebuild the tree from the committed
+    /// entries, check it against the stored checkpoint, rewrite the tiles past it, sign and
+    /// publish the current size.
+    fn reload(&mut self) -> Result<(), NodeError> {
+        #[cfg(test)]
+        if test_hooks::fire(&self.data, test_hooks::Point::Reload) {
+            return Err(StoreError::Corrupt("injected failure (test)").into());
+        }
+        let conn = store::open_db(&self.data, self.durability)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(StoreError::from)?;
+        let checkpoints =
+            FileCheckpointStore::open(self.data.join("checkpoint"), Durability::None)?;
+        let tree = Tree::from_leaf_hashes(store::load_leaves(&conn)?);
+        let latest = checkpoints.latest()?;
+        if let Some(cp) = &latest {
+            if cp.size > tree.size() || tree.root_at(cp.size)? != cp.root {
+                return Err(NodeError::CheckpointMismatch { size: cp.size });
+            }
+        }
+        self.tail_start = tree.size() / u64::from(TILE_WIDTH) * u64::from(TILE_WIDTH);
+        self.tail = store::entries_range(&conn, self.tail_start, tree.size())?;
+        self.conn = conn;
+        self.checkpoints = Box::new(checkpoints);
+        self.tree = tree;
+        self.unflushed = None;
+        self.recover(latest, true, None)
+    }
+
+    /// One batch; on failure, the batch's jobs come back unanswered.
+    fn process(&mut self, batch: Vec<Job>) -> Result<(), (NodeError, Vec<Job>)> {
+        let old_size = self.tree.size();
+        let (jobs, outcomes) = self.apply(batch)?;
         let new_size = self.tree.size();
         let result = (|| -> Result<(), NodeError> {
+            #[cfg(test)]
+            if test_hooks::fire(&self.data, test_hooks::Point::AfterCommit) {
+                return Err(StoreError::Corrupt("injected failure (test)").into());
+            }
             if new_size > old_size {
                 self.write_full_tiles(old_size, new_size)?;
                 self.trim_tail();
@@ -591,89 +927,136 @@ impl Writer {
             Ok(())
         })();
         if let Err(e) = result {
-            for job in jobs {
-                let _ = job.reply.send(Err(ApiError::unavailable()));
-            }
-            return Err(e);
+            return Err((e, jobs));
         }
         let published = self.current_published();
         for (job, outcome) in jobs.into_iter().zip(outcomes) {
-            let answer = match outcome {
-                Outcome::Refused(e) => Err(e),
-                Outcome::Index(index) => self
-                    .tree
-                    .inclusion_proof(index, published.size)
-                    .map(|proof| Appended {
-                        index,
-                        receipt: Receipt {
-                            index,
-                            proof,
-                            checkpoint: published.note.clone(),
-                            extra: None,
-                        }
-                        .encode(),
-                    })
-                    .map_err(|_| ApiError::internal()),
-            };
-            let _ = job.reply.send(answer);
+            match job {
+                Job::OffLog { reply, .. } => {
+                    let _ = reply.send(match outcome {
+                        Outcome::Refused(e) => Err(e),
+                        _ => Ok(()),
+                    });
+                }
+                Job::Append { reply, .. } => {
+                    let answer = match outcome {
+                        Outcome::Refused(e) => Err(e),
+                        Outcome::Written => Err(ApiError::internal()),
+                        Outcome::Index(index) => self
+                            .tree
+                            .inclusion_proof(index, published.size)
+                            .map(|proof| Appended {
+                                index,
+                                receipt: Receipt {
+                                    index,
+                                    proof,
+                                    checkpoint: published.note.clone(),
+                                    extra: None,
+                                }
+                                .encode(),
+                            })
+                            .map_err(|_| ApiError::internal()),
+                    };
+                    let _ = reply.send(answer);
+                }
+            }
         }
         Ok(())
     }
 
-    /// Step 2: one transaction for the whole batch.
+    /// Step 2: one transaction for the whole batch, tried again on a transient SQLite error.
     #[allow(clippy::type_complexity)]
     fn apply(
         &mut self,
-        mut batch: Vec<Job>,
-    ) -> Result<(Vec<Job>, Vec<Outcome>), (Vec<Job>, NodeError)> {
+        batch: Vec<Job>,
+    ) -> Result<(Vec<Job>, Vec<Outcome>), (NodeError, Vec<Job>)> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.apply_once(&batch) {
+                Ok((outcomes, pushed, appended_jobs)) => {
+                    self.history.clear();
+                    for leaf in pushed {
+                        self.tree.push(leaf);
+                    }
+                    // Copied, not taken: if a later step of the batch fails, the batch runs
+                    // again after the restart and must find its entries by their bytes.
+                    for j in appended_jobs {
+                        if let Job::Append { submission, .. } = &batch[j] {
+                            self.tail.push(submission.entry.clone());
+                        }
+                    }
+                    return Ok((batch, outcomes));
+                }
+                Err(e) if transient(&e) && attempt < TRANSIENT_RETRIES => {
+                    tracing::warn!(error = %e, attempt, "transient database error; running the batch again");
+                    std::thread::sleep(Duration::from_millis(10 << attempt));
+                }
+                Err(e) => return Err((e.into(), batch)),
+            }
+        }
+    }
+
+    /// One try of [`Writer::apply`]: nothing in memory changes; on error the transaction is
+    /// rolled back. `BEGIN IMMEDIATE`: the transaction holds the database's write lock from
+    /// its first statement, so no other connection can commit between its reads and its
+    /// writes (in WAL mode a deferred transaction that read first would then fail at its
+    /// first write with `SQLITE_BUSY_SNAPSHOT`, which no busy timeout waits out).
+    #[allow(clippy::type_complexity)]
+    fn apply_once(
+        &self,
+        batch: &[Job],
+    ) -> Result<(Vec<Outcome>, Vec<Hash>, Vec<usize>), StoreError> {
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut pushed: Vec<Hash> = Vec::new();
         let mut appended_jobs: Vec<usize> = Vec::new();
-        let res = (|| -> Result<(), StoreError> {
-            let tx = self.conn.unchecked_transaction()?;
-            for cp in self.history.drain(..) {
-                store::record_checkpoint(&tx, cp.size, &cp.root, &cp.note)?;
-            }
-            let mut in_batch: HashMap<Hash, u64> = HashMap::new();
-            let base = self.tree.size();
-            for (j, job) in batch.iter().enumerate() {
-                let leaf = leaf_hash(&job.submission.entry);
-                if let Some(i) = in_batch.get(&leaf) {
-                    outcomes.push(Outcome::Index(*i));
-                    continue;
-                }
-                if let Some(i) = store::entry_index(&tx, &leaf)? {
-                    outcomes.push(Outcome::Index(i));
-                    continue;
-                }
-                let index = base + pushed.len() as u64;
-                match apply_effect(&tx, &job.submission.effect, index)? {
-                    Ok(()) => {
-                        store::insert_entry(&tx, index, &leaf, &job.submission.entry)?;
-                        in_batch.insert(leaf, index);
-                        pushed.push(leaf);
-                        appended_jobs.push(j);
-                        outcomes.push(Outcome::Index(index));
-                    }
-                    Err(refusal) => outcomes.push(Outcome::Refused(refusal)),
-                }
-            }
-            tx.commit()?;
-            Ok(())
-        })();
-        match res {
-            Ok(()) => {
-                for leaf in pushed {
-                    self.tree.push(leaf);
-                }
-                for j in appended_jobs {
-                    self.tail
-                        .push(std::mem::take(&mut batch[j].submission.entry));
-                }
-                Ok((batch, outcomes))
-            }
-            Err(e) => Err((batch, e.into())),
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?;
+        for cp in &self.history {
+            store::record_checkpoint(&tx, cp.size, &cp.root, &cp.note)?;
         }
+        let mut in_batch: HashMap<Hash, u64> = HashMap::new();
+        let base = self.tree.size();
+        for (j, job) in batch.iter().enumerate() {
+            let submission = match job {
+                Job::OffLog { write, .. } => {
+                    match write {
+                        OffLog::DeleteBundle { grant_id } => {
+                            store::mark_bundle_deleted(&tx, grant_id)?;
+                        }
+                    }
+                    outcomes.push(Outcome::Written);
+                    continue;
+                }
+                Job::Append { submission, .. } => submission,
+            };
+            let leaf = leaf_hash(&submission.entry);
+            if let Some(i) = in_batch.get(&leaf) {
+                outcomes.push(Outcome::Index(*i));
+                continue;
+            }
+            if let Some(i) = store::entry_index(&tx, &leaf)? {
+                outcomes.push(Outcome::Index(i));
+                continue;
+            }
+            #[cfg(test)]
+            test_hooks::fire(&self.data, test_hooks::Point::AfterRead);
+            let index = base + pushed.len() as u64;
+            match apply_effect(&tx, &submission.effect, index)? {
+                Ok(()) => {
+                    store::insert_entry(&tx, index, &leaf, &submission.entry)?;
+                    in_batch.insert(leaf, index);
+                    pushed.push(leaf);
+                    appended_jobs.push(j);
+                    outcomes.push(Outcome::Index(index));
+                }
+                Err(refusal) => outcomes.push(Outcome::Refused(refusal)),
+            }
+        }
+        tx.commit()?;
+        Ok((outcomes, pushed, appended_jobs))
     }
 
     /// Step 4 of a batch: the tiles and bundles that became full in the growth `old → new`, by
@@ -1121,6 +1504,18 @@ fn torn(e: &StoreError) -> bool {
     }
 }
 
+/// Whether a failed batch may simply be run again: SQLite was busy or locked (another
+/// connection held a lock past the busy timeout).
+fn transient(e: &StoreError) -> bool {
+    match e {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => matches!(
+            f.code,
+            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+        ),
+        _ => false,
+    }
+}
+
 /// Used by the erase path: the bundle file of a grant.
 pub(crate) fn bundle_path(data: &Path, grant_id: &[u8; 16]) -> PathBuf {
     data.join("bundles").join(hex::encode(grant_id))
@@ -1155,4 +1550,216 @@ pub(crate) fn tile_within(id: &TileId, size: u64) -> bool {
         .checked_mul(u64::from(TILE_WIDTH))
         .and_then(|s| s.checked_add(u64::from(id.width)))
         .is_some_and(|end| end <= count)
+}
+
+/// Fault injection for the unit tests: a hook per data directory and point of the writer;
+/// a hook that returns `true` makes the writer fail there.
+#[cfg(test)]
+pub(crate) mod test_hooks {
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
+
+    /// Where in the writer a hook runs.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub(crate) enum Point {
+        /// Inside a batch's transaction, after the read that precedes a submission's writes.
+        AfterRead,
+        /// After a batch's commit, before its tiles and checkpoint.
+        AfterCommit,
+        /// When a failed writer reopens its state.
+        Reload,
+    }
+
+    type Hook = Box<dyn FnMut() -> bool + Send>;
+    type Hooks = HashMap<(PathBuf, Point), Hook>;
+    static HOOKS: Mutex<Option<Hooks>> = Mutex::new(None);
+
+    pub(crate) fn set(data: &Path, point: Point, hook: Hook) {
+        let mut hooks = HOOKS.lock().unwrap_or_else(|p| p.into_inner());
+        hooks
+            .get_or_insert_with(HashMap::new)
+            .insert((data.to_owned(), point), hook);
+    }
+
+    /// Runs the hook set for `data` at `point` (outside the hooks' lock), if any.
+    pub(crate) fn fire(data: &Path, point: Point) -> bool {
+        let key = (data.to_owned(), point);
+        let hook = HOOKS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+            .and_then(|h| h.remove(&key));
+        let Some(mut hook) = hook else { return false };
+        let fail = hook();
+        HOOKS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert_with(HashMap::new)
+            .entry(key)
+            .or_insert(hook);
+        fail
+    }
+
+    /// Removes the hook set for `data` at `point`.
+    pub(crate) fn clear(data: &Path, point: Point) {
+        let mut hooks = HOOKS.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(h) = hooks.as_mut() {
+            h.remove(&(data.to_owned(), point));
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::time::Duration;
+
+    use carekey_crypto::SigningKey;
+
+    use super::*;
+
+    fn start(dir: &Path) -> Node {
+        let key =
+            LogKey::from_signing("carekey.test/log1", SigningKey::from_bytes(&[7; 32])).unwrap();
+        let mut opts = NodeOptions::new(dir.to_owned(), "https://node.test".into(), key);
+        opts.durability = Durability::None;
+        Node::start(opts).unwrap()
+    }
+
+    /// An entry the writer appends as is (the policy check is the handlers' job).
+    fn submission(n: u8) -> Submission {
+        Submission::new(
+            vec![n; 40],
+            Effect::Erase {
+                erasure_key: carekey_crypto::random_array(),
+            },
+        )
+    }
+
+    /// Issue 8, hole 8: another connection writes between the batch's first read and its
+    /// first write. In WAL mode a deferred transaction then cannot upgrade its stale read
+    /// snapshot (`SQLITE_BUSY_SNAPSHOT`, no busy wait), and the old writer died for good: every
+    /// later append was `503`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn issue8_writer_survives_busy_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = start(dir.path());
+        node.append(submission(1)).await.unwrap();
+        // The same entry again: a batch that appends nothing, so the next batch has no
+        // checkpoint history to write first and starts with a read.
+        node.append(submission(1)).await.unwrap();
+        let mut db = Some(dir.path().join("node.sqlite3"));
+        test_hooks::set(
+            dir.path(),
+            test_hooks::Point::AfterRead,
+            Box::new(move || {
+                let Some(db) = db.take() else { return false };
+                let (done, wait) = mpsc::channel();
+                std::thread::spawn(move || {
+                    let rogue = Connection::open(&db).unwrap();
+                    rogue.busy_timeout(Duration::from_secs(10)).unwrap();
+                    rogue
+                        .execute("INSERT OR REPLACE INTO meta VALUES ('rogue', 'x')", [])
+                        .unwrap();
+                    let _ = done.send(());
+                });
+                // The rogue write either lands now (a deferred transaction) or waits for the
+                // writer's commit (a write transaction from the start).
+                let _ = wait.recv_timeout(Duration::from_millis(500));
+                false
+            }),
+        );
+        let second = node.append(submission(2)).await;
+        let third = node.append(submission(3)).await;
+        assert_eq!(second.map(|a| a.index).unwrap(), 1);
+        assert_eq!(third.map(|a| a.index).unwrap(), 2);
+    }
+
+    /// Issue 8, hole 8: a writer that fails after its commit is reopened from disk and runs
+    /// the batch again: the submitter gets its receipt (not a `503`), the entry is appended
+    /// once, and the restart is reported.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn issue8_failed_writer_is_reopened_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = start(dir.path());
+        node.append(submission(1)).await.unwrap();
+        let mut once = true;
+        test_hooks::set(
+            dir.path(),
+            test_hooks::Point::AfterCommit,
+            Box::new(move || std::mem::replace(&mut once, false)),
+        );
+        let appended = node.append(submission(2)).await.unwrap();
+        assert_eq!(appended.index, 1);
+        let health = node.health();
+        assert_eq!(health.writer, WriterStatus::Running);
+        assert_eq!(health.writer_restarts, 1);
+        assert_eq!(node.append(submission(3)).await.unwrap().index, 2);
+        assert_eq!(node.append(submission(2)).await.unwrap().index, 1);
+        test_hooks::clear(dir.path(), test_hooks::Point::AfterCommit);
+    }
+
+    /// Issue 8, hole 8: a writer that cannot be reopened marks the node failed: writes are
+    /// refused with `503 writer_failed` (never queued forever), and [`Node::writer_failed`]
+    /// resolves (`serve` then exits non-zero).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn issue8_writer_that_cannot_reopen_fails_the_node() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = start(dir.path());
+        node.append(submission(1)).await.unwrap();
+        test_hooks::set(
+            dir.path(),
+            test_hooks::Point::AfterCommit,
+            Box::new(|| true),
+        );
+        test_hooks::set(dir.path(), test_hooks::Point::Reload, Box::new(|| true));
+        let refused = node.append(submission(2)).await.unwrap_err();
+        assert_eq!(refused.code, "writer_failed");
+        tokio::time::timeout(Duration::from_secs(5), node.writer_failed())
+            .await
+            .unwrap();
+        assert_eq!(node.health().writer, WriterStatus::Failed);
+        assert_eq!(
+            node.write(OffLogWrite::delete_bundle([1; 16]))
+                .await
+                .unwrap_err()
+                .code,
+            "writer_failed"
+        );
+        test_hooks::clear(dir.path(), test_hooks::Point::AfterCommit);
+        test_hooks::clear(dir.path(), test_hooks::Point::Reload);
+    }
+
+    /// Issue 8, hole 8: a writer that reopens but keeps failing (a full disk, say) refuses
+    /// the batch that failed twice with `503 unavailable` (clients retry) and, after
+    /// [`RESTART_ATTEMPTS`] failures in a row, fails the node instead of looping.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn issue8_writer_that_keeps_failing_fails_the_node() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = start(dir.path());
+        node.append(submission(1)).await.unwrap();
+        test_hooks::set(
+            dir.path(),
+            test_hooks::Point::AfterCommit,
+            Box::new(|| true),
+        );
+        let mut codes = Vec::new();
+        for n in 2..10 {
+            let code = node.append(submission(n)).await.unwrap_err().code;
+            codes.push(code);
+            if code == "writer_failed" {
+                break;
+            }
+        }
+        assert_eq!(
+            codes,
+            ["unavailable", "unavailable", "unavailable", "writer_failed"]
+        );
+        tokio::time::timeout(Duration::from_secs(5), node.writer_failed())
+            .await
+            .unwrap();
+        assert_eq!(node.health().writer_restarts, 5);
+        test_hooks::clear(dir.path(), test_hooks::Point::AfterCommit);
+    }
 }

@@ -39,7 +39,9 @@ pub const OPENAPI_JSON: &str = r##"{
           "400": { "$ref": "#/components/responses/Error" },
           "403": { "$ref": "#/components/responses/Error" },
           "413": { "$ref": "#/components/responses/Error" },
-          "429": { "$ref": "#/components/responses/Error" }
+          "429": { "description": "rate_limited, or erasure_rate_limited (too many ErasureEntries from this client); retry later.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+          "503": { "description": "unavailable (writer overloaded) or writer_failed (the node is stopping); retry later.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+          "507": { "description": "erasure_cap_reached: the node takes no more ErasureEntries today; retry later.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
         }
       }
     },
@@ -56,7 +58,9 @@ pub const OPENAPI_JSON: &str = r##"{
           "400": { "$ref": "#/components/responses/Error" },
           "403": { "$ref": "#/components/responses/Error" },
           "404": { "$ref": "#/components/responses/Error" },
-          "413": { "$ref": "#/components/responses/Error" }
+          "408": { "$ref": "#/components/responses/Error" },
+          "413": { "$ref": "#/components/responses/Error" },
+          "507": { "description": "bundle_store_full: the node's bundle store is at its bound (decided from Content-Length before the body is read); retry later or use another node.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
         }
       }
     },
@@ -127,6 +131,15 @@ pub const OPENAPI_JSON: &str = r##"{
           "204": { "description": "Deleted (or there was none)." },
           "400": { "$ref": "#/components/responses/Error" },
           "403": { "$ref": "#/components/responses/Error" }
+        }
+      }
+    },
+    "/v1/health": {
+      "get": {
+        "summary": "The writer's state and the bundle store's fill.",
+        "responses": {
+          "200": { "description": "{writer: running|restarting, writer_restarts, bundle_bytes, max_bundle_bytes}; Cache-Control: no-store.", "content": { "application/json": {} } },
+          "503": { "description": "{writer: failed, ...}: the writer failed and could not be reopened; the process is exiting.", "content": { "application/json": {} } }
         }
       }
     },

@@ -184,22 +184,22 @@ function seedGrants(records: MockRecord[]): GrantView[] {
   return [
     {
       id: hexId('grant-berg'), providerName: 'Dr. Anna Berg — Riverside Family Practice', providerKey: hexId('key-berg'),
-      purpose: 'Diabetes follow-up', notBefore: MOCK_NOW - 5 * DAY, notAfter: MOCK_NOW + 25 * DAY, status: 'active',
+      purpose: 'Diabetes follow-up', notBefore: MOCK_NOW - 5 * DAY, notAfter: MOCK_NOW + 25 * DAY, endsAs: null, waitingFor: [], status: 'active',
       records: [...ids('conditions'), ...ids('observations'), ...ids('medications')], resourceTypes: ['Condition', 'Observation', 'MedicationStatement'],
     },
     {
       id: hexId('grant-lab'), providerName: 'Northgate Laboratory', providerKey: hexId('key-lab'),
-      purpose: 'Lab order 2025-0217', notBefore: MOCK_NOW - 30 * DAY, notAfter: MOCK_NOW - 23 * DAY, status: 'expired',
+      purpose: 'Lab order 2025-0217', notBefore: MOCK_NOW - 30 * DAY, notAfter: MOCK_NOW - 23 * DAY, endsAs: null, waitingFor: [], status: 'expired',
       records: ids('conditions'), resourceTypes: ['Condition'],
     },
     {
       id: hexId('grant-pharmacy'), providerName: 'Lindenhof Pharmacy', providerKey: hexId('key-pharmacy'),
-      purpose: 'Medication review', notBefore: MOCK_NOW - 60 * DAY, notAfter: MOCK_NOW + 30 * DAY, status: 'revoked',
+      purpose: 'Medication review', notBefore: MOCK_NOW - 60 * DAY, notAfter: MOCK_NOW + 30 * DAY, endsAs: null, waitingFor: [], status: 'revoked',
       records: [...ids('medications'), ...ids('allergies')], resourceTypes: ['MedicationStatement', 'AllergyIntolerance'],
     },
     {
       id: hexId('grant-clinic'), providerName: 'City Orthopaedics', providerKey: hexId('key-ortho'),
-      purpose: 'Knee consultation', notBefore: MOCK_NOW - 200 * DAY, notAfter: MOCK_NOW - 170 * DAY, status: 'erased',
+      purpose: 'Knee consultation', notBefore: MOCK_NOW - 200 * DAY, notAfter: MOCK_NOW - 170 * DAY, endsAs: null, waitingFor: [], status: 'erased',
       records: [], resourceTypes: [],
     },
   ];
@@ -483,7 +483,7 @@ export class MockBackend implements Backend {
     const duration = args.durationSecs ?? review.durationSecs;
     const grant: GrantView = {
       id: hexId(`grant:${args.uri}:${this.grantCounter++}`), providerName: review.providerName, providerKey: review.providerKey,
-      purpose: review.purpose, notBefore: MOCK_NOW, notAfter: MOCK_NOW + duration, status: 'active',
+      purpose: review.purpose, notBefore: MOCK_NOW, notAfter: MOCK_NOW + duration, endsAs: null, waitingFor: [], status: 'active',
       records: [...ids], resourceTypes: [...args.resourceTypes],
     };
     this.grants.unshift(grant);
@@ -506,8 +506,16 @@ export class MockBackend implements Backend {
     await this.enter('revoke', args);
     const grant = this.grant(args.grantId);
     if (grant.status !== 'active') throw new BackendError('grant_not_active', `the grant is already ${grant.status}`);
-    grant.status = 'revoked';
-    return { rekeyed: grant.records.length };
+    if (this.failures.has('unreachable')) {
+      // A node that cannot be reached has not confirmed the revocation yet: the grant is ending.
+      grant.status = 'ending';
+      grant.endsAs = 'revoked';
+      grant.waitingFor = this.nodes.map((n) => n.url);
+      this.queueForUnreachable();
+    } else {
+      grant.status = 'revoked';
+    }
+    return { rekeyed: grant.records.length, waitingFor: [...grant.waitingFor], backupProblems: [] };
   }
 
   async accessLog(): Promise<AccessView[]> {
@@ -681,7 +689,10 @@ export class MockBackend implements Backend {
       ledger: ledgerNodes.map((node, i) => ({ node, index: 1043 + i, receipt: `${node}\n1044\n${hexId(`root:${node}`)}` })),
       ledgerPending: this.failures.has('unreachable') ? 1 : 0,
     };
-    return { subject, erasedAt: MOCK_NOW, destroyed, limits, ledgerNodes, json: JSON.stringify(body, null, 2) };
+    const pending = this.failures.has('unreachable')
+      ? this.nodes.map((n) => `${n.url}: 1 ledger write(s) still queued (connection refused); retried on every sync`)
+      : [];
+    return { subject, erasedAt: MOCK_NOW, destroyed, pending, limits, ledgerNodes, json: JSON.stringify(body, null, 2) };
   }
 
   private record(id: string): MockRecord {

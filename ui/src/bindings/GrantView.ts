@@ -29,9 +29,18 @@ notBefore: number,
  */
 notAfter: number, 
 /**
- * "active", "expired", "revoked" or "erased".
+ * "active", "expired", "ending" (ended here, not yet confirmed by every ledger node it
+ * was published on), "revoked" or "erased".
  */
 status: string, 
+/**
+ * For an "ending" grant: what it ends as ("revoked" or "erased").
+ */
+endsAs: string | null, 
+/**
+ * For an "ending" grant: the nodes that have not yet confirmed its end.
+ */
+waitingFor: Array<string>, 
 /**
  * Record ids shared.
  */

@@ -17,6 +17,11 @@ erasedAt: number,
  */
 destroyed: Array<string>, 
 /**
+ * What is not done yet (a node that has not confirmed, a backup not re-written): kept and
+ * retried until it is.
+ */
+pending: Array<string>, 
+/**
  * What erasure cannot reach.
  */
 limits: Array<string>, 

@@ -7,4 +7,12 @@ export type RevokeResult = {
 /**
  * Records re-keyed so later versions are unreadable to the revoked provider.
  */
-rekeyed: number, };
+rekeyed: number, 
+/**
+ * Ledger nodes that have not yet confirmed the revocation (retried on every sync).
+ */
+waitingFor: Array<string>, 
+/**
+ * Backups that could not be re-written (retried on every sync).
+ */
+backupProblems: Array<string>, };

@@ -158,5 +158,5 @@ export function requestSeverity(state: string): Severity {
 }
 
 export function grantStatusLabel(status: string): string {
-  return ({ active: 'Active', expired: 'Expired', revoked: 'Revoked', erased: 'Erased' } as Record<string, string>)[status] ?? status;
+  return ({ active: 'Active', expired: 'Expired', ending: 'Ending', revoked: 'Revoked', erased: 'Erased' } as Record<string, string>)[status] ?? status;
 }

@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
 mod entries;
+mod faults;
 mod grants;
+mod hostile;
 mod processes;
 mod reads;
 mod shares;

@@ -23,13 +23,13 @@ use hyper::Method;
 
 use crate::support::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_carekey-node");
-const PUBLIC_URL: &str = "http://node.test";
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_carekey-node");
+pub(crate) const PUBLIC_URL: &str = "http://node.test";
 
 /// A child process killed (SIGKILL) when dropped.
-struct Proc {
-    child: Child,
-    url: String,
+pub(crate) struct Proc {
+    pub(crate) child: Child,
+    pub(crate) url: String,
 }
 
 impl Drop for Proc {
@@ -41,7 +41,7 @@ impl Drop for Proc {
 
 impl Proc {
     /// Starts `carekey-node <args>` and waits for its `listening on http://...` line.
-    fn start(args: &[&str]) -> Self {
+    pub(crate) fn start(args: &[&str]) -> Self {
         let mut child = Command::new(BIN)
             .args(args)
             .env("CAREKEY_LOG", "warn")
@@ -60,13 +60,13 @@ impl Proc {
         Self { child, url }
     }
 
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
 }
 
-fn keygen(dir: &Path, name: &str) -> (PathBuf, String) {
+pub(crate) fn keygen(dir: &Path, name: &str) -> (PathBuf, String) {
     let out = dir.join(format!("{}.key", name.replace('/', "_")));
     let o = Command::new(BIN)
         .args(["keygen", "--name", name, "--out"])
@@ -87,12 +87,23 @@ fn keygen(dir: &Path, name: &str) -> (PathBuf, String) {
     (out, vkey)
 }
 
-fn node_config(dir: &Path, key: &Path, witnesses: &[(String, String)]) -> PathBuf {
+pub(crate) fn node_config(dir: &Path, key: &Path, witnesses: &[(String, String)]) -> PathBuf {
+    node_config_with(dir, key, witnesses, "")
+}
+
+/// [`node_config`] with `extra` TOML settings.
+pub(crate) fn node_config_with(
+    dir: &Path,
+    key: &Path,
+    witnesses: &[(String, String)],
+    extra: &str,
+) -> PathBuf {
     let mut toml = format!(
         "listen = \"127.0.0.1:0\"\npublic_url = \"{PUBLIC_URL}\"\ndata_dir = \"{}\"\nkey_file = \"{}\"\nbatch_delay_ms = 2\nrate_per_sec = 1000000\nrate_burst = 1000000\nwitness_timeout_ms = 2000\n",
         dir.join("data").display(),
         key.display()
     );
+    toml.push_str(extra);
     for (url, vkey) in witnesses {
         toml.push_str(&format!(
             "\n[[witnesses]]\nurl = \"{url}\"\nvkey = \"{vkey}\"\n"
@@ -116,7 +127,7 @@ fn witness_config(dir: &Path, key: &Path, logs: &[&str]) -> PathBuf {
     path
 }
 
-async fn get(url: &str) -> Reply {
+pub(crate) async fn get(url: &str) -> Reply {
     send(
         Method::GET,
         url,
@@ -129,7 +140,7 @@ async fn get(url: &str) -> Reply {
     .unwrap()
 }
 
-async fn post_entry(url: &str, entry: &[u8]) -> Result<(u64, String), String> {
+pub(crate) async fn post_entry(url: &str, entry: &[u8]) -> Result<(u64, String), String> {
     let body = entry_body(entry).to_string().into_bytes();
     let reply = send(
         Method::POST,
@@ -156,10 +167,10 @@ async fn post_entry(url: &str, entry: &[u8]) -> Result<(u64, String), String> {
 }
 
 /// Every tile of the log at `size`, read over HTTP.
-struct HttpTiles(HashMap<TileId, Vec<u8>>);
+pub(crate) struct HttpTiles(HashMap<TileId, Vec<u8>>);
 
 impl HttpTiles {
-    async fn fetch(url: &str, size: u64) -> Self {
+    pub(crate) async fn fetch(url: &str, size: u64) -> Self {
         let mut map = HashMap::new();
         for id in tiles_for_size(size) {
             let r = get(&format!("{url}/{}", id.path())).await;
@@ -169,7 +180,7 @@ impl HttpTiles {
         Self(map)
     }
 
-    fn entry(&self, index: u64, size: u64) -> Vec<u8> {
+    pub(crate) fn entry(&self, index: u64, size: u64) -> Vec<u8> {
         let n = index / u64::from(TILE_WIDTH);
         let width = (size - n * u64::from(TILE_WIDTH)).min(u64::from(TILE_WIDTH)) as u16;
         let bundle = &self.0[&TileId::entries(n, width)];
@@ -205,11 +216,11 @@ impl Seen {
 type Acked = (Vec<u8>, u64, String);
 
 /// A tiny deterministic generator (xorshift64*) for the kill schedule.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
     /// Seeded from `CAREKEY_CRASH_SEED` or at random; the seed is printed for a rerun.
-    fn seeded() -> Self {
+    pub(crate) fn seeded() -> Self {
         let seed = std::env::var("CAREKEY_CRASH_SEED")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -218,7 +229,7 @@ impl Rng {
         Self(seed)
     }
 
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -335,7 +346,7 @@ async fn sigkill_under_load_loses_no_acknowledged_entry() {
 type Served = (usize, Vec<u8>);
 
 /// Unix seconds now (the real process uses the system clock).
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

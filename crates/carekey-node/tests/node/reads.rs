@@ -229,6 +229,7 @@ async fn openapi_describes_every_route() {
         ("/v1/grants/{grant_id}/bundle", "put"),
         ("/v1/grants/{grant_id}/fetch", "post"),
         ("/v1/grants/{grant_id}", "delete"),
+        ("/v1/health", "get"),
         ("/v1/openapi.json", "get"),
     ] {
         assert!(paths[path][method].is_object(), "{method} {path}");

@@ -343,3 +343,37 @@ pub fn one_time_erasure(n: u64) -> SignedErasureEntry {
 pub fn entry_body(entry: &[u8]) -> serde_json::Value {
     serde_json::json!({ "entry": b64(entry) })
 }
+
+/// Like [`call`], as if the request came from `peer` over TCP (the router reads the peer
+/// address from `ConnectInfo`).
+pub async fn call_from(
+    state: &AppState,
+    peer: std::net::SocketAddr,
+    method: Method,
+    uri: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+) -> (StatusCode, HeaderMap, Bytes) {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    let mut req = req.body(Body::from(body)).unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(peer));
+    let resp = app(state.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, headers, body)
+}
+
+/// The stable error code of an error answer (empty if there is none).
+pub fn error_code(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["code"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}

@@ -21,6 +21,8 @@ function receiptView(ctx: Ctx, r: ReceiptView, after?: HTMLElement): HTMLElement
       h('dt', null, 'Logged on'), h('dd', null, r.ledgerNodes.length ? r.ledgerNodes.map((n) => h('code', { class: 'block' }, n)) : 'No node yet: waiting in the outbox')),
     h('h3', null, 'What was destroyed'),
     h('ul', null, ...r.destroyed.map((d) => h('li', null, d))),
+    r.pending.length ? h('h3', null, 'Still to do (Carekey keeps trying)') : null,
+    r.pending.length ? h('ul', { class: 'pending', role: 'status' }, ...r.pending.map((d) => h('li', null, d))) : null,
     h('h3', null, 'What this cannot reach'),
     h('ul', { class: 'limits' }, ...r.limits.map((d) => h('li', null, d))),
     h('details', null, h('summary', null, 'Show the full receipt (JSON)'),

@@ -5,7 +5,13 @@ import { accessSeverity, formatDate, formatDateTime, grantStatusLabel, resourceT
 import type { Ctx, Screen } from '../context';
 import { Notice, badge, busy, button, confirmDialog, loading, page } from '../ui';
 
-const ORDER = ['active', 'expired', 'revoked', 'erased'];
+const ORDER = ['active', 'ending', 'expired', 'revoked', 'erased'];
+
+/** Plain words for ledger nodes that have not yet confirmed the end of a grant. */
+export function waitingText(nodes: string[]): string {
+  const n = nodes.length;
+  return `waiting for ${n} ledger node${n === 1 ? '' : 's'} to confirm (${nodes.join(', ')}); until then ${n === 1 ? 'it' : 'they'} may still hand out the records. Carekey keeps trying.`;
+}
 
 function grantCard(ctx: Ctx, g: GrantView, notice: Notice, reload: () => void): HTMLElement {
   const revoke = g.status === 'active' ? button('Revoke', { class: 'btn danger', 'aria-label': `Revoke access for ${g.providerName}` }) : null;
@@ -21,13 +27,20 @@ function grantCard(ctx: Ctx, g: GrantView, notice: Notice, reload: () => void): 
     if (!yes) return;
     const r = await busy(revoke, notice, () => ctx.backend.revoke({ grantId: g.id }));
     if (r) {
-      notice.ok(`Access for ${g.providerName} revoked. ${r.rekeyed} record${r.rekeyed === 1 ? '' : 's'} re-keyed.`);
+      const rekeyed = `${r.rekeyed} record${r.rekeyed === 1 ? '' : 's'} re-keyed.`;
+      notice.ok(r.waitingFor.length
+        ? `Access for ${g.providerName} is ending: ${waitingText(r.waitingFor)} ${rekeyed}`
+        : `Access for ${g.providerName} revoked. ${rekeyed}`);
+      for (const p of r.backupProblems) notice.error(p);
       reload();
     }
   });
   return h('li', { class: `grant card status-${g.status}` },
     h('div', { class: 'grant-head' }, h('h3', null, g.providerName), badge(grantStatusLabel(g.status), g.status)),
     h('p', { class: 'muted' }, g.purpose),
+    g.status === 'ending'
+      ? h('p', { class: 'pending', role: 'status' }, `${g.endsAs === 'erased' ? 'Erased' : 'Revoked'} on this device; ${waitingText(g.waitingFor)}`)
+      : null,
     h('dl', { class: 'facts compact' },
       h('dt', null, 'Valid'), h('dd', null, `${formatDate(g.notBefore)} – ${formatDate(g.notAfter)}`),
       h('dt', null, 'Shares'), h('dd', null, `${g.records.length} record${g.records.length === 1 ? '' : 's'}`,
