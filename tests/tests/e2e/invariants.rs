@@ -18,6 +18,18 @@
 //!    `"ends_as"` and `"waiting_for"`; once drained nothing is "ending"; an error or a crash
 //!    leaves a grant "active" (and a retry works) or ending/ended, never back to "active".
 //!
+//! What the wallet documents as out of its reach is not counted: a backup written while no remote
+//! node was pinned (it carries no key share), the grants a `node remove --force` receipt lists as
+//! not ended on that node, the grants issued after the backup a restore came from (the restored
+//! wallet does not know them). A share that failed or crashed counts as published only on the
+//! nodes seen serving it.
+//!
+//! Time: every process runs at the injected `CAREKEY_NOW` (the real clock plus an offset). A
+//! drain moves the offset forward past the outbox's back-off when it must, then restarts the
+//! nodes at the new time (the witness keeps the real clock; the wallet is never behind it).
+//! Each step draws from its own random stream (seed, step), and grants and records are picked in
+//! the order first seen, so a seed replays the same choices.
+//!
 //! Replay: `CAREKEY_INVARIANT_SEED=<seed>` (printed), `CAREKEY_INVARIANT_STEPS=<n>`,
 //! `CAREKEY_INVARIANT_PLAN="import,share@01,break-backup,revoke@0,drain"` (an explicit step
 //! list: `share@01` names both nodes, `node-down@1` one node, `revoke@0` / `erase-grant@0` the
@@ -40,8 +52,8 @@ use carekey_ledger::{leaf_hash, Hash, Tree};
 use crate::cli::{Actor, Rng};
 use crate::ledger::{copy_dir, free_port, keygen, walk, Proc};
 
-/// Steps per seed in CI, and the seeds: a few hundred steps in all (see `docs/testing` numbers
-/// in the report; about 2 minutes on the 2-core machine).
+/// Steps per seed in CI, and the seeds: 320 steps in all, 60–110 s on the 2-core machine
+/// (longer runs: `CAREKEY_INVARIANT_STEPS`).
 const DEFAULT_STEPS: usize = 80;
 const DEFAULT_SEEDS: &[u64] = &[0x1558_0001, 0x1558_0002, 0x1558_0003, 0x1558_0004];
 /// A drain (every node up, outbox empty, every check) after this many steps.
