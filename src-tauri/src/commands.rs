@@ -135,6 +135,7 @@ pub(crate) async fn change_passphrase(core: State<'_, Core>, new_passphrase: Str
     let kdf = core.kdf();
     on_wallet(&core, move |w| {
         w.change_passphrase(&Passphrase::new(new_passphrase), kdf)
+            .map(drop)
     })
     .await
 }

@@ -464,8 +464,15 @@ pub(crate) fn change_passphrase(g: &Global, new_file: Option<PathBuf>) -> Result
     if new.expose().chars().count() < 8 {
         bail!("the passphrase is too short: use at least 8 characters");
     }
-    w.change_passphrase(&new, session::kdf(g)?)?;
+    let requested = session::kdf(g)?;
+    let used = w.change_passphrase(&new, requested)?;
     println!("passphrase changed");
+    if used != requested {
+        println!(
+            "kept the vault's key derivation ({} KiB, {} passes): the one asked for is weaker",
+            used.memory_kib, used.iterations
+        );
+    }
     Ok(())
 }
 

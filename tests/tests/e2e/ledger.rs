@@ -814,10 +814,20 @@ fn request_named_nodes_are_pinned_on_confirmation_then_moved_and_removed() {
     let (_, err) = doc.fail(&["provider", "fetch", &grant, "--node", &moved.url]);
     assert!(err.contains("revoked"), "{err}");
 
-    // Node 2 goes away for good: writes queued for it are dropped when it is unpinned.
+    // Node 2 goes away for good: an erasure entry waits for it, so unpinning is refused
+    // until the patient says the node is gone for good; its queued writes are then dropped.
     drop(ledger.nodes.remove(0));
     erase_one(&patient, "note.txt");
-    let removed = patient.run(&["node", "remove", &urls[1]]);
+    let (code, err) = patient.fail(&["node", "remove", &urls[1]]);
+    assert_eq!(code, 4, "{err}");
+    let removed = patient.run(&[
+        "node",
+        "remove",
+        &urls[1],
+        "--force",
+        "--receipt",
+        "removal.json",
+    ]);
     assert!(!removed.contains("(0 waiting"), "{removed}");
     let sync = patient.run(&["sync"]);
     assert_eq!(sync.matches(": verified").count(), 1, "{sync}");
