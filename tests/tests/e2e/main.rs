@@ -5,6 +5,7 @@ mod big_file;
 mod cli;
 mod crash;
 mod erasure;
+mod faults_ledger;
 mod fuzz_replay;
 mod hostile_node;
 mod hostile_requests;
