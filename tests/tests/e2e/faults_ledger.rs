@@ -165,6 +165,21 @@ fn issue8_a_node_and_its_mirror_are_one_log_and_a_tampered_mirror_fails_the_sync
         .map(|a| a["verification"].as_str().unwrap())
         .collect();
     assert_eq!(verdicts, ["verified"; 2], "{audit}");
+
+    // The mirror, repaired, lags behind the node: the patient's revocation is on the node only.
+    // A lag is not a lie: the sync passes, and no evidence is kept against either address.
+    std::fs::remove_dir_all(&mirror).unwrap();
+    copy_dir(&data, &mirror);
+    patient.run(&["revoke", &grant, "--yes", "--out", "rev"]);
+    let out = patient.run(&["sync"]);
+    assert!(!out.contains("ALERT"), "{out}");
+    assert!(out.contains(&format!("{}: verified", server.url)), "{out}");
+    assert!(!patient.run(&["node", "list"]).contains("evidence"));
+    // Once the mirror catches up it must show the revocation too; it does.
+    std::fs::remove_dir_all(&mirror).unwrap();
+    copy_dir(&data, &mirror);
+    let out = patient.run(&["sync"]);
+    assert!(!out.contains("not verified"), "{out}");
 }
 
 #[test]

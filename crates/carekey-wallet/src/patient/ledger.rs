@@ -981,12 +981,19 @@ impl PatientWallet {
     }
 
     /// The wallet's own entries on the log served at `url`, with the index each was
-    /// acknowledged at, whichever of the log's pinned addresses acknowledged it (a mirror
-    /// must show them too).
+    /// acknowledged at. An entry acknowledged at another address of the same log (a mirror of
+    /// the node, or the node behind a mirror) is required once this address has shown a tree
+    /// at least as large as the receipt's: a mirror may lag behind the node, and a lag is not
+    /// a lie.
     fn own_entries(&self, url: &str) -> Vec<(u64, Vec<u8>)> {
-        let log_key = self.log_key_of(url).map(str::to_owned);
-        let log_key = log_key.as_deref();
-        let on_log = |p: &&Publication| p.node == url || self.serves_log(&p.node, log_key);
+        let log = self.log_of_url(url);
+        let log_key = log.map(|l| l.pinned.log_key.as_str());
+        let verified = log.map_or(0, |l| l.state.size);
+        let on_log = |p: &&Publication| {
+            p.node == url
+                || (self.serves_log(&p.node, log_key)
+                    && receipt_size(&p.receipt).is_some_and(|size| size <= verified))
+        };
         let mut own = Vec::new();
         for g in self.state.grants.values() {
             if let Some(l) = &g.ledger {
@@ -1213,6 +1220,12 @@ fn submit(entry: &[u8]) -> OutboxOp {
         binding: None,
         salt: None,
     }
+}
+
+/// The tree size of a receipt's checkpoint (its second line), if it parses.
+fn receipt_size(receipt: &str) -> Option<u64> {
+    let receipt = carekey_ledger::proof::Receipt::parse(receipt).ok()?;
+    receipt.checkpoint.lines().nth(1)?.parse().ok()
 }
 
 /// Keeps `evidence` unless the same signed notes are already held (a fork stays a fork: the
