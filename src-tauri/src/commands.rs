@@ -469,6 +469,7 @@ pub(crate) async fn access_log(core: State<'_, Core>) -> Result<Vec<AccessView>>
                 node: a.node,
                 index: a.index,
                 verification: a.verification,
+                independently_checked: a.independently_checked,
             })
             .collect())
     })
@@ -484,6 +485,7 @@ pub(crate) async fn sync(core: State<'_, Core>) -> Result<SyncView> {
     let now = now()?;
     on_wallet(&core, move |w| {
         let report = w.sync(now)?;
+        let failed = report.failed();
         Ok(SyncView {
             nodes: report
                 .nodes
@@ -493,10 +495,14 @@ pub(crate) async fn sync(core: State<'_, Core>) -> Result<SyncView> {
                     verified_size: n.verified_size,
                     problem: n.problem,
                     alarm: n.alarm,
+                    failed: n.failed,
+                    independently_checked: n.independently_checked,
+                    fresh_as_of: n.fresh_as_of,
                 })
                 .collect(),
             outbox_pending: count(report.outbox_pending),
             new_access_events: count(report.new_access_events),
+            failed,
         })
     })
     .await
@@ -509,9 +515,15 @@ pub(crate) async fn add_node(
     log_key: String,
     witness_keys: Vec<String>,
     quorum: usize,
+    no_witness: Option<bool>,
 ) -> Result<()> {
     on_wallet(&core, move |w| {
-        w.add_node(&url, &log_key, &witness_keys, quorum)
+        // A remote node needs a witness unless the patient explicitly opts out.
+        if no_witness == Some(true) {
+            w.add_unwitnessed_node(&url, &log_key)
+        } else {
+            w.add_node(&url, &log_key, &witness_keys, quorum)
+        }
     })
     .await
 }
