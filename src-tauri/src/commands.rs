@@ -135,6 +135,7 @@ pub(crate) async fn change_passphrase(core: State<'_, Core>, new_passphrase: Str
     let kdf = core.kdf();
     on_wallet(&core, move |w| {
         w.change_passphrase(&Passphrase::new(new_passphrase), kdf)
+            .map(drop)
     })
     .await
 }
@@ -468,6 +469,7 @@ pub(crate) async fn access_log(core: State<'_, Core>) -> Result<Vec<AccessView>>
                 node: a.node,
                 index: a.index,
                 verification: a.verification,
+                independently_checked: a.independently_checked,
             })
             .collect())
     })
@@ -483,6 +485,7 @@ pub(crate) async fn sync(core: State<'_, Core>) -> Result<SyncView> {
     let now = now()?;
     on_wallet(&core, move |w| {
         let report = w.sync(now)?;
+        let failed = report.failed();
         Ok(SyncView {
             nodes: report
                 .nodes
@@ -492,10 +495,14 @@ pub(crate) async fn sync(core: State<'_, Core>) -> Result<SyncView> {
                     verified_size: n.verified_size,
                     problem: n.problem,
                     alarm: n.alarm,
+                    failed: n.failed,
+                    independently_checked: n.independently_checked,
+                    fresh_as_of: n.fresh_as_of,
                 })
                 .collect(),
             outbox_pending: count(report.outbox_pending),
             new_access_events: count(report.new_access_events),
+            failed,
         })
     })
     .await
@@ -508,9 +515,15 @@ pub(crate) async fn add_node(
     log_key: String,
     witness_keys: Vec<String>,
     quorum: usize,
+    no_witness: Option<bool>,
 ) -> Result<()> {
     on_wallet(&core, move |w| {
-        w.add_node(&url, &log_key, &witness_keys, quorum)
+        // A remote node needs a witness unless the patient explicitly opts out.
+        if no_witness == Some(true) {
+            w.add_unwitnessed_node(&url, &log_key)
+        } else {
+            w.add_node(&url, &log_key, &witness_keys, quorum)
+        }
     })
     .await
 }

@@ -261,6 +261,9 @@ pub struct AccessView {
     pub index: u64,
     /// "verified", or why not.
     pub verification: String,
+    /// False when the log it was found on is pinned without witnesses: show it as not
+    /// independently checked.
+    pub independently_checked: bool,
 }
 
 /// One node's outcome in a sync.
@@ -275,8 +278,17 @@ pub struct NodeSyncView {
     pub verified_size: Option<u64>,
     /// What went wrong, if anything.
     pub problem: Option<String>,
-    /// A split view or rollback was detected: alert the patient.
+    /// A split view, rollback, fork or withheld entry was detected (evidence kept): alert the
+    /// patient.
     pub alarm: bool,
+    /// What the node or mirror served failed verification (as opposed to not answering).
+    pub failed: bool,
+    /// False for a node pinned without witnesses: show "not independently checked".
+    pub independently_checked: bool,
+    /// When a pinned witness last vouched for the verified view (unix seconds); null without
+    /// witnesses (claim no freshness) or when the sync did not verify.
+    #[ts(type = "number | null")]
+    pub fresh_as_of: Option<u64>,
 }
 
 /// What a sync found.
@@ -290,6 +302,8 @@ pub struct SyncView {
     pub outbox_pending: u32,
     /// Newly verified access events.
     pub new_access_events: u32,
+    /// A node was caught lying or a source failed verification: the sync did not succeed.
+    pub failed: bool,
 }
 
 /// An erasure receipt: what was destroyed and the proof to keep.

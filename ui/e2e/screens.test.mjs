@@ -269,7 +269,7 @@ test('settings: nodes, sync now, outbox, add node, KDF, passphrase change, backu
   await page.getByRole('button', { name: 'Sync now' }).click();
   await page.locator('.sync-area[aria-busy="true"]').waitFor({ state: 'attached' });
   await page.getByText('Sync complete: every node verified.').waitFor();
-  await page.getByText(/Verified: 1042 log entries/).waitFor();
+  await page.getByText(/Verified: 1042 log entries, all checks passed; up to date as of/).waitFor();
   // Add node: a bad key first.
   await page.getByLabel('Node URL').fill('https://ledger.regional-health.example');
   await page.getByLabel('Log key').fill('not-a-key');
@@ -280,6 +280,18 @@ test('settings: nodes, sync now, outbox, add node, KDF, passphrase change, backu
   await page.getByRole('button', { name: 'Add node' }).click();
   await page.locator('.node-url', { hasText: 'https://ledger.regional-health.example' }).waitFor();
   assert.deepEqual((await mockCalls(page, 'addNode')).at(-1).witnessKeys.length, 1);
+  // Issue 8: a remote node without a witness is refused unless the patient ticks the opt-out.
+  await page.getByLabel('Node URL').fill('https://ledger.solo.example');
+  await page.getByLabel('Log key').fill('ledger.solo.example+3d4e5f60+AQm7qJ2Xh4kQ0wTfQd1N3xJx4j1b5c8d9e0f1a2b3c4d5e6f');
+  await page.getByLabel('Witness keys', { exact: true }).fill('');
+  await page.getByLabel('Quorum').fill('0');
+  await page.getByRole('button', { name: 'Add node' }).click();
+  await page.getByRole('alert').filter({ hasText: /remote node: pin at least one witness/ }).waitFor();
+  await page.getByLabel('Pin this node without witnesses').check();
+  await page.getByRole('button', { name: 'Add node' }).click();
+  const solo = page.locator('li.node', { hasText: 'https://ledger.solo.example' });
+  await solo.getByText('none — not independently checked').waitFor();
+  assert.equal((await mockCalls(page, 'addNode')).at(-1).noWitness, true);
   // The witness policy for nodes a provider's request names: a bad key, then a good one.
   await page.getByText(/Now: no witnesses/).waitFor();
   await page.getByLabel('Required witness keys').fill('nonsense');
@@ -312,7 +324,9 @@ test('settings: an unreachable node is a problem, not an alarm; outbox grows', a
   await heading(page, 'Settings');
   await page.getByText(/Outbox: 3 changes waiting/).waitFor();
   await page.getByRole('button', { name: 'Sync now' }).click();
-  await page.getByRole('alert').filter({ hasText: /1 of 2 nodes could not be verified/ }).waitFor();
+  await page.getByRole('alert').filter({ hasText: /1 of 2 nodes could not be reached/ }).waitFor();
+  // Pinned without witnesses: its card says its log is not independently checked.
+  await page.locator('li.node', { hasText: 'ledger.northcare.example' }).getByText('none — not independently checked').waitFor();
   await page.locator('.sync-results li.warning', { hasText: /node unreachable: connection refused/ }).waitFor();
   assert.equal(await page.locator('.alarm-banner').isHidden(), true);
   await axe(page, 'settings unreachable');
@@ -342,6 +356,17 @@ test('settings: an unreachable node is a problem, not an alarm; outbox grows', a
   await moved.waitFor({ state: 'detached' });
   await page.getByText(/Outbox: 0 changes waiting/).waitFor();
   assert.equal((await mockCalls(page, 'removeNode')).length, 1);
+  await s.done();
+});
+
+test('issue 8: a source that fails verification fails the sync, loudly', async () => {
+  const s = await open(browser, server.url, { route: '/settings', query: 'scenario=unlocked&fail=tampered' });
+  const { page } = s;
+  await heading(page, 'Settings');
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  await page.getByRole('alert').filter({ hasText: /Sync failed: 1 of 1 nodes served a log that does not verify/ }).waitFor();
+  await page.locator('.sync-results li.alarm', { hasText: /Failed verification: tile .* does not match the signed root/ }).waitFor();
+  await axe(page, 'settings failed verification');
   await s.done();
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BackendError } from '../src/backend/errors';
-import { MOCK_PASSPHRASE, MockBackend, UNREACHABLE_NODE, mockOptionsFromQuery } from '../src/backend/mock';
+import { MOCK_PASSPHRASE, MockBackend, EMBEDDED_NODE, UNREACHABLE_NODE, mockOptionsFromQuery } from '../src/backend/mock';
 
 const REQ = 'carekey:request/v1/AbCdEfGhIjKlMnOp';
 
@@ -134,6 +134,35 @@ describe('mock backend', () => {
     expect((await rejection(m.addNode({ url: 'https://ledger.example.org', logKey, witnessKeys: [], quorum: 1 }))).code).toBe('invalid');
     await m.addNode({ url: 'https://ledger.example.org', logKey, witnessKeys: ['w+1+k'], quorum: 1 });
     expect((await m.settings()).nodes.map((n) => n.url)).toContain('https://ledger.example.org');
+  });
+
+  it('issue 8: a remote node needs a witness unless the patient opts out; without one no freshness is claimed', async () => {
+    const m = new MockBackend({ scenario: 'unlocked' });
+    const logKey = 'ledger.example.org+1a2b3c4d+AQm7qJ2Xh4kQ0wTfQd1N3xJx4j1b5c8d9e0f1a2b3c4d5e6f';
+    const refused = await rejection(m.addNode({ url: 'https://ledger.example.org', logKey, witnessKeys: [], quorum: 0 }));
+    expect(refused.code).toBe('invalid');
+    expect(refused.message).toMatch(/witness/);
+    await m.addNode({ url: 'https://ledger.example.org', logKey, witnessKeys: [], quorum: 0, noWitness: true });
+    await m.addNode({ url: 'http://127.0.0.1:7000', logKey, witnessKeys: [], quorum: 0 });
+    const s = await m.sync();
+    const remote = s.nodes.find((n) => n.url === 'https://ledger.example.org')!;
+    expect(remote).toMatchObject({ independentlyChecked: false, freshAsOf: null, failed: false });
+    const embedded = s.nodes.find((n) => n.url === EMBEDDED_NODE)!;
+    expect(embedded.independentlyChecked).toBe(true);
+    expect(embedded.freshAsOf).not.toBeNull();
+    expect(s.failed).toBe(false);
+  });
+
+  it('issue 8: a source that fails verification fails the sync; a fork is an alarm', async () => {
+    const m = new MockBackend({ scenario: 'unlocked', fail: ['tampered'] });
+    const s = await m.sync();
+    expect(s.failed).toBe(true);
+    expect(s.nodes.find((n) => n.url === EMBEDDED_NODE)).toMatchObject({ failed: true, alarm: false, verifiedSize: null });
+    m.setFailure('tampered', false);
+    m.setFailure('alarm', true);
+    const s2 = await m.sync();
+    expect(s2.failed).toBe(true);
+    expect(s2.nodes.find((n) => n.alarm)!.problem).toMatch(/split view/);
   });
 
   it('can be told to fail the next call', async () => {

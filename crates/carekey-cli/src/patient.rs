@@ -6,8 +6,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 
 use carekey_wallet::{
-    qr, verify_receipt, DirectoryDesk, ErasureReceipt, PatientWallet, ProviderVerification,
-    RequestInput, ShareChoice,
+    qr, verify_receipt, DirectoryDesk, ErasureReceipt, NodeSyncStatus, PatientWallet,
+    ProviderVerification, RequestInput, ShareChoice,
 };
 
 use crate::session::{self, confirm, now, open_patient, vault_dir};
@@ -196,6 +196,11 @@ pub(crate) enum NodeCommand {
         /// How many of the witnesses must cosign (default: all of them).
         #[arg(long)]
         quorum: Option<usize>,
+        /// Pin a remote node without any witness, knowingly: nothing but the node then vouches
+        /// for its log (it could hide access events or hold you on an old view), and its
+        /// results are shown as "not independently checked".
+        #[arg(long, conflicts_with_all = ["witnesses", "quorum"])]
+        no_witness: bool,
     },
     /// Pin a node URL only (confirmed from a request; no ledger publishing without its key).
     Pin {
@@ -464,8 +469,15 @@ pub(crate) fn change_passphrase(g: &Global, new_file: Option<PathBuf>) -> Result
     if new.expose().chars().count() < 8 {
         bail!("the passphrase is too short: use at least 8 characters");
     }
-    w.change_passphrase(&new, session::kdf(g)?)?;
+    let requested = session::kdf(g)?;
+    let used = w.change_passphrase(&new, requested)?;
     println!("passphrase changed");
+    if used != requested {
+        println!(
+            "kept the vault's key derivation ({} KiB, {} passes): the one asked for is weaker",
+            used.memory_kib, used.iterations
+        );
+    }
     Ok(())
 }
 
@@ -914,16 +926,22 @@ pub(crate) fn node(g: &Global, cmd: NodeCommand) -> Result<()> {
             key,
             witnesses,
             quorum,
+            no_witness,
         } => {
             let quorum = quorum.unwrap_or(witnesses.len());
-            w.add_node(&url, &key, &witnesses, quorum)?;
+            if no_witness {
+                w.add_unwitnessed_node(&url, &key)?;
+            } else {
+                w.add_node(&url, &key, &witnesses, quorum)?;
+            }
             println!(
                 "pinned {url} (log key {key}; {quorum} of {} witness(es) must cosign)",
                 witnesses.len()
             );
-            if witnesses.is_empty() {
+            if quorum == 0 {
                 println!(
-                    "warning: with no witnesses this node could show you a forked log undetected"
+                    "warning: with no witnesses this node's log is {}: it could show you a forked or frozen log undetected",
+                    NodeSyncStatus::NOT_INDEPENDENTLY_CHECKED
                 );
             }
         }
@@ -989,10 +1007,15 @@ pub(crate) fn node(g: &Global, cmd: NodeCommand) -> Result<()> {
             for n in w.pinned_nodes() {
                 match logs.iter().find(|(p, _)| &p.url == n) {
                     Some((p, st)) => println!(
-                        "{n}  verified size {}  witnesses {}/{}{}",
+                        "{n}  verified size {}  witnesses {}/{}{}{}",
                         st.size,
                         p.quorum,
                         p.witness_keys.len(),
+                        if p.quorum == 0 {
+                            format!("  ({})", NodeSyncStatus::NOT_INDEPENDENTLY_CHECKED)
+                        } else {
+                            String::new()
+                        },
                         if st.evidence.is_empty() {
                             String::new()
                         } else {
@@ -1025,14 +1048,20 @@ pub(crate) fn sync(g: &Global) -> Result<()> {
     let report = w.sync(now()?)?;
     let mut alarm = false;
     for n in &report.nodes {
+        // Freshness is claimed only when a pinned witness vouched for the view.
+        let checked = match (n.independently_checked, n.fresh_as_of) {
+            (false, _) => format!(" ({})", NodeSyncStatus::NOT_INDEPENDENTLY_CHECKED),
+            (true, Some(at)) => format!(", up to date as of {}", session::when(at)),
+            (true, None) => String::new(),
+        };
         match (&n.verified_size, &n.problem) {
-            (Some(size), _) => println!("{}: verified, log size {size}", n.url),
+            (Some(size), _) => println!("{}: verified, log size {size}{checked}", n.url),
             (None, Some(p)) if n.alarm => {
                 alarm = true;
                 println!("{}: !!! ALERT: {p} — the node's signed statements are kept as evidence; this node is no longer trusted !!!", n.url);
             }
             (None, p) => println!(
-                "{}: not verified: {}",
+                "{}: not verified: {}{checked}",
                 n.url,
                 p.as_deref().unwrap_or("unknown")
             ),
@@ -1046,7 +1075,12 @@ pub(crate) fn sync(g: &Global) -> Result<()> {
         report.new_access_events, report.outbox_pending
     );
     if alarm {
-        bail!("a ledger node was caught lying (split view, rollback or a withheld entry)");
+        bail!("a ledger node was caught lying (split view, rollback, fork or a withheld entry)");
+    }
+    if report.failed() {
+        bail!(
+            "a pinned ledger node or mirror failed verification: what it served was not accepted"
+        );
     }
     Ok(())
 }
@@ -1086,14 +1120,19 @@ pub(crate) fn audit(g: &Global, json: bool) -> Result<()> {
     }
     for a in log {
         println!(
-            "{}  {}  read {} record(s) under grant {}  [{}]  ({} #{})",
+            "{}  {}  read {} record(s) under grant {}  [{}]  ({} #{}{})",
             session::when(a.served_at),
             a.provider_name,
             a.records.len(),
             &a.grant_id[..12],
             a.verification,
             a.node,
-            a.index
+            a.index,
+            if a.independently_checked {
+                String::new()
+            } else {
+                format!(", {}", NodeSyncStatus::NOT_INDEPENDENTLY_CHECKED)
+            }
         );
     }
     Ok(())

@@ -131,6 +131,17 @@ fn check_strength(p: &Passphrase) -> Result<()> {
 /// Opens the patient wallet: with the passphrase when one was given, else with this device's
 /// keyring secret when enabled, else by asking for the passphrase.
 pub(crate) fn open_patient(g: &Global) -> Result<PatientWallet> {
+    let wallet = unlock_patient(g)?;
+    // The test profile opens (tests need it) but never quietly.
+    if wallet.kdf().is_test() && g.kdf != "test" {
+        eprintln!(
+            "warning: this wallet's passphrase protection uses the test key derivation (not safe for real records): change the passphrase with `carekey passphrase` to strengthen it"
+        );
+    }
+    Ok(wallet)
+}
+
+fn unlock_patient(g: &Global) -> Result<PatientWallet> {
     let dir = vault_dir(g, "patient")?;
     if !carekey_wallet::wallet_exists(&dir) {
         return Err(anyhow::Error::new(WalletError::Vault(

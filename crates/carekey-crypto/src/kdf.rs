@@ -28,6 +28,29 @@ impl KdfParams {
         parallelism: 1,
     };
 
+    /// The weakest parameters a real vault may use (OWASP's floor for Argon2id: 19 MiB,
+    /// t = 2). A vault below it opens only if it uses exactly [`KdfParams::TEST`].
+    pub const MIN: KdfParams = KdfParams {
+        memory_kib: 19 * 1024,
+        iterations: 2,
+        parallelism: 1,
+    };
+
+    /// Whether these parameters cost at least [`KdfParams::MIN`].
+    pub fn meets_minimum(&self) -> bool {
+        self.is_at_least(&Self::MIN)
+    }
+
+    /// Whether these parameters cost at least as much memory and as many passes as `other`.
+    pub fn is_at_least(&self, other: &KdfParams) -> bool {
+        self.memory_kib >= other.memory_kib && self.iterations >= other.iterations
+    }
+
+    /// Whether these are the [`KdfParams::TEST`] parameters.
+    pub fn is_test(&self) -> bool {
+        *self == Self::TEST
+    }
+
     /// Largest accepted memory: 4 GiB.
     pub const MAX_MEMORY_KIB: u32 = 4 * 1024 * 1024;
     /// Largest accepted number of passes.

@@ -19,7 +19,10 @@
 mod access;
 mod documents;
 
-pub use access::{open_access_details, seal_access_details, AccessDetails, AccessSealer};
+pub use access::{
+    open_access_details, open_v1_access_details, seal_access_details, AccessBinding, AccessDetails,
+    AccessSealer,
+};
 pub use documents::{
     AccessEvent, ErasureEntry, FetchRequest, GrantCommitment, LedgerBinding, RevocationEntry,
 };

@@ -39,8 +39,8 @@ use carekey_crypto::{AgreementSecret, SigningKey};
 use carekey_ledger::note::{open_checkpoint, NoteVerifier};
 use carekey_ledger::tiles::{decode_bundle, TileId, TILE_WIDTH};
 use carekey_model::ledger::{
-    grant_commitment, open_access_details, upload_message, Entry, FetchRequest, GrantCommitment,
-    LedgerBinding,
+    grant_commitment, open_access_details, upload_message, AccessBinding, Entry, FetchRequest,
+    GrantCommitment, LedgerBinding,
 };
 use carekey_model::{
     record_seal_message, BundledRecord, Grant, GrantBundle, GrantId, RecordId, Scope, Signed,
@@ -662,8 +662,12 @@ fn main() {
                     Ok(Entry::Access(event)) => {
                         let e = event.document();
                         e.grant_key == h.grant_key.public()
-                            && open_access_details(&h.event_secret, &e.sealed)
-                                .is_ok_and(|d| d.fetch_request.as_bytes() == request.as_slice())
+                            && open_access_details(
+                                &h.event_secret,
+                                &e.sealed,
+                                &AccessBinding::of("bench.carekey/log", e),
+                            )
+                            .is_ok_and(|d| d.fetch_request.as_bytes() == request.as_slice())
                     }
                     _ => false,
                 };

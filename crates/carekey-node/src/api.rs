@@ -18,7 +18,7 @@ use base64::Engine as _;
 use carekey_crypto::{sha256, PublicKey, Signature};
 use carekey_ledger::tiles::{tile_prefix, TileId, TILE_WIDTH};
 use carekey_model::ledger::{
-    delete_message, upload_message, AccessDetails, AccessEvent, SignedAccessEvent,
+    delete_message, upload_message, AccessBinding, AccessDetails, AccessEvent, SignedAccessEvent,
     SignedFetchRequest,
 };
 use carekey_model::GrantId;
@@ -806,17 +806,28 @@ async fn fetch(
         ));
     }
     let key = state.node.key();
-    let sealed = g
-        .sealer
-        .seal(&AccessDetails {
-            fetch_request: request.clone(),
-            served_at: now,
-        })
-        .map_err(|_| ApiError::internal())?;
-    let event = AccessEvent {
+    // The sealed details are bound to this log, this event and this grant (AEAD associated
+    // data), so another node cannot copy them into an event of its own.
+    let binding = AccessBinding {
+        origin: key.note.name().to_owned(),
         node_key: key.signing.public(),
         grant_key: g.grant_key,
         event_id: carekey_crypto::random_array::<16>(),
+    };
+    let sealed = g
+        .sealer
+        .seal(
+            &AccessDetails {
+                fetch_request: request.clone(),
+                served_at: now,
+            },
+            &binding,
+        )
+        .map_err(|_| ApiError::internal())?;
+    let event = AccessEvent {
+        node_key: binding.node_key,
+        grant_key: binding.grant_key,
+        event_id: binding.event_id,
         sealed,
         logged_at: now,
     };

@@ -164,6 +164,14 @@ pub enum SyncError {
     /// A `tlog-proof` receipt is malformed or does not prove the entry under its checkpoint.
     #[error("receipt rejected: {0}")]
     BadReceipt(#[source] ProofError),
+    /// A node acknowledged a submission at one index and sent a receipt for another.
+    #[error("receipt rejected: the node acknowledged index {acknowledged} but its receipt proves index {proved}")]
+    ReceiptIndex {
+        /// The index the node answered.
+        acknowledged: u64,
+        /// The index the receipt is for.
+        proved: u64,
+    },
 }
 
 impl SyncError {

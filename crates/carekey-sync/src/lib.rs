@@ -11,7 +11,8 @@
 //!   [`Evidence`], consistency, inclusion of the wallet's own entries from self-computed leaf
 //!   hashes, a scan of every new entry bundle against the signed root) and returns the new
 //!   [`LogState`] for the caller to store only on success. [`gossip`] and [`gossip_via`] compare two views;
-//!   [`verify_receipt`] checks a `tlog-proof` receipt offline.
+//!   [`verify_receipt`] checks a `tlog-proof` receipt offline, [`verify_submission_receipt`] the
+//!   one a node answers to a submission, before the wallet keeps it.
 //! - Writes: [`NodeClient`] speaks the node's write API (protocol §3); [`Outbox`] queues writes
 //!   durably (serde), with ordered, idempotent retries and exponential backoff.
 //!
@@ -33,6 +34,6 @@ pub use node::{
 pub use outbox::{backoff, Flushed, Outbox, OutboxItem, OutboxOp, ShareLookup, MAX_BACKOFF_SECS};
 pub use source::{tile_limit, DirSource, HttpSource, LogSource, MAX_CHECKPOINT_BYTES};
 pub use verify::{
-    gossip, gossip_via, sync, verify_receipt, Evidence, Found, LogState, PinnedLog, SyncOutcome,
-    Watch,
+    gossip, gossip_via, sync, verify_receipt, verify_submission_receipt, Evidence, Found, LogState,
+    PinnedLog, SyncOutcome, Watch,
 };

@@ -68,6 +68,11 @@ pub struct Evidence {
     pub notes: Vec<String>,
     /// When it was seen (unix seconds).
     pub seen_at: u64,
+    /// For `"inconsistent"`: the consistency proof (hex hashes, rebuilt from tiles verified
+    /// against the newer note's root) that fails to lead from the older note's root to the
+    /// newer one. Empty for other kinds and for evidence kept before issue 8.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proof: Vec<String>,
 }
 
 /// What a sync looks for besides the log's own consistency.
@@ -98,6 +103,11 @@ pub struct SyncOutcome {
     pub found: Vec<Found>,
     /// The verified checkpoint.
     pub checkpoint: OpenedCheckpoint,
+    /// The newest time a pinned witness vouched for this view (its cosignature's timestamp),
+    /// when the pin requires witnesses at all. `None` with a quorum of 0: the log's own
+    /// signature says nothing about freshness (a node can keep showing an old checkpoint), so
+    /// no "up to date as of" may be claimed.
+    pub fresh_as_of: Option<u64>,
 }
 
 /// The pinned keys, parsed.
@@ -279,18 +289,18 @@ pub fn sync(
             )
             .is_err()
             {
-                return Err(SyncError::Inconsistent {
-                    evidence: evidence(
-                        "inconsistent",
-                        format!(
-                            "the log {} at size {} does not extend the tree of size {} it signed before",
-                            new.checkpoint.origin, size, old_size
-                        ),
-                        &old.raw,
-                        &new.raw,
-                        now,
+                let mut evidence = evidence(
+                    "inconsistent",
+                    format!(
+                        "the log {} at size {} does not extend the tree of size {} it signed before",
+                        new.checkpoint.origin, size, old_size
                     ),
-                });
+                    &old.raw,
+                    &new.raw,
+                    now,
+                );
+                evidence.proof = proof.iter().map(hex::encode).collect();
+                return Err(SyncError::Inconsistent { evidence });
             }
         }
     }
@@ -355,6 +365,11 @@ pub fn sync(
         bundle += 1;
     }
 
+    let fresh_as_of = if trust.quorum > 0 {
+        new.cosignatures.iter().map(|(_, t)| *t).max()
+    } else {
+        None
+    };
     Ok(SyncOutcome {
         state: LogState {
             checkpoint: Some(note),
@@ -364,6 +379,7 @@ pub fn sync(
         },
         found,
         checkpoint: new,
+        fresh_as_of,
     })
 }
 
@@ -373,6 +389,7 @@ fn evidence(kind: &str, detail: String, old: &str, new: &str, now: u64) -> Evide
         detail,
         notes: vec![old.to_owned(), new.to_owned()],
         seen_at: now,
+        proof: Vec::new(),
     }
 }
 
@@ -404,6 +421,7 @@ pub fn gossip(a: &LogState, b: &LogState) -> Option<Evidence> {
         ),
         notes: vec![note_a.to_owned(), note_b.to_owned()],
         seen_at,
+        proof: Vec::new(),
     })
 }
 
@@ -461,7 +479,7 @@ pub fn gossip_via(
     if verify_consistency(old.size, new.size, &old.root, &new.root, &proof).is_ok() {
         return Ok(None);
     }
-    Ok(Some(evidence(
+    let mut found = evidence(
         "inconsistent",
         format!(
             "the log {} at size {} does not extend its tree of size {}",
@@ -470,7 +488,9 @@ pub fn gossip_via(
         &small.raw,
         &big.raw,
         now,
-    )))
+    );
+    found.proof = proof.iter().map(hex::encode).collect();
+    Ok(Some(found))
 }
 
 /// The checkpoint body of a note (everything before the last blank line), parsed strictly.
@@ -498,6 +518,35 @@ pub fn verify_receipt(
             other => SyncError::BadReceipt(other),
         })?;
     trust.check_quorum(&opened)
+}
+
+/// Verifies the receipt a node answered to a submission before the wallet keeps it
+/// (LEDGER-CHECKS 10): [`verify_receipt`]'s checks (the pinned log's signature, the pin's
+/// witness quorum, the inclusion of `entry` computed here), and that the receipt proves the
+/// index the node acknowledged. Returns the receipt's opened checkpoint.
+pub fn verify_submission_receipt(
+    receipt_text: &str,
+    entry: &[u8],
+    index: u64,
+    pinned: &PinnedLog,
+    now: u64,
+) -> Result<OpenedCheckpoint, SyncError> {
+    let trust = Trust::of(pinned)?;
+    let receipt = Receipt::parse(receipt_text).map_err(SyncError::BadReceipt)?;
+    if receipt.index != index {
+        return Err(SyncError::ReceiptIndex {
+            acknowledged: index,
+            proved: receipt.index,
+        });
+    }
+    let opened = receipt
+        .verify(entry, &trust.log, &trust.witnesses, now)
+        .map_err(|e| match e {
+            ProofError::Checkpoint(n) => SyncError::BadCheckpoint(n),
+            other => SyncError::BadReceipt(other),
+        })?;
+    trust.check_quorum(&opened)?;
+    Ok(opened)
 }
 
 /// Hashes at tile level `level` in a tree of `size`.

@@ -82,6 +82,14 @@ pub enum VaultError {
         /// What is out of range.
         reason: String,
     },
+    /// The vault's key-derivation parameters are below the minimum a real vault may use.
+    #[error("this vault's passphrase protection is too weak ({memory_kib} KiB, {iterations} passes; at least 19456 KiB and 2 passes): refusing to open it")]
+    WeakKdf {
+        /// Memory in KiB.
+        memory_kib: u32,
+        /// Passes.
+        iterations: u32,
+    },
     /// Data to save is larger than the vault format allows.
     #[error("{what} is too large ({len} bytes, at most {max})")]
     TooLarge {

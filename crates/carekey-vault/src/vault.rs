@@ -104,8 +104,16 @@ impl Vault {
         store: Box<dyn SecretStore>,
     ) -> Result<Vault, VaultError> {
         let header = read_header(dir)?;
-        let kek =
-            carekey_crypto::argon2id(passphrase.expose().as_bytes(), header.salt(), &header.kdf())?;
+        let kdf = header.kdf();
+        // A header's parameters are below the floor only if someone chose the test profile (it
+        // is loud: the shells warn) or weakened them on purpose: refuse the latter.
+        if !kdf.meets_minimum() && !kdf.is_test() {
+            return Err(VaultError::WeakKdf {
+                memory_kib: kdf.memory_kib,
+                iterations: kdf.iterations,
+            });
+        }
+        let kek = carekey_crypto::argon2id(passphrase.expose().as_bytes(), header.salt(), &kdf)?;
         let master = open(&kek, &header.passphrase_aad(), header.sealed_master())
             .map_err(|_| VaultError::WrongPassphrase)?;
         let master = key_from(&master).ok_or(VaultError::WrongPassphrase)?;

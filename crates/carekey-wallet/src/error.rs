@@ -162,6 +162,7 @@ impl WalletError {
     pub fn code(&self) -> &'static str {
         match self {
             WalletError::Vault(VaultError::WrongPassphrase) => "wrong_passphrase",
+            WalletError::Vault(VaultError::WeakKdf { .. }) => "weak_kdf",
             WalletError::Vault(VaultError::NotFound { .. }) => "no_wallet",
             WalletError::Vault(VaultError::AlreadyExists { .. }) => "wallet_exists",
             WalletError::Vault(_) => "vault",

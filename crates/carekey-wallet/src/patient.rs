@@ -456,12 +456,23 @@ impl PatientWallet {
     pub fn lock(self) {}
 
     /// Changes the passphrase (re-wraps the master key only).
+    ///
+    /// The key derivation never gets weaker silently: `requested` is used only if it costs at
+    /// least as much as the vault's current parameters, otherwise they are kept. Returns the
+    /// parameters the new passphrase is protected with.
     pub fn change_passphrase(
         &mut self,
         new: &Passphrase,
-        kdf: KdfParams,
-    ) -> Result<(), WalletError> {
-        Ok(self.vault.change_passphrase(new, kdf)?)
+        requested: KdfParams,
+    ) -> Result<KdfParams, WalletError> {
+        let current = self.vault.kdf();
+        let kdf = if requested.is_at_least(&current) {
+            requested
+        } else {
+            current
+        };
+        self.vault.change_passphrase(new, kdf)?;
+        Ok(kdf)
     }
 
     /// Lets this device unlock the wallet without the passphrase (secret in the OS keyring).

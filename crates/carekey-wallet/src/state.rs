@@ -229,6 +229,10 @@ pub(crate) struct AccessRecord {
     /// that logs one request twice is caught by it.
     #[serde(default)]
     pub(crate) request_nonce: Option<String>,
+    /// The key of the log it is on (a log is known by its key, not by the address it was
+    /// read at); `None` for records kept before issue 8, known then by `node`.
+    #[serde(default)]
+    pub(crate) log_key: Option<String>,
 }
 
 /// A signed document kept verbatim.

@@ -217,10 +217,14 @@ fn issue8_a_node_serving_live_grants_cannot_be_unpinned_unless_forced() {
         &[named],
     );
     patient.run(&["share", "req2/request.uri", "--yes", "--out", "g2.bundle"]);
-    let grant2 = patient.json(&["grants", "--json"])[0]["id"]
-        .as_str()
+    let grant2 = patient
+        .json(&["grants", "--json"])
+        .as_array()
         .unwrap()
-        .to_owned();
+        .iter()
+        .map(|g| g["id"].as_str().unwrap().to_owned())
+        .find(|id| *id != grant)
+        .unwrap();
     fetch(&doc2, &grant2, &gone.url()).unwrap();
     gone.down();
     patient.fail(&["node", "remove", &gone.url()]);
@@ -297,4 +301,28 @@ fn issue8_a_vault_copy_from_before_an_erasure_does_not_give_back_the_backup_shar
     thief.extra_env = vec![("CAREKEY_RECOVERY_WORDS".into(), words)];
     let (_, err) = thief.fail(&["recover", "--backup", "old.backup"]);
     assert!(err.contains("made before an erasure"), "{err}");
+}
+
+/// Issue 8, hole 10: `CAREKEY_KDF` used to replace the vault's key derivation on a passphrase
+/// change, silently (a real vault changed with CAREKEY_KDF=test left with the test profile).
+#[test]
+fn issue8_a_passphrase_change_never_weakens_the_key_derivation_silently() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let mut patient = Actor::new(root, "patient");
+    patient.extra_env = vec![("CAREKEY_KDF".into(), "default".into())];
+    patient.run(&["init"]);
+    patient.extra_env = vec![(
+        "CAREKEY_NEW_PASSPHRASE".into(),
+        "a brand new passphrase".into(),
+    )];
+    let out = patient.run(&["passphrase"]);
+    assert!(out.contains("kept the vault's key derivation"), "{out}");
+    let vault = carekey_vault::Vault::unlock(
+        &patient.vault,
+        &carekey_vault::Passphrase::new("a brand new passphrase".into()),
+        Box::new(carekey_vault::FileStore::new(root.join("patient.device"))),
+    )
+    .unwrap();
+    assert_eq!(vault.kdf(), carekey_crypto::KdfParams::DEFAULT);
 }

@@ -198,7 +198,10 @@ fn a_real_node_refuses_replays_and_bad_bodies_and_a_wallet_refuses_bad_answers()
             .collect(),
     ] {
         std::fs::write(mirror.join("checkpoint"), &garbage).unwrap();
-        let out = patient.run(&["sync"]);
+        // A source that fails verification fails the sync (issue 8, hole 5).
+        let out = patient.try_run(&["sync"]);
+        assert!(!out.status.success());
+        let out = String::from_utf8_lossy(&out.stdout);
         assert!(out.contains("not verified"), "{out}");
         assert_eq!(
             patient
@@ -218,7 +221,9 @@ fn a_real_node_refuses_replays_and_bad_bodies_and_a_wallet_refuses_bad_answers()
     let reader = Actor::new(root, "reader");
     reader.run(&["init"]);
     pin(&reader, &server.url, &log_key, None);
-    let out = reader.run(&["sync"]);
+    let out = reader.try_run(&["sync"]);
+    assert!(!out.status.success());
+    let out = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.contains("not verified") && out.contains("tile"),
         "{out}"

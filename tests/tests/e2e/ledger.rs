@@ -413,7 +413,10 @@ fn a_tampered_mirror_is_caught_and_nothing_is_stored() {
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     std::fs::write(&bundle, bytes).unwrap();
-    let out = reader.run(&["sync"]);
+    // A source that fails verification fails the sync (issue 8, hole 5).
+    let out = reader.try_run(&["sync"]);
+    assert!(!out.status.success());
+    let out = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.contains("not verified") && out.contains("tile"),
         "{out}"
@@ -628,7 +631,9 @@ fn forks_split_views_and_rollbacks_are_caught() {
     let p3 = Actor::new(root, "p3");
     p3.run(&["init"]);
     pin(&p3, &node_b.url, &log_key, Some(&witness_key));
-    let out = p3.run(&["sync"]);
+    let out = p3.try_run(&["sync"]);
+    assert!(!out.status.success());
+    let out = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.contains("not verified") && out.contains("0 trusted witnesses, 1 required"),
         "{out}"
@@ -814,10 +819,20 @@ fn request_named_nodes_are_pinned_on_confirmation_then_moved_and_removed() {
     let (_, err) = doc.fail(&["provider", "fetch", &grant, "--node", &moved.url]);
     assert!(err.contains("revoked"), "{err}");
 
-    // Node 2 goes away for good: writes queued for it are dropped when it is unpinned.
+    // Node 2 goes away for good: an erasure entry waits for it, so unpinning is refused
+    // until the patient says the node is gone for good; its queued writes are then dropped.
     drop(ledger.nodes.remove(0));
     erase_one(&patient, "note.txt");
-    let removed = patient.run(&["node", "remove", &urls[1]]);
+    let (code, err) = patient.fail(&["node", "remove", &urls[1]]);
+    assert_eq!(code, 4, "{err}");
+    let removed = patient.run(&[
+        "node",
+        "remove",
+        &urls[1],
+        "--force",
+        "--receipt",
+        "removal.json",
+    ]);
     assert!(!removed.contains("(0 waiting"), "{removed}");
     let sync = patient.run(&["sync"]);
     assert_eq!(sync.matches(": verified").count(), 1, "{sync}");

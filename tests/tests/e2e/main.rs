@@ -6,6 +6,7 @@ mod cli;
 mod crash;
 mod erasure;
 mod faults;
+mod faults_ledger;
 mod fuzz_replay;
 mod hostile_node;
 mod hostile_requests;

@@ -53,7 +53,7 @@ const DAY = 86400;
 
 export type MockScenario = 'new' | 'locked' | 'unlocked';
 /** Failure switches: `unreachable` adds a node that cannot be reached; `alarm` makes sync find a split view. */
-export type MockFailure = 'unreachable' | 'alarm';
+export type MockFailure = 'unreachable' | 'alarm' | 'tampered';
 
 export interface MockOptions {
   scenario?: MockScenario;
@@ -67,7 +67,7 @@ export interface MockOptions {
 export function mockOptionsFromQuery(search: string): MockOptions {
   const q = new URLSearchParams(search);
   const scenario = q.get('scenario');
-  const fail = (q.get('fail') ?? '').split(',').filter((f): f is MockFailure => f === 'unreachable' || f === 'alarm');
+  const fail = (q.get('fail') ?? '').split(',').filter((f): f is MockFailure => f === 'unreachable' || f === 'alarm' || f === 'tampered');
   const latency = Number(q.get('latency') ?? '120');
   return {
     scenario: scenario === 'locked' || scenario === 'unlocked' || scenario === 'new' ? scenario : 'new',
@@ -211,20 +211,20 @@ function seedAccess(grants: GrantView[], records: MockRecord[]): AccessView[] {
   return [
     {
       servedAt: MOCK_NOW - 2 * DAY + 3600 * 5, providerName: berg.providerName, providerKey: berg.providerKey, grantId: berg.id,
-      records: [...title('observations')], node: EMBEDDED_NODE, index: 1041, verification: 'verified',
+      records: [...title('observations')], node: EMBEDDED_NODE, index: 1041, verification: 'verified', independentlyChecked: true,
     },
     {
       servedAt: MOCK_NOW - 4 * DAY + 600, providerName: berg.providerName, providerKey: berg.providerKey, grantId: berg.id,
-      records: [...title('conditions'), ...title('medications')], node: EMBEDDED_NODE, index: 1017, verification: 'verified',
+      records: [...title('conditions'), ...title('medications')], node: EMBEDDED_NODE, index: 1017, verification: 'verified', independentlyChecked: true,
     },
     {
       servedAt: MOCK_NOW - 3 * DAY + 7200, providerName: 'Northgate Laboratory', providerKey: hexId('key-unknown'), grantId: lab.id,
       records: title('conditions'), node: EMBEDDED_NODE, index: 1029,
-      verification: "FORGED: the request inside is not signed by the grant's provider",
+      verification: "FORGED: the request inside is not signed by the grant's provider", independentlyChecked: true,
     },
     {
       servedAt: MOCK_NOW - 27 * DAY, providerName: lab.providerName, providerKey: lab.providerKey, grantId: lab.id,
-      records: title('conditions'), node: EMBEDDED_NODE, index: 902, verification: 'verified',
+      records: title('conditions'), node: EMBEDDED_NODE, index: 902, verification: 'verified', independentlyChecked: true,
     },
   ];
 }
@@ -527,19 +527,25 @@ export class MockBackend implements Backend {
     await this.enter('sync');
     await this.sleep(this.latencyMs * 3);
     const nodes = this.nodes.map((n) => {
+      const checked = n.quorum > 0;
+      const base = { url: n.url, independentlyChecked: checked, freshAsOf: null, failed: false, alarm: false };
       if (n.url === UNREACHABLE_NODE) {
-        return { url: n.url, verifiedSize: null, problem: `node unreachable: connection refused (${UNREACHABLE_NODE})`, alarm: false };
+        return { ...base, verifiedSize: null, problem: `node unreachable: connection refused (${UNREACHABLE_NODE})` };
       }
       if (this.failures.has('alarm') && n.url === EMBEDDED_NODE) {
         return {
-          url: n.url, verifiedSize: null, alarm: true,
+          ...base, verifiedSize: null, alarm: true, failed: true,
           problem: 'split view: the node signed two different checkpoints of size 1042; both are kept as evidence',
         };
       }
-      return { url: n.url, verifiedSize: n.verifiedSize, problem: null, alarm: false };
+      if (this.failures.has('tampered') && n.url === EMBEDDED_NODE) {
+        return { ...base, verifiedSize: null, failed: true, problem: 'tile tile/entries/004.p/18 does not match the signed root' };
+      }
+      return { ...base, verifiedSize: n.verifiedSize, problem: null, freshAsOf: checked ? MOCK_NOW - 30 : null };
     });
     if (this.failures.has('alarm')) this.nodes = this.seedNodes(this.nodes);
-    return { nodes, outboxPending: this.outboxPending, newAccessEvents: this.failures.has('alarm') ? 0 : 1 };
+    const failed = nodes.some((n) => n.alarm || n.failed);
+    return { nodes, outboxPending: this.outboxPending, newAccessEvents: failed ? 0 : 1, failed };
   }
 
   async eraseRecord(args: RecordIdArgs): Promise<ReceiptView> {
@@ -593,8 +599,13 @@ export class MockBackend implements Backend {
       throw new BackendError('invalid', 'the log key must be a note verifier key: NAME+HASH+KEY');
     }
     if (args.quorum > args.witnessKeys.length) throw new BackendError('invalid', `quorum ${args.quorum} is more than the ${args.witnessKeys.length} witnesses`);
+    const loopback = /^https?:\/\/(localhost|127\.[0-9.]+|\[::1\])(:|\/|$)/.test(args.url);
+    if (!args.noWitness && args.quorum === 0 && !loopback) {
+      throw new BackendError('invalid', `${args.url} is a remote node: pin at least one witness (--witness KEY) so its log is independently checked, or pin it knowingly without witnesses (--no-witness)`);
+    }
     if (this.nodes.some((n) => n.url === args.url)) throw new BackendError('invalid', `${args.url} is already pinned`);
-    this.nodes.push({ url: args.url, logKey: args.logKey.trim(), witnessKeys: [...args.witnessKeys], quorum: args.quorum, verifiedSize: null, evidence: false, outboxPending: 0, lastError: null });
+    const [witnessKeys, quorum] = args.noWitness ? [[], 0] : [[...args.witnessKeys], args.quorum];
+    this.nodes.push({ url: args.url, logKey: args.logKey.trim(), witnessKeys, quorum, verifiedSize: null, evidence: false, outboxPending: 0, lastError: null });
   }
 
   async removeNode(args: RemoveNodeArgs): Promise<NodeRemovalView> {

@@ -39,7 +39,8 @@ export interface ShareArgs {
 }
 export interface GrantIdArgs { grantId: string }
 export interface SaveTextArgs { path: string; text: string }
-export interface AddNodeArgs { url: string; logKey: string; witnessKeys: string[]; quorum: number }
+/** `noWitness`: pin a remote node without any witness, knowingly (its results are "not independently checked"). */
+export interface AddNodeArgs { url: string; logKey: string; witnessKeys: string[]; quorum: number; noWitness?: boolean }
 export interface RemoveNodeArgs { url: string }
 export interface MoveNodeArgs { from: string; to: string }
 export interface WitnessPolicyArgs { witnessKeys: string[]; quorum: number }

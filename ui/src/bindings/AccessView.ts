@@ -35,4 +35,9 @@ index: number,
 /**
  * "verified", or why not.
  */
-verification: string, };
+verification: string, 
+/**
+ * False when the log it was found on is pinned without witnesses: show it as not
+ * independently checked.
+ */
+independentlyChecked: boolean, };

@@ -17,6 +17,20 @@ verifiedSize: number | null,
  */
 problem: string | null, 
 /**
- * A split view or rollback was detected: alert the patient.
+ * A split view, rollback, fork or withheld entry was detected (evidence kept): alert the
+ * patient.
  */
-alarm: boolean, };
+alarm: boolean, 
+/**
+ * What the node or mirror served failed verification (as opposed to not answering).
+ */
+failed: boolean, 
+/**
+ * False for a node pinned without witnesses: show "not independently checked".
+ */
+independentlyChecked: boolean, 
+/**
+ * When a pinned witness last vouched for the verified view (unix seconds); null without
+ * witnesses (claim no freshness) or when the sync did not verify.
+ */
+freshAsOf: number | null, };

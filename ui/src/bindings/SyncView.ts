@@ -16,4 +16,8 @@ outboxPending: number,
 /**
  * Newly verified access events.
  */
-newAccessEvents: number, };
+newAccessEvents: number, 
+/**
+ * A node was caught lying or a source failed verification: the sync did not succeed.
+ */
+failed: boolean, };

@@ -1,11 +1,20 @@
 //! Access details: who fetched a grant's bundle and when, sealed to the grant's event key.
 //!
-//! `sealed = ephemeral X25519 public (32) ‖ seal(key, aad, cbor(details))` where
-//! `key = HKDF-SHA256(salt = ephemeral ‖ event key, ikm = X25519(ephemeral, event key),
-//! info = "carekey/v1/access-event")`, `aad = "carekey/v1/access-event"` and `seal` is
-//! `carekey_crypto::seal` (XChaCha20-Poly1305, `nonce ‖ ciphertext ‖ tag`).
+//! Format v2 (current): `sealed = ephemeral X25519 public (32) ‖ seal(key, aad, cbor(details))`
+//! where `key = HKDF-SHA256(salt = ephemeral ‖ event key, ikm = X25519(ephemeral, event key),
+//! info = "carekey/v2/access-event")`, `seal` is `carekey_crypto::seal` (XChaCha20-Poly1305,
+//! `nonce ‖ ciphertext ‖ tag`) and the associated data binds the details to the one event that
+//! carries them ([`AccessBinding::aad`]): `"carekey/v2/access-event" ‖ u16 BE length of the
+//! log's origin ‖ origin ‖ node key (32) ‖ grant key (32) ‖ event id (16) ‖ event key (32)`.
+//! Sealed details copied into another node's event, another log, another event id or another
+//! grant's event no longer open.
+//!
+//! Format v1 (before issue 8) used `"carekey/v1/access-event"` as both HKDF info and the whole
+//! associated data, binding nothing: [`open_v1_access_details`] still reads it, and the wallet
+//! shows such an event as unbound rather than verified. The two formats have the same layout
+//! and are told apart by which one opens.
 
-use carekey_crypto::{AgreementPublic, AgreementSecret, SymmetricKey};
+use carekey_crypto::{AgreementPublic, AgreementSecret, PublicKey, SymmetricKey};
 
 use super::documents::MIN_SEALED_BYTES;
 use super::{SignedFetchRequest, MAX_SEALED_BYTES};
@@ -14,8 +23,55 @@ use crate::error::DocumentError;
 use crate::limits::MAX_TIMESTAMP;
 use crate::signed::Signed;
 
-/// HKDF info and AEAD associated data of sealed access details.
-const ACCESS_EVENT_CONTEXT: &[u8] = b"carekey/v1/access-event";
+/// HKDF info of sealed access details (format v2), and the start of their associated data.
+const ACCESS_EVENT_CONTEXT: &[u8] = b"carekey/v2/access-event";
+/// HKDF info and the whole associated data of format v1 (read only).
+const ACCESS_EVENT_CONTEXT_V1: &[u8] = b"carekey/v1/access-event";
+
+/// What sealed access details are bound to (format v2): the log that logged them, the node key
+/// that signs the event, the grant's pseudonym key and the event id. With the grant's event
+/// key (which the seal already uses) these make the AEAD associated data, so the details open
+/// only inside the event they were sealed for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessBinding {
+    /// The log's origin (the name in its note verifier key).
+    pub origin: String,
+    /// The node's log key, which signs the [`AccessEvent`](super::AccessEvent).
+    pub node_key: PublicKey,
+    /// The fetched grant's pseudonym key.
+    pub grant_key: PublicKey,
+    /// The event's id.
+    pub event_id: [u8; 16],
+}
+
+impl AccessBinding {
+    /// The binding of `event`, logged on the log called `origin`.
+    pub fn of(origin: &str, event: &super::AccessEvent) -> Self {
+        Self {
+            origin: origin.to_owned(),
+            node_key: event.node_key,
+            grant_key: event.grant_key,
+            event_id: event.event_id,
+        }
+    }
+
+    /// The AEAD associated data for details sealed to `event_key` under this binding.
+    ///
+    /// An origin longer than 65,535 bytes cannot be a note name; it is cut there, which only
+    /// makes such a binding fail to match.
+    pub fn aad(&self, event_key: &AgreementPublic) -> Vec<u8> {
+        let origin = &self.origin.as_bytes()[..self.origin.len().min(usize::from(u16::MAX))];
+        let mut aad = Vec::with_capacity(ACCESS_EVENT_CONTEXT.len() + 2 + origin.len() + 112);
+        aad.extend_from_slice(ACCESS_EVENT_CONTEXT);
+        aad.extend_from_slice(&(origin.len() as u16).to_be_bytes());
+        aad.extend_from_slice(origin);
+        aad.extend_from_slice(self.node_key.as_bytes());
+        aad.extend_from_slice(self.grant_key.as_bytes());
+        aad.extend_from_slice(&self.event_id);
+        aad.extend_from_slice(event_key.as_bytes());
+        aad
+    }
+}
 
 /// What an [`AccessEvent`](super::AccessEvent) seals for the patient: the provider's signed
 /// fetch request, verbatim, and when the node served it.
@@ -67,7 +123,8 @@ impl AccessDetails {
     }
 }
 
-/// Seals `details` to a grant's X25519 event key, for an [`AccessEvent`](super::AccessEvent).
+/// Seals `details` to a grant's X25519 event key, for the [`AccessEvent`](super::AccessEvent)
+/// `binding` describes (format v2).
 ///
 /// Fails if `event_key` is a low-order point (no secret would be shared) or if the result
 /// would exceed [`MAX_SEALED_BYTES`]. One fresh ephemeral key per call; to seal many details
@@ -75,8 +132,9 @@ impl AccessDetails {
 pub fn seal_access_details(
     event_key: &AgreementPublic,
     details: &AccessDetails,
+    binding: &AccessBinding,
 ) -> Result<Vec<u8>, DocumentError> {
-    AccessSealer::new(event_key)?.seal(details)
+    AccessSealer::new(event_key)?.seal(details, binding)
 }
 
 /// Seals many [`AccessDetails`] to one grant's event key with one X25519 agreement.
@@ -132,13 +190,17 @@ impl AccessSealer {
         &self.event_key
     }
 
-    /// Seals `details` (fresh random nonce). Fails if the result would exceed
-    /// [`MAX_SEALED_BYTES`].
-    pub fn seal(&self, details: &AccessDetails) -> Result<Vec<u8>, DocumentError> {
+    /// Seals `details` for the event `binding` describes (fresh random nonce). Fails if the
+    /// result would exceed [`MAX_SEALED_BYTES`].
+    pub fn seal(
+        &self,
+        details: &AccessDetails,
+        binding: &AccessBinding,
+    ) -> Result<Vec<u8>, DocumentError> {
         let mut sealed = self.ephemeral_public.as_bytes().to_vec();
         sealed.extend(carekey_crypto::seal(
             &self.key,
-            ACCESS_EVENT_CONTEXT,
+            &binding.aad(&self.event_key),
             &details.to_cbor(),
         ));
         if sealed.len() > MAX_SEALED_BYTES {
@@ -151,17 +213,42 @@ impl AccessSealer {
     }
 }
 
-/// Opens what [`seal_access_details`] sealed, with the grant's event secret, and verifies the
-/// provider's signature on the fetch request inside.
+/// Opens what [`seal_access_details`] sealed, with the grant's event secret, for the event
+/// `binding` describes, and verifies the provider's signature on the fetch request inside.
 ///
 /// Every failure is a typed error: bytes too short or too long ([`DocumentError::TooLarge`]),
-/// a wrong secret or altered bytes ([`DocumentError::Malformed`] "do not open"), details that
-/// do not parse, or a fetch request whose signature does not verify
+/// a wrong secret, altered bytes or another event's binding ([`DocumentError::Malformed`] "do
+/// not open"), details that do not parse, or a fetch request whose signature does not verify
 /// ([`DocumentError::BadSignature`]). Whether the request names the right grant, provider
 /// and node is the caller's check.
 pub fn open_access_details(
     event_secret: &AgreementSecret,
     sealed: &[u8],
+    binding: &AccessBinding,
+) -> Result<AccessDetails, DocumentError> {
+    let aad = binding.aad(&event_secret.public());
+    open_sealed(event_secret, sealed, ACCESS_EVENT_CONTEXT, &aad)
+}
+
+/// Opens details sealed in format v1, which binds them to no event: they may have been copied
+/// from another node's event, so a caller must not call them verified.
+pub fn open_v1_access_details(
+    event_secret: &AgreementSecret,
+    sealed: &[u8],
+) -> Result<AccessDetails, DocumentError> {
+    open_sealed(
+        event_secret,
+        sealed,
+        ACCESS_EVENT_CONTEXT_V1,
+        ACCESS_EVENT_CONTEXT_V1,
+    )
+}
+
+fn open_sealed(
+    event_secret: &AgreementSecret,
+    sealed: &[u8],
+    info: &[u8],
+    aad: &[u8],
 ) -> Result<AccessDetails, DocumentError> {
     if sealed.len() > MAX_SEALED_BYTES {
         return Err(DocumentError::TooLarge {
@@ -184,9 +271,9 @@ pub fn open_access_details(
     let key = carekey_crypto::hkdf_sha256(
         &salt(&ephemeral, &event_secret.public()),
         shared.expose(),
-        ACCESS_EVENT_CONTEXT,
+        info,
     );
-    let plaintext = carekey_crypto::open(&key, ACCESS_EVENT_CONTEXT, body).map_err(|_| {
+    let plaintext = carekey_crypto::open(&key, aad, body).map_err(|_| {
         DocumentError::malformed(
             "sealed access details do not open (wrong event key or altered bytes)",
         )
@@ -226,33 +313,109 @@ mod tests {
         }
     }
 
+    fn binding() -> AccessBinding {
+        AccessBinding {
+            origin: "node.example/log".into(),
+            node_key: SigningKey::from_bytes(&[1; 32]).public(),
+            grant_key: SigningKey::from_bytes(&[2; 32]).public(),
+            event_id: [3; 16],
+        }
+    }
+
     #[test]
     fn a_sealer_seals_many_details_that_open_like_single_seals() {
         let event = AgreementSecret::generate();
         let sealer = AccessSealer::new(&event.public()).unwrap();
         assert_eq!(sealer.event_key(), &event.public());
         let (a, b) = (details(1), details(2));
-        let sealed_a = sealer.seal(&a).unwrap();
-        let sealed_b = sealer.seal(&b).unwrap();
-        let sealed_a_again = sealer.seal(&a).unwrap();
+        let bound = binding();
+        let sealed_a = sealer.seal(&a, &bound).unwrap();
+        let sealed_b = sealer.seal(&b, &bound).unwrap();
+        let sealed_a_again = sealer.seal(&a, &bound).unwrap();
         // One ephemeral key for the sealer, a fresh nonce every time.
         assert_eq!(sealed_a[..32], sealed_b[..32]);
         assert_ne!(sealed_a[32..56], sealed_a_again[32..56]);
-        assert_eq!(open_access_details(&event, &sealed_a).unwrap(), a);
-        assert_eq!(open_access_details(&event, &sealed_b).unwrap(), b);
-        assert_eq!(open_access_details(&event, &sealed_a_again).unwrap(), a);
+        assert_eq!(open_access_details(&event, &sealed_a, &bound).unwrap(), a);
+        assert_eq!(open_access_details(&event, &sealed_b, &bound).unwrap(), b);
+        assert_eq!(
+            open_access_details(&event, &sealed_a_again, &bound).unwrap(),
+            a
+        );
         // The same length as the one-shot function's output; another sealer, another key.
         assert_eq!(
-            seal_access_details(&event.public(), &a).unwrap().len(),
+            seal_access_details(&event.public(), &a, &bound)
+                .unwrap()
+                .len(),
             sealed_a.len()
         );
         let other = AccessSealer::new(&event.public())
             .unwrap()
-            .seal(&a)
+            .seal(&a, &bound)
             .unwrap();
         assert_ne!(other[..32], sealed_a[..32]);
-        assert!(open_access_details(&AgreementSecret::generate(), &sealed_a).is_err());
+        assert!(open_access_details(&AgreementSecret::generate(), &sealed_a, &bound).is_err());
         assert!(format!("{sealer:?}").contains("[redacted]"));
+    }
+
+    /// Issue 8, hole 7: sealed details open only inside the event they were sealed for, not in
+    /// a copy on another node, another log, another event id or another grant's event.
+    #[test]
+    fn issue8_sealed_details_are_bound_to_their_event() {
+        let event = AgreementSecret::generate();
+        let bound = binding();
+        let sealed = seal_access_details(&event.public(), &details(1), &bound).unwrap();
+        assert!(open_access_details(&event, &sealed, &bound).is_ok());
+        let other_key = SigningKey::from_bytes(&[9; 32]).public();
+        for moved in [
+            AccessBinding {
+                node_key: other_key,
+                ..bound.clone()
+            },
+            AccessBinding {
+                origin: "other.example/log".into(),
+                ..bound.clone()
+            },
+            AccessBinding {
+                grant_key: other_key,
+                ..bound.clone()
+            },
+            AccessBinding {
+                event_id: [4; 16],
+                ..bound.clone()
+            },
+        ] {
+            assert!(
+                matches!(
+                    open_access_details(&event, &sealed, &moved),
+                    Err(DocumentError::Malformed { .. })
+                ),
+                "{moved:?}"
+            );
+        }
+        // Nor as the unbound v1 format; and v1 details do not pass as bound ones.
+        assert!(open_v1_access_details(&event, &sealed).is_err());
+        let one = details(1);
+        let v1 = seal_v1(&event.public(), &one);
+        assert_eq!(open_v1_access_details(&event, &v1).unwrap(), one);
+        assert!(open_access_details(&event, &v1, &bound).is_err());
+    }
+
+    /// Format v1, as nodes sealed details before issue 8.
+    fn seal_v1(event_key: &AgreementPublic, details: &AccessDetails) -> Vec<u8> {
+        let ephemeral = AgreementSecret::generate();
+        let shared = ephemeral.agree(event_key).unwrap();
+        let key = carekey_crypto::hkdf_sha256(
+            &salt(&ephemeral.public(), event_key),
+            shared.expose(),
+            ACCESS_EVENT_CONTEXT_V1,
+        );
+        let mut sealed = ephemeral.public().as_bytes().to_vec();
+        sealed.extend(carekey_crypto::seal(
+            &key,
+            ACCESS_EVENT_CONTEXT_V1,
+            &details.to_cbor(),
+        ));
+        sealed
     }
 
     #[test]

@@ -43,6 +43,14 @@ fn details() -> AccessDetails {
     }
 }
 
+/// The log the fixture access event is on.
+const ORIGIN: &str = "carekey.test/model";
+
+/// What the fixture access event binds its sealed details to.
+fn bound() -> AccessBinding {
+    AccessBinding::of(ORIGIN, &access_event(Vec::new()))
+}
+
 fn access_event(sealed: Vec<u8>) -> AccessEvent {
     AccessEvent {
         node_key: node_key().public(),
@@ -60,7 +68,7 @@ fn entries(grant: &SignedGrant, tombstone: &SignedTombstone) -> Vec<Entry> {
         fetch_request: fetch_request(grant, [0x21; 16], NOW),
         served_at: NOW + 1,
     };
-    let sealed = seal_access_details(&event_secret().public(), &details).unwrap();
+    let sealed = seal_access_details(&event_secret().public(), &details, &bound()).unwrap();
     vec![
         Signed::sign(
             GrantCommitment {
@@ -125,14 +133,21 @@ fn seal_by_hand(event_key: &AgreementPublic, plaintext: &[u8]) -> Vec<u8> {
         event_key.as_bytes(),
     ]
     .concat();
-    let key = carekey_crypto::hkdf_sha256(&salt, shared.expose(), b"carekey/v1/access-event");
+    let key = carekey_crypto::hkdf_sha256(&salt, shared.expose(), b"carekey/v2/access-event");
     let nonce = [0x42; 24];
-    let body = carekey_crypto::xchacha20poly1305_seal(
-        key.expose(),
-        &nonce,
-        b"carekey/v1/access-event",
-        plaintext,
-    );
+    // Format v2's associated data: context, origin (u16 BE length first), node key, grant key,
+    // event id, event key.
+    let aad = [
+        b"carekey/v2/access-event".as_slice(),
+        &(ORIGIN.len() as u16).to_be_bytes(),
+        ORIGIN.as_bytes(),
+        node_key().public().as_bytes(),
+        grant_key().public().as_bytes(),
+        &[0x22; 16],
+        event_key.as_bytes(),
+    ]
+    .concat();
+    let body = carekey_crypto::xchacha20poly1305_seal(key.expose(), &nonce, &aad, plaintext);
     [ephemeral.public().as_bytes().as_slice(), &nonce, &body].concat()
 }
 
@@ -515,20 +530,20 @@ fn commitments_and_signed_messages_have_the_documented_layout() {
 #[test]
 fn access_details_seal_and_open() {
     let details = details();
-    let sealed = seal_access_details(&event_secret().public(), &details).unwrap();
+    let sealed = seal_access_details(&event_secret().public(), &details, &bound()).unwrap();
     assert_eq!(
-        open_access_details(&event_secret(), &sealed).unwrap(),
+        open_access_details(&event_secret(), &sealed, &bound()).unwrap(),
         details
     );
     // Fresh ephemeral key and nonce every time.
     assert_ne!(
-        seal_access_details(&event_secret().public(), &details).unwrap(),
+        seal_access_details(&event_secret().public(), &details, &bound()).unwrap(),
         sealed
     );
     // What an independent implementation of the format seals opens too.
     let by_hand = seal_by_hand(&event_secret().public(), &details.to_cbor());
     assert_eq!(
-        open_access_details(&event_secret(), &by_hand).unwrap(),
+        open_access_details(&event_secret(), &by_hand, &bound()).unwrap(),
         details
     );
     // The sealed plaintext is the documented CBOR map.
@@ -544,34 +559,34 @@ fn access_details_seal_and_open() {
 
 #[test]
 fn access_details_refuse_wrong_secret_truncation_and_tampering() {
-    let sealed = seal_access_details(&event_secret().public(), &details()).unwrap();
+    let sealed = seal_access_details(&event_secret().public(), &details(), &bound()).unwrap();
     let wrong = AgreementSecret::from_bytes([0x14; 32]);
     assert!(matches!(
-        open_access_details(&wrong, &sealed),
+        open_access_details(&wrong, &sealed, &bound()),
         Err(DocumentError::Malformed { .. })
     ));
     for len in 0..sealed.len() {
         assert!(
-            open_access_details(&event_secret(), &sealed[..len]).is_err(),
+            open_access_details(&event_secret(), &sealed[..len], &bound()).is_err(),
             "truncated to {len}"
         );
     }
     let mut longer = sealed.clone();
     longer.push(0);
-    assert!(open_access_details(&event_secret(), &longer).is_err());
+    assert!(open_access_details(&event_secret(), &longer, &bound()).is_err());
     assert!(matches!(
-        open_access_details(&event_secret(), &vec![0; MAX_SEALED_BYTES + 1]),
+        open_access_details(&event_secret(), &vec![0; MAX_SEALED_BYTES + 1], &bound()),
         Err(DocumentError::TooLarge { .. })
     ));
     // A low-order ephemeral key is refused, not used.
     let mut low_order = sealed.clone();
     low_order[..32].fill(0);
     assert!(matches!(
-        open_access_details(&event_secret(), &low_order),
+        open_access_details(&event_secret(), &low_order, &bound()),
         Err(DocumentError::Malformed { .. })
     ));
     assert!(matches!(
-        seal_access_details(&AgreementPublic::from_bytes([0; 32]), &details()),
+        seal_access_details(&AgreementPublic::from_bytes([0; 32]), &details(), &bound()),
         Err(DocumentError::Malformed { .. })
     ));
 }
@@ -591,7 +606,7 @@ fn access_details_with_a_forged_fetch_request_are_refused() {
     );
     let sealed = seal_by_hand(&event_secret().public(), &details_cbor(&forged, NOW));
     assert_eq!(
-        open_access_details(&event_secret(), &sealed),
+        open_access_details(&event_secret(), &sealed, &bound()),
         Err(DocumentError::BadSignature)
     );
     // The genuine request sealed the same way opens, so only the signature made the difference.
@@ -599,14 +614,14 @@ fn access_details_with_a_forged_fetch_request_are_refused() {
         &event_secret().public(),
         &details_cbor(request.as_bytes(), NOW),
     );
-    assert!(open_access_details(&event_secret(), &sealed).is_ok());
+    assert!(open_access_details(&event_secret(), &sealed, &bound()).is_ok());
     // Something other than a fetch request inside is refused as well.
     let sealed = seal_by_hand(
         &event_secret().public(),
         &details_cbor(signed_grant().as_bytes(), NOW),
     );
     assert!(matches!(
-        open_access_details(&event_secret(), &sealed),
+        open_access_details(&event_secret(), &sealed, &bound()),
         Err(DocumentError::WrongKind { .. })
     ));
 }
@@ -707,9 +722,9 @@ proptest! {
     fn access_details_round_trip(nonce in any::<[u8; 16]>(), at in 0..=MAX_T, served in 0..=MAX_T, secret in any::<[u8; 32]>()) {
         let secret = AgreementSecret::from_bytes(secret);
         let details = AccessDetails { fetch_request: fetch_request(&signed_grant(), nonce, at), served_at: served };
-        let sealed = seal_access_details(&secret.public(), &details).unwrap();
+        let sealed = seal_access_details(&secret.public(), &details, &bound()).unwrap();
         prop_assert!(sealed.len() <= MAX_SEALED_BYTES);
-        prop_assert_eq!(open_access_details(&secret, &sealed).unwrap(), details);
+        prop_assert_eq!(open_access_details(&secret, &sealed, &bound()).unwrap(), details);
     }
 
     #[test]
@@ -725,10 +740,10 @@ proptest! {
 
     #[test]
     fn flipping_any_byte_of_sealed_details_fails(i in any::<prop::sample::Index>(), bit in 0u8..8) {
-        let mut sealed = seal_access_details(&event_secret().public(), &details()).unwrap();
+        let mut sealed = seal_access_details(&event_secret().public(), &details(), &bound()).unwrap();
         let at = i.index(sealed.len());
         sealed[at] ^= 1 << bit;
-        prop_assert!(open_access_details(&event_secret(), &sealed).is_err());
+        prop_assert!(open_access_details(&event_secret(), &sealed, &bound()).is_err());
     }
 
     #[test]
@@ -747,7 +762,7 @@ proptest! {
     #[test]
     fn ledger_parsers_never_panic_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let _ = Entry::from_bytes(&bytes);
-        let _ = open_access_details(&event_secret(), &bytes);
+        let _ = open_access_details(&event_secret(), &bytes, &bound());
         let _ = AccessDetails::from_cbor(&bytes);
         let _ = SignedLedgerBinding::from_bytes(&bytes);
         let _ = SignedFetchRequest::from_bytes(&bytes);
@@ -763,10 +778,10 @@ proptest! {
         bytes[at] = byte;
         bytes.truncate(cut.index(bytes.len()) + 1);
         let _ = Entry::from_bytes(&bytes);
-        let mut sealed = seal_access_details(&event_secret().public(), &details()).unwrap();
+        let mut sealed = seal_access_details(&event_secret().public(), &details(), &bound()).unwrap();
         let at = i.index(sealed.len());
         sealed[at] = byte;
         sealed.truncate(cut.index(sealed.len()) + 1);
-        let _ = open_access_details(&event_secret(), &sealed);
+        let _ = open_access_details(&event_secret(), &sealed, &bound());
     }
 }

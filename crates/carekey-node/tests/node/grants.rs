@@ -2,7 +2,7 @@
 
 use axum::http::{Method, StatusCode};
 use carekey_ledger::tiles::{decode_bundle, TileId};
-use carekey_model::ledger::{open_access_details, Entry};
+use carekey_model::ledger::{open_access_details, AccessBinding, Entry};
 
 use crate::support::*;
 
@@ -167,7 +167,8 @@ async fn fetch_logs_an_access_event_then_serves_the_bundle() {
     let e = event.document();
     assert_eq!(e.grant_key, f.grant_key.public());
     assert_eq!(e.node_key, t.verifier().public_key().to_owned());
-    let details = open_access_details(&f.event_secret, &e.sealed).unwrap();
+    let details =
+        open_access_details(&f.event_secret, &e.sealed, &AccessBinding::of(ORIGIN, e)).unwrap();
     assert_eq!(details.fetch_request, request);
     assert_eq!(details.served_at, NOW);
 

@@ -16,7 +16,7 @@ use carekey_ledger::tiles::{
 };
 use carekey_ledger::witness::AddCheckpoint;
 use carekey_ledger::Hash;
-use carekey_model::ledger::{open_access_details, Entry};
+use carekey_model::ledger::{open_access_details, AccessBinding, Entry};
 use carekey_node::client::{send, Reply};
 use carekey_node::LogKey;
 use hyper::Method;
@@ -465,7 +465,12 @@ async fn sigkill_during_fetches_loses_no_access_event() {
             .iter()
             .position(|g| g.0.grant_key.public() == e.grant_key)
             .expect("an access event for an unknown grant key");
-        let details = open_access_details(&grants[i].0.event_secret, &e.sealed).unwrap();
+        let details = open_access_details(
+            &grants[i].0.event_secret,
+            &e.sealed,
+            &AccessBinding::of(ORIGIN, e),
+        )
+        .unwrap();
         logged
             .entry(details.fetch_request.as_bytes().to_vec())
             .or_insert((i, 0))

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use carekey_crypto::SigningKey;
 use carekey_ledger::note::NoteKey;
 use carekey_ledger::NoteError;
-use carekey_sync::{gossip, gossip_via, sync, DirSource, HttpSource, LogState, SyncError, Watch};
+use carekey_sync::{
+    gossip, gossip_via, sync, DirSource, HttpSource, LogState, PinnedLog, SyncError, Watch,
+};
 
 use crate::http::{Reply, Server};
 use crate::{access_entry, filler, grant_entry, grant_key, FakeLog, NOW};
@@ -668,4 +670,89 @@ fn the_log_key_is_never_learnt_from_the_source() {
     rogue.append_fillers(3);
     let err = sync_err(&log, &rogue.mirror(), &LogState::default(), &watch_none());
     assert!(matches!(err, SyncError::BadCheckpoint(_)), "{err}");
+}
+
+/// Issue 8, hole 4: a proven fork keeps both signed checkpoints and the consistency proof that
+/// fails (rebuilt from tiles verified against the newer root), so anyone can re-check it.
+#[test]
+fn issue8_a_fork_keeps_both_checkpoints_and_the_failing_proof() {
+    let mut log = FakeLog::new();
+    log.append_fillers(300);
+    let state = synced(&log);
+    let fork = fork_of(&log, 10, 400);
+    let forked = fork.mirror();
+    let err = sync_err(&log, &forked, &state, &watch_none());
+    let SyncError::Inconsistent { evidence } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        evidence.notes,
+        vec![state.checkpoint.clone().unwrap(), forked.checkpoint.clone()]
+    );
+    let proof: Vec<[u8; 32]> = evidence
+        .proof
+        .iter()
+        .map(|h| hex::decode(h).unwrap().try_into().unwrap())
+        .collect();
+    assert!(!proof.is_empty());
+    // The proof is the fork's own consistency proof, and it does not lead from the old root.
+    assert_eq!(
+        proof,
+        fork.tree.consistency_proof(300, fork.size()).unwrap()
+    );
+    let (old, new) = (log.checkpoint_at(300), fork.checkpoint_at(fork.size()));
+    assert!(
+        carekey_ledger::verify_consistency(300, new.size, &old.root, &new.root, &proof).is_err()
+    );
+    // Kept across a serde round trip (the wallet stores it), and older evidence still loads.
+    let json = serde_json::to_string(evidence).unwrap();
+    assert_eq!(
+        &serde_json::from_str::<carekey_sync::Evidence>(&json).unwrap(),
+        evidence
+    );
+    let old_json = r#"{"kind":"split_view","detail":"d","notes":[],"seen_at":1}"#;
+    assert!(serde_json::from_str::<carekey_sync::Evidence>(old_json)
+        .unwrap()
+        .proof
+        .is_empty());
+}
+
+/// Issue 8, hole 6: freshness comes only from witnesses. Without a quorum the sync claims no
+/// "up to date as of"; with one, it is the newest pinned cosignature's time.
+#[test]
+fn issue8_no_freshness_is_claimed_without_witnesses() {
+    let mut log = FakeLog::new();
+    log.append_fillers(3);
+    let mirror = log.mirror();
+    let witnessed = log.pinned("m");
+    let outcome = sync(
+        &mirror,
+        &witnessed,
+        &LogState::default(),
+        &watch_none(),
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(outcome.fresh_as_of, Some(NOW));
+    let unwitnessed = PinnedLog {
+        witness_keys: Vec::new(),
+        quorum: 0,
+        ..witnessed.clone()
+    };
+    let outcome = sync(
+        &mirror,
+        &unwitnessed,
+        &LogState::default(),
+        &watch_none(),
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(outcome.fresh_as_of, None);
+    // Witnesses pinned but none required: still nothing independent vouches for the view.
+    let optional = PinnedLog {
+        quorum: 0,
+        ..witnessed
+    };
+    let outcome = sync(&mirror, &optional, &LogState::default(), &watch_none(), NOW).unwrap();
+    assert_eq!(outcome.fresh_as_of, None);
 }

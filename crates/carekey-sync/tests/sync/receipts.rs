@@ -2,7 +2,7 @@
 
 use carekey_ledger::proof::Receipt;
 use carekey_ledger::ProofError;
-use carekey_sync::{verify_receipt, SyncError};
+use carekey_sync::{verify_receipt, verify_submission_receipt, SyncError};
 
 use crate::{grant_entry, grant_key, FakeLog, NOW};
 
@@ -68,4 +68,49 @@ fn a_receipt_under_the_wrong_key_or_without_quorum_is_refused() {
         matches!(err, SyncError::NoQuorum { have: 1, need: 2 }),
         "{err}"
     );
+}
+
+/// Issue 8, hole 10: the receipt a node answers to a submission is checked before the wallet
+/// keeps it: the pinned log's signature, the pin's witness quorum, the submitted entry's
+/// inclusion (leaf hash computed here) and the index the node acknowledged.
+#[test]
+fn issue8_a_submission_receipt_is_verified_before_it_is_kept() {
+    let mut log = FakeLog::new();
+    log.append_fillers(40);
+    let entry = grant_entry(&grant_key(7), 1);
+    let i = log.append(entry.clone());
+    log.append_fillers(2);
+    let pinned = log.pinned("m");
+    let good = receipt_for(&log, i, &[(0, NOW), (1, NOW)]);
+    let opened = verify_submission_receipt(&good, &entry, i, &pinned, NOW).unwrap();
+    assert_eq!(opened.checkpoint.size, log.size());
+
+    // Acknowledged at one index, proved at another.
+    let err = verify_submission_receipt(&good, &entry, i + 1, &pinned, NOW).unwrap_err();
+    assert!(
+        matches!(err, SyncError::ReceiptIndex { acknowledged, proved } if acknowledged == i + 1 && proved == i),
+        "{err}"
+    );
+    // Not the submitted entry.
+    let other = grant_entry(&grant_key(7), 2);
+    let err = verify_submission_receipt(&good, &other, i, &pinned, NOW).unwrap_err();
+    assert!(matches!(err, SyncError::BadReceipt(_)), "{err}");
+    // Fewer cosignatures than the pin requires.
+    let thin = receipt_for(&log, i, &[(0, NOW)]);
+    let err = verify_submission_receipt(&thin, &entry, i, &pinned, NOW).unwrap_err();
+    assert!(
+        matches!(err, SyncError::NoQuorum { have: 1, need: 2 }),
+        "{err}"
+    );
+    // Signed by another key of the same name.
+    let mut forged_log = FakeLog::with_log_seed(9);
+    for e in &log.entries {
+        forged_log.append(e.clone());
+    }
+    let forged = receipt_for(&forged_log, i, &[(0, NOW), (1, NOW)]);
+    let err = verify_submission_receipt(&forged, &entry, i, &pinned, NOW).unwrap_err();
+    assert!(matches!(err, SyncError::BadCheckpoint(_)), "{err}");
+    // Garbage.
+    let err = verify_submission_receipt("not a receipt", &entry, i, &pinned, NOW).unwrap_err();
+    assert!(matches!(err, SyncError::BadReceipt(_)), "{err}");
 }

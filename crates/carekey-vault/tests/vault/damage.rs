@@ -1,10 +1,10 @@
 //! Damaged vault files: every byte flipped, every truncation, arbitrary bytes. Always a typed
 //! error, never a panic, never a write.
 
-use carekey_vault::{parse_header, parse_state_file, Vault, VaultError};
+use carekey_vault::{parse_header, parse_state_file, KdfParams, Vault, VaultError};
 use proptest::prelude::*;
 
-use crate::{snapshot, Fixture};
+use crate::{passphrase, snapshot, Fixture};
 
 /// A small vault with some state and a key index.
 fn small_vault() -> Fixture {
@@ -19,7 +19,9 @@ fn expect_header_error(err: VaultError, what: &str) {
     assert!(
         matches!(
             err,
-            VaultError::WrongPassphrase | VaultError::Corrupt { .. }
+            // A flipped KDF field can make the parameters weaker than the floor: refused
+            // before any key derivation.
+            VaultError::WrongPassphrase | VaultError::Corrupt { .. } | VaultError::WeakKdf { .. }
         ),
         "{what}: {err:?}"
     );
@@ -47,7 +49,10 @@ fn every_flipped_header_byte_is_a_typed_error() {
 
 #[test]
 fn tampered_kdf_parameters_fail_authentication() {
-    let fx = small_vault();
+    // Parameters above the floor, so the bumped ones reach the key derivation and the header's
+    // authentication.
+    let fx = Fixture::new();
+    drop(Vault::create(&fx.dir, &passphrase(), KdfParams::MIN, fx.store()).unwrap());
     let path = fx.dir.join("vault.ck");
     let original = std::fs::read(&path).unwrap();
     // memory_kib is bytes 34..38: bump it by one KiB, a still-valid value.

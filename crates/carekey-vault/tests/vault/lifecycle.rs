@@ -121,11 +121,7 @@ fn change_passphrase_keeps_state_and_rejects_the_old_one() {
     vault.save(b"state", b"index").unwrap();
     let old_header = std::fs::read(fx.dir.join("vault.ck")).unwrap();
     let new = Passphrase::new("a much better passphrase".into());
-    let kdf = || KdfParams {
-        memory_kib: KdfParams::TEST.memory_kib * 2,
-        iterations: KdfParams::TEST.iterations,
-        parallelism: KdfParams::TEST.parallelism,
-    };
+    let kdf = || KdfParams::MIN;
     vault.change_passphrase(&new, kdf()).unwrap();
     assert!(same_kdf(&vault.kdf(), &kdf()));
     drop(vault);
@@ -210,4 +206,34 @@ pub(crate) fn hex(id: [u8; 16]) -> String {
 
 pub(crate) fn same_kdf(a: &KdfParams, b: &KdfParams) -> bool {
     (a.memory_kib, a.iterations, a.parallelism) == (b.memory_kib, b.iterations, b.parallelism)
+}
+
+/// Issue 8, hole 10: a vault whose key derivation is below the minimum opened before, whatever
+/// its parameters. Only the (loud) test profile may be weaker than the floor.
+#[test]
+fn issue8_a_vault_below_the_kdf_minimum_does_not_open() {
+    let fx = Fixture::new();
+    let weak = KdfParams {
+        memory_kib: 1024,
+        iterations: 1,
+        parallelism: 1,
+    };
+    drop(Vault::create(&fx.dir, &passphrase(), weak, fx.store()).unwrap());
+    let err = fx.unlock().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            VaultError::WeakKdf {
+                memory_kib: 1024,
+                iterations: 1
+            }
+        ),
+        "{err}"
+    );
+
+    let fx = Fixture::new();
+    drop(Vault::create(&fx.dir, &passphrase(), KdfParams::MIN, fx.store()).unwrap());
+    assert!(fx.unlock().is_ok(), "the minimum itself opens");
+    assert!(KdfParams::DEFAULT.meets_minimum());
+    assert!(!KdfParams::TEST.meets_minimum() && KdfParams::TEST.is_test());
 }

@@ -3,12 +3,13 @@
 
 use carekey_crypto::{sha256, AgreementSecret, PublicKey, SigningKey};
 use carekey_model::ledger::{
-    delete_message, grant_commitment, open_access_details, tombstone_commitment, upload_message,
-    Entry, ErasureEntry, GrantCommitment, LedgerBinding, RevocationEntry,
+    delete_message, grant_commitment, open_access_details, open_v1_access_details,
+    tombstone_commitment, upload_message, AccessBinding, Entry, ErasureEntry, GrantCommitment,
+    LedgerBinding, RevocationEntry,
 };
 use carekey_model::{GrantId, Signed, SignedGrant, SignedTombstone};
 use carekey_sync::{
-    HttpSource, LogState, NodeClient, OutboxOp, PinnedLog, Submitted, SyncError, Watch,
+    HttpSource, LogState, NodeClient, OutboxItem, OutboxOp, PinnedLog, Submitted, SyncError, Watch,
 };
 
 use super::PatientWallet;
@@ -73,10 +74,20 @@ pub struct SyncReport {
     pub nodes: Vec<NodeSyncStatus>,
     /// Outbox items still waiting (offline nodes).
     pub outbox_pending: usize,
-    /// New verified access events.
+    /// New access events (each entry of a log counted once, whichever of its pinned
+    /// addresses served it).
     pub new_access_events: usize,
     /// Known backups that still could not be re-written after an erasure or revocation.
     pub backup_problems: Vec<String>,
+}
+
+impl SyncReport {
+    /// Whether any node was caught lying (evidence kept) or failed verification: the sync did
+    /// not succeed, and a shell must say so (the CLI exits non-zero). A node that could not be
+    /// reached is not a failure (offline is normal).
+    pub fn failed(&self) -> bool {
+        self.nodes.iter().any(|n| n.alarm || n.failed)
+    }
 }
 
 /// The outcome of syncing with one node.
@@ -88,8 +99,35 @@ pub struct NodeSyncStatus {
     pub verified_size: Option<u64>,
     /// What went wrong, if anything.
     pub problem: Option<String>,
-    /// True for a detected split view or rollback: evidence was kept; alert the patient.
+    /// True for a detected split view, rollback, fork (inconsistent log) or withheld entry:
+    /// evidence was kept; alert the patient.
     pub alarm: bool,
+    /// True when what the node (or mirror) served failed verification (a tampered tile, a bad
+    /// checkpoint, too few witnesses, …), as opposed to not answering.
+    pub failed: bool,
+    /// False when the node is pinned without witnesses: nothing but the node itself vouches
+    /// for what it showed, so it could hide events or freeze the wallet in the past.
+    pub independently_checked: bool,
+    /// The newest time a pinned witness vouched for the verified view (unix seconds); `None`
+    /// without witnesses (no freshness is claimed) or when the sync did not verify.
+    pub fresh_as_of: Option<u64>,
+}
+
+impl NodeSyncStatus {
+    /// The words shown wherever the results of a node pinned without witnesses appear.
+    pub const NOT_INDEPENDENTLY_CHECKED: &'static str = "not independently checked";
+
+    fn problem(pinned: &PinnedLog, problem: String, alarm: bool, failed: bool) -> Self {
+        Self {
+            url: pinned.url.clone(),
+            verified_size: None,
+            problem: Some(problem),
+            alarm,
+            failed,
+            independently_checked: pinned.quorum > 0,
+            fresh_as_of: None,
+        }
+    }
 }
 
 /// One verified (or suspicious) provider access, as the patient sees it.
@@ -111,6 +149,9 @@ pub struct AccessView {
     pub index: u64,
     /// "verified" when the provider's own signed request is inside; otherwise why not.
     pub verification: String,
+    /// False when the log it was found on is pinned without witnesses (shown as
+    /// [`NodeSyncStatus::NOT_INDEPENDENTLY_CHECKED`]).
+    pub independently_checked: bool,
 }
 
 /// The witnesses whose cosignatures the patient requires of a ledger node confirmed from a
@@ -153,6 +194,11 @@ pub struct OutboxNode {
 impl PatientWallet {
     /// Pins a ledger node: its log key and the witnesses (and quorum) whose cosignatures the
     /// wallet requires. Keys come from the patient, never from the node.
+    ///
+    /// A remote node (any host but this machine's loopback) needs a quorum of at least one
+    /// witness: without one, nothing but the node vouches for what it shows, and it could
+    /// freeze the wallet on an old checkpoint and hide access events. To pin one anyway, the
+    /// patient must say so: [`add_unwitnessed_node`](Self::add_unwitnessed_node).
     pub fn add_node(
         &mut self,
         url: &str,
@@ -161,6 +207,30 @@ impl PatientWallet {
         quorum: usize,
     ) -> Result<(), WalletError> {
         let url = super::normalise_node(url)?;
+        if quorum == 0 && !is_loopback(&url) {
+            return Err(WalletError::Invalid(format!(
+                "{url} is a remote node: pin at least one witness (--witness KEY) so its log is \
+                 independently checked, or pin it knowingly without witnesses (--no-witness)"
+            )));
+        }
+        self.pin_log(&url, log_key, witness_keys, quorum)
+    }
+
+    /// Pins a ledger node without witnesses, as the patient explicitly asked: its results are
+    /// shown as [`NodeSyncStatus::NOT_INDEPENDENTLY_CHECKED`] and no freshness is claimed for it.
+    pub fn add_unwitnessed_node(&mut self, url: &str, log_key: &str) -> Result<(), WalletError> {
+        let url = super::normalise_node(url)?;
+        self.pin_log(&url, log_key, &[], 0)
+    }
+
+    fn pin_log(
+        &mut self,
+        url: &str,
+        log_key: &str,
+        witness_keys: &[String],
+        quorum: usize,
+    ) -> Result<(), WalletError> {
+        let url = url.to_owned();
         let pinned = pinned_log(&url, log_key, witness_keys, quorum)?;
         let former_urls = match self.state.logs.iter().position(|l| l.pinned.url == url) {
             // Same log re-pinned (e.g. new witnesses): keep what the wallet verified so far.
@@ -679,6 +749,8 @@ impl PatientWallet {
         self.state.outbox.items.len()
     }
 
+    /// The pinned node whose log signed `receipt`'s checkpoint: the origin must match and the
+    /// signature verify under the pinned key (two logs may share a name, never a key).
     fn node_of_receipt(&self, receipt: &str) -> Option<String> {
         let receipt = carekey_ledger::proof::Receipt::parse(receipt).ok()?;
         let origin = receipt.checkpoint.lines().next()?.to_owned();
@@ -686,14 +758,47 @@ impl PatientWallet {
             .logs
             .iter()
             .find(|l| {
-                carekey_ledger::note::NoteVerifier::parse(&l.pinned.log_key)
-                    .map(|v| v.name() == origin)
-                    .unwrap_or(false)
+                carekey_ledger::note::NoteVerifier::parse(&l.pinned.log_key).is_ok_and(|v| {
+                    v.name() == origin
+                        && carekey_ledger::note::open_checkpoint(&receipt.checkpoint, &v, &[], 0)
+                            .is_ok()
+                })
             })
             .map(|l| l.pinned.url.clone())
     }
 
+    /// Keeps the receipt a node answered for this wallet's `entry`, once verified
+    /// (LEDGER-CHECKS 10: the pinned log's signature, the pin's witness quorum, the entry's
+    /// inclusion at the acknowledged index). A receipt that fails is not kept: the failure is
+    /// recorded on the submission, which goes back to the outbox (the node answers the same
+    /// entry idempotently), so a receipt is asked for again and the entry is never taken as
+    /// acknowledged on the node's word alone.
     fn record_publication(&mut self, node: &str, entry: &[u8], submitted: &Submitted) {
+        let Some(pinned) = self.log_of_url(node).map(|l| l.pinned.clone()) else {
+            return;
+        };
+        // Freshness is not asked of a receipt (it is kept and re-checked for years), and
+        // this path has no clock: cosignature dates are judged by the next sync instead.
+        if let Err(e) = carekey_sync::verify_submission_receipt(
+            &submitted.receipt,
+            entry,
+            submitted.index,
+            &pinned,
+            u64::MAX / 2,
+        ) {
+            if let Some(op) = self.submission_of(entry) {
+                if !self.state.outbox.items.iter().any(|i| i.op == op) {
+                    self.state.outbox.items.push(OutboxItem {
+                        node: pinned.url.clone(),
+                        op,
+                        attempts: 1,
+                        next_attempt_at: 0,
+                        last_error: Some(e.to_string()),
+                    });
+                }
+            }
+            return;
+        }
         let publication = |kind: &str| Publication {
             node: node.to_owned(),
             kind: kind.to_owned(),
@@ -718,6 +823,31 @@ impl PatientWallet {
                 return;
             }
         }
+    }
+
+    /// The submission that publishes `entry` (with its grant, binding and salt for a grant
+    /// commitment), rebuilt from what the wallet keeps.
+    fn submission_of(&self, entry: &[u8]) -> Option<OutboxOp> {
+        for g in self.state.grants.values() {
+            if let Some(l) = &g.ledger {
+                if l.entry.0 == entry {
+                    return Some(OutboxOp::Submit {
+                        entry: entry.to_vec(),
+                        grant: Some(g.signed.0.clone()),
+                        binding: Some(l.binding.0.clone()),
+                        salt: <[u8; 32]>::try_from(l.salt.as_slice()).ok(),
+                    });
+                }
+                if l.pending_revocation.as_ref().is_some_and(|r| r.0 == entry) {
+                    return Some(submit(entry));
+                }
+            }
+        }
+        self.state
+            .erasures
+            .iter()
+            .any(|e| e.entry.0 == entry)
+            .then(|| submit(entry))
     }
 
     /// Receipts (C2SP tlog-proof) of an erasure's tombstone, per node, once published.
@@ -787,17 +917,21 @@ impl PatientWallet {
                         verified_size: Some(size),
                         problem: None,
                         alarm: false,
+                        failed: false,
+                        independently_checked: pinned.quorum > 0,
+                        fresh_as_of: outcome.fresh_as_of,
                     });
                 }
-                Err(SyncError::SplitView { evidence }) | Err(SyncError::Rollback { evidence }) => {
+                // A split view, a rollback and a proven fork are the same alarm: both signed
+                // checkpoints (and for a fork the failing consistency proof) are kept.
+                Err(SyncError::SplitView { evidence })
+                | Err(SyncError::Rollback { evidence })
+                | Err(SyncError::Inconsistent { evidence }) => {
                     let detail = format!("{}: {}", evidence.kind, evidence.detail);
-                    self.state.logs[i].state.evidence.push(evidence);
-                    report.nodes.push(NodeSyncStatus {
-                        url: pinned.url.clone(),
-                        verified_size: None,
-                        problem: Some(detail),
-                        alarm: true,
-                    });
+                    keep_evidence(&mut self.state.logs[i].state, evidence);
+                    report
+                        .nodes
+                        .push(NodeSyncStatus::problem(&pinned, detail, true, true));
                 }
                 Err(
                     ref e @ SyncError::WithheldEntry {
@@ -818,25 +952,24 @@ impl PatientWallet {
                             ),
                             notes: vec![receipt, checkpoint.clone()],
                             seen_at: now,
+                            proof: Vec::new(),
                         };
-                        let held = &mut self.state.logs[i].state.evidence;
-                        if !held.iter().any(|e| e.notes == evidence.notes) {
-                            held.push(evidence);
-                        }
+                        keep_evidence(&mut self.state.logs[i].state, evidence);
                     }
-                    report.nodes.push(NodeSyncStatus {
-                        url: pinned.url.clone(),
-                        verified_size: None,
-                        problem: Some(problem),
-                        alarm,
-                    });
+                    report
+                        .nodes
+                        .push(NodeSyncStatus::problem(&pinned, problem, alarm, true));
                 }
-                Err(e) => report.nodes.push(NodeSyncStatus {
-                    url: pinned.url.clone(),
-                    verified_size: None,
-                    problem: Some(e.to_string()),
-                    alarm: false,
-                }),
+                Err(e) => {
+                    // Not answering is normal (offline); answering what does not verify is not.
+                    let failed = !e.is_transient();
+                    report.nodes.push(NodeSyncStatus::problem(
+                        &pinned,
+                        e.to_string(),
+                        false,
+                        failed,
+                    ));
+                }
             }
         }
         self.gossip(&mut report, now);
@@ -878,41 +1011,63 @@ impl PatientWallet {
                     "{}: {} (between {} and {})",
                     evidence.kind, evidence.detail, a.pinned.url, b.pinned.url
                 );
-                let urls = [a.pinned.url.clone(), b.pinned.url.clone()];
+                let pins = [a.pinned.clone(), b.pinned.clone()];
                 for k in [i, j] {
-                    if !self.state.logs[k]
-                        .state
-                        .evidence
-                        .iter()
-                        .any(|e| e.notes == evidence.notes)
-                    {
-                        self.state.logs[k].state.evidence.push(evidence.clone());
-                    }
+                    keep_evidence(&mut self.state.logs[k].state, evidence.clone());
                 }
-                for url in urls {
-                    match report.nodes.iter_mut().find(|s| s.url == url) {
+                for pinned in pins {
+                    match report.nodes.iter_mut().find(|s| s.url == pinned.url) {
                         Some(status) => {
                             status.alarm = true;
+                            status.failed = true;
                             status.verified_size = None;
+                            status.fresh_as_of = None;
                             status.problem = Some(detail.clone());
                         }
-                        None => report.nodes.push(NodeSyncStatus {
-                            url,
-                            verified_size: None,
-                            problem: Some(detail.clone()),
-                            alarm: true,
-                        }),
+                        None => report.nodes.push(NodeSyncStatus::problem(
+                            &pinned,
+                            detail.clone(),
+                            true,
+                            true,
+                        )),
                     }
                 }
             }
         }
     }
 
+    /// The log key pinned for `url` (now or before a move).
+    fn log_key_of(&self, url: &str) -> Option<&str> {
+        self.log_of_url(url).map(|l| l.pinned.log_key.as_str())
+    }
+
+    /// Whether `node` (a publication's or access record's URL) serves the log `log_key`: a
+    /// log is known by its key (origin and public key), not by the address it was read at.
+    fn serves_log(&self, node: &str, log_key: Option<&str>) -> bool {
+        match (log_key, self.log_key_of(node)) {
+            (Some(want), Some(have)) => want == have,
+            _ => false,
+        }
+    }
+
+    /// The wallet's own entries on the log served at `url`, with the index each was
+    /// acknowledged at. An entry acknowledged at another address of the same log (a mirror of
+    /// the node, or the node behind a mirror) is required once this address has shown a tree
+    /// at least as large as the receipt's: a mirror may lag behind the node, and a lag is not
+    /// a lie.
     fn own_entries(&self, url: &str) -> Vec<(u64, Vec<u8>)> {
+        let log = self.log_of_url(url);
+        let log_key = log.map(|l| l.pinned.log_key.as_str());
+        let verified = log.map_or(0, |l| l.state.size);
+        let on_log = |p: &&Publication| {
+            p.node == url
+                || (self.serves_log(&p.node, log_key)
+                    && receipt_size(&p.receipt).is_some_and(|size| size <= verified))
+        };
         let mut own = Vec::new();
         for g in self.state.grants.values() {
             if let Some(l) = &g.ledger {
-                for p in l.published.iter().filter(|p| p.node == url) {
+                for p in l.published.iter().filter(on_log) {
                     let bytes = match p.kind.as_str() {
                         "grant" => Some(l.entry.0.clone()),
                         "revocation" => l.pending_revocation.as_ref().map(|r| r.0.clone()),
@@ -925,10 +1080,12 @@ impl PatientWallet {
             }
         }
         for e in &self.state.erasures {
-            for p in e.published.iter().filter(|p| p.node == url) {
+            for p in e.published.iter().filter(on_log) {
                 own.push((p.index, e.entry.0.clone()));
             }
         }
+        own.sort();
+        own.dedup();
         own
     }
 
@@ -941,14 +1098,16 @@ impl PatientWallet {
             .filter_map(|g| g.ledger.as_ref())
             .flat_map(|l| l.published.iter())
             .chain(self.state.erasures.iter().flat_map(|e| e.published.iter()));
+        let log_key = self.log_key_of(node);
         publications
-            .filter(|p| p.node == node && p.index == index)
+            .filter(|p| (p.node == node || self.serves_log(&p.node, log_key)) && p.index == index)
             .find_map(|p| carekey_ledger::proof::Receipt::parse(&p.receipt).ok())
             .map(|r| r.checkpoint)
     }
 
-    /// Records an entry the sync found for one of this wallet's grants. Returns true for a new
-    /// access event.
+    /// Records an entry the sync found for one of this wallet's grants, on the log served at
+    /// `node`. Returns true for a new access event: an entry of a log is recorded once,
+    /// whichever of the log's pinned addresses (node, mirror) served it.
     fn note_found(
         &mut self,
         node: &str,
@@ -959,12 +1118,17 @@ impl PatientWallet {
         let Entry::Access(event) = entry else {
             return false;
         };
-        if self
-            .state
-            .access_log
-            .iter()
-            .any(|a| a.node == node && a.index == index)
-        {
+        let Some(log_key) = self.log_key_of(node).map(str::to_owned) else {
+            return false;
+        };
+        if self.state.access_log.iter().any(|a| {
+            a.index == index
+                && match &a.log_key {
+                    Some(k) => *k == log_key,
+                    // Recorded before logs were known by key: by the URL it was read at.
+                    None => a.node == node || self.serves_log(&a.node, Some(&log_key)),
+                }
+        }) {
             return false;
         }
         let Some((grant_id, _)) = watched
@@ -983,10 +1147,23 @@ impl PatientWallet {
             Ok(grant) => grant,
             Err(_) => return false,
         };
+        let origin = carekey_ledger::note::NoteVerifier::parse(&log_key)
+            .map(|v| v.name().to_owned())
+            .unwrap_or_default();
         let secret = AgreementSecret::from_bytes(*ledger.event_key.0);
+        let binding = AccessBinding::of(&origin, event.document());
+        let sealed = &event.document().sealed;
+        // Format v2 binds the details to this log, node key, event id and grant; details of
+        // format v1 (nodes before issue 8) bind nothing and may have been copied.
+        let (opened, bound) = match open_access_details(&secret, sealed, &binding) {
+            Ok(details) => (Ok(details), true),
+            Err(e) => match open_v1_access_details(&secret, sealed) {
+                Ok(details) => (Ok(details), false),
+                Err(_) => (Err(e), true),
+            },
+        };
         let mut request_nonce = None;
-        let (served_at, verification) = match open_access_details(&secret, &event.document().sealed)
-        {
+        let (served_at, verification) = match opened {
             Ok(details) => {
                 let request = details.fetch_request.document();
                 let nonce = hex::encode(request.nonce);
@@ -994,10 +1171,18 @@ impl PatientWallet {
                     self.state.access_log.iter().find(|a| {
                         a.grant_id == *grant_id && a.request_nonce.as_ref() == Some(&nonce)
                     });
+                let addressed = self.grant_urls_for_log(&grant, &log_key);
                 let verdict = if request.provider_signing != grant.document().provider_signing {
                     "FORGED: the request inside is not signed by the grant's provider".to_owned()
                 } else if request.grant_id != *grant_id {
                     "FORGED: the request inside names another grant".to_owned()
+                } else if !super::normalise_node(&request.node)
+                    .is_ok_and(|n| addressed.contains(&n))
+                {
+                    format!(
+                        "FORGED: the provider's request was addressed to {}, not to a node of this log the grant names",
+                        request.node
+                    )
                 } else if let Some(first) = replayed {
                     format!(
                         "FORGED: replays the provider's request already logged at {} index {}",
@@ -1008,6 +1193,8 @@ impl PatientWallet {
                         "FORGED: logged as served {} s away from when the provider signed the request (a node answers within {MAX_SERVE_DELAY_SECS} s)",
                         details.served_at.abs_diff(request.requested_at)
                     )
+                } else if !bound {
+                    "UNBOUND: sealed in the v1 format, which does not tie the details to this node's event (it may be a copy)".to_owned()
                 } else {
                     "verified".to_owned()
                 };
@@ -1026,48 +1213,71 @@ impl PatientWallet {
             served_at,
             verification,
             request_nonce,
+            log_key: Some(log_key),
         });
         true
+    }
+
+    /// The URLs (normalised) that `grant` names for the log `log_key`: a node it names with
+    /// that key, or by a URL pinned (now or before a move) for that log.
+    fn grant_urls_for_log(&self, grant: &SignedGrant, log_key: &str) -> Vec<String> {
+        grant
+            .document()
+            .nodes
+            .iter()
+            .filter_map(|n| NodeRef::parse(n).ok())
+            .filter(|n| match &n.log_key {
+                Some(k) => k == log_key,
+                None => self.serves_log(&n.url, Some(log_key)),
+            })
+            .map(|n| n.url)
+            .collect()
     }
 
     /// The access history: every access event the sync found for this wallet's grants, newest
     /// first, with its verification state.
     pub fn access_log(&self) -> Vec<AccessView> {
-        let mut out: Vec<AccessView> = self
-            .state
-            .access_log
-            .iter()
-            .map(|a| {
-                let (provider_name, provider_key) = self
-                    .state
-                    .grants
-                    .get(&a.grant_id)
-                    .and_then(|g| SignedGrant::from_bytes(&g.signed.0).ok())
-                    .map(|g| {
-                        (
-                            g.document().provider_name.clone(),
-                            g.document().provider_signing.to_string(),
-                        )
-                    })
-                    .unwrap_or_default();
-                let records = self
-                    .state
-                    .grants
-                    .get(&a.grant_id)
-                    .map(|g| g.records.iter().map(|r| r.to_string()).collect())
-                    .unwrap_or_default();
-                AccessView {
-                    served_at: a.served_at,
-                    provider_name,
-                    provider_key,
-                    grant_id: a.grant_id.to_string(),
-                    records,
-                    node: a.node.clone(),
-                    index: a.index,
-                    verification: a.verification.clone(),
-                }
-            })
-            .collect();
+        let mut out: Vec<AccessView> =
+            self.state
+                .access_log
+                .iter()
+                .map(|a| {
+                    let (provider_name, provider_key) = self
+                        .state
+                        .grants
+                        .get(&a.grant_id)
+                        .and_then(|g| SignedGrant::from_bytes(&g.signed.0).ok())
+                        .map(|g| {
+                            (
+                                g.document().provider_name.clone(),
+                                g.document().provider_signing.to_string(),
+                            )
+                        })
+                        .unwrap_or_default();
+                    let records = self
+                        .state
+                        .grants
+                        .get(&a.grant_id)
+                        .map(|g| g.records.iter().map(|r| r.to_string()).collect())
+                        .unwrap_or_default();
+                    let log_key = a.log_key.as_deref().or_else(|| self.log_key_of(&a.node));
+                    let independently_checked =
+                        self.state.logs.iter().any(|l| {
+                            Some(l.pinned.log_key.as_str()) == log_key && l.pinned.quorum > 0
+                        });
+                    AccessView {
+                        served_at: a.served_at,
+                        provider_name,
+                        provider_key,
+                        grant_id: a.grant_id.to_string(),
+                        records,
+                        node: a.node.clone(),
+                        index: a.index,
+                        verification: a.verification.clone(),
+                        independently_checked,
+                    }
+                })
+                .collect();
         out.sort_by(|a, b| b.served_at.cmp(&a.served_at).then(a.index.cmp(&b.index)));
         out
     }
@@ -1080,6 +1290,35 @@ fn submit(entry: &[u8]) -> OutboxOp {
         binding: None,
         salt: None,
     }
+}
+
+/// The tree size of a receipt's checkpoint (its second line), if it parses.
+fn receipt_size(receipt: &str) -> Option<u64> {
+    let receipt = carekey_ledger::proof::Receipt::parse(receipt).ok()?;
+    receipt.checkpoint.lines().nth(1)?.parse().ok()
+}
+
+/// Keeps `evidence` unless the same signed notes are already held (a fork stays a fork: the
+/// next sync finds it again).
+fn keep_evidence(state: &mut LogState, evidence: carekey_sync::Evidence) {
+    if !state.evidence.iter().any(|e| e.notes == evidence.notes) {
+        state.evidence.push(evidence);
+    }
+}
+
+/// Whether a node URL (normalised) names this machine: `localhost`, or a loopback address.
+pub(crate) fn is_loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn check_log_key(key: &str) -> Result<(), WalletError> {
@@ -1170,5 +1409,393 @@ mod tests {
             request.document().nodes,
             [format!("http://127.0.0.1:7000 {key}")]
         );
+    }
+
+    mod issue8 {
+        use carekey_crypto::{AgreementSecret, SigningKey};
+        use carekey_ledger::note::{write_note, Checkpoint, NoteKey};
+        use carekey_ledger::proof::Receipt;
+        use carekey_ledger::{leaf_hash, Tree};
+        use carekey_model::ledger::{
+            seal_access_details, AccessBinding, AccessDetails, AccessEvent, Entry, FetchRequest,
+        };
+        use carekey_model::{AccessRequest, GrantId, Scope, Signed};
+        use carekey_sync::Submitted;
+
+        use crate::patient::ledger::is_loopback;
+        use crate::{FileStore, KdfParams, Passphrase, PatientWallet, RequestInput, ShareChoice};
+
+        const NOW: u64 = 1_750_000_000;
+        /// Nothing listens there: every write stays in the outbox.
+        const NODE_A: &str = "http://127.0.0.1:9";
+        const NODE_B: &str = "http://127.0.0.1:10";
+        const MIRROR_A: &str = "http://127.0.0.1:11";
+
+        struct Fixture {
+            _dir: tempfile::TempDir,
+            wallet: PatientWallet,
+            provider: SigningKey,
+            log_a: NoteKey,
+            log_b: NoteKey,
+            grant: GrantId,
+        }
+
+        fn log_key(name: &str, seed: u8) -> NoteKey {
+            NoteKey::new(name, SigningKey::from_bytes(&[seed; 32])).unwrap()
+        }
+
+        /// A patient who pinned node A (and its mirror) and node B, and shared an observation
+        /// with a provider whose request names node A only.
+        fn fixture() -> Fixture {
+            let dir = tempfile::tempdir().unwrap();
+            let (mut wallet, _) = PatientWallet::create(
+                &dir.path().join("p"),
+                &Passphrase::new("a patient passphrase".into()),
+                KdfParams::TEST,
+                Box::new(FileStore::new(dir.path().join("p.device"))),
+                NOW,
+            )
+            .unwrap();
+            let file = dir.path().join("obs.json");
+            std::fs::write(
+                &file,
+                r#"{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"Glucose"}}"#,
+            )
+            .unwrap();
+            wallet.import(&file, NOW, &mut |_, _| {}).unwrap();
+            let (log_a, log_b) = (log_key("carekey.test/a", 1), log_key("carekey.test/b", 2));
+            let (vkey_a, vkey_b) = (log_a.verifier().to_vkey(), log_b.verifier().to_vkey());
+            wallet.add_node(NODE_A, &vkey_a, &[], 0).unwrap();
+            wallet.add_node(NODE_B, &vkey_b, &[], 0).unwrap();
+            wallet.add_node(MIRROR_A, &vkey_a, &[], 0).unwrap();
+            let provider = SigningKey::from_bytes(&[7; 32]);
+            let request = Signed::sign(
+                AccessRequest {
+                    provider_name: "Dr. Bound".into(),
+                    provider_signing: provider.public(),
+                    provider_agreement: AgreementSecret::from_bytes([8; 32]).public(),
+                    scope: Scope::new(Vec::new(), vec!["Observation".into()]),
+                    purpose: "care".into(),
+                    duration_secs: 86_400,
+                    nodes: vec![format!("{NODE_A} {vkey_a}")],
+                    nonce: [9; 16],
+                    created_at: NOW,
+                    expires_at: NOW + 600,
+                },
+                &provider,
+            )
+            .unwrap();
+            let review = wallet
+                .review_request(RequestInput::Bytes(request.as_bytes()), NOW)
+                .unwrap();
+            let choice = ShareChoice {
+                resource_types: vec!["Observation".into()],
+                ..ShareChoice::default()
+            };
+            let grant = wallet
+                .share(&review, &choice, NOW)
+                .unwrap()
+                .grant
+                .document()
+                .grant_id;
+            Fixture {
+                _dir: dir,
+                wallet,
+                provider,
+                log_a,
+                log_b,
+                grant,
+            }
+        }
+
+        impl Fixture {
+            fn grant_key(&self) -> SigningKey {
+                let l = self.wallet.state.grants[&self.grant]
+                    .ledger
+                    .clone()
+                    .unwrap();
+                SigningKey::from_bytes(&l.grant_key.0)
+            }
+
+            fn event_key(&self) -> carekey_crypto::AgreementPublic {
+                let l = self.wallet.state.grants[&self.grant]
+                    .ledger
+                    .clone()
+                    .unwrap();
+                AgreementSecret::from_bytes(*l.event_key.0).public()
+            }
+
+            fn watched(&self) -> Vec<(GrantId, carekey_crypto::PublicKey)> {
+                vec![(self.grant, self.grant_key().public())]
+            }
+
+            /// An access event signed by `log`'s key for a fetch addressed to `to`, its
+            /// details sealed for the event `sealed_for` describes (the event itself if None).
+            fn event(
+                &self,
+                log: &NoteKey,
+                signer: &SigningKey,
+                to: &str,
+                nonce: u8,
+                sealed_for: Option<AccessBinding>,
+            ) -> Entry {
+                let request = Signed::sign(
+                    FetchRequest {
+                        provider_signing: self.provider.public(),
+                        grant_id: self.grant,
+                        node: to.into(),
+                        nonce: [nonce; 16],
+                        requested_at: NOW,
+                    },
+                    &self.provider,
+                )
+                .unwrap();
+                let mut event = AccessEvent {
+                    node_key: signer.public(),
+                    grant_key: self.grant_key().public(),
+                    event_id: [nonce; 16],
+                    sealed: Vec::new(),
+                    logged_at: NOW,
+                };
+                let binding = sealed_for.unwrap_or_else(|| AccessBinding::of(log.name(), &event));
+                event.sealed = seal_access_details(
+                    &self.event_key(),
+                    &AccessDetails {
+                        fetch_request: request,
+                        served_at: NOW,
+                    },
+                    &binding,
+                )
+                .unwrap();
+                Entry::Access(Signed::sign(event, signer).unwrap())
+            }
+
+            fn verdict(&self, node: &str, index: u64) -> String {
+                self.wallet
+                    .access_log()
+                    .into_iter()
+                    .find(|a| a.node == node && a.index == index)
+                    .map(|a| a.verification)
+                    .unwrap_or_default()
+            }
+        }
+
+        /// Hole 7: details are bound to the event they were sealed for, and the request
+        /// inside must be addressed to a node of the log it is logged on (a mirror of that
+        /// log is fine); hole 5: an entry is counted once whichever address served it.
+        #[test]
+        fn issue8_access_events_are_bound_to_their_log_and_counted_once() {
+            let mut f = fixture();
+            let watched = f.watched();
+            let key_a = SigningKey::from_bytes(&[1; 32]);
+            let key_b = SigningKey::from_bytes(&[2; 32]);
+
+            // The genuine access on A, then the same entry read again from A's mirror.
+            let genuine = f.event(&f.log_a, &key_a, NODE_A, 1, None);
+            assert!(f.wallet.note_found(NODE_A, 0, &genuine, &watched));
+            assert_eq!(f.verdict(NODE_A, 0), "verified");
+            assert!(!f.wallet.note_found(MIRROR_A, 0, &genuine, &watched));
+            assert_eq!(f.wallet.access_log().len(), 1);
+            // A later entry first seen through the mirror is A's too, and verified.
+            let later = f.event(&f.log_a, &key_a, NODE_A, 2, None);
+            assert!(f.wallet.note_found(MIRROR_A, 1, &later, &watched));
+            assert_eq!(f.verdict(MIRROR_A, 1), "verified");
+            assert!(!f.wallet.note_found(NODE_A, 1, &later, &watched));
+
+            // B copies A's sealed details into an event it signs: they no longer open.
+            let Entry::Access(a) = &genuine else {
+                unreachable!()
+            };
+            let copy = Entry::Access(
+                Signed::sign(
+                    AccessEvent {
+                        node_key: key_b.public(),
+                        ..a.document().clone()
+                    },
+                    &key_b,
+                )
+                .unwrap(),
+            );
+            assert!(f.wallet.note_found(NODE_B, 0, &copy, &watched));
+            assert!(
+                f.verdict(NODE_B, 0)
+                    .starts_with("FORGED: the details do not open"),
+                "{}",
+                f.verdict(NODE_B, 0)
+            );
+
+            // B seals a request addressed to A for an event of its own (an operator of both):
+            // the grant names no node of B's log.
+            let moved = f.event(&f.log_b, &key_b, NODE_A, 3, None);
+            assert!(f.wallet.note_found(NODE_B, 1, &moved, &watched));
+            assert!(
+                f.verdict(NODE_B, 1)
+                    .starts_with("FORGED: the provider's request was addressed to"),
+                "{}",
+                f.verdict(NODE_B, 1)
+            );
+
+            // Details sealed for another event id of the same log do not open either.
+            let Entry::Access(g) = &genuine else {
+                unreachable!()
+            };
+            let other_id = AccessBinding {
+                event_id: [0xee; 16],
+                ..AccessBinding::of(f.log_a.name(), g.document())
+            };
+            let rebound = f.event(&f.log_a, &key_a, NODE_A, 4, Some(other_id));
+            assert!(f.wallet.note_found(NODE_A, 2, &rebound, &watched));
+            assert!(f
+                .verdict(NODE_A, 2)
+                .starts_with("FORGED: the details do not open"));
+
+            // Every result of these unwitnessed logs says so.
+            assert!(f
+                .wallet
+                .access_log()
+                .iter()
+                .all(|a| !a.independently_checked));
+        }
+
+        /// Hole 6: a remote node is pinned only with a witness, or with the explicit opt-out.
+        #[test]
+        fn issue8_a_remote_node_needs_a_witness_unless_the_patient_opts_out() {
+            let mut f = fixture();
+            let vkey = log_key("carekey.test/remote", 3).verifier().to_vkey();
+            let err = f
+                .wallet
+                .add_node("https://ledger.example", &vkey, &[], 0)
+                .unwrap_err();
+            assert!(err.to_string().contains("--no-witness"), "{err}");
+            let witness = log_key("witness.test/w", 4).verifier().to_vkey();
+            let err = f
+                .wallet
+                .add_node(
+                    "https://ledger.example",
+                    &vkey,
+                    std::slice::from_ref(&witness),
+                    0,
+                )
+                .unwrap_err();
+            assert!(err.to_string().contains("witness"), "{err}");
+            f.wallet
+                .add_node("https://ledger.example", &vkey, &[witness], 1)
+                .unwrap();
+            f.wallet
+                .add_unwitnessed_node("https://other.example", &vkey)
+                .unwrap();
+            for url in [
+                "http://127.0.0.1:7000",
+                "http://localhost:1",
+                "http://[::1]:80",
+            ] {
+                assert!(is_loopback(url), "{url}");
+            }
+            for url in [
+                "https://ledger.example",
+                "http://10.0.0.1:7000",
+                "http://127.0.0.1.example",
+                "http://user@192.0.2.1",
+            ] {
+                assert!(!is_loopback(url), "{url}");
+            }
+        }
+
+        /// A receipt from node A's log for `entry`, with the entry at `index` of a log of
+        /// `size` entries (the others filler), signed by `log`.
+        fn receipt(log: &NoteKey, entry: &[u8], index: u64, size: u64) -> String {
+            let mut tree = Tree::new();
+            for i in 0..size {
+                if i == index {
+                    tree.push(leaf_hash(entry));
+                } else {
+                    tree.push(leaf_hash(&i.to_be_bytes()));
+                }
+            }
+            let checkpoint = Checkpoint {
+                origin: log.name().to_owned(),
+                size,
+                root: tree.root(),
+                extensions: Vec::new(),
+            };
+            let body = checkpoint.body();
+            Receipt {
+                index,
+                proof: tree.inclusion_proof(index, size).unwrap(),
+                checkpoint: write_note(&body, &[log.sign(&body)]),
+                extra: None,
+            }
+            .encode()
+        }
+
+        /// Hole 10: a receipt is kept only once verified; a bad one goes back to the outbox
+        /// with the reason, and nothing is recorded as published.
+        #[test]
+        fn issue8_a_receipt_is_verified_before_it_is_stored() {
+            let mut f = fixture();
+            let entry = f.wallet.state.grants[&f.grant]
+                .ledger
+                .clone()
+                .unwrap()
+                .entry
+                .0;
+            let published = |f: &Fixture| {
+                f.wallet.state.grants[&f.grant]
+                    .ledger
+                    .as_ref()
+                    .unwrap()
+                    .published
+                    .len()
+            };
+            f.wallet.state.outbox.items.clear();
+            let impostor = log_key("carekey.test/a", 5);
+            for bad in [
+                // Acknowledged at 3, proved at 2.
+                Submitted {
+                    index: 3,
+                    receipt: receipt(&f.log_a, &entry, 2, 5),
+                },
+                // Another entry.
+                Submitted {
+                    index: 2,
+                    receipt: receipt(&f.log_a, b"something else", 2, 5),
+                },
+                // Another key with A's name.
+                Submitted {
+                    index: 2,
+                    receipt: receipt(&impostor, &entry, 2, 5),
+                },
+                Submitted {
+                    index: 2,
+                    receipt: "garbage".into(),
+                },
+            ] {
+                f.wallet.record_publication(NODE_A, &entry, &bad);
+                assert_eq!(published(&f), 0, "{}", bad.receipt);
+            }
+            // The submission is queued again (once), with why.
+            let queued: Vec<_> = f.wallet.state.outbox.items.iter().collect();
+            assert_eq!(queued.len(), 1);
+            assert_eq!(queued[0].node, NODE_A);
+            assert!(queued[0]
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("receipt rejected")));
+            let good = Submitted {
+                index: 2,
+                receipt: receipt(&f.log_a, &entry, 2, 5),
+            };
+            f.wallet.record_publication(NODE_A, &entry, &good);
+            assert_eq!(published(&f), 1);
+            // The receipt maps to the log whose key signed it, not to a namesake.
+            assert_eq!(
+                f.wallet.node_of_receipt(&good.receipt).as_deref(),
+                Some(NODE_A)
+            );
+            assert_eq!(
+                f.wallet.node_of_receipt(&receipt(&impostor, &entry, 2, 5)),
+                None
+            );
+        }
     }
 }

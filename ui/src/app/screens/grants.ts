@@ -88,7 +88,8 @@ function accessItem(a: AccessView, titles: Map<string, string>): HTMLElement {
     h('div', { class: 'event-body' },
       h('p', { class: 'event-who' }, h('strong', null, a.providerName), ` read ${names.length} record${names.length === 1 ? '' : 's'}`),
       h('p', { class: 'event-what' }, names.join(', ')),
-      h('p', { class: 'muted small' }, 'Grant ', h('code', null, shortKey(a.grantId, 8, 4)), ` · log entry ${a.index} on `, h('code', null, a.node)),
+      h('p', { class: 'muted small' }, 'Grant ', h('code', null, shortKey(a.grantId, 8, 4)), ` · log entry ${a.index} on `, h('code', null, a.node),
+        a.independentlyChecked ? null : ' · not independently checked (the node has no witnesses)'),
       severity === 'ok'
         ? h('p', { class: 'verification ok' }, h('span', { 'aria-hidden': 'true' }, '✓ '), 'Verified on the ledger')
         : h('p', { class: `verification ${severity}`, role: severity === 'alarm' ? 'alert' : null },

@@ -2,6 +2,7 @@ import type { NodeView } from '../../bindings/NodeView';
 import type { SettingsView } from '../../bindings/SettingsView';
 import type { SyncView } from '../../bindings/SyncView';
 import { h, replace, uid } from '../../lib/dom';
+import { formatDateTime } from '../../lib/format';
 import { svgDataUrl } from '../../lib/qr';
 import type { Ctx, Screen } from '../context';
 import { Notice, badge, busy, button, checkbox, confirmDialog, loading, page, passphraseFields, section, textInput, withPathChooser } from '../ui';
@@ -13,16 +14,26 @@ export function alarmText(settings: SettingsView | null, sync: SyncView | null):
     ...(sync?.nodes.filter((n) => n.alarm).map((n) => n.url) ?? []),
   ];
   if (nodes.length === 0) return null;
-  return `A ledger node was caught lying about its log — two different histories, or an acknowledged entry left out (${[...new Set(nodes)].join(', ')}). Carekey kept the node's signed statements as evidence. Do not trust this node until its operator explains it.`;
+  return `A ledger node was caught lying about its log — two different histories (a split view or a fork), or an acknowledged entry left out (${[...new Set(nodes)].join(', ')}). Carekey kept the node's signed statements as evidence. Do not trust this node until its operator explains it.`;
+}
+
+/** Words shown wherever the results of a node pinned without witnesses appear. */
+export const NOT_INDEPENDENTLY_CHECKED = 'not independently checked';
+
+/** Freshness only when a witness vouched for the view; never for a node without witnesses. */
+function checkedText(n: SyncView['nodes'][number]): string {
+  if (!n.independentlyChecked) return ` — ${NOT_INDEPENDENTLY_CHECKED} (no witnesses)`;
+  return n.freshAsOf === null ? '' : `; up to date as of ${formatDateTime(n.freshAsOf)}`;
 }
 
 function syncResults(view: SyncView): HTMLElement {
   return h('ul', { class: 'sync-results' }, ...view.nodes.map((n) =>
-    h('li', { class: n.alarm ? 'alarm' : n.problem ? 'warning' : 'ok' },
+    h('li', { class: n.alarm || n.failed ? 'alarm' : n.problem ? 'warning' : 'ok' },
       h('code', null, n.url), ' ',
       n.alarm ? h('strong', null, `ALARM: ${n.problem ?? 'split view'}`)
-        : n.problem ? h('span', null, `Problem: ${n.problem}`)
-        : h('span', null, `Verified: ${n.verifiedSize ?? 0} log entries, all checks passed`))),
+        : n.failed ? h('strong', null, `Failed verification: ${n.problem ?? 'unknown'}`)
+        : n.problem ? h('span', null, `Could not check: ${n.problem}`)
+        : h('span', null, `Verified: ${n.verifiedSize ?? 0} log entries, all checks passed${checkedText(n)}`))),
   h('li', null, `${view.newAccessEvents} new access event${view.newAccessEvents === 1 ? '' : 's'}; ${view.outboxPending} change${view.outboxPending === 1 ? '' : 's'} waiting to be published`));
 }
 
@@ -47,8 +58,10 @@ function nodesSection(ctx: Ctx, s: SettingsView, reload: () => void): HTMLElemen
     }
     const alarm = alarmText(null, view);
     if (alarm) ctx.setAlarm(alarm);
+    const failed = view.nodes.filter((n) => n.alarm || n.failed).length;
     const problems = view.nodes.filter((n) => n.problem).length;
-    if (problems) notice.problem(`${problems} of ${view.nodes.length} nodes could not be verified. Changes wait in the outbox and are retried.`);
+    if (view.failed) notice.problem(`Sync failed: ${failed} of ${view.nodes.length} nodes served a log that does not verify. Nothing they served was accepted.`);
+    else if (problems) notice.problem(`${problems} of ${view.nodes.length} nodes could not be reached. Changes wait in the outbox and are retried.`);
     else notice.ok('Sync complete: every node verified.');
   });
   return section('Ledger nodes and witnesses',
@@ -106,7 +119,7 @@ function nodeCard(ctx: Ctx, s: SettingsView, n: NodeView, verifiedCell: (url: st
       n.evidence ? badge('EVIDENCE KEPT', 'alarm') : n.url === s.embeddedNode ? badge('This device', 'info') : null),
     h('dl', { class: 'facts compact' },
       h('dt', null, 'Verified size'), verifiedCell(n.url, n.verifiedSize),
-      h('dt', null, 'Witnesses'), h('dd', null, n.witnessKeys.length ? `${n.quorum} of ${n.witnessKeys.length} must cosign` : 'none'),
+      h('dt', null, 'Witnesses'), h('dd', null, n.quorum > 0 ? `${n.quorum} of ${n.witnessKeys.length} must cosign` : `none — ${NOT_INDEPENDENTLY_CHECKED}`),
       h('dt', null, 'Waiting'), h('dd', null, n.outboxPending
         ? `${plural(n.outboxPending, 'change')}${n.lastError ? ` — last attempt: ${n.lastError}` : ''}`
         : 'nothing'),
@@ -153,17 +166,20 @@ function addNodeForm(ctx: Ctx, reload: () => void): HTMLElement {
   const witnessId = uid('w');
   const witnesses = h('textarea', { id: witnessId, rows: '3', spellcheck: 'false', 'aria-describedby': `${witnessId}-hint` });
   const quorum = textInput('Quorum', { type: 'number', min: '0', value: '1', inputmode: 'numeric' }, 'How many witnesses must cosign each checkpoint.');
+  const noWitness = checkbox('Pin this node without witnesses', {},
+    `Nothing but the node would vouch for its log: it could hide who read your records or hold you on an old view. Its results are shown as “${NOT_INDEPENDENTLY_CHECKED}”.`);
   const submit = button('Add node', { type: 'submit', class: 'btn secondary' });
   const form = h('form', { class: 'form', novalidate: true, 'aria-label': 'Add a ledger node' },
     h('h3', null, 'Add a node'), url.wrap, logKey.wrap,
-    h('div', { class: 'field' }, h('label', { for: witnessId }, 'Witness keys'), witnesses, h('p', { class: 'hint', id: `${witnessId}-hint` }, 'One per line.')),
-    quorum.wrap, notice.el, h('div', { class: 'actions' }, submit));
+    h('div', { class: 'field' }, h('label', { for: witnessId }, 'Witness keys'), witnesses, h('p', { class: 'hint', id: `${witnessId}-hint` }, 'One per line. A node on another computer needs at least one.')),
+    quorum.wrap, noWitness.wrap, notice.el, h('div', { class: 'actions' }, submit));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const ok = await busy(submit, notice, async () => {
       await ctx.backend.addNode({
         url: url.input.value.trim(), logKey: logKey.input.value.trim(),
         witnessKeys: witnesses.value.split('\n').map((w) => w.trim()).filter(Boolean), quorum: Number(quorum.input.value || '0'),
+        noWitness: noWitness.input.checked,
       });
       return true;
     }, form);
