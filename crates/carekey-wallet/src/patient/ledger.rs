@@ -1690,6 +1690,23 @@ mod tests {
 
         /// Hole 6: a remote node is pinned only with a witness, or with the explicit opt-out.
         #[test]
+        fn issue8_debug_output_never_shows_the_backup_share() {
+            let mut f = fixture();
+            // NODE_A is not local, so backups carry a share, queued to it (nothing listens).
+            let share = f
+                .wallet
+                .backup_share(NOW)
+                .unwrap()
+                .expect("a remote node is pinned");
+            let printed = format!("{:?}", f.wallet);
+            let bytes = format!("{:?}", share.secret.as_slice());
+            let inner = bytes.trim_matches(|c| c == '[' || c == ']');
+            assert!(!printed.contains(inner), "the share is in: {printed}");
+            assert!(!printed.contains(&hex::encode(*share.secret)));
+            assert!(f.wallet.backup_share_pending().contains(&NODE_A.to_owned()));
+        }
+
+        #[test]
         fn issue8_a_remote_node_needs_a_witness_unless_the_patient_opts_out() {
             let mut f = fixture();
             let vkey = log_key("carekey.test/remote", 3).verifier().to_vkey();
