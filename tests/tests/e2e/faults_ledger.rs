@@ -180,6 +180,17 @@ fn issue8_a_node_and_its_mirror_are_one_log_and_a_tampered_mirror_fails_the_sync
     copy_dir(&data, &mirror);
     let out = patient.run(&["sync"]);
     assert!(!out.contains("not verified"), "{out}");
+
+    // A write the node acknowledged is done for the log: the copy queued for the static mirror
+    // (which never accepts writes) is dropped, so nothing waits for it and it can be unpinned.
+    let record = crate::cli::records(&patient)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    patient.run(&["erase", &record, "--yes", "--receipt", "receipt.json"]);
+    let out = patient.run(&["sync"]);
+    assert!(out.contains("0 write(s) waiting"), "{out}");
+    patient.run(&["node", "remove", &server.url]);
 }
 
 #[test]

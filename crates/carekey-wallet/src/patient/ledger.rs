@@ -440,6 +440,13 @@ impl PatientWallet {
             }
             if let Some(key) = &node.log_key {
                 let policy = &self.state.witness_policy;
+                // The same rule as pinning by hand: a remote node needs a witness.
+                if policy.quorum == 0 && !is_loopback(&node.url) {
+                    return Err(WalletError::Invalid(format!(
+                        "the request names the remote node {}: set the witnesses you require                          first (`carekey node witnesses --witness KEY`, Settings in the app), or                          pin it knowingly without witnesses (`carekey node add URL KEY                          --no-witness`)",
+                        node.url
+                    )));
+                }
                 let pinned = pinned_log(&node.url, key, &policy.witness_keys, policy.quorum)?;
                 self.state.logs.push(LogSettings {
                     pinned,
@@ -734,7 +741,10 @@ impl PatientWallet {
             self.share_secret(id)
         });
         self.state.outbox = outbox;
-        for carekey_sync::Flushed { op, result, .. } in results {
+        for carekey_sync::Flushed { node, op, result } in results {
+            if result.is_ok() {
+                self.drop_copies_for_the_same_log(&node, &op);
+            }
             if let (OutboxOp::Submit { entry, .. }, Ok(Some(submitted))) = (op, result) {
                 // The receipt's checkpoint names the log; map it back to the pinned node.
                 if let Some(node) = self.node_of_receipt(&submitted.receipt) {
@@ -747,6 +757,27 @@ impl PatientWallet {
         // is reported by the next operation rather than failing this one.
         let _ = self.save();
         self.state.outbox.items.len()
+    }
+
+    /// One log may be pinned at several addresses (a node and a static mirror of it, or the
+    /// node at an old and a new address): a write one address acknowledged is done for the
+    /// log, so the same write queued for its other addresses is dropped (a static mirror
+    /// never accepts writes, and would otherwise hold them, and a node removal, forever).
+    fn drop_copies_for_the_same_log(&mut self, done_at: &str, op: &OutboxOp) {
+        let Some(key) = self.log_of_url(done_at).map(|l| l.pinned.log_key.clone()) else {
+            return;
+        };
+        let same_log: Vec<String> = self
+            .state
+            .logs
+            .iter()
+            .filter(|l| l.pinned.log_key == key && l.pinned.url != done_at)
+            .map(|l| l.pinned.url.clone())
+            .collect();
+        self.state
+            .outbox
+            .items
+            .retain(|i| !(i.op == *op && same_log.contains(&i.node)));
     }
 
     /// The pinned node whose log signed `receipt`'s checkpoint: the origin must match and the
@@ -1659,6 +1690,23 @@ mod tests {
 
         /// Hole 6: a remote node is pinned only with a witness, or with the explicit opt-out.
         #[test]
+        fn issue8_debug_output_never_shows_the_backup_share() {
+            let mut f = fixture();
+            // NODE_A is not local, so backups carry a share, queued to it (nothing listens).
+            let share = f
+                .wallet
+                .backup_share(NOW)
+                .unwrap()
+                .expect("a remote node is pinned");
+            let printed = format!("{:?}", f.wallet);
+            let bytes = format!("{:?}", share.secret.as_slice());
+            let inner = bytes.trim_matches(|c| c == '[' || c == ']');
+            assert!(!printed.contains(inner), "the share is in: {printed}");
+            assert!(!printed.contains(&hex::encode(*share.secret)));
+            assert!(f.wallet.backup_share_pending().contains(&NODE_A.to_owned()));
+        }
+
+        #[test]
         fn issue8_a_remote_node_needs_a_witness_unless_the_patient_opts_out() {
             let mut f = fixture();
             let vkey = log_key("carekey.test/remote", 3).verifier().to_vkey();
@@ -1699,6 +1747,15 @@ mod tests {
             ] {
                 assert!(!is_loopback(url), "{url}");
             }
+            // A remote node a request names is not pinned with no witness either.
+            let err = f
+                .wallet
+                .pin_request_nodes(&[format!("https://third.example {vkey}")])
+                .unwrap_err();
+            assert!(err.to_string().contains("node witnesses"), "{err}");
+            f.wallet
+                .pin_request_nodes(&[format!("http://127.0.0.1:7001 {vkey}")])
+                .unwrap();
         }
 
         /// A receipt from node A's log for `entry`, with the entry at `index` of a log of
