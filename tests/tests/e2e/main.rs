@@ -10,6 +10,7 @@ mod faults_ledger;
 mod fuzz_replay;
 mod hostile_node;
 mod hostile_requests;
+mod invariants;
 mod keyring;
 mod layering;
 mod ledger;
