@@ -969,12 +969,19 @@ pub(crate) fn node(g: &Global, cmd: NodeCommand) -> Result<()> {
                     "removed_at": t,
                     "dropped_writes": removed.dropped_outbox,
                     "grants_not_ended": removed.abandoned_grants,
+                    "backup_share_deletions_still_queued": removed.kept_share_deletions,
                     "meaning": "the node may still serve these grants to their providers until they expire; the wallet can no longer end them there",
                 });
                 std::fs::write(&path, format!("{}\n", serde_json::to_string_pretty(&json)?))
                     .with_context(|| format!("writing {}", path.display()))?;
                 for g in &removed.abandoned_grants {
                     println!("warning: grant {g} could not be ended on {}", removed.url);
+                }
+                if removed.kept_share_deletions > 0 {
+                    println!(
+                        "the deletion of an old backup key share stays queued for {} (retried by every sync, in case it comes back)",
+                        removed.url
+                    );
                 }
                 println!("removal receipt: {}", path.display());
             }

@@ -149,6 +149,10 @@ const MINIMAL_PLANS: &[(&str, &str)] = &[
         "hole 11: stale vault + backup + words",
         "import,backup@a,erase-record,drain",
     ),
+    (
+        "hole 11 via hole 3: a forced removal kept the share deletion for a node that returns",
+        "import,backup@a,node-down@0,erase-record,node-forget@0,drain",
+    ),
 ];
 
 #[test]

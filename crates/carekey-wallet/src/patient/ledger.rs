@@ -174,6 +174,9 @@ pub struct NodeRemoval {
     /// Grants published on the node that it may still serve: the wallet could not end them
     /// there (only with `force`; otherwise the removal is refused while there are any).
     pub abandoned_grants: Vec<String>,
+    /// Deletions of retired backup key shares still queued for the node: they stay queued
+    /// (retried by every sync) in case it comes back.
+    pub kept_share_deletions: usize,
 }
 
 /// The outbox writes waiting for one node.
@@ -295,13 +298,26 @@ impl PatientWallet {
         self.state.logs.retain(|l| l.pinned.url != url);
         self.state.pinned_nodes.retain(|u| *u != url);
         let before = self.state.outbox.items.len();
-        self.state.outbox.items.retain(|i| i.node != url);
-        let dropped_outbox = before - self.state.outbox.items.len();
+        // The deletion of a retired backup key share stays queued, unpinned or not: should the
+        // node come back, a backup made before an erasure must not open with its old share.
+        self.state
+            .outbox
+            .items
+            .retain(|i| i.node != url || matches!(i.op, OutboxOp::DeleteShare { .. }));
+        let kept_share_deletions = self
+            .state
+            .outbox
+            .items
+            .iter()
+            .filter(|i| i.node == url)
+            .count();
+        let dropped_outbox = before - self.state.outbox.items.len() - kept_share_deletions;
         self.save()?;
         Ok(NodeRemoval {
             url,
             dropped_outbox,
             abandoned_grants: live.iter().map(|g| g.to_string()).collect(),
+            kept_share_deletions,
         })
     }
 
