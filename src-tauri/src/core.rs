@@ -111,6 +111,7 @@ impl Core {
         } else {
             None
         };
+        start_journal_flusher(config.home.join("patient"));
         Ok(Core {
             inner: Arc::new(Inner {
                 vault_dir: config.home.join("patient"),
@@ -291,4 +292,33 @@ pub(crate) fn now() -> Result<u64, AppError> {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .map_err(|_| AppError::internal("the system clock is before 1970"))
+}
+
+/// How often the app sends what an `erase --all` left in the erasure journal.
+const JOURNAL_FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Keeps flushing the erasure journal beside the vault, whether a wallet is open or not (after
+/// erasing the whole wallet there is none): the revocations and deletions it holds must reach
+/// every node. A thread of its own, so a slow node never touches the window or the wallet lock;
+/// with no journal each round is one failed file open.
+fn start_journal_flusher(vault_dir: PathBuf) {
+    let spawned = std::thread::Builder::new()
+        .name("erasure-journal".into())
+        .spawn(move || loop {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            match carekey_wallet::flush_erasure_journal(&vault_dir, now) {
+                Ok(Some(report)) if !report.pending.is_empty() => eprintln!(
+                    "carekey-app: erasure journal: {} write(s) still waiting",
+                    report.pending.iter().map(|n| n.pending).sum::<usize>()
+                ),
+                Err(e) => eprintln!("carekey-app: erasure journal: {e}"),
+                _ => {}
+            }
+            std::thread::sleep(JOURNAL_FLUSH_EVERY);
+        });
+    if let Err(e) = spawned {
+        eprintln!("carekey-app: could not start the erasure-journal thread: {e}");
+    }
 }
