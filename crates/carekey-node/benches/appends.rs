@@ -140,7 +140,7 @@ fn main() {
     std::fs::write(
         &config,
         format!(
-            "public_url = \"http://bench\"\ndata_dir = \"{}\"\nkey_file = \"{}\"\nbatch_size = 8192\nbatch_delay_ms = 2\nrate_per_sec = 100000000\nrate_burst = 100000000\ndurability = \"{durability}\"\n",
+            "public_url = \"http://bench\"\ndata_dir = \"{}\"\nkey_file = \"{}\"\nbatch_size = 8192\nbatch_delay_ms = 2\nrate_per_sec = 100000000\nrate_burst = 100000000\nerasure_burst = 1000000000\nerasure_per_hour = 1000000000\nerasure_cap_per_day = 100000000000\ndurability = \"{durability}\"\n",
             dir.path().join("data").display(),
             key.display()
         ),

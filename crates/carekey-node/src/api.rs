@@ -417,22 +417,31 @@ async fn post_entry(
     };
     let submission = check_entry(submission, state.clock.now())?;
     if submission.is_erasure() {
-        let logged = state
-            .node
-            .db(|c| store::entry_index(c, &submission.leaf()))?
-            .is_some();
-        if !logged {
-            let source = client.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0 .0);
-            match state.erasures.take(source, state.clock.now()) {
-                Ok(()) => {}
-                Err(ErasureRefusal::Source) => {
+        let source = client.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0 .0);
+        // The budget first (in memory); only a refused entry is looked up in the log, so an
+        // entry already there (a retry after a lost answer) is never refused. A retry that
+        // fits the budget uses up one unit: rare, and cheaper than a lookup per erasure.
+        let budget = state.erasures.take(source, state.clock.now());
+        let refused = match budget {
+            Ok(()) => None,
+            Err(refusal) => {
+                let logged = state
+                    .node
+                    .db(|c| store::entry_index(c, &submission.leaf()))?
+                    .is_some();
+                (!logged).then_some(refusal)
+            }
+        };
+        if let Some(refusal) = refused {
+            match refusal {
+                ErasureRefusal::Source => {
                     return Err(ApiError::new(
                         StatusCode::TOO_MANY_REQUESTS,
                         "erasure_rate_limited",
                         "too many erasure entries from this client; try again later",
                     ))
                 }
-                Err(ErasureRefusal::Global) => {
+                ErasureRefusal::Global => {
                     return Err(ApiError::storage_full(
                         "erasure_cap_reached",
                         "this node takes no more erasure entries today; try again later",
