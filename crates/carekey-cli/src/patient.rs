@@ -1096,7 +1096,12 @@ pub(crate) fn sync(g: &Global) -> Result<()> {
 /// a wallet is still there to sync.
 pub(crate) fn flush_journal(g: &Global) -> Result<bool> {
     let dir = vault_dir(g, "patient")?;
-    if let Some(report) = carekey_wallet::flush_erasure_journal(&dir, now()?)? {
+    // A damaged journal must not stop the wallet's own sync: say so and go on (it is kept).
+    let flushed = carekey_wallet::flush_erasure_journal(&dir, now()?).unwrap_or_else(|e| {
+        eprintln!("warning: {e:#}");
+        None
+    });
+    if let Some(report) = flushed {
         if report.pending.is_empty() {
             println!(
                 "erasure journal: every node has the erasure's last {} write(s); journal deleted",

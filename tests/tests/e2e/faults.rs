@@ -180,6 +180,18 @@ fn issue8_erase_all_ends_every_grant_and_journals_what_a_node_did_not_get() {
     let out = patient.run(&["sync"]);
     assert!(out.contains("journal deleted"), "{out}");
     assert!(!journal.exists());
+
+    // A damaged journal is kept and reported, and does not stop a new wallet's sync.
+    std::fs::write(&journal, b"{ not a journal").unwrap();
+    patient.run(&["init"]);
+    let out = patient.try_run(&["sync"]);
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("erasure journal") && err.contains("damaged"),
+        "{err}"
+    );
+    assert!(journal.exists(), "left in place");
 }
 
 /// Hole 3. Before: `node remove N` dropped the grant's publication there, so a later revoke
