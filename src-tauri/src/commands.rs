@@ -72,9 +72,30 @@ pub(crate) async fn app_status(core: State<'_, Core>) -> Result<AppStatus> {
             embedded_node: core.ledger().map(|l| l.url.clone()),
             embedded_log_key: core.ledger().map(|l| l.log_key.clone()),
             secret_store,
+            erasure_pending: erasure_pending(core.vault_dir()),
         })
     })
     .await
+}
+
+/// What the erasure journal beside the vault still holds, in plain words (a damaged journal
+/// says so rather than hiding).
+fn erasure_pending(vault_dir: &Path) -> Vec<String> {
+    match carekey_wallet::erasure_journal(vault_dir) {
+        Ok(Some(nodes)) => nodes
+            .into_iter()
+            .map(|n| {
+                format!(
+                    "{}: {} change(s) still to send ({})",
+                    n.url,
+                    n.pending,
+                    n.last_error.as_deref().unwrap_or("not sent yet")
+                )
+            })
+            .collect(),
+        Ok(None) => Vec::new(),
+        Err(e) => vec![e.to_string()],
+    }
 }
 
 #[tauri::command]

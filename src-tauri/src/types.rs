@@ -42,6 +42,9 @@ pub struct AppStatus {
     pub embedded_log_key: Option<String>,
     /// Where the device secret lives ("OS keyring (Secret Service)", "file …").
     pub secret_store: String,
+    /// Ledger writes an erased wallet left in the erasure journal, still being sent (the app
+    /// sends them every minute): one line per node.
+    pub erasure_pending: Vec<String>,
 }
 
 /// The recovery kit, shown once after `create_wallet`.

@@ -257,6 +257,23 @@ test('erase: honest limits; a record, a grant share, everything; receipts viewab
   await s.done();
 });
 
+test('erase all with a node unreachable: the receipt and the welcome screen say what is still being sent', async () => {
+  const s = await open(browser, server.url, { route: '/erase', query: 'scenario=unlocked&fail=unreachable' });
+  const { page } = s;
+  await heading(page, 'Erase');
+  await page.getByLabel('Type ERASE to confirm').fill('ERASE');
+  await page.getByRole('button', { name: 'Erase everything' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Erase everything' }).click();
+  await page.locator('.receipt dd', { hasText: /^wallet$/ }).waitFor();
+  await page.locator('ul.pending li', { hasText: /still queued/ }).first().waitFor();
+  await page.getByRole('link', { name: 'Finish' }).click();
+  await heading(page, 'Welcome to Carekey');
+  await page.locator('div.pending', { hasText: /still telling ledger nodes to stop sharing/ }).waitFor();
+  await page.locator('div.pending li', { hasText: /still to send/ }).first().waitFor();
+  await axe(page, 'welcome with erasure pending');
+  await s.done();
+});
+
 test('settings: nodes, sync now, outbox, add node, KDF, passphrase change, backup', async () => {
   const s = await open(browser, server.url, { route: '/settings' });
   const { page } = s;

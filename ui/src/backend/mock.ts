@@ -270,6 +270,7 @@ export class MockBackend implements Backend {
   readonly files = new Map<string, string>();
 
   private walletExists: boolean;
+  private erasedWhileUnreachable = false;
   private unlocked: boolean;
   private passphrase = MOCK_PASSPHRASE;
   private keyringUnlock = false;
@@ -326,6 +327,9 @@ export class MockBackend implements Backend {
     return {
       walletExists: this.walletExists, unlocked: this.unlocked, keyringUnlock: this.keyringUnlock,
       vaultDir: '/home/patient/.local/share/carekey', embeddedNode: EMBEDDED_NODE, secretStore: 'Secret Service (GNOME Keyring)',
+      erasurePending: !this.walletExists && this.erasedWhileUnreachable
+        ? this.nodes.filter((n) => n.url !== EMBEDDED_NODE).map((n) => `${n.url}: 2 change(s) still to send (connection refused)`)
+        : [],
     };
   }
 
@@ -572,6 +576,7 @@ export class MockBackend implements Backend {
     this.access = [];
     this.walletExists = false;
     this.unlocked = false;
+    this.erasedWhileUnreachable = this.failures.has('unreachable');
     return receipt;
   }
 

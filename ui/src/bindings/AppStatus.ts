@@ -31,4 +31,9 @@ embeddedLogKey?: string,
 /**
  * Where the device secret lives ("OS keyring (Secret Service)", "file …").
  */
-secretStore: string, };
+secretStore: string, 
+/**
+ * Ledger writes an erased wallet left in the erasure journal, still being sent (the app
+ * sends them every minute): one line per node.
+ */
+erasurePending: Array<string>, };

@@ -6,9 +6,15 @@ import { Notice, busy, button, checkbox, page, passphraseFields, section, textIn
 export const welcome: Screen = {
   title: 'Welcome',
   needs: 'no-wallet',
-  render: () =>
+  render: (ctx) =>
     page('Welcome to Carekey',
       'Your health records, encrypted on this device. You decide who may read them and for how long, and you see every access.',
+      ctx.status.erasurePending.length
+        ? h('div', { class: 'pending', role: 'status' },
+          h('p', null, h('strong', null, 'Your erased wallet is still telling ledger nodes to stop sharing. '),
+            'Carekey keeps trying every minute while it is open; until a node confirms, it may still hand out what was shared through it.'),
+          h('ul', null, ...ctx.status.erasurePending.map((p) => h('li', null, p))))
+        : null,
       h('div', { class: 'choices' },
         h('a', { class: 'choice', href: '#/create' },
           h('span', { class: 'choice-title' }, 'Create a new wallet'),
