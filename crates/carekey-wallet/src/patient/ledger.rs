@@ -459,7 +459,10 @@ impl PatientWallet {
                 // The same rule as pinning by hand: a remote node needs a witness.
                 if policy.quorum == 0 && !is_loopback(&node.url) {
                     return Err(WalletError::Invalid(format!(
-                        "the request names the remote node {}: set the witnesses you require                          first (`carekey node witnesses --witness KEY`, Settings in the app), or                          pin it knowingly without witnesses (`carekey node add URL KEY                          --no-witness`)",
+                        "the request names the remote node {}: set the witnesses you require \
+                         first (`carekey node witnesses --witness KEY`, Settings in the app), \
+                         or pin it knowingly without witnesses (`carekey node add URL KEY \
+                         --no-witness`)",
                         node.url
                     )));
                 }
@@ -1769,6 +1772,10 @@ mod tests {
                 .pin_request_nodes(&[format!("https://third.example {vkey}")])
                 .unwrap_err();
             assert!(err.to_string().contains("node witnesses"), "{err}");
+            assert!(
+                !err.to_string().contains("  "),
+                "one line of plain words: {err}"
+            );
             f.wallet
                 .pin_request_nodes(&[format!("http://127.0.0.1:7001 {vkey}")])
                 .unwrap();
