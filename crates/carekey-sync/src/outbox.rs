@@ -209,6 +209,14 @@ impl Outbox {
             .collect()
     }
 
+    /// Makes every waiting write due at `now`: the patient (or a timer) asked to try again, so
+    /// the backoff of earlier failures is not waited out.
+    pub fn retry_now(&mut self, now: u64) {
+        for item in &mut self.items {
+            item.next_attempt_at = item.next_attempt_at.min(now);
+        }
+    }
+
     /// Drops the queued uploads of a grant's bundle (on every node): the grant is ending, and a
     /// bundle uploaded after its deletion would bring it back.
     pub fn cancel_uploads(&mut self, grant: &GrantId) {

@@ -15,20 +15,10 @@ use carekey_sync::{NodeClient, Outbox, OutboxOp};
 use carekey_vault::atomic;
 use serde::{Deserialize, Serialize};
 
-use crate::WalletError;
+use crate::patient::outbox_nodes;
+use crate::{OutboxNode, WalletError};
 
 const FORMAT: &str = "carekey-erasure-journal/v1";
-
-/// What is still waiting for one node.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct JournalNode {
-    /// The node.
-    pub url: String,
-    /// Writes still waiting for it.
-    pub pending: usize,
-    /// Why the last attempt failed.
-    pub last_error: Option<String>,
-}
 
 /// The state of an erasure journal after a flush.
 #[derive(Clone, Debug, Serialize)]
@@ -36,7 +26,7 @@ pub struct JournalReport {
     /// Writes acknowledged (or refused for good) by their node in this flush.
     pub sent: usize,
     /// What still waits, node by node (empty: the journal is done and deleted).
-    pub pending: Vec<JournalNode>,
+    pub pending: Vec<OutboxNode>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -116,8 +106,8 @@ fn read(path: &Path) -> Result<Option<Outbox>, WalletError> {
 }
 
 /// What the journal of the wallet in `vault_dir` still holds, per node (`None`: no journal).
-pub fn erasure_journal(vault_dir: &Path) -> Result<Option<Vec<JournalNode>>, WalletError> {
-    Ok(read(&journal_path(vault_dir))?.map(|o| per_node(&o)))
+pub fn erasure_journal(vault_dir: &Path) -> Result<Option<Vec<OutboxNode>>, WalletError> {
+    Ok(read(&journal_path(vault_dir))?.map(|o| outbox_nodes(&o)))
 }
 
 /// Sends what the erasure journal beside `vault_dir` holds; keeps what a node did not
@@ -130,33 +120,11 @@ pub fn flush_erasure_journal(
         return Ok(None);
     };
     // Retry everything now: the patient (or the app's timer) asked for it.
-    for item in &mut outbox.items {
-        item.next_attempt_at = item.next_attempt_at.min(now);
-    }
+    outbox.retry_now(now);
     let sent = outbox.flush(now, &|url: &str| NodeClient::new(url)).len();
     write(vault_dir, &outbox)?;
     Ok(Some(JournalReport {
         sent,
-        pending: per_node(&outbox),
+        pending: outbox_nodes(&outbox),
     }))
-}
-
-pub(crate) fn per_node(outbox: &Outbox) -> Vec<JournalNode> {
-    let mut nodes: Vec<JournalNode> = Vec::new();
-    for item in &outbox.items {
-        match nodes.iter_mut().find(|n| n.url == item.node) {
-            Some(n) => {
-                n.pending += 1;
-                if item.last_error.is_some() {
-                    n.last_error.clone_from(&item.last_error);
-                }
-            }
-            None => nodes.push(JournalNode {
-                url: item.node.clone(),
-                pending: 1,
-                last_error: item.last_error.clone(),
-            }),
-        }
-    }
-    nodes
 }

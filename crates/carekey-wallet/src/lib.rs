@@ -29,9 +29,7 @@ pub use carekey_model::{
 pub use carekey_vault::{default_store, FileStore, OsKeyring, Passphrase, SecretStore, VaultError};
 pub use directory::DirectoryDesk;
 pub use error::WalletError;
-pub use journal::{
-    erasure_journal, flush_erasure_journal, journal_path, JournalNode, JournalReport,
-};
+pub use journal::{erasure_journal, flush_erasure_journal, journal_path, JournalReport};
 pub use patient::{
     AccessView, ErasureReceipt, GrantSummary, KeyWrap, KeyWraps, LedgerProof, NodeRef, NodeRemoval,
     NodeSyncStatus, OutboxNode, PatientWallet, RecordSummary, RecoveryKit, RequestInput,

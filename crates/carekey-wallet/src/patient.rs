@@ -32,6 +32,7 @@ use crate::WalletError;
 mod backup_share;
 mod ledger;
 
+pub(crate) use ledger::outbox_nodes;
 pub use ledger::{
     AccessView, NodeRef, NodeRemoval, NodeSyncStatus, OutboxNode, SyncReport, WitnessPolicy,
     DEFAULT_MAX_AGE_SECS, MAX_SERVE_DELAY_SECS,
@@ -336,18 +337,7 @@ impl PatientWallet {
     }
 
     fn load(vault: Vault) -> Result<Self, WalletError> {
-        let doc: StateDocument = state::decode(&vault.state()?)?;
-        state::check_version(&doc)?;
-        let state = match (doc.role, doc.patient) {
-            (Role::Patient, Some(p)) => p,
-            (role, _) => {
-                return Err(WalletError::WrongRole {
-                    expected: "patient",
-                    found: role.name(),
-                })
-            }
-        };
-        let keys: KeyIndex = state::decode(&vault.key_index()?)?;
+        let (state, keys) = read_state(&vault)?;
         let mut wallet = PatientWallet { vault, state, keys };
         if wallet.migrate_backup_share() {
             // Out of the state document for good: a fresh epoch key seals the index that now
@@ -1015,12 +1005,14 @@ impl PatientWallet {
             .filter_map(|(id, e)| {
                 let signed = SignedGrant::from_bytes(&e.signed.0).ok()?;
                 let g = signed.document();
-                let waiting_for = self.grant_end_waiting_for(id);
+                // Only an ended grant can wait for nodes (one pass over the outbox each).
+                let waiting_for = match e.status {
+                    GrantStatus::Active => Vec::new(),
+                    _ => self.grant_end_waiting_for(id),
+                };
                 let (status, ends_as) = match e.status {
                     GrantStatus::Active if now >= g.not_after => ("expired", None),
-                    ref s if !waiting_for.is_empty() && *s != GrantStatus::Active => {
-                        ("ending", Some(status_name(s).to_owned()))
-                    }
+                    ref s if !waiting_for.is_empty() => ("ending", Some(status_name(s).to_owned())),
                     ref s => (status_name(s), None),
                 };
                 Some((
@@ -1112,18 +1104,8 @@ impl PatientWallet {
         // failure before it puts back what is on disk, so nothing half-done is ever shown.
         let prepared =
             self.prepare_end_of_grant(grant_id, &rekeyed, status, &revocation, tombstone, now);
-        let (old_versions, updated_bundles) = match prepared {
-            Ok(p) => p,
-            Err(e) => {
-                self.reload_after_failure();
-                return Err(e);
-            }
-        };
-        crash::point("grant-end.prepared");
-        if let Err(e) = self.save_rotating() {
-            self.reload_after_failure();
-            return Err(e);
-        }
+        let (old_versions, updated_bundles) =
+            self.commit_or_reload(prepared, "grant-end.prepared")?;
         crash::point("grant-end.committed");
         self.remove_files(&old_versions);
         self.flush_outbox(now);
@@ -1179,26 +1161,27 @@ impl PatientWallet {
     /// Puts back the state on disk after a change failed half-way in memory. If even that
     /// fails the in-memory wallet is left as it is; the next unlock reads the disk anyway.
     fn reload_after_failure(&mut self) {
-        let reloaded = self
-            .vault
-            .state()
-            .and_then(|s| Ok((s, self.vault.key_index()?)))
-            .map_err(WalletError::from)
-            .and_then(|(state, keys)| {
-                let doc: StateDocument = state::decode(&state)?;
-                let keys: KeyIndex = state::decode(&keys)?;
-                Ok((doc, keys))
-            });
-        if let Ok((
-            StateDocument {
-                patient: Some(p), ..
-            },
-            keys,
-        )) = reloaded
-        {
-            self.state = p;
+        if let Ok((state, keys)) = read_state(&self.vault) {
+            self.state = state;
             self.keys = keys;
         }
+    }
+
+    /// Commits a change prepared in memory with one state write (a fresh epoch key), after
+    /// the crash point `point`; if preparing or writing failed, puts back what is on disk.
+    fn commit_or_reload<T>(
+        &mut self,
+        prepared: Result<T, WalletError>,
+        point: &'static str,
+    ) -> Result<T, WalletError> {
+        let committed = prepared.and_then(|value| {
+            crash::point(point);
+            self.save_rotating().map(|()| value)
+        });
+        if committed.is_err() {
+            self.reload_after_failure();
+        }
+        committed
     }
 
     /// The nodes that have not yet acknowledged the end of a grant: its revocation entry or
@@ -1302,19 +1285,8 @@ impl PatientWallet {
         let old_epoch = self.vault.epoch();
         // In memory up to the one state write that commits the erasure with all the ledger
         // work it implies; a failure before it puts back what is on disk.
-        let committed = self
-            .prepare_record_erasure(id, &tombstone, now)
-            .and_then(|share_nodes| {
-                crash::point("record-erasure.prepared");
-                self.save_rotating().map(|()| share_nodes)
-            });
-        let share_nodes = match committed {
-            Ok(nodes) => nodes,
-            Err(e) => {
-                self.reload_after_failure();
-                return Err(e);
-            }
-        };
+        let prepared = self.prepare_record_erasure(id, &tombstone, now);
+        let share_nodes = self.commit_or_reload(prepared, "record-erasure.prepared")?;
         crash::point("record-erasure.committed");
         self.remove_files(&[record_path(&self.vault.records_dir(), id, entry.version)]);
         self.flush_outbox(now);
@@ -1709,6 +1681,23 @@ impl PatientWallet {
     pub fn backups(&self) -> &[PathBuf] {
         &self.state.backups
     }
+}
+
+/// The patient's state document and key index as they are on disk.
+fn read_state(vault: &Vault) -> Result<(PatientState, KeyIndex), WalletError> {
+    let doc: StateDocument = state::decode(&vault.state()?)?;
+    state::check_version(&doc)?;
+    let state = match (doc.role, doc.patient) {
+        (Role::Patient, Some(p)) => p,
+        (role, _) => {
+            return Err(WalletError::WrongRole {
+                expected: "patient",
+                found: role.name(),
+            })
+        }
+    };
+    let keys: KeyIndex = state::decode(&vault.key_index()?)?;
+    Ok((state, keys))
 }
 
 /// Grant bundles re-issued because records they cover were re-keyed.

@@ -422,27 +422,7 @@ impl PatientWallet {
 
     /// The outbox per node: how many writes wait, and why the last attempt failed.
     pub fn outbox(&self) -> Vec<OutboxNode> {
-        let mut nodes: Vec<OutboxNode> = Vec::new();
-        for item in &self.state.outbox.items {
-            match nodes.iter_mut().find(|n| n.url == item.node) {
-                Some(n) => {
-                    n.pending += 1;
-                    n.attempts = n.attempts.max(item.attempts);
-                    n.next_attempt_at = n.next_attempt_at.min(item.next_attempt_at);
-                    if item.last_error.is_some() {
-                        n.last_error.clone_from(&item.last_error);
-                    }
-                }
-                None => nodes.push(OutboxNode {
-                    url: item.node.clone(),
-                    pending: 1,
-                    attempts: item.attempts,
-                    next_attempt_at: item.next_attempt_at,
-                    last_error: item.last_error.clone(),
-                }),
-            }
-        }
-        nodes
+        outbox_nodes(&self.state.outbox)
     }
 
     /// Pins the nodes a reviewed request names, as the patient confirmed them: a node the
@@ -924,9 +904,7 @@ impl PatientWallet {
     pub fn sync(&mut self, now: u64) -> Result<SyncReport, WalletError> {
         // A sync is a request to try now: the backoff only spaces the flushes that every other
         // operation makes on its way.
-        for item in &mut self.state.outbox.items {
-            item.next_attempt_at = item.next_attempt_at.min(now);
-        }
+        self.state.outbox.retry_now(now);
         let pending = self.flush_outbox(now);
         let mut report = SyncReport {
             outbox_pending: pending,
@@ -1331,6 +1309,31 @@ impl PatientWallet {
         out.sort_by(|a, b| b.served_at.cmp(&a.served_at).then(a.index.cmp(&b.index)));
         out
     }
+}
+
+/// Writes waiting in `outbox`, per node, in the order the nodes first appear.
+pub(crate) fn outbox_nodes(outbox: &carekey_sync::Outbox) -> Vec<OutboxNode> {
+    let mut nodes: Vec<OutboxNode> = Vec::new();
+    for item in &outbox.items {
+        match nodes.iter_mut().find(|n| n.url == item.node) {
+            Some(n) => {
+                n.pending += 1;
+                n.attempts = n.attempts.max(item.attempts);
+                n.next_attempt_at = n.next_attempt_at.min(item.next_attempt_at);
+                if item.last_error.is_some() {
+                    n.last_error.clone_from(&item.last_error);
+                }
+            }
+            None => nodes.push(OutboxNode {
+                url: item.node.clone(),
+                pending: 1,
+                attempts: item.attempts,
+                next_attempt_at: item.next_attempt_at,
+                last_error: item.last_error.clone(),
+            }),
+        }
+    }
+    nodes
 }
 
 fn submit(entry: &[u8]) -> OutboxOp {
