@@ -14,22 +14,10 @@ use carekey_model::Signed;
 
 use crate::cli::Actor;
 use crate::hostile_node::{read_key, read_log, write_log};
-use crate::ledger::{copy_dir, free_port, keygen, pin, shared_through, start_node, walk};
+use crate::ledger::{
+    copy_dir, erase_one, free_port, keygen, pin, shared_through, start_node, walk,
+};
 use crate::ledger::{patient_with_summary, provider_asking, share, Proc, StaticServer};
-
-/// Imports one small file called `name` and erases it: one erasure entry on every pinned node.
-fn erase_one(patient: &Actor, name: &str) {
-    std::fs::write(patient.cwd.join(name), name.as_bytes()).unwrap();
-    patient.run(&["import", name]);
-    let id = crate::cli::record_id_named(patient, name);
-    patient.run(&[
-        "erase",
-        &id,
-        "--yes",
-        "--receipt",
-        &format!("{name}.receipt"),
-    ]);
-}
 
 /// Runs `carekey sync`, which must fail: (stdout, stderr).
 fn failing_sync(patient: &Actor) -> (String, String) {

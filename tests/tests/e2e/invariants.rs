@@ -2297,20 +2297,15 @@ fn every_crash_point_is_reachable_from_the_cli() {
             p if p.starts_with("grant-end.") => {
                 std::fs::write(dir.join("a.json"), ALLERGY).unwrap();
                 patient.run(&["import", "a.json"]);
-                let doc = Actor::new(&dir, "doc");
-                doc.run(&["provider", "init", "--name", "Dr. Crash"]);
-                doc.run(&[
-                    "provider",
-                    "request",
-                    "--type",
-                    "AllergyIntolerance",
-                    "--purpose",
-                    "care",
-                    "--out",
+                crate::ledger::provider_asking(
+                    &dir,
+                    "doc",
+                    "Dr. Crash",
+                    &["AllergyIntolerance"],
                     "req",
-                ]);
-                patient.run(&["share", "req/request.uri", "--yes", "--out", "g.bundle"]);
-                let grant = crate::ledger::first_grant(&patient);
+                    &[],
+                );
+                let grant = crate::ledger::share(&patient, "req");
                 vec![
                     "revoke".into(),
                     grant,

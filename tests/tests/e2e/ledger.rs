@@ -562,7 +562,7 @@ pub(crate) fn start_node(data: &Path, key: &Path, port: u16, witnesses: &[(&str,
 }
 
 /// A patient who imports one record and erases it: one erasure entry on every pinned node.
-fn erase_one(patient: &Actor, name: &str) {
+pub(crate) fn erase_one(patient: &Actor, name: &str) {
     std::fs::write(patient.cwd.join(name), name.as_bytes()).unwrap();
     patient.run(&["import", name]);
     let id = crate::cli::record_id_named(patient, name);
