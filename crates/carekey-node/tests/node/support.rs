@@ -149,20 +149,7 @@ pub async fn call(
     headers: &[(&str, String)],
     body: Vec<u8>,
 ) -> (StatusCode, HeaderMap, Bytes) {
-    let mut req = Request::builder().method(method).uri(uri);
-    for (k, v) in headers {
-        req = req.header(*k, v);
-    }
-    let resp = app(state.clone())
-        .oneshot(req.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (status, headers, body)
+    send(state, None, method, uri, headers, body).await
 }
 
 /// A patient, a provider, and one grant with its ledger pseudonyms.
@@ -354,13 +341,27 @@ pub async fn call_from(
     headers: &[(&str, String)],
     body: Vec<u8>,
 ) -> (StatusCode, HeaderMap, Bytes) {
+    send(state, Some(peer), method, uri, headers, body).await
+}
+
+/// One request through the router, from `peer` when given, with the whole answer.
+async fn send(
+    state: &AppState,
+    peer: Option<std::net::SocketAddr>,
+    method: Method,
+    uri: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+) -> (StatusCode, HeaderMap, Bytes) {
     let mut req = Request::builder().method(method).uri(uri);
     for (k, v) in headers {
         req = req.header(*k, v);
     }
     let mut req = req.body(Body::from(body)).unwrap();
-    req.extensions_mut()
-        .insert(axum::extract::ConnectInfo(peer));
+    if let Some(peer) = peer {
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+    }
     let resp = app(state.clone()).oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
