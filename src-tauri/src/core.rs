@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use carekey_wallet::{FileStore, KdfParams, OsKeyring, PatientWallet, SecretStore, WalletError};
+use carekey_wallet::agent::WalletCell;
+use carekey_wallet::{
+    FileStore, KdfParams, LocalNode, OsKeyring, PatientWallet, SecretStore, WalletError,
+};
 
 use crate::ledger::EmbeddedLedger;
 use crate::types::AppError;
@@ -216,6 +219,12 @@ impl Core {
         Ok(f(wallet)?)
     }
 
+    /// Sends what a change queued for the ledger nodes, with the wallet lock free while it
+    /// talks to them (other commands go on). Offline is normal: what is not sent stays queued.
+    pub(crate) fn publish(&self, now: u64) {
+        carekey_wallet::agent::publish(self, now);
+    }
+
     /// Keeps a freshly unlocked wallet, pinning the embedded node in it first.
     pub(crate) fn keep(&self, mut wallet: PatientWallet) {
         self.pin_embedded(&mut wallet);
@@ -223,32 +232,16 @@ impl Core {
         *self.slot() = Some(wallet);
     }
 
-    /// Pins the embedded node (log key, its witness, quorum 1) unless the wallet already pins
-    /// this URL with this log key. When the embedded log came back on another port (its last
-    /// one was taken), the pin moves with it, keeping what the wallet verified. A failure is
+    /// Pins the embedded node (the wallet's rule for a node on this device). A failure is
     /// reported, not fatal: the wallet works without.
     fn pin_embedded(&self, wallet: &mut PatientWallet) {
         let Some(l) = self.ledger() else { return };
-        let nodes = wallet.nodes();
-        if nodes
-            .iter()
-            .any(|(p, _)| p.url == l.url && p.log_key == l.log_key)
-        {
-            // Pinned by an older version: make sure it is marked local.
-            let _ = wallet.set_node_local(&l.url, true);
-            return;
-        }
-        let moved = nodes
-            .iter()
-            .find(|(p, _)| p.log_key == l.log_key)
-            .map(|(p, _)| p.url.clone());
-        // Local: a backup key share kept only on this device would be lost with it.
-        let result = match moved {
-            Some(old) => wallet.move_node(&old, &l.url),
-            None => wallet.add_node(&l.url, &l.log_key, std::slice::from_ref(&l.witness_key), 1),
-        }
-        .and_then(|()| wallet.set_node_local(&l.url, true));
-        if let Err(e) = result {
+        let node = LocalNode {
+            url: l.url.clone(),
+            log_key: l.log_key.clone(),
+            witness_key: l.witness_key.clone(),
+        };
+        if let Err(e) = wallet.ledger().pin_local_node(&node) {
             eprintln!("carekey-app: could not pin the embedded ledger node: {e}");
         }
     }
@@ -320,5 +313,12 @@ fn start_journal_flusher(vault_dir: PathBuf) {
         });
     if let Err(e) = spawned {
         eprintln!("carekey-app: could not start the erasure-journal thread: {e}");
+    }
+}
+
+/// The ledger agent reaches the wallet through the app's lock, between its network steps.
+impl WalletCell for &Core {
+    fn with<R>(&mut self, f: impl FnOnce(&mut PatientWallet) -> R) -> Option<R> {
+        self.slot().as_mut().map(f)
     }
 }

@@ -80,8 +80,8 @@ describe('mock backend', () => {
     expect((await m.reviewRequest({ uri: 'carekey:request/v1/name-mismatch', imageBase64: null })).verification.state).toBe('name_mismatch');
     expect((await m.reviewRequest({ uri: null, imageBase64: 'QR' })).uri).toBe(REQ);
     expect((await rejection(m.reviewRequest({ uri: null, imageBase64: 'not a qr' }))).code).toBe('bad_qr');
-    expect((await rejection(m.reviewRequest({ uri: 'https://evil.example', imageBase64: null }))).code).toBe('invalid');
-    expect((await rejection(m.reviewRequest({ uri: 'carekey:request/v1/%%%%%%%%%%', imageBase64: null }))).code).toBe('invalid');
+    expect((await rejection(m.reviewRequest({ uri: 'https://evil.example', imageBase64: null }))).code).toBe('bad_document');
+    expect((await rejection(m.reviewRequest({ uri: 'carekey:request/v1/%%%%%%%%%%', imageBase64: null }))).code).toBe('bad_document');
   });
 
   it('shares only what was chosen, never longer than asked, and only with confirmed nodes', async () => {
@@ -90,7 +90,7 @@ describe('mock backend', () => {
     const base = { uri, recordIds: [], resourceTypes: ['Condition'], durationSecs: null, confirmNodes: false };
     expect((await rejection(m.share(base))).code).toBe('unconfirmed_nodes');
     expect((await rejection(m.share({ ...base, confirmNodes: true, resourceTypes: [] }))).code).toBe('empty_share');
-    expect((await rejection(m.share({ ...base, confirmNodes: true, durationSecs: 400 * 86400 }))).code).toBe('invalid');
+    expect((await rejection(m.share({ ...base, confirmNodes: true, durationSecs: 400 * 86400 }))).code).toBe('bad_duration');
     const r = await m.share({ ...base, confirmNodes: true, durationSecs: 86400 });
     expect(r.records).toBe(1);
     const grants = await m.listGrants();
@@ -129,9 +129,9 @@ describe('mock backend', () => {
   it('validates added nodes', async () => {
     const m = new MockBackend({ scenario: 'unlocked' });
     const logKey = 'ledger.example.org+1a2b3c4d+AQm7qJ2Xh4kQ0wTfQd1N3xJx4j1b5c8d9e0f1a2b3c4d5e6f';
-    expect((await rejection(m.addNode({ url: 'ftp://x', logKey, witnessKeys: [], quorum: 0 }))).code).toBe('invalid');
-    expect((await rejection(m.addNode({ url: 'https://ledger.example.org', logKey: 'nope', witnessKeys: [], quorum: 0 }))).code).toBe('invalid');
-    expect((await rejection(m.addNode({ url: 'https://ledger.example.org', logKey, witnessKeys: [], quorum: 1 }))).code).toBe('invalid');
+    expect((await rejection(m.addNode({ url: 'ftp://x', logKey, witnessKeys: [], quorum: 0 }))).code).toBe('bad_node_url');
+    expect((await rejection(m.addNode({ url: 'https://ledger.example.org', logKey: 'nope', witnessKeys: [], quorum: 0 }))).code).toBe('bad_log_key');
+    expect((await rejection(m.addNode({ url: 'https://ledger.example.org', logKey, witnessKeys: [], quorum: 1 }))).code).toBe('bad_quorum');
     await m.addNode({ url: 'https://ledger.example.org', logKey, witnessKeys: ['w+1+k'], quorum: 1 });
     expect((await m.settings()).nodes.map((n) => n.url)).toContain('https://ledger.example.org');
   });
@@ -140,7 +140,7 @@ describe('mock backend', () => {
     const m = new MockBackend({ scenario: 'unlocked' });
     const logKey = 'ledger.example.org+1a2b3c4d+AQm7qJ2Xh4kQ0wTfQd1N3xJx4j1b5c8d9e0f1a2b3c4d5e6f';
     const refused = await rejection(m.addNode({ url: 'https://ledger.example.org', logKey, witnessKeys: [], quorum: 0 }));
-    expect(refused.code).toBe('invalid');
+    expect(refused.code).toBe('needs_witness');
     expect(refused.message).toMatch(/witness/);
     await m.addNode({ url: 'https://ledger.example.org', logKey, witnessKeys: [], quorum: 0, noWitness: true });
     await m.addNode({ url: 'http://127.0.0.1:7000', logKey, witnessKeys: [], quorum: 0 });
@@ -175,7 +175,7 @@ describe('mock backend', () => {
   it('restores from 24 kit words only', async () => {
     const m = new MockBackend();
     const kit = await new MockBackend().createWallet({ passphrase: 'orbit lantern walnut glacier', keyring: false });
-    expect((await rejection(m.restoreWallet({ words: kit.words.slice(1), backupPath: '/b', passphrase: 'x' }))).code).toBe('invalid');
+    expect((await rejection(m.restoreWallet({ words: kit.words.slice(1), backupPath: '/b', passphrase: 'x' }))).code).toBe('crypto');
     expect((await rejection(m.restoreWallet({ words: [...kit.words.slice(1), 'zebra'], backupPath: '/b', passphrase: 'x' }))).code).toBe('crypto');
     await m.restoreWallet({ words: kit.words, backupPath: '/media/usb/carekey-backup.ckb', passphrase: 'new pass phrase words' });
     expect((await m.appStatus()).unlocked).toBe(true);

@@ -115,17 +115,9 @@ pub(crate) fn new_passphrase(g: &Global) -> Result<Passphrase> {
             a
         }
     };
-    check_strength(&p)?;
+    // The wallet's rule, checked before the KDF runs (it checks again when it sets it).
+    carekey_wallet::check_passphrase(&p)?;
     Ok(p)
-}
-
-fn check_strength(p: &Passphrase) -> Result<()> {
-    if p.expose().chars().count() < 8 {
-        bail!(
-            "the passphrase is too short: use at least 8 characters (a few random words are best)"
-        );
-    }
-    Ok(())
 }
 
 /// Opens the patient wallet: with the passphrase when one was given, else with this device's

@@ -44,7 +44,10 @@ fn grant_1000(c: &mut Criterion) {
     .unwrap();
     let file = tmp.path().join("obs.json");
     std::fs::write(&file, observation_bundle(1000)).unwrap();
-    let imported = patient.import(&file, NOW, &mut |_, _| {}).unwrap();
+    let imported = patient
+        .records()
+        .import(&file, NOW, &mut |_, _| {})
+        .unwrap();
     assert_eq!(imported.len(), 1000);
     let mut provider = ProviderWallet::create(
         &tmp.path().join("provider"),
@@ -90,11 +93,13 @@ fn grant_1000(c: &mut Criterion) {
                 )
                 .unwrap();
                 let review = patient
+                    .sharing()
                     .review_request(RequestInput::Uri(&uri), NOW)
                     .unwrap();
                 let start = Instant::now();
-                let outcome = patient.share(&review, &choice, NOW).unwrap();
+                let outcome = patient.sharing().share(&review, &choice, NOW).unwrap();
                 let wraps = patient
+                    .sharing()
                     .wrap_keys(&outcome.grant.document().grant_id)
                     .unwrap();
                 total += start.elapsed();
@@ -112,10 +117,12 @@ fn grant_1000(c: &mut Criterion) {
     )
     .unwrap();
     let review = patient
+        .sharing()
         .review_request(RequestInput::Uri(&uri), NOW)
         .unwrap();
-    let outcome = patient.share(&review, &choice, NOW).unwrap();
+    let outcome = patient.sharing().share(&review, &choice, NOW).unwrap();
     let bundle = patient
+        .sharing()
         .grant_bundle(&outcome.grant.document().grant_id)
         .unwrap();
     assert_eq!(provider.open(&bundle, NOW).unwrap().records.len(), 1000);

@@ -10,6 +10,24 @@ use carekey_vault::{Passphrase, SecretStore, Vault};
 use crate::state::{self, DirectoryState, KeyIndex, Role, SecretBytes, StateDocument, StateRef};
 use crate::WalletError;
 
+/// Why a directory-desk operation failed, beyond the causes every operation shares.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DirectoryError {
+    /// A provider key is not a public key.
+    #[error("{0:?} is not a provider key (64 hex characters)")]
+    BadProviderKey(String),
+}
+
+impl DirectoryError {
+    /// A stable, machine-readable code (see [`WalletError::code`]).
+    pub fn code(&self) -> &'static str {
+        match self {
+            DirectoryError::BadProviderKey(_) => "bad_key",
+        }
+    }
+}
+
 /// An unlocked directory desk.
 #[derive(Debug)]
 pub struct DirectoryDesk {
@@ -28,10 +46,9 @@ impl DirectoryDesk {
     ) -> Result<Self, WalletError> {
         let name = name.trim();
         if name.is_empty() || name.len() > 200 {
-            return Err(WalletError::Invalid(
-                "a directory name of 1 to 200 characters is required".into(),
-            ));
+            return Err(crate::ProviderError::BadName { what: "directory" }.into());
         }
+        crate::check_passphrase(passphrase)?;
         let mut desk = DirectoryDesk {
             vault: Vault::create(dir, passphrase, kdf, store)?,
             state: DirectoryState {
@@ -84,13 +101,11 @@ impl DirectoryDesk {
     /// Lists (or re-lists under a new name) a provider key.
     pub fn add(&mut self, name: &str, key: &str) -> Result<(), WalletError> {
         let key: PublicKey = key.trim().parse().map_err(|_| {
-            WalletError::Invalid(format!("{key:?} is not a provider key (64 hex characters)"))
+            WalletError::from(crate::DirectoryError::BadProviderKey(key.to_owned()))
         })?;
         let name = name.trim();
         if name.is_empty() || name.len() > 200 {
-            return Err(WalletError::Invalid(
-                "a provider name of 1 to 200 characters is required".into(),
-            ));
+            return Err(crate::ProviderError::BadName { what: "provider" }.into());
         }
         let hex = key.to_string();
         self.state.providers.retain(|(_, k)| *k != hex);

@@ -1,4 +1,8 @@
-//! The wallet's error type: one enum for every use case, with messages a patient can act on.
+//! The wallet's error type. Causes every operation shares (the vault, a file, a malformed
+//! document) are variants here; what can go wrong in one service has that service's own enum
+//! (`RecordError`, `ShareError`, `LinkError`, `BackupError`, `ReceiptError`, `ProviderError`,
+//! `DirectoryError`), wrapped here so a shell needs one type. Every variant maps to one stable
+//! code ([`WalletError::code`]) that the app and the CLI explain.
 
 use std::path::PathBuf;
 
@@ -69,79 +73,45 @@ pub enum WalletError {
         /// What the user typed.
         query: String,
     },
-    /// The request names nodes the patient has not pinned and did not confirm.
-    #[error("the request names nodes you have not pinned: {0:?}; confirm them to continue")]
-    UnconfirmedNodes(Vec<String>),
-    /// A request vouches for a different log key than the one the patient pinned for that URL
-    /// (a node cannot be re-keyed by a provider's request).
-    #[error(
-        "the request names node {url} with log key {requested}, but you pinned {pinned} for it; \
-         if the node really changed its key, remove it and add it again"
-    )]
-    NodeKeyMismatch {
-        /// The node URL.
-        url: String,
-        /// The key the request names.
-        requested: String,
-        /// The key the patient pinned.
-        pinned: String,
+    /// A records operation failed.
+    #[error(transparent)]
+    Record(#[from] crate::RecordError),
+    /// A sharing operation (request, grant, revocation) failed.
+    #[error(transparent)]
+    Share(#[from] crate::ShareError),
+    /// A ledger-node setting was refused.
+    #[error(transparent)]
+    Link(#[from] crate::LinkError),
+    /// A backup could not be restored.
+    #[error(transparent)]
+    Backup(#[from] crate::BackupError),
+    /// An erasure receipt does not verify.
+    #[error(transparent)]
+    Receipt(#[from] crate::ReceiptError),
+    /// A provider-side operation was refused.
+    #[error(transparent)]
+    Provider(#[from] crate::ProviderError),
+    /// A directory-desk operation was refused.
+    #[error(transparent)]
+    Directory(#[from] crate::DirectoryError),
+    /// The erasure journal beside the vault could not be written or read.
+    #[error("erasure journal {}: {reason}", path.display())]
+    Journal {
+        /// The journal file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
     },
-    /// A node still serves grants the patient has not ended there, or ending work waits for it.
-    #[error(
-        "{url} may still serve {} grant(s) ({}) and {waiting} ending write(s) wait for it: revoke them and sync first, or remove it with --force if the node is gone for good (a receipt lists what could not be ended)",
-        grants.len(),
-        grants.iter().map(|g| &g[..12.min(g.len())]).collect::<Vec<_>>().join(", ")
-    )]
-    NodeInUse {
-        /// The node URL.
-        url: String,
-        /// Grants still live there (hex ids).
-        grants: Vec<String>,
-        /// Ledger writes that end or erase something, still queued for it.
-        waiting: usize,
-    },
-    /// A backup's key share was deleted from every node the backup names: an erasure happened
-    /// after the backup was made, so it no longer opens (by design).
-    #[error(
-        "this backup was made before an erasure: its key share was deleted from {} (every node it names); restore a newer backup",
-        nodes.join(", ")
-    )]
-    BackupShareGone {
-        /// The nodes the backup names.
-        nodes: Vec<String>,
-    },
-    /// No node the backup names answered with its key share.
-    #[error(
-        "this backup needs its key share from a ledger node, and none answered: {}{}",
-        nodes.join("; "),
-        if deleted.is_empty() { String::new() } else { format!(" (deleted on {})", deleted.join(", ")) }
-    )]
-    BackupShareUnreachable {
-        /// The nodes that could not be reached, with why.
-        nodes: Vec<String>,
-        /// The nodes that answered that the share is gone.
-        deleted: Vec<String>,
-    },
-    /// The patient chose nothing to share.
-    #[error("nothing to share: choose records or resource types the request asks for")]
-    EmptyShare,
-    /// A grant bundle was refused by the provider's checks.
-    #[error("bundle refused: {0}")]
-    Refused(String),
-    /// The grant is not active (already revoked or erased).
-    #[error("grant {grant} is {status}")]
-    GrantNotActive {
-        /// The grant id.
-        grant: String,
-        /// Its current status.
-        status: String,
-    },
-    /// Input was understood but is not acceptable (bad duration, bad URL…).
+    /// A new passphrase does not meet the wallet's policy.
     #[error("{0}")]
-    Invalid(String),
-    /// A ledger node could not be reached or answered something the wallet cannot accept.
-    #[error("ledger: {0}")]
-    Ledger(String),
+    WeakPassphrase(String),
+    /// No home directory to keep the vault in.
+    #[error("no home directory: pass --vault DIR or set CAREKEY_HOME")]
+    NoHome,
+    /// The wallet was locked while a ledger run was under way (what was sent is sent; the
+    /// rest stays queued for the next run).
+    #[error("the wallet was locked during the ledger run")]
+    Locked,
 }
 
 impl WalletError {
@@ -176,16 +146,17 @@ impl WalletError {
             WalletError::State(_) => "state",
             WalletError::NotFound { .. } => "not_found",
             WalletError::Ambiguous { .. } => "ambiguous",
-            WalletError::UnconfirmedNodes(_) => "unconfirmed_nodes",
-            WalletError::NodeKeyMismatch { .. } => "node_key_mismatch",
-            WalletError::NodeInUse { .. } => "node_in_use",
-            WalletError::EmptyShare => "empty_share",
-            WalletError::BackupShareGone { .. } => "backup_share_gone",
-            WalletError::BackupShareUnreachable { .. } => "backup_share_unreachable",
-            WalletError::Refused(_) => "refused",
-            WalletError::GrantNotActive { .. } => "grant_not_active",
-            WalletError::Invalid(_) => "invalid",
-            WalletError::Ledger(_) => "ledger",
+            WalletError::Record(e) => e.code(),
+            WalletError::Share(e) => e.code(),
+            WalletError::Link(e) => e.code(),
+            WalletError::Backup(e) => e.code(),
+            WalletError::Receipt(e) => e.code(),
+            WalletError::Provider(e) => e.code(),
+            WalletError::Directory(e) => e.code(),
+            WalletError::Journal { .. } => "bad_journal",
+            WalletError::NoHome => "no_home",
+            WalletError::WeakPassphrase(_) => "weak_passphrase",
+            WalletError::Locked => "locked",
         }
     }
 }

@@ -15,7 +15,7 @@ use carekey_sync::{NodeClient, Outbox, OutboxOp};
 use carekey_vault::atomic;
 use serde::{Deserialize, Serialize};
 
-use crate::patient::outbox_nodes;
+use crate::patient::nodes::outbox_nodes;
 use crate::{OutboxNode, WalletError};
 
 const FORMAT: &str = "carekey-erasure-journal/v1";
@@ -78,8 +78,10 @@ pub(crate) fn write(vault_dir: &Path, outbox: &Outbox) -> Result<(), WalletError
         format: FORMAT.to_owned(),
         outbox: outbox.clone(),
     };
-    let bytes = serde_json::to_vec_pretty(&file)
-        .map_err(|e| WalletError::Invalid(format!("encoding the erasure journal: {e}")))?;
+    let bytes = serde_json::to_vec_pretty(&file).map_err(|e| WalletError::Journal {
+        path: path.clone(),
+        reason: format!("encoding: {e}"),
+    })?;
     atomic::write(&path, &bytes).map_err(|e| WalletError::io("writing", &path, e))
 }
 
@@ -89,18 +91,15 @@ fn read(path: &Path) -> Result<Option<Outbox>, WalletError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(WalletError::io("reading", path, e)),
     };
-    let file: JournalFile = serde_json::from_slice(&bytes).map_err(|e| {
-        WalletError::Invalid(format!(
-            "the erasure journal {} is damaged ({e}); it is left in place",
-            path.display()
-        ))
+    let file: JournalFile = serde_json::from_slice(&bytes).map_err(|e| WalletError::Journal {
+        path: path.to_owned(),
+        reason: format!("damaged ({e}); it is left in place"),
     })?;
     if file.format != FORMAT {
-        return Err(WalletError::Invalid(format!(
-            "{} is not a carekey erasure journal ({})",
-            path.display(),
-            file.format
-        )));
+        return Err(WalletError::Journal {
+            path: path.to_owned(),
+            reason: format!("not a carekey erasure journal ({})", file.format),
+        });
     }
     Ok(Some(file.outbox))
 }

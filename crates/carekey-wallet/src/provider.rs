@@ -19,6 +19,50 @@ use crate::WalletError;
 /// Longest request lifetime a provider may ask for: a QR code on a screen is short-lived.
 const MAX_REQUEST_VALIDITY: u64 = 7 * 24 * 3600;
 
+/// Why a provider operation failed, beyond the causes every operation shares.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProviderError {
+    /// A provider (or directory) needs a name of 1 to 200 characters.
+    #[error("a {what} name of 1 to 200 characters is required")]
+    BadName {
+        /// "provider" or "directory".
+        what: &'static str,
+    },
+    /// A request must ask for something.
+    #[error("ask for at least one record or resource type")]
+    EmptyRequest,
+    /// A requested grant must last some time.
+    #[error("the requested duration must be positive")]
+    ZeroDuration,
+    /// A request's own lifetime is out of bounds.
+    #[error("a request may be valid for 1 s to {max_days} days")]
+    BadValidity {
+        /// The longest lifetime, in days.
+        max_days: u64,
+    },
+    /// A grant bundle (or a node's answer) was refused by the provider's checks.
+    #[error("bundle refused: {0}")]
+    Refused(String),
+    /// The node could not be reached or answered something unusable.
+    #[error("ledger: {0}")]
+    Unreachable(String),
+}
+
+impl ProviderError {
+    /// A stable, machine-readable code (see [`WalletError::code`]).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ProviderError::BadName { .. } => "bad_name",
+            ProviderError::EmptyRequest => "empty_request",
+            ProviderError::ZeroDuration => "bad_duration",
+            ProviderError::BadValidity { .. } => "bad_validity",
+            ProviderError::Refused(_) => "refused",
+            ProviderError::Unreachable(_) => "ledger",
+        }
+    }
+}
+
 /// What a provider asks for.
 #[derive(Clone, Debug, Default)]
 pub struct RequestSpec {
@@ -82,10 +126,9 @@ impl ProviderWallet {
     ) -> Result<Self, WalletError> {
         let name = name.trim();
         if name.is_empty() || name.len() > 200 {
-            return Err(WalletError::Invalid(
-                "a provider name of 1 to 200 characters is required".into(),
-            ));
+            return Err(ProviderError::BadName { what: "provider" }.into());
         }
+        crate::check_passphrase(passphrase)?;
         let vault = Vault::create(dir, passphrase, kdf, store)?;
         let mut wallet = ProviderWallet {
             vault,
@@ -175,20 +218,16 @@ impl ProviderWallet {
     /// Signs an access request and remembers it so a bundle can be matched to it.
     pub fn request(&mut self, spec: &RequestSpec, now: u64) -> Result<SignedRequest, WalletError> {
         if spec.record_ids.is_empty() && spec.resource_types.is_empty() {
-            return Err(WalletError::Invalid(
-                "ask for at least one record or resource type".into(),
-            ));
+            return Err(ProviderError::EmptyRequest.into());
         }
         if spec.duration_secs == 0 {
-            return Err(WalletError::Invalid(
-                "the requested duration must be positive".into(),
-            ));
+            return Err(ProviderError::ZeroDuration.into());
         }
         if spec.valid_for_secs == 0 || spec.valid_for_secs > MAX_REQUEST_VALIDITY {
-            return Err(WalletError::Invalid(format!(
-                "a request may be valid for 1 s to {} days",
-                MAX_REQUEST_VALIDITY / 86400
-            )));
+            return Err(ProviderError::BadValidity {
+                max_days: MAX_REQUEST_VALIDITY / 86400,
+            }
+            .into());
         }
         let nodes = spec
             .nodes
@@ -237,7 +276,7 @@ impl ProviderWallet {
         node_url: &str,
         now: u64,
     ) -> Result<OpenedBundle, WalletError> {
-        let node = crate::patient::normalise_node(node_url)?;
+        let node = crate::patient::nodes::normalise_node(node_url)?;
         let request = Signed::sign(
             carekey_model::ledger::FetchRequest {
                 provider_signing: self.public_key(),
@@ -248,15 +287,15 @@ impl ProviderWallet {
             },
             &self.signing_key(),
         )?;
-        let client =
-            carekey_sync::NodeClient::new(&node).map_err(|e| WalletError::Ledger(e.to_string()))?;
+        let client = carekey_sync::NodeClient::new(&node)
+            .map_err(|e| ProviderError::Unreachable(e.to_string()))?;
         let fetched = client
             .fetch(grant_id, request.as_bytes())
             .map_err(|e| match e {
                 carekey_sync::SyncError::Status {
                     code: Some(code), ..
-                } => WalletError::Refused(format!("the node refused the fetch: {code}")),
-                other => WalletError::Ledger(other.to_string()),
+                } => ProviderError::Refused(format!("the node refused the fetch: {code}")),
+                other => ProviderError::Unreachable(other.to_string()),
             })?;
         self.open(&fetched.bundle, now)
     }
@@ -269,14 +308,10 @@ impl ProviderWallet {
         let bundle = GrantBundle::from_bytes(bundle)?;
         let grant = bundle.grant.document();
         if grant.provider_signing != self.public_key() {
-            return Err(WalletError::Refused(
-                "the grant is addressed to another provider".into(),
-            ));
+            return Err(refused("the grant is addressed to another provider"));
         }
         if grant.provider_agreement != self.agreement_secret().public() {
-            return Err(WalletError::Refused(
-                "the grant names another key-agreement key".into(),
-            ));
+            return Err(refused("the grant names another key-agreement key"));
         }
         let answered = self
             .state
@@ -284,16 +319,14 @@ impl ProviderWallet {
             .iter()
             .any(|r| sha256(&r.0) == grant.request_hash);
         if !answered {
-            return Err(WalletError::Refused(
-                "the grant answers no request this provider made".into(),
-            ));
+            return Err(refused("the grant answers no request this provider made"));
         }
         bundle
             .grant
             .check_valid_at(now)
-            .map_err(|e| WalletError::Refused(e.to_string()))?;
+            .map_err(|e| ProviderError::Refused(e.to_string()))?;
         if self.revoked.contains(&grant.grant_id) {
-            return Err(WalletError::Refused(format!(
+            return Err(refused(format!(
                 "grant {} was revoked by the patient",
                 grant.grant_id
             )));
@@ -302,13 +335,13 @@ impl ProviderWallet {
         let mut records = Vec::with_capacity(bundle.records.len());
         for r in &bundle.records {
             if !grant.scope.allows(&r.record_id, r.resource_type.as_deref()) {
-                return Err(WalletError::Refused(format!(
+                return Err(refused(format!(
                     "record {} is outside the grant's scope",
                     r.record_id
                 )));
             }
             if sha256(&r.ciphertext) != r.ciphertext_hash {
-                return Err(WalletError::Refused(format!(
+                return Err(refused(format!(
                     "record {} does not match its hash",
                     r.record_id
                 )));
@@ -320,7 +353,7 @@ impl ProviderWallet {
                     &r.seal,
                 )
                 .map_err(|_| {
-                    WalletError::Refused(format!(
+                    ProviderError::Refused(format!(
                         "record {} is not sealed by the patient",
                         r.record_id
                     ))
@@ -351,4 +384,8 @@ impl ProviderWallet {
             records,
         })
     }
+}
+
+fn refused(why: impl Into<String>) -> WalletError {
+    ProviderError::Refused(why.into()).into()
 }

@@ -125,10 +125,7 @@ pub(crate) fn decrypt_record(
         .finish()
         .map_err(|e| WalletError::io("reading", &path, e))?;
     if hash[..] != *expected_hash {
-        return Err(WalletError::Invalid(format!(
-            "record file {} does not match the hash the wallet sealed",
-            path.display()
-        )));
+        return Err(crate::RecordError::Tampered { path }.into());
     }
     Ok(size)
 }

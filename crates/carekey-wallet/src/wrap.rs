@@ -97,12 +97,14 @@ impl Unwrapper {
         wrapped: &[u8],
     ) -> Result<Identity, WalletError> {
         let bytes = open(&self.key, &aad(id, version, ciphertext_hash), wrapped).map_err(|_| {
-            WalletError::Refused(format!(
+            WalletError::from(crate::ProviderError::Refused(format!(
                 "the key wrap for record {id} does not open with this provider's key"
-            ))
+            )))
         })?;
         let array: [u8; 32] = bytes[..].try_into().map_err(|_| {
-            WalletError::Refused(format!("the key wrap for record {id} is malformed"))
+            WalletError::from(crate::ProviderError::Refused(format!(
+                "the key wrap for record {id} is malformed"
+            )))
         })?;
         Ok(Identity::from_bytes(array))
     }

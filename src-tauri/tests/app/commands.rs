@@ -165,9 +165,15 @@ fn errors_cross_the_bridge_as_codes() {
     app.fails("unlock", json!({ "passphrase": PASSPHRASE }), "no_wallet");
     app.fails("list_records", json!({}), "locked");
     app.create_wallet();
+    // The wallet's passphrase rule, whatever the UI let through; then the existing wallet.
     app.fails(
         "create_wallet",
         json!({ "passphrase": "x", "keyring": false }),
+        "weak_passphrase",
+    );
+    app.fails(
+        "create_wallet",
+        json!({ "passphrase": PASSPHRASE, "keyring": false }),
         "wallet_exists",
     );
 
@@ -222,7 +228,7 @@ fn errors_cross_the_bridge_as_codes() {
         json!({ "paths": [app.path("missing.json")] }),
         "io",
     );
-    app.fails("add_node", json!({ "url": "http://127.0.0.1:1", "logKey": "nonsense", "witnessKeys": [], "quorum": 0 }), "invalid");
+    app.fails("add_node", json!({ "url": "http://127.0.0.1:1", "logKey": "nonsense", "witnessKeys": [], "quorum": 0 }), "bad_log_key");
 
     // A request whose records are not in the wallet: nothing to share.
     let mut provider = provider(app.dir.path());

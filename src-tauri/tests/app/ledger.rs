@@ -145,12 +145,12 @@ fn nodes_are_moved_removed_and_the_embedded_pin_follows_its_log() {
     app.fails(
         "set_witness_policy",
         json!({ "witnessKeys": ["nonsense"], "quorum": 1 }),
-        "invalid",
+        "bad_witness_key",
     );
     app.fails(
         "set_witness_policy",
         json!({ "witnessKeys": [ledger.witness_key], "quorum": 2 }),
-        "invalid",
+        "bad_quorum",
     );
     app.ok(
         "set_witness_policy",
@@ -173,7 +173,7 @@ fn nodes_are_moved_removed_and_the_embedded_pin_follows_its_log() {
     app.fails(
         "move_node",
         json!({ "from": old, "to": "ftp://x" }),
-        "invalid",
+        "bad_node_url",
     );
     let nodes = app.ok("settings", json!({}))["nodes"].clone();
     assert_eq!(nodes[0]["url"], old);

@@ -56,6 +56,10 @@ export function explainError(error: BackendError): string {
       return 'Confirm the ledger nodes this request names before sharing.';
     case 'empty_share':
       return 'Choose at least one record or type of record to share.';
+    case 'weak_passphrase':
+      return `Choose a stronger passphrase: ${error.message}`;
+    case 'needs_witness':
+      return 'A ledger node on another machine needs at least one witness you trust, so its log is checked independently.';
     default:
       return error.message;
   }

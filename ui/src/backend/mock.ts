@@ -336,7 +336,7 @@ export class MockBackend implements Backend {
   async createWallet(args: CreateWalletArgs): Promise<RecoveryKitView> {
     await this.enter('createWallet', { ...args, passphrase: '[redacted]' }, { needsWallet: false, needsUnlock: false });
     if (this.walletExists) throw new BackendError('wallet_exists', 'A wallet already exists on this device.');
-    if (args.passphrase.length < 8) throw new BackendError('bad_input', 'The passphrase is too short.');
+    if (args.passphrase.length < 8) throw new BackendError('weak_passphrase', 'the passphrase is too short: use at least 8 characters (a few random words are best)');
     this.walletExists = true;
     this.unlocked = true;
     this.passphrase = args.passphrase;
@@ -362,7 +362,7 @@ export class MockBackend implements Backend {
 
   async changePassphrase(args: ChangePassphraseArgs): Promise<void> {
     await this.enter('changePassphrase', { newPassphrase: '[redacted]' });
-    if (args.newPassphrase.length < 8) throw new BackendError('bad_input', 'The new passphrase is too short.');
+    if (args.newPassphrase.length < 8) throw new BackendError('weak_passphrase', 'the passphrase is too short: use at least 8 characters (a few random words are best)');
     this.passphrase = args.newPassphrase;
   }
 
@@ -383,7 +383,7 @@ export class MockBackend implements Backend {
 
   async restoreWallet(args: RestoreWalletArgs): Promise<void> {
     await this.enter('restoreWallet', { ...args, words: ['[redacted]'], passphrase: '[redacted]' }, { needsWallet: false, needsUnlock: false });
-    if (args.words.length !== 24) throw new BackendError('invalid', `A recovery kit has 24 words, not ${args.words.length}.`);
+    if (args.words.length !== 24) throw new BackendError('crypto', `A recovery kit has 24 words, not ${args.words.length}.`);
     const unknown = args.words.find((w) => !WORDS.includes(w.toLowerCase()));
     if (unknown) throw new BackendError('crypto', `"${unknown}" is not a recovery word of this kit.`);
     if (!args.backupPath.trim()) throw new BackendError('bad_input', 'Choose the backup file to restore.');
@@ -455,11 +455,11 @@ export class MockBackend implements Backend {
     }
     if (!uri) throw new BackendError('bad_input', 'Give a carekey: link or an image of the QR code.');
     if (!uri.toLowerCase().startsWith(REQUEST_PREFIX)) {
-      throw new BackendError('invalid', 'this is not a Carekey access request (it does not start with carekey:request/v1/)');
+      throw new BackendError('bad_document', 'this is not a Carekey access request (it does not start with carekey:request/v1/)');
     }
     const payload = uri.slice(REQUEST_PREFIX.length);
     if (payload.length < 8 || !/^[A-Za-z0-9_-]+$/.test(payload)) {
-      throw new BackendError('invalid', 'the request is damaged: its signature does not verify');
+      throw new BackendError('bad_document', 'the request is damaged: its signature does not verify');
     }
     const fx = requestFixture(payload);
     const matching = this.records.filter((r) => r.view.resourceType !== null && fx.resourceTypes.includes(r.view.resourceType));
@@ -480,7 +480,7 @@ export class MockBackend implements Backend {
     }
     if (args.recordIds.length === 0 && args.resourceTypes.length === 0) throw new BackendError('empty_share', 'nothing chosen to share');
     if (args.durationSecs !== null && args.durationSecs > review.durationSecs) {
-      throw new BackendError('invalid', 'a grant may not last longer than the request asks');
+      throw new BackendError('bad_duration', 'a grant may not last longer than the request asks');
     }
     const ids = new Set(args.recordIds);
     for (const r of this.records) if (r.view.resourceType && args.resourceTypes.includes(r.view.resourceType)) ids.add(r.view.id);
@@ -599,16 +599,16 @@ export class MockBackend implements Backend {
 
   async addNode(args: AddNodeArgs): Promise<void> {
     await this.enter('addNode', args);
-    if (!/^https?:\/\/[^\s/]+/.test(args.url)) throw new BackendError('invalid', `"${args.url}" is not an http(s) URL`);
+    if (!/^https?:\/\/[^\s/]+/.test(args.url)) throw new BackendError('bad_node_url', `"${args.url}" is not an http(s) node URL`);
     if (!/^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]{40,}$/.test(args.logKey.trim())) {
-      throw new BackendError('invalid', 'the log key must be a note verifier key: NAME+HASH+KEY');
+      throw new BackendError('bad_log_key', 'the log key must be a note verifier key: NAME+HASH+KEY');
     }
-    if (args.quorum > args.witnessKeys.length) throw new BackendError('invalid', `quorum ${args.quorum} is more than the ${args.witnessKeys.length} witnesses`);
+    if (args.quorum > args.witnessKeys.length) throw new BackendError('bad_quorum', `a quorum of ${args.quorum} needs at least ${args.quorum} witness keys`);
     const loopback = /^https?:\/\/(localhost|127\.[0-9.]+|\[::1\])(:|\/|$)/.test(args.url);
     if (!args.noWitness && args.quorum === 0 && !loopback) {
-      throw new BackendError('invalid', `${args.url} is a remote node: pin at least one witness (--witness KEY) so its log is independently checked, or pin it knowingly without witnesses (--no-witness)`);
+      throw new BackendError('needs_witness', `${args.url} is a remote node: pin at least one witness (--witness KEY) so its log is independently checked, or pin it knowingly without witnesses (--no-witness)`);
     }
-    if (this.nodes.some((n) => n.url === args.url)) throw new BackendError('invalid', `${args.url} is already pinned`);
+    if (this.nodes.some((n) => n.url === args.url)) throw new BackendError('node_url_taken', `${args.url} is already pinned`);
     const [witnessKeys, quorum] = args.noWitness ? [[], 0] : [[...args.witnessKeys], args.quorum];
     this.nodes.push({ url: args.url, logKey: args.logKey.trim(), witnessKeys, quorum, verifiedSize: null, evidence: false, outboxPending: 0, lastError: null });
   }
@@ -624,11 +624,11 @@ export class MockBackend implements Backend {
 
   async moveNode(args: MoveNodeArgs): Promise<void> {
     await this.enter('moveNode', args);
-    if (!/^https?:\/\/[^\s/]+/.test(args.to)) throw new BackendError('invalid', `"${args.to}" is not an http(s) node URL`);
+    if (!/^https?:\/\/[^\s/]+/.test(args.to)) throw new BackendError('bad_node_url', `"${args.to}" is not an http(s) node URL`);
     const node = this.nodes.find((n) => n.url === args.from);
     if (!node) throw new BackendError('not_found', `no pinned node matches "${args.from}"`);
     if (args.from === args.to) return;
-    if (this.nodes.some((n) => n.url === args.to)) throw new BackendError('invalid', `${args.to} is already pinned for another log; remove it first`);
+    if (this.nodes.some((n) => n.url === args.to)) throw new BackendError('node_url_taken', `${args.to} is already pinned for another log; remove it first`);
     node.url = args.to;
     node.lastError = null;
   }
@@ -636,8 +636,8 @@ export class MockBackend implements Backend {
   async setWitnessPolicy(args: WitnessPolicyArgs): Promise<void> {
     await this.enter('setWitnessPolicy', args);
     const bad = args.witnessKeys.find((k) => !/^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]{40,}$/.test(k));
-    if (bad !== undefined) throw new BackendError('invalid', `witness key "${bad}" is not a note verifier key: NAME+HASH+KEY`);
-    if (args.quorum > args.witnessKeys.length) throw new BackendError('invalid', `a quorum of ${args.quorum} needs at least ${args.quorum} witness keys`);
+    if (bad !== undefined) throw new BackendError('bad_witness_key', `witness key "${bad}" is not a note verifier key: NAME+HASH+KEY`);
+    if (args.quorum > args.witnessKeys.length) throw new BackendError('bad_quorum', `a quorum of ${args.quorum} needs at least ${args.quorum} witness keys`);
     this.witnessPolicy = { witnessKeys: [...args.witnessKeys], quorum: args.quorum };
   }
 

@@ -1,0 +1,503 @@
+//! The ledger link: which nodes the patient pins (with their log and witness keys), what waits
+//! for them in the outbox, and the hand-over to the ledger agent. Nothing here talks to a node:
+//! the agent takes a snapshot ([`LedgerLink::flush_work`], [`LedgerLink::sync_work`]), does
+//! the network work without the wallet, and the results are applied back
+//! ([`LedgerLink::apply_flush`], [`LedgerLink::apply_sync`]).
+
+use carekey_model::GrantId;
+use carekey_sync::{LogState, OutboxOp, PinnedLog};
+
+use super::access::{self, AccessView};
+use super::session::PatientSession;
+use super::{flush, nodes, sync};
+use crate::agent::{FlushDone, FlushWork, SyncDone, SyncWork};
+use crate::WalletError;
+
+use super::sync::SyncReport;
+
+/// How stale a checkpoint may be before the wallet calls the log frozen (a node could otherwise
+/// keep the wallet in the past).
+pub const DEFAULT_MAX_AGE_SECS: u64 = 24 * 3600;
+
+/// Why a ledger-link operation failed, beyond the causes every operation shares.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LinkError {
+    /// Not an http(s) URL a node can have.
+    #[error("{0:?} is not an http(s) node URL")]
+    BadUrl(String),
+    /// A node reference is not `URL [LOG-KEY]`.
+    #[error("{0:?}: expected `URL [LOG-KEY]`")]
+    BadNodeRef(String),
+    /// A log key is not a note verifier key.
+    #[error("log key {key:?}: {reason}")]
+    BadLogKey {
+        /// What was given.
+        key: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// A witness key is not a note verifier key.
+    #[error("witness key {key:?}: {reason}")]
+    BadWitnessKey {
+        /// What was given.
+        key: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// The quorum asks for more cosignatures than there are witnesses.
+    #[error("a quorum of {0} needs at least {0} witness keys")]
+    QuorumTooLarge(usize),
+    /// A remote node pinned by hand needs a witness (or the patient's explicit opt-out).
+    #[error(
+        "{url} is a remote node: pin at least one witness (--witness KEY) so its log is \
+         independently checked, or pin it knowingly without witnesses (--no-witness)"
+    )]
+    NeedsWitness {
+        /// The node URL.
+        url: String,
+    },
+    /// A request names a remote node, and the patient requires no witness of such nodes yet.
+    #[error(
+        "the request names the remote node {url}: set the witnesses you require first \
+         (`carekey node witnesses --witness KEY`, Settings in the app), or pin it knowingly \
+         without witnesses (`carekey node add URL KEY --no-witness`)"
+    )]
+    RequestNeedsWitness {
+        /// The node URL.
+        url: String,
+    },
+    /// A request vouches for a different log key than the one the patient pinned for that URL
+    /// (a node cannot be re-keyed by a provider's request).
+    #[error(
+        "the request names node {url} with log key {requested}, but you pinned {pinned} for it; \
+         if the node really changed its key, remove it and add it again"
+    )]
+    NodeKeyMismatch {
+        /// The node URL.
+        url: String,
+        /// The key the request names.
+        requested: String,
+        /// The key the patient pinned.
+        pinned: String,
+    },
+    /// A node still serves grants the patient has not ended there, or ending work waits for it.
+    #[error(
+        "{url} may still serve {} grant(s) ({}) and {waiting} ending write(s) wait for it: revoke them and sync first, or remove it with --force if the node is gone for good (a receipt lists what could not be ended)",
+        grants.len(),
+        grants.iter().map(|g| g.to_string()[..12].to_owned()).collect::<Vec<_>>().join(", ")
+    )]
+    NodeInUse {
+        /// The node URL.
+        url: String,
+        /// Grants still live there.
+        grants: Vec<GrantId>,
+        /// Ledger writes that end or erase something, still queued for it.
+        waiting: usize,
+    },
+    /// A move would put a node on a URL pinned for another log.
+    #[error("{0} is already pinned for another log; remove it first")]
+    UrlTaken(String),
+}
+
+impl LinkError {
+    /// A stable, machine-readable code (see [`WalletError::code`]).
+    pub fn code(&self) -> &'static str {
+        match self {
+            LinkError::BadUrl(_) => "bad_node_url",
+            LinkError::BadNodeRef(_) => "bad_node_ref",
+            LinkError::BadLogKey { .. } => "bad_log_key",
+            LinkError::BadWitnessKey { .. } => "bad_witness_key",
+            LinkError::QuorumTooLarge(_) => "bad_quorum",
+            LinkError::NeedsWitness { .. } | LinkError::RequestNeedsWitness { .. } => {
+                "needs_witness"
+            }
+            LinkError::NodeKeyMismatch { .. } => "node_key_mismatch",
+            LinkError::NodeInUse { .. } => "node_in_use",
+            LinkError::UrlTaken(_) => "node_url_taken",
+        }
+    }
+}
+
+/// A node reference as a request names it: `URL` or `URL LOG-KEY`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeRef {
+    /// The node's base URL.
+    pub url: String,
+    /// The node's note verifier key, when the request vouches for one.
+    pub log_key: Option<String>,
+}
+
+impl NodeRef {
+    /// Parses `URL` or `URL LOG-KEY` (the URL normalised, the key checked as a note verifier
+    /// key and kept exactly: base64 may end in `/`).
+    pub fn parse(text: &str) -> Result<Self, WalletError> {
+        let mut parts = text.split_whitespace();
+        let url = nodes::normalise_node(parts.next().unwrap_or_default())?;
+        let log_key = parts.next().map(str::to_owned);
+        if parts.next().is_some() {
+            return Err(LinkError::BadNodeRef(text.to_owned()).into());
+        }
+        if let Some(key) = &log_key {
+            nodes::check_log_key(key)?;
+        }
+        Ok(NodeRef { url, log_key })
+    }
+}
+
+impl std::fmt::Display for NodeRef {
+    /// `URL` or `URL LOG-KEY`, as a request names the node.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.log_key {
+            Some(key) => write!(f, "{} {key}", self.url),
+            None => f.write_str(&self.url),
+        }
+    }
+}
+
+/// The witnesses whose cosignatures the patient requires of a ledger node confirmed from a
+/// provider's request (a request can name a node and its log key, never its witnesses).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WitnessPolicy {
+    /// Witness cosignature verifier keys.
+    pub witness_keys: Vec<String>,
+    /// How many of them must cosign each checkpoint.
+    pub quorum: usize,
+}
+
+/// What removing a pinned node dropped.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct NodeRemoval {
+    /// The node's URL.
+    pub url: String,
+    /// Outbox writes that were waiting for it and are now dropped.
+    pub dropped_outbox: usize,
+    /// Grants published on the node that it may still serve: the wallet could not end them
+    /// there (only with `force`; otherwise the removal is refused while there are any).
+    pub abandoned_grants: Vec<GrantId>,
+    /// Deletions of retired backup key shares still queued for the node: they stay queued
+    /// (retried by every sync) in case it comes back.
+    pub kept_share_deletions: usize,
+}
+
+/// The outbox writes waiting for one node.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxNode {
+    /// The node's URL.
+    pub url: String,
+    /// Writes waiting.
+    pub pending: usize,
+    /// The most failed attempts of any of them.
+    pub attempts: u32,
+    /// The earliest next attempt (unix seconds).
+    pub next_attempt_at: u64,
+    /// The last failure, for display.
+    pub last_error: Option<String>,
+}
+
+/// A ledger node running on this device (the app's embedded node).
+#[derive(Clone, Debug)]
+pub struct LocalNode {
+    /// Where it listens now.
+    pub url: String,
+    /// Its log key.
+    pub log_key: String,
+    /// Its witness's key.
+    pub witness_key: String,
+}
+
+/// The patient's ledger nodes. Borrow it with [`PatientWallet::ledger`](super::PatientWallet::ledger).
+#[derive(Debug)]
+pub struct LedgerLink<'a> {
+    pub(super) s: &'a mut PatientSession,
+}
+
+impl<'a> LedgerLink<'a> {
+    /// Pins a ledger node: its log key and the witnesses (and quorum) whose cosignatures the
+    /// wallet requires. Keys come from the patient, never from the node.
+    ///
+    /// A remote node (any host but this machine's loopback) needs a quorum of at least one
+    /// witness: without one, nothing but the node vouches for what it shows, and it could
+    /// freeze the wallet on an old checkpoint and hide access events. To pin one anyway, the
+    /// patient must say so: [`add_unwitnessed_node`](Self::add_unwitnessed_node).
+    pub fn add_node(
+        &mut self,
+        url: &str,
+        log_key: &str,
+        witness_keys: &[String],
+        quorum: usize,
+    ) -> Result<(), WalletError> {
+        let url = nodes::normalise_node(url)?;
+        if quorum == 0 && !nodes::is_loopback(&url) {
+            return Err(LinkError::NeedsWitness { url }.into());
+        }
+        nodes::pin_log(self.s, &url, log_key, witness_keys, quorum)
+    }
+
+    /// Pins a ledger node without witnesses, as the patient explicitly asked: its results are
+    /// shown as [`NodeSyncStatus::NOT_INDEPENDENTLY_CHECKED`](super::NodeSyncStatus::NOT_INDEPENDENTLY_CHECKED) and no freshness is claimed for it.
+    pub fn add_unwitnessed_node(&mut self, url: &str, log_key: &str) -> Result<(), WalletError> {
+        let url = nodes::normalise_node(url)?;
+        nodes::pin_log(self.s, &url, log_key, &[], 0)
+    }
+
+    /// Pins a node running on this device (log key, its witness, quorum 1) unless it is pinned
+    /// already; when it came back on another port, the pin moves with it, keeping what the
+    /// wallet verified. It is marked local: it gets no backup key share, since losing the
+    /// device would lose the share with it.
+    pub fn pin_local_node(&mut self, node: &LocalNode) -> Result<(), WalletError> {
+        let pinned_here = self
+            .s
+            .state
+            .logs
+            .iter()
+            .any(|l| l.pinned.url == node.url && l.pinned.log_key == node.log_key);
+        if !pinned_here {
+            let moved = self
+                .s
+                .state
+                .logs
+                .iter()
+                .find(|l| l.pinned.log_key == node.log_key)
+                .map(|l| l.pinned.url.clone());
+            match moved {
+                Some(old) => self.move_node(&old, &node.url)?,
+                None => self.add_node(
+                    &node.url,
+                    &node.log_key,
+                    std::slice::from_ref(&node.witness_key),
+                    1,
+                )?,
+            }
+        }
+        self.set_node_local(&node.url, true)
+    }
+
+    /// Marks a pinned node as running on this device (or not).
+    pub fn set_node_local(&mut self, url: &str, local: bool) -> Result<(), WalletError> {
+        let url = nodes::normalise_node(url)?;
+        let log = self
+            .s
+            .state
+            .logs
+            .iter_mut()
+            .find(|l| l.pinned.url == url)
+            .ok_or_else(|| WalletError::NotFound {
+                what: "pinned node",
+                query: url,
+            })?;
+        if log.local == local {
+            return Ok(());
+        }
+        log.local = local;
+        self.s.save()
+    }
+
+    /// Pins a ledger node URL without a key (it cannot be published to until its key is
+    /// pinned).
+    pub fn pin_node(&mut self, url: &str) -> Result<(), WalletError> {
+        let url = nodes::normalise_node(url)?;
+        if !self.s.state.pinned_nodes.contains(&url) {
+            self.s.state.pinned_nodes.push(url);
+            self.s.save()?;
+        }
+        Ok(())
+    }
+
+    /// Pinned ledger node URLs.
+    pub fn pinned_nodes(self) -> &'a [String] {
+        &self.s.state.pinned_nodes
+    }
+
+    /// Unpins a ledger node (by its URL): the wallet stops publishing to and verifying it.
+    ///
+    /// A grant's nodes are where it was published, not what is pinned today: while a grant
+    /// published there is still live (active and unexpired, or ending with its end still
+    /// queued for that node) or any other ending work waits for the node, the removal is
+    /// refused, naming the grants. `force` is for a node that is gone for good: it is removed
+    /// anyway, its waiting writes are dropped, and the result lists the grants it could not end
+    /// there (the CLI writes them into a removal receipt).
+    pub fn remove_node(
+        &mut self,
+        url: &str,
+        force: bool,
+        now: u64,
+    ) -> Result<NodeRemoval, WalletError> {
+        let s = &mut *self.s;
+        let url = nodes::normalise_node(url)?;
+        let known =
+            s.state.logs.iter().any(|l| l.pinned.url == url) || s.state.pinned_nodes.contains(&url);
+        if !known {
+            return Err(WalletError::NotFound {
+                what: "pinned node",
+                query: url,
+            });
+        }
+        let live = nodes::grants_live_on(s, &url, now);
+        let ending_work = s
+            .state
+            .outbox
+            .items
+            .iter()
+            .filter(|i| i.node == url && !i.op.is_upload())
+            .count();
+        if !force && (!live.is_empty() || ending_work > 0) {
+            return Err(LinkError::NodeInUse {
+                url,
+                grants: live,
+                waiting: ending_work,
+            }
+            .into());
+        }
+        s.state.logs.retain(|l| l.pinned.url != url);
+        s.state.pinned_nodes.retain(|u| *u != url);
+        let before = s.state.outbox.items.len();
+        // The deletion of a retired backup key share stays queued, unpinned or not: should the
+        // node come back, a backup made before an erasure must not open with its old share.
+        s.state
+            .outbox
+            .items
+            .retain(|i| i.node != url || matches!(i.op, OutboxOp::DeleteShare { .. }));
+        let kept_share_deletions = s
+            .state
+            .outbox
+            .items
+            .iter()
+            .filter(|i| i.node == url)
+            .count();
+        let dropped_outbox = before - s.state.outbox.items.len() - kept_share_deletions;
+        s.save()?;
+        Ok(NodeRemoval {
+            url,
+            dropped_outbox,
+            abandoned_grants: live,
+            kept_share_deletions,
+        })
+    }
+
+    /// Moves a pinned node to a new URL (same log, same key: e.g. the node changed host or
+    /// port). What the wallet verified so far is kept, so rollback and split-view detection
+    /// continue across the move; waiting writes follow the node. The old URL stays known so
+    /// grants signed before the move still map to this log.
+    pub fn move_node(&mut self, from: &str, to: &str) -> Result<(), WalletError> {
+        let s = &mut *self.s;
+        let from = nodes::normalise_node(from)?;
+        let to = nodes::normalise_node(to)?;
+        if from == to {
+            return Ok(());
+        }
+        if s.state.logs.iter().any(|l| l.pinned.url == to) {
+            return Err(LinkError::UrlTaken(to).into());
+        }
+        let log = s
+            .state
+            .logs
+            .iter_mut()
+            .find(|l| l.pinned.url == from)
+            .ok_or_else(|| WalletError::NotFound {
+                what: "pinned node",
+                query: from.clone(),
+            })?;
+        log.pinned.url = to.clone();
+        log.former_urls.retain(|u| *u != to);
+        log.former_urls.push(from.clone());
+        // Every other place that names the node by its URL follows it.
+        let rename = |u: &mut String| {
+            if *u == from {
+                u.clone_from(&to);
+            }
+        };
+        s.state.pinned_nodes.iter_mut().for_each(rename);
+        for item in &mut s.state.outbox.items {
+            if item.node == from {
+                item.next_attempt_at = 0;
+            }
+            rename(&mut item.node);
+        }
+        let publications = s
+            .state
+            .grants
+            .values_mut()
+            .filter_map(|g| g.ledger.as_mut())
+            .flat_map(|l| l.published.iter_mut())
+            .chain(
+                s.state
+                    .erasures
+                    .iter_mut()
+                    .flat_map(|e| e.published.iter_mut()),
+            );
+        publications.for_each(|p| rename(&mut p.node));
+        s.state
+            .access_log
+            .iter_mut()
+            .for_each(|a| rename(&mut a.node));
+        if let Some(share) = s.state.backup_share.as_mut() {
+            share.nodes.iter_mut().for_each(rename);
+            share.nodes.dedup();
+        }
+        s.save()
+    }
+
+    /// Sets the witnesses (and quorum) required of nodes the patient confirms from a request.
+    pub fn set_witness_policy(&mut self, policy: WitnessPolicy) -> Result<(), WalletError> {
+        nodes::check_witnesses(&policy.witness_keys, policy.quorum)?;
+        self.s.state.witness_policy = policy;
+        self.s.save()
+    }
+
+    /// The witnesses (and quorum) required of nodes confirmed from a request.
+    pub fn witness_policy(self) -> &'a WitnessPolicy {
+        &self.s.state.witness_policy
+    }
+
+    /// The outbox per node: how many writes wait, and why the last attempt failed.
+    pub fn outbox(&self) -> Vec<OutboxNode> {
+        nodes::outbox_nodes(&self.s.state.outbox)
+    }
+
+    /// Outbox items waiting for a node.
+    pub fn outbox_len(&self) -> usize {
+        self.s.state.outbox.items.len()
+    }
+
+    /// Pinned ledger nodes with their verification state.
+    pub fn nodes(&self) -> Vec<(PinnedLog, LogState)> {
+        self.s
+            .state
+            .logs
+            .iter()
+            .map(|l| (l.pinned.clone(), l.state.clone()))
+            .collect()
+    }
+
+    /// The access history: every access event the sync found for this wallet's grants, newest
+    /// first, with its verification state.
+    pub fn access_log(&self) -> Vec<AccessView> {
+        access::views(self.s)
+    }
+
+    /// What the ledger agent should send now: the writes due at `now` (with `retry_now`, every
+    /// write, whatever its backoff: a sync is a request to try now).
+    pub fn flush_work(&mut self, now: u64, retry_now: bool) -> FlushWork {
+        flush::work(self.s, now, retry_now)
+    }
+
+    /// Takes back what the agent sent: acknowledged writes leave the outbox, their receipts are
+    /// verified and kept, failures are remembered for the backoff. Returns how many writes
+    /// still wait.
+    pub fn apply_flush(&mut self, done: FlushDone) -> usize {
+        flush::apply(self.s, done)
+    }
+
+    /// What the ledger agent should verify: every pinned log from the last checkpoint the
+    /// wallet trusted, with this wallet's own entries and grant keys to look for.
+    pub fn sync_work(&mut self, now: u64) -> SyncWork {
+        sync::work(self.s, now)
+    }
+
+    /// Takes back what the agent verified: new log states, access events, evidence of a lying
+    /// node. Also retries backups an earlier erasure could not re-write.
+    pub fn apply_sync(&mut self, done: SyncDone, now: u64) -> Result<SyncReport, WalletError> {
+        sync::apply(self.s, done, now)
+    }
+}

@@ -1,0 +1,276 @@
+//! The ledger nodes as the wallet keeps them: URLs normalised, log and witness keys checked,
+//! which node serves which log (a log is known by its key, not its address), which nodes a
+//! grant was published on and may still serve, and the outbox per node.
+
+use carekey_model::{GrantId, SignedGrant};
+use carekey_sync::{LogState, PinnedLog};
+
+use super::link::{LinkError, NodeRef, OutboxNode, DEFAULT_MAX_AGE_SECS};
+use super::session::PatientSession;
+use super::{ending, flush};
+use crate::state::{GrantStatus, LogSettings};
+use crate::WalletError;
+
+/// Sends what the outbox holds right away, from a session no one else can reach (the CLI's,
+/// or one being erased).
+pub(super) fn flush_now(s: &mut PatientSession, now: u64) -> usize {
+    let work = flush::work(s, now, false);
+    flush::apply(s, work.run())
+}
+
+/// Pins the nodes a reviewed request names, as the patient confirmed them: a node the
+/// request names with its log key is pinned with that key and the patient's witness
+/// policy; a bare URL is remembered but cannot be published to until its key is pinned.
+pub(super) fn pin_request_nodes(
+    s: &mut PatientSession,
+    nodes: &[String],
+) -> Result<(), WalletError> {
+    for node in nodes {
+        let node = NodeRef::parse(node)?;
+        if log_of_url(s, &node.url).is_some() {
+            continue;
+        }
+        if let Some(key) = &node.log_key {
+            let policy = &s.state.witness_policy;
+            // The same rule as pinning by hand: a remote node needs a witness.
+            if policy.quorum == 0 && !is_loopback(&node.url) {
+                return Err(LinkError::RequestNeedsWitness { url: node.url }.into());
+            }
+            let pinned = pinned_log(&node.url, key, &policy.witness_keys, policy.quorum)?;
+            s.state.logs.push(LogSettings {
+                pinned,
+                state: LogState::default(),
+                former_urls: Vec::new(),
+                local: false,
+            });
+        }
+        if !s.state.pinned_nodes.contains(&node.url) {
+            s.state.pinned_nodes.push(node.url);
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a request that vouches for another key than the one pinned for a node's URL.
+pub(super) fn check_request_node(s: &PatientSession, node: &NodeRef) -> Result<(), WalletError> {
+    match (&node.log_key, log_of_url(s, &node.url)) {
+        (Some(requested), Some(log)) if *requested != log.pinned.log_key => {
+            Err(LinkError::NodeKeyMismatch {
+                url: node.url.clone(),
+                requested: requested.clone(),
+                pinned: log.pinned.log_key.clone(),
+            }
+            .into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The pinned log served at `url` now or before a move.
+pub(super) fn log_of_url<'s>(s: &'s PatientSession, url: &str) -> Option<&'s LogSettings> {
+    s.state
+        .logs
+        .iter()
+        .find(|l| l.pinned.url == url || l.former_urls.iter().any(|u| u == url))
+}
+
+/// The log key pinned for `url` (now or before a move).
+pub(super) fn log_key_of<'s>(s: &'s PatientSession, url: &str) -> Option<&'s str> {
+    log_of_url(s, url).map(|l| l.pinned.log_key.as_str())
+}
+
+/// Whether `node` (a publication's or access record's URL) serves the log `log_key`: a
+/// log is known by its key (origin and public key), not by the address it was read at.
+pub(super) fn serves_log(s: &PatientSession, node: &str, log_key: Option<&str>) -> bool {
+    match (log_key, log_key_of(s, node)) {
+        (Some(want), Some(have)) => want == have,
+        _ => false,
+    }
+}
+
+/// The ledger nodes a grant is published on: those it names that the patient pinned.
+pub(super) fn grant_logs(s: &PatientSession, grant: &SignedGrant) -> Vec<String> {
+    grant
+        .document()
+        .nodes
+        .iter()
+        .filter_map(|n| NodeRef::parse(n).ok())
+        .filter_map(|n| log_of_url(s, &n.url))
+        .map(|l| l.pinned.url.clone())
+        .collect()
+}
+
+/// Grants published on the node at `url` that it may still serve: active and unexpired, or
+/// ended here with the end still queued for that node.
+pub(super) fn grants_live_on(s: &PatientSession, url: &str, now: u64) -> Vec<GrantId> {
+    s.state
+        .grants
+        .iter()
+        .filter(|(_, g)| g.ledger.is_some())
+        .filter(|(id, g)| {
+            let Ok(signed) = SignedGrant::from_bytes(&g.signed.0) else {
+                return false;
+            };
+            if !grant_logs(s, &signed).iter().any(|u| u == url) {
+                return false;
+            }
+            match g.status {
+                GrantStatus::Active => now < signed.document().not_after,
+                _ => ending::waiting_for(s, id).iter().any(|u| u == url),
+            }
+        })
+        .map(|(id, _)| *id)
+        .collect()
+}
+
+pub(super) fn pin_log(
+    s: &mut PatientSession,
+    url: &str,
+    log_key: &str,
+    witness_keys: &[String],
+    quorum: usize,
+) -> Result<(), WalletError> {
+    let url = url.to_owned();
+    let pinned = pinned_log(&url, log_key, witness_keys, quorum)?;
+    let former_urls = match s.state.logs.iter().position(|l| l.pinned.url == url) {
+        // Same log re-pinned (e.g. new witnesses): keep what the wallet verified so far.
+        Some(i) if s.state.logs[i].pinned.log_key == log_key => {
+            s.state.logs[i].pinned = pinned;
+            return s.save();
+        }
+        Some(i) => s.state.logs.remove(i).former_urls,
+        None => Vec::new(),
+    };
+    s.state.logs.push(LogSettings {
+        pinned,
+        state: LogState::default(),
+        former_urls,
+        local: false,
+    });
+    if !s.state.pinned_nodes.contains(&url) {
+        s.state.pinned_nodes.push(url);
+    }
+    s.save()
+}
+
+/// Writes waiting in `outbox`, per node, in the order the nodes first appear.
+pub(crate) fn outbox_nodes(outbox: &carekey_sync::Outbox) -> Vec<OutboxNode> {
+    let mut nodes: Vec<OutboxNode> = Vec::new();
+    for item in &outbox.items {
+        match nodes.iter_mut().find(|n| n.url == item.node) {
+            Some(n) => {
+                n.pending += 1;
+                n.attempts = n.attempts.max(item.attempts);
+                n.next_attempt_at = n.next_attempt_at.min(item.next_attempt_at);
+                if item.last_error.is_some() {
+                    n.last_error.clone_from(&item.last_error);
+                }
+            }
+            None => nodes.push(OutboxNode {
+                url: item.node.clone(),
+                pending: 1,
+                attempts: item.attempts,
+                next_attempt_at: item.next_attempt_at,
+                last_error: item.last_error.clone(),
+            }),
+        }
+    }
+    nodes
+}
+
+/// A node URL as the wallet keeps it: http(s), no trailing slash.
+pub(crate) fn normalise_node(url: &str) -> Result<String, WalletError> {
+    let url = url.trim().trim_end_matches('/');
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 2048 {
+        return Err(LinkError::BadUrl(url.to_owned()).into());
+    }
+    Ok(url.to_owned())
+}
+
+/// Whether a node URL (normalised) names this machine: `localhost`, or a loopback address.
+pub(crate) fn is_loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+pub(super) fn check_log_key(key: &str) -> Result<(), WalletError> {
+    carekey_ledger::note::NoteVerifier::parse(key)
+        .map(drop)
+        .map_err(|e| {
+            LinkError::BadLogKey {
+                key: key.to_owned(),
+                reason: e.to_string(),
+            }
+            .into()
+        })
+}
+
+pub(super) fn check_witnesses(witness_keys: &[String], quorum: usize) -> Result<(), WalletError> {
+    for w in witness_keys {
+        carekey_ledger::note::NoteVerifier::parse(w).map_err(|e| LinkError::BadWitnessKey {
+            key: w.clone(),
+            reason: e.to_string(),
+        })?;
+    }
+    if quorum > witness_keys.len() {
+        return Err(LinkError::QuorumTooLarge(quorum).into());
+    }
+    Ok(())
+}
+
+fn pinned_log(
+    url: &str,
+    log_key: &str,
+    witness_keys: &[String],
+    quorum: usize,
+) -> Result<PinnedLog, WalletError> {
+    check_log_key(log_key)?;
+    check_witnesses(witness_keys, quorum)?;
+    Ok(PinnedLog {
+        url: url.to_owned(),
+        log_key: log_key.to_owned(),
+        witness_keys: witness_keys.to_vec(),
+        quorum,
+        max_age_secs: DEFAULT_MAX_AGE_SECS,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::NodeRef;
+
+    /// A log key whose base64 ends in `/` survives a request (it once lost the slash to the
+    /// URL normalisation, and the patient then saw a key mismatch).
+    #[test]
+    fn node_references_keep_their_log_key_exactly() {
+        let key = (0..10_000)
+            .map(|_| {
+                let k = carekey_crypto::SigningKey::generate();
+                carekey_ledger::note::NoteKey::new("log.example/a", k)
+                    .unwrap()
+                    .verifier()
+                    .to_vkey()
+            })
+            .find(|v| v.ends_with('/'))
+            .unwrap();
+        let r = NodeRef::parse(&format!(" http://127.0.0.1:7000/  {key} ")).unwrap();
+        assert_eq!(r.url, "http://127.0.0.1:7000");
+        assert_eq!(r.log_key.as_deref(), Some(key.as_str()));
+        assert_eq!(r.to_string(), format!("http://127.0.0.1:7000 {key}"));
+        assert_eq!(NodeRef::parse(&r.to_string()).unwrap(), r);
+        assert!(NodeRef::parse("http://n.example not-a-key").is_err());
+        assert!(NodeRef::parse("ftp://n.example").is_err());
+        assert!(NodeRef::parse(&format!("http://a {key} extra")).is_err());
+    }
+}
