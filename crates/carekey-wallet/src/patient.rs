@@ -23,8 +23,7 @@ use crate::{crash, journal};
 
 use crate::records::{decrypt_record, encrypt_record, record_path};
 use crate::state::{
-    self, ByteDoc, GrantEntry, GrantStatus, KeyIndex, PatientState, RecordEntry, Role, SecretBytes,
-    StateDocument, StateRef,
+    self, ByteDoc, GrantEntry, GrantStatus, KeyIndex, PatientState, RecordEntry, SecretBytes,
 };
 use crate::wrap;
 use crate::WalletError;
@@ -388,11 +387,7 @@ impl PatientWallet {
     }
 
     fn encode(&self) -> Result<(Secret, Secret), WalletError> {
-        let doc = StateRef {
-            patient: Some(&self.state),
-            ..StateRef::new(Role::Patient)
-        };
-        Ok((state::encode(&doc)?, state::encode(&self.keys)?))
+        state::encode_patient(&self.state, &self.keys)
     }
 
     fn signing_key(&self) -> SigningKey {
@@ -1685,19 +1680,7 @@ impl PatientWallet {
 
 /// The patient's state document and key index as they are on disk.
 fn read_state(vault: &Vault) -> Result<(PatientState, KeyIndex), WalletError> {
-    let doc: StateDocument = state::decode(&vault.state()?)?;
-    state::check_version(&doc)?;
-    let state = match (doc.role, doc.patient) {
-        (Role::Patient, Some(p)) => p,
-        (role, _) => {
-            return Err(WalletError::WrongRole {
-                expected: "patient",
-                found: role.name(),
-            })
-        }
-    };
-    let keys: KeyIndex = state::decode(&vault.key_index()?)?;
-    Ok((state, keys))
+    state::read_patient(vault)
 }
 
 /// Grant bundles re-issued because records they cover were re-keyed.
