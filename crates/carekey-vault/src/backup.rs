@@ -32,10 +32,10 @@ use zeroize::Zeroizing;
 use crate::atomic::{self, AtomicFile};
 use crate::error::VaultError;
 use crate::format::{check_kdf, parse_state_file, Reader, HEADER_FILE, MAX_STATE_FILE_LEN};
+use crate::records::RECORDS_DIR;
 use crate::store::SecretStore;
 use crate::vault::{
     check_target, epoch_name, key_from, key_index_key, passphrase_header, state_key, Staging,
-    RECORDS_DIR,
 };
 use crate::{Passphrase, Vault};
 

@@ -106,6 +106,13 @@ pub enum VaultError {
         /// The offending file.
         path: PathBuf,
     },
+    /// A record file the wallet refers to is not in the vault's `records/` folder (it was
+    /// removed or moved outside Carekey).
+    #[error("record file {path} is missing from the vault")]
+    RecordFileMissing {
+        /// Where it should be.
+        path: PathBuf,
+    },
     /// The secret store failed.
     #[error("secret store: {0}")]
     Store(#[from] StoreError),

@@ -2,11 +2,12 @@
 //!
 //! A vault is a directory holding an authenticated header (`vault.ck`: the Argon2id parameters
 //! and the random master key sealed under the passphrase), a state file (`state.ck`: the
-//! wallet's document and the record key index, both sealed) and a `records/` folder. The key
-//! index is additionally sealed under an *epoch key* that lives only in a [`SecretStore`] (the
-//! OS keyring, or a [`FileStore`] outside the vault directory): rotating the epoch
-//! ([`Vault::rotate_epoch`]) crypto-erases every older copy of the key index, even one kept in
-//! a copy of the directory together with the passphrase. Every write is atomic ([`atomic`]).
+//! wallet's document and the record key index, both sealed) and a `records/` folder with one
+//! file per record version, laid out by [`RecordStore`]. The key index is additionally sealed
+//! under an *epoch key* that lives only in a [`SecretStore`] (the OS keyring, or a
+//! [`FileStore`] outside the vault directory): rotating the epoch ([`Vault::rotate_epoch`])
+//! crypto-erases every older copy of the key index, even one kept in a copy of the directory
+//! together with the passphrase. Every write is atomic ([`atomic`]).
 //!
 //! `carekey-wallet` depends on this crate (it treats the state and key index as opaque bytes);
 //! shells should go through the wallet rather than use the vault directly. This crate uses
@@ -20,6 +21,7 @@ pub mod atomic;
 mod backup;
 mod error;
 mod format;
+mod records;
 mod store;
 mod vault;
 
@@ -31,6 +33,7 @@ pub use backup::{BackupShare, ShareNeeded};
 pub use carekey_crypto::KdfParams;
 pub use error::{StoreError, VaultError};
 pub use format::{parse_header, parse_state_file, Header, StateFile};
+pub use records::{NewRecordFile, RecordStore};
 pub use store::{default_store, FileStore, OsKeyring, SecretStore};
 pub use vault::Vault;
 

@@ -14,11 +14,10 @@ use crate::format::{
     check_kdf, parse_header_at, parse_state_file_at, Header, StateFile, HEADER_FILE,
     MAX_HEADER_LEN, MAX_SECTION_LEN, MAX_STATE_FILE_LEN, STATE_FILE,
 };
+use crate::records::{RecordStore, RECORDS_DIR};
 use crate::store::SecretStore;
 use crate::Passphrase;
 
-/// The folder of record files inside a vault directory.
-pub(crate) const RECORDS_DIR: &str = "records";
 /// The AEAD adds a 24-byte nonce and a 16-byte tag to what it seals.
 const SEAL_OVERHEAD: usize = 40;
 
@@ -362,7 +361,13 @@ impl Vault {
 
     /// The folder for record files, `<dir>/records`.
     pub fn records_dir(&self) -> PathBuf {
-        self.dir.join(RECORDS_DIR)
+        self.records().dir().to_path_buf()
+    }
+
+    /// The record files: their paths, writing, reading and removing a version, and the files
+    /// no record refers to.
+    pub fn records(&self) -> RecordStore {
+        RecordStore::new(&self.dir)
     }
 
     /// Erases the vault: deletes its store entries (epoch keys, device-unlock secret) — which

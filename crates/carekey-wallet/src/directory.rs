@@ -7,7 +7,7 @@ use carekey_crypto::{KdfParams, PublicKey, SigningKey};
 use carekey_model::{Directory, DirectoryEntry, Signed, SignedDirectory};
 use carekey_vault::{Passphrase, SecretStore, Vault};
 
-use crate::state::{self, DirectoryState, KeyIndex, Role, SecretBytes, StateDocument, StateRef};
+use crate::state::{self, DirectoryState, SecretBytes};
 use crate::WalletError;
 
 /// Why a directory-desk operation failed, beyond the causes every operation shares.
@@ -68,24 +68,13 @@ impl DirectoryDesk {
         store: Box<dyn SecretStore>,
     ) -> Result<Self, WalletError> {
         let vault = Vault::unlock(dir, passphrase, store)?;
-        let doc: StateDocument = state::decode(&vault.state()?)?;
-        state::check_version(&doc)?;
-        match (doc.role, doc.directory) {
-            (Role::Directory, Some(state)) => Ok(DirectoryDesk { vault, state }),
-            (role, _) => Err(WalletError::WrongRole {
-                expected: "directory",
-                found: role.name(),
-            }),
-        }
+        let state = state::read_directory(&vault)?;
+        Ok(DirectoryDesk { vault, state })
     }
 
     fn save(&mut self) -> Result<(), WalletError> {
-        let doc = StateRef {
-            directory: Some(&self.state),
-            ..StateRef::new(Role::Directory)
-        };
-        self.vault
-            .save(&state::encode(&doc)?, &state::encode(&KeyIndex::default())?)?;
+        let (state, keys) = state::encode_directory(&self.state)?;
+        self.vault.save(&state, &keys)?;
         Ok(())
     }
 

@@ -10,9 +10,7 @@ use carekey_model::{
 };
 use carekey_vault::{Passphrase, SecretStore, Vault};
 
-use crate::state::{
-    self, ByteDoc, KeyIndex, ProviderState, Role, SecretBytes, StateDocument, StateRef,
-};
+use crate::state::{self, ByteDoc, ProviderState, SecretBytes};
 use crate::wrap::Unwrapper;
 use crate::WalletError;
 
@@ -163,17 +161,7 @@ impl ProviderWallet {
     }
 
     fn load(vault: Vault) -> Result<Self, WalletError> {
-        let doc: StateDocument = state::decode(&vault.state()?)?;
-        state::check_version(&doc)?;
-        let state = match (doc.role, doc.provider) {
-            (Role::Provider, Some(p)) => p,
-            (role, _) => {
-                return Err(WalletError::WrongRole {
-                    expected: "provider",
-                    found: role.name(),
-                })
-            }
-        };
+        let state = state::read_provider(&vault)?;
         let revoked = state
             .revocations
             .iter()
@@ -188,12 +176,8 @@ impl ProviderWallet {
     }
 
     fn save(&mut self) -> Result<(), WalletError> {
-        let doc = StateRef {
-            provider: Some(&self.state),
-            ..StateRef::new(Role::Provider)
-        };
-        self.vault
-            .save(&state::encode(&doc)?, &state::encode(&KeyIndex::default())?)?;
+        let (state, keys) = state::encode_provider(&self.state)?;
+        self.vault.save(&state, &keys)?;
         Ok(())
     }
 

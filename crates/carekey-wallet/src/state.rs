@@ -3,6 +3,7 @@
 //! The vault stores two opaque byte strings: the *state* (sealed under the master key) and the
 //! *key index* (sealed under the master key and the current erasure epoch key). This module
 //! gives them their shape. Both are CBOR via serde; secrets are held in [`Zeroizing`] buffers.
+//! Which role's body the state holds, and how it is read and written, is in [`document`].
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -14,27 +15,11 @@ use carekey_model::{GrantId, RecordId};
 
 use crate::WalletError;
 
-/// Version of the state encoding; bumped on incompatible changes.
-const STATE_VERSION: u32 = 1;
+mod document;
 
-/// The role a vault was created for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum Role {
-    Patient,
-    Provider,
-    Directory,
-}
-
-impl Role {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Role::Patient => "patient",
-            Role::Provider => "provider",
-            Role::Directory => "directory",
-        }
-    }
-}
+pub(crate) use document::{
+    encode_directory, encode_patient, encode_provider, read_directory, read_patient, read_provider,
+};
 
 /// Secret key bytes inside a state document; zeroized on drop, never printed.
 #[derive(Clone)]
@@ -86,19 +71,6 @@ pub(crate) mod bytes {
         }
         d.deserialize_bytes(V)
     }
-}
-
-/// Everything a wallet keeps, tagged by role.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct StateDocument {
-    pub(crate) version: u32,
-    pub(crate) role: Role,
-    #[serde(default)]
-    pub(crate) patient: Option<PatientState>,
-    #[serde(default)]
-    pub(crate) provider: Option<ProviderState>,
-    #[serde(default)]
-    pub(crate) directory: Option<DirectoryState>,
 }
 
 /// A patient's wallet.
@@ -321,28 +293,6 @@ impl std::fmt::Debug for KeyIndex {
     }
 }
 
-/// The same document, borrowed, for encoding without copying secrets.
-#[derive(Serialize)]
-pub(crate) struct StateRef<'a> {
-    pub(crate) version: u32,
-    pub(crate) role: Role,
-    pub(crate) patient: Option<&'a PatientState>,
-    pub(crate) provider: Option<&'a ProviderState>,
-    pub(crate) directory: Option<&'a DirectoryState>,
-}
-
-impl StateRef<'_> {
-    pub(crate) fn new(role: Role) -> Self {
-        StateRef {
-            version: STATE_VERSION,
-            role,
-            patient: None,
-            provider: None,
-            directory: None,
-        }
-    }
-}
-
 pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>, WalletError> {
     let mut out = Zeroizing::new(Vec::new());
     ciborium::into_writer(value, &mut *out).map_err(|e| WalletError::State(e.to_string()))?;
@@ -351,14 +301,4 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>, Wall
 
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, WalletError> {
     ciborium::from_reader(bytes).map_err(|e| WalletError::State(e.to_string()))
-}
-
-pub(crate) fn check_version(doc: &StateDocument) -> Result<(), WalletError> {
-    if doc.version != STATE_VERSION {
-        return Err(WalletError::State(format!(
-            "state version {} is not supported (this build reads {STATE_VERSION})",
-            doc.version
-        )));
-    }
-    Ok(())
 }

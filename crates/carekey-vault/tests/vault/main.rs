@@ -10,6 +10,7 @@ mod damage;
 mod erasure;
 mod lifecycle;
 mod os_keyring;
+mod records;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

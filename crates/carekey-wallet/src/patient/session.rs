@@ -2,7 +2,6 @@
 //! way each change reaches the disk. Every service (records, sharing, erasure, backups, ledger
 //! link) works on a `&mut PatientSession`; none holds state of its own.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use zeroize::Zeroizing;
@@ -13,8 +12,7 @@ use carekey_model::{GrantId, RecordId, SignedGrant};
 use carekey_vault::{atomic, Vault};
 
 use crate::crash;
-use crate::records::record_path;
-use crate::state::{self, GrantEntry, KeyIndex, PatientState, Role, StateDocument, StateRef};
+use crate::state::{self, GrantEntry, KeyIndex, PatientState};
 use crate::WalletError;
 
 /// Encoded state or key index, wiped from memory on drop.
@@ -45,22 +43,13 @@ impl PatientSession {
     /// Removes record files no committed state refers to: leftovers of an import or re-key that
     /// was interrupted before it was reported done.
     fn remove_orphan_files(&self) {
-        let Ok(entries) = std::fs::read_dir(self.vault.records_dir()) else {
-            return;
-        };
-        let live: BTreeSet<PathBuf> = self
+        let live = self
             .state
             .records
             .iter()
-            .map(|(id, r)| record_path(&self.vault.records_dir(), id, r.version))
-            .collect();
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if !live.contains(&path) {
-                // Best effort: an orphan is unreadable anyway (its key was never committed).
-                let _ = atomic::remove(&path);
-            }
-        }
+            .map(|(id, r)| (id.as_bytes(), r.version));
+        // Best effort: an orphan is unreadable anyway (its key was never committed).
+        let _ = self.vault.records().remove_orphans(live);
     }
 
     /// Commits the state and key index under the current epoch key.
@@ -83,11 +72,7 @@ impl PatientSession {
     }
 
     fn encode(&self) -> Result<(Secret, Secret), WalletError> {
-        let doc = StateRef {
-            patient: Some(&self.state),
-            ..StateRef::new(Role::Patient)
-        };
-        Ok((state::encode(&doc)?, state::encode(&self.keys)?))
+        state::encode_patient(&self.state, &self.keys)
     }
 
     /// Puts back the state on disk after a change failed half-way in memory. If even that
@@ -172,17 +157,5 @@ impl PatientSession {
 
 /// The patient's state document and key index as they are on disk.
 pub(crate) fn read_state(vault: &Vault) -> Result<(PatientState, KeyIndex), WalletError> {
-    let doc: StateDocument = state::decode(&vault.state()?)?;
-    state::check_version(&doc)?;
-    let state = match (doc.role, doc.patient) {
-        (Role::Patient, Some(p)) => p,
-        (role, _) => {
-            return Err(WalletError::WrongRole {
-                expected: "patient",
-                found: role.name(),
-            })
-        }
-    };
-    let keys: KeyIndex = state::decode(&vault.key_index()?)?;
-    Ok((state, keys))
+    state::read_patient(vault)
 }
