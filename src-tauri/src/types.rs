@@ -215,17 +215,67 @@ pub struct GrantView {
     /// End of validity (unix seconds).
     #[ts(type = "number")]
     pub not_after: u64,
-    /// "active", "expired", "ending" (ended here, not yet confirmed by every ledger node it
-    /// was published on), "revoked" or "erased".
-    pub status: String,
-    /// For an "ending" grant: what it ends as ("revoked" or "erased").
-    pub ends_as: Option<String>,
+    /// Where the grant stands ("ending": ended here, not yet confirmed by every ledger node it
+    /// was published on).
+    pub status: GrantStatusView,
+    /// For an "ending" grant: what it ends as.
+    pub ends_as: Option<GrantEndView>,
     /// For an "ending" grant: the nodes that have not yet confirmed its end.
     pub waiting_for: Vec<String>,
     /// Record ids shared.
     pub records: Vec<String>,
     /// Resource types shared.
     pub resource_types: Vec<String>,
+}
+
+/// Where a grant stands (the wallet's `GrantState`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export_to = "../../ui/src/bindings/")]
+pub enum GrantStatusView {
+    /// In force.
+    Active,
+    /// Past its end date.
+    Expired,
+    /// Ended here, not yet confirmed by every node it was published on.
+    Ending,
+    /// Revoked everywhere it was published.
+    Revoked,
+    /// Erased everywhere it was published.
+    Erased,
+}
+
+impl From<carekey_wallet::GrantState> for GrantStatusView {
+    fn from(state: carekey_wallet::GrantState) -> Self {
+        use carekey_wallet::GrantState as S;
+        match state {
+            S::Active => Self::Active,
+            S::Expired => Self::Expired,
+            S::Ending => Self::Ending,
+            S::Revoked => Self::Revoked,
+            S::Erased => Self::Erased,
+        }
+    }
+}
+
+/// How an ending grant ends (the wallet's `GrantEnd`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export_to = "../../ui/src/bindings/")]
+pub enum GrantEndView {
+    /// By a revocation.
+    Revoked,
+    /// By an erasure.
+    Erased,
+}
+
+impl From<carekey_wallet::GrantEnd> for GrantEndView {
+    fn from(end: carekey_wallet::GrantEnd) -> Self {
+        match end {
+            carekey_wallet::GrantEnd::Revoked => Self::Revoked,
+            carekey_wallet::GrantEnd::Erased => Self::Erased,
+        }
+    }
 }
 
 /// The result of a revocation.
@@ -459,6 +509,8 @@ pub fn bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError> {
         ShareResult,
         MyQr,
         GrantView,
+        GrantStatusView,
+        GrantEndView,
         RevokeResult,
         AccessView,
         NodeSyncView,

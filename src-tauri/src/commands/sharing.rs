@@ -4,7 +4,7 @@ use base64::Engine as _;
 use tauri::State;
 
 use carekey_wallet::{
-    qr, GrantEnd, ProviderVerification, RequestInput, RequestReview, ShareChoice, WalletError,
+    qr, ProviderVerification, RequestInput, RequestReview, ShareChoice, WalletError,
 };
 
 use super::records::record_view;
@@ -157,14 +157,8 @@ pub(crate) async fn list_grants(core: State<'_, Core>) -> Result<Vec<GrantView>>
                 purpose: g.purpose,
                 not_before: g.not_before,
                 not_after: g.not_after,
-                status: g.status.to_string(),
-                ends_as: g.ends_as.map(|end| {
-                    match end {
-                        GrantEnd::Revoked => "revoked",
-                        GrantEnd::Erased => "erased",
-                    }
-                    .to_owned()
-                }),
+                status: g.status.into(),
+                ends_as: g.ends_as.map(Into::into),
                 waiting_for: g.waiting_for,
                 records: g.records.iter().map(ToString::to_string).collect(),
                 resource_types: g.resource_types,

@@ -3,6 +3,8 @@ export type { AccessView } from "./AccessView";
 export type { AppError } from "./AppError";
 export type { AppStatus } from "./AppStatus";
 export type { BackupView } from "./BackupView";
+export type { GrantEndView } from "./GrantEndView";
+export type { GrantStatusView } from "./GrantStatusView";
 export type { GrantView } from "./GrantView";
 export type { ImportProgress } from "./ImportProgress";
 export type { KdfView } from "./KdfView";
