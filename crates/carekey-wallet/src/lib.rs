@@ -37,6 +37,7 @@ pub use journal::{erasure_journal, flush_erasure_journal, journal_path, JournalR
 pub use patient::*;
 pub use policy::{check_passphrase, MIN_PASSPHRASE_CHARS};
 pub use provider::{OpenedBundle, OpenedRecord, ProviderError, ProviderWallet, RequestSpec};
+pub use state::WitnessPolicy;
 
 pub use carekey_qr as qr;
 

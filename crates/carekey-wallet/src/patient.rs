@@ -32,6 +32,7 @@ mod bundles;
 mod ending;
 mod erasure;
 mod flush;
+mod grants;
 mod link;
 pub(crate) mod nodes;
 mod publish;
@@ -46,18 +47,17 @@ mod tests;
 pub use access::{AccessView, MAX_SERVE_DELAY_SECS};
 pub use backups::{BackupError, Backups};
 pub use erasure::Erasure;
-pub use link::{
-    LedgerLink, LinkError, LocalNode, NodeRef, NodeRemoval, OutboxNode, WitnessPolicy,
-    DEFAULT_MAX_AGE_SECS,
+pub use grants::{
+    GrantEnd, GrantState, GrantSummary, KeyWrap, KeyWraps, RequestInput, RequestReview,
+    RevokeOutcome, ShareChoice, ShareError, ShareOutcome,
 };
+pub use link::{LedgerLink, LocalNode, NodeRemoval};
+pub use nodes::{LinkError, NodeRef, OutboxNode, DEFAULT_MAX_AGE_SECS};
 pub use receipt::{
     verify_receipt, ErasureReceipt, LedgerProof, ReceiptError, VerifiedReceipt, RECEIPT_FORMAT,
 };
 pub use records::{RecordError, RecordSummary, Records};
-pub use sharing::{
-    GrantEnd, GrantState, GrantSummary, KeyWrap, KeyWraps, RequestInput, RequestReview,
-    RevokeOutcome, ShareChoice, ShareError, ShareOutcome, Sharing,
-};
+pub use sharing::Sharing;
 pub use sync::{NodeSyncStatus, SyncReport};
 
 use session::PatientSession;

@@ -110,7 +110,7 @@ pub(crate) struct PatientState {
     pub(crate) erasures: Vec<ErasurePublication>,
     /// The witnesses (and quorum) the patient requires of a node confirmed from a request.
     #[serde(default)]
-    pub(crate) witness_policy: crate::WitnessPolicy,
+    pub(crate) witness_policy: WitnessPolicy,
     /// The key share the current backups are sealed with (none while no remote node is pinned).
     #[serde(default)]
     pub(crate) backup_share: Option<BackupShareState>,
@@ -301,4 +301,14 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>, Wall
 
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, WalletError> {
     ciborium::from_reader(bytes).map_err(|e| WalletError::State(e.to_string()))
+}
+
+/// The witnesses whose cosignatures the patient requires of a ledger node confirmed from a
+/// provider's request (a request can name a node and its log key, never its witnesses).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WitnessPolicy {
+    /// Witness cosignature verifier keys.
+    pub witness_keys: Vec<String>,
+    /// How many of them must cosign each checkpoint.
+    pub quorum: usize,
 }

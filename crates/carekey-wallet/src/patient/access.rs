@@ -6,8 +6,8 @@ use carekey_crypto::{AgreementSecret, PublicKey};
 use carekey_model::ledger::{open_access_details, open_v1_access_details, AccessBinding, Entry};
 use carekey_model::{GrantId, RecordId, SignedGrant};
 
-use super::link::NodeRef;
 use super::nodes;
+use super::nodes::NodeRef;
 use super::session::PatientSession;
 use crate::state::AccessRecord;
 

@@ -318,21 +318,6 @@ pub(super) fn share_secret(s: &PatientSession, id: &[u8; 16]) -> Option<Zeroizin
     (share.id == *id).then(|| secret.0.clone())
 }
 
-/// Moves a backup key share found in the state document (state files written before it
-/// lived in the key index) into the key index. Returns whether anything moved.
-pub(super) fn migrate_backup_share(s: &mut PatientSession) -> bool {
-    let Some(secret) = s
-        .state
-        .backup_share
-        .as_mut()
-        .and_then(|share| share.legacy_secret.take())
-    else {
-        return false;
-    };
-    s.keys.backup_share.get_or_insert(secret);
-    true
-}
-
 /// The key share a version-2 backup needs, fetched from the nodes its header names; every
 /// share a node offers is tried (a node could answer with a wrong one). `Ok(None)` for a
 /// backup without a share. Restoring happens before any wallet is open: no lock is held.

@@ -3,9 +3,9 @@
 
 use carekey_model::{BundledRecord, GrantBundle, GrantId, SignedGrant};
 
+use super::grants::{GrantState, KeyWrap, KeyWraps, ShareError};
 use super::records;
 use super::session::PatientSession;
-use super::sharing::{GrantState, KeyWrap, KeyWraps, ShareError};
 use crate::records::record_path;
 use crate::state::{GrantEntry, GrantStatus};
 use crate::{wrap, WalletError};

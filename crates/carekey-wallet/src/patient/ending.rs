@@ -10,8 +10,8 @@ use carekey_model::{
 };
 
 use super::bundles::grant_bundle;
+use super::grants::{GrantState, RevokeOutcome, ShareError};
 use super::session::PatientSession;
-use super::sharing::{GrantState, RevokeOutcome, ShareError};
 use super::{publish, records};
 use crate::state::{ByteDoc, GrantStatus};
 use crate::{crash, WalletError};

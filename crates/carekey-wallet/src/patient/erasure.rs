@@ -5,23 +5,13 @@
 use carekey_model::{ErasureSubject, GrantId, RecordId, Signed, SignedTombstone, Tombstone};
 use carekey_vault::atomic;
 
-use super::receipt::{ErasureReceipt, LedgerProof, RECEIPT_FORMAT};
+use super::grants::RevokeOutcome;
+use super::receipt::{ErasureReceipt, LedgerProof, ReceiptDraft, RECEIPT_FORMAT};
 use super::session::PatientSession;
-use super::sharing::RevokeOutcome;
-use super::{backups, ending, nodes, publish, records};
+use super::{backups, ending, flush, nodes, publish, records};
 use crate::records::record_path;
 use crate::state::{ByteDoc, GrantStatus};
 use crate::{crash, journal, WalletError};
-
-/// What a receipt is made from, kept beside it so it can be made again after the ledger agent
-/// sent the erasure's writes (the proofs and what is still pending change; nothing else).
-#[derive(Clone, Debug)]
-pub(crate) struct ReceiptDraft {
-    tombstone: SignedTombstone,
-    destroyed: Vec<String>,
-    share_nodes: Vec<String>,
-    problems: Vec<String>,
-}
 
 /// Erasure of records and grants. Borrow it with
 /// [`PatientWallet::erasure`](super::PatientWallet::erasure); erasing the whole wallet is
@@ -236,7 +226,7 @@ pub(super) fn erase_all(mut s: PatientSession, now: u64) -> Result<ErasureReceip
     crash::point("erase-all.journal-written");
     // The wallet is no longer shared with anyone (it was consumed), so sending here holds no
     // lock: the signed writes go out while the receipt can still carry their proofs.
-    nodes::flush_now(&mut s, now);
+    flush::flush_now(&mut s, now);
     journal::write(&vault_dir, &s.state.outbox)?;
     let mut destroyed = vec![
         format!(

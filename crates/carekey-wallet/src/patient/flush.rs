@@ -6,7 +6,7 @@ use carekey_sync::{Flushed, OutboxItem, OutboxOp, Submitted};
 
 use super::session::PatientSession;
 use super::{backups, nodes, publish};
-use crate::agent::{FlushDone, FlushWork};
+use crate::agent::work::{FlushDone, FlushWork};
 use crate::crash;
 use crate::state::Publication;
 
@@ -202,4 +202,11 @@ fn submission_of(s: &PatientSession, entry: &[u8]) -> Option<OutboxOp> {
         .iter()
         .any(|e| e.entry.0 == entry)
         .then(|| publish::submit(entry))
+}
+
+/// Sends what the outbox holds right away, from a session no one else can reach (the CLI's,
+/// or one being erased).
+pub(super) fn flush_now(s: &mut PatientSession, now: u64) -> usize {
+    let work = work(s, now, false);
+    apply(s, work.run())
 }

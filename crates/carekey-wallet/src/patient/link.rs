@@ -4,166 +4,18 @@
 //! the network work without the wallet, and the results are applied back
 //! ([`LedgerLink::apply_flush`], [`LedgerLink::apply_sync`]).
 
-use carekey_model::GrantId;
+use carekey_model::{GrantId, SignedGrant};
 use carekey_sync::{LogState, OutboxOp, PinnedLog};
 
 use super::access::{self, AccessView};
+use super::nodes::{grant_logs, LinkError, OutboxNode};
 use super::session::PatientSession;
-use super::{flush, nodes, sync};
-use crate::agent::{FlushDone, FlushWork, SyncDone, SyncWork};
+use super::{ending, flush, nodes, sync};
+use crate::agent::work::{FlushDone, FlushWork, SyncDone, SyncWork};
+use crate::state::{GrantStatus, WitnessPolicy};
 use crate::WalletError;
 
 use super::sync::SyncReport;
-
-/// How stale a checkpoint may be before the wallet calls the log frozen (a node could otherwise
-/// keep the wallet in the past).
-pub const DEFAULT_MAX_AGE_SECS: u64 = 24 * 3600;
-
-/// Why a ledger-link operation failed, beyond the causes every operation shares.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum LinkError {
-    /// Not an http(s) URL a node can have.
-    #[error("{0:?} is not an http(s) node URL")]
-    BadUrl(String),
-    /// A node reference is not `URL [LOG-KEY]`.
-    #[error("{0:?}: expected `URL [LOG-KEY]`")]
-    BadNodeRef(String),
-    /// A log key is not a note verifier key.
-    #[error("log key {key:?}: {reason}")]
-    BadLogKey {
-        /// What was given.
-        key: String,
-        /// Why it does not parse.
-        reason: String,
-    },
-    /// A witness key is not a note verifier key.
-    #[error("witness key {key:?}: {reason}")]
-    BadWitnessKey {
-        /// What was given.
-        key: String,
-        /// Why it does not parse.
-        reason: String,
-    },
-    /// The quorum asks for more cosignatures than there are witnesses.
-    #[error("a quorum of {0} needs at least {0} witness keys")]
-    QuorumTooLarge(usize),
-    /// A remote node pinned by hand needs a witness (or the patient's explicit opt-out).
-    #[error(
-        "{url} is a remote node: pin at least one witness (--witness KEY) so its log is \
-         independently checked, or pin it knowingly without witnesses (--no-witness)"
-    )]
-    NeedsWitness {
-        /// The node URL.
-        url: String,
-    },
-    /// A request names a remote node, and the patient requires no witness of such nodes yet.
-    #[error(
-        "the request names the remote node {url}: set the witnesses you require first \
-         (`carekey node witnesses --witness KEY`, Settings in the app), or pin it knowingly \
-         without witnesses (`carekey node add URL KEY --no-witness`)"
-    )]
-    RequestNeedsWitness {
-        /// The node URL.
-        url: String,
-    },
-    /// A request vouches for a different log key than the one the patient pinned for that URL
-    /// (a node cannot be re-keyed by a provider's request).
-    #[error(
-        "the request names node {url} with log key {requested}, but you pinned {pinned} for it; \
-         if the node really changed its key, remove it and add it again"
-    )]
-    NodeKeyMismatch {
-        /// The node URL.
-        url: String,
-        /// The key the request names.
-        requested: String,
-        /// The key the patient pinned.
-        pinned: String,
-    },
-    /// A node still serves grants the patient has not ended there, or ending work waits for it.
-    #[error(
-        "{url} may still serve {} grant(s) ({}) and {waiting} ending write(s) wait for it: revoke them and sync first, or remove it with --force if the node is gone for good (a receipt lists what could not be ended)",
-        grants.len(),
-        grants.iter().map(|g| g.to_string()[..12].to_owned()).collect::<Vec<_>>().join(", ")
-    )]
-    NodeInUse {
-        /// The node URL.
-        url: String,
-        /// Grants still live there.
-        grants: Vec<GrantId>,
-        /// Ledger writes that end or erase something, still queued for it.
-        waiting: usize,
-    },
-    /// A move would put a node on a URL pinned for another log.
-    #[error("{0} is already pinned for another log; remove it first")]
-    UrlTaken(String),
-}
-
-impl LinkError {
-    /// A stable, machine-readable code (see [`WalletError::code`]).
-    pub fn code(&self) -> &'static str {
-        match self {
-            LinkError::BadUrl(_) => "bad_node_url",
-            LinkError::BadNodeRef(_) => "bad_node_ref",
-            LinkError::BadLogKey { .. } => "bad_log_key",
-            LinkError::BadWitnessKey { .. } => "bad_witness_key",
-            LinkError::QuorumTooLarge(_) => "bad_quorum",
-            LinkError::NeedsWitness { .. } | LinkError::RequestNeedsWitness { .. } => {
-                "needs_witness"
-            }
-            LinkError::NodeKeyMismatch { .. } => "node_key_mismatch",
-            LinkError::NodeInUse { .. } => "node_in_use",
-            LinkError::UrlTaken(_) => "node_url_taken",
-        }
-    }
-}
-
-/// A node reference as a request names it: `URL` or `URL LOG-KEY`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NodeRef {
-    /// The node's base URL.
-    pub url: String,
-    /// The node's note verifier key, when the request vouches for one.
-    pub log_key: Option<String>,
-}
-
-impl NodeRef {
-    /// Parses `URL` or `URL LOG-KEY` (the URL normalised, the key checked as a note verifier
-    /// key and kept exactly: base64 may end in `/`).
-    pub fn parse(text: &str) -> Result<Self, WalletError> {
-        let mut parts = text.split_whitespace();
-        let url = nodes::normalise_node(parts.next().unwrap_or_default())?;
-        let log_key = parts.next().map(str::to_owned);
-        if parts.next().is_some() {
-            return Err(LinkError::BadNodeRef(text.to_owned()).into());
-        }
-        if let Some(key) = &log_key {
-            nodes::check_log_key(key)?;
-        }
-        Ok(NodeRef { url, log_key })
-    }
-}
-
-impl std::fmt::Display for NodeRef {
-    /// `URL` or `URL LOG-KEY`, as a request names the node.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.log_key {
-            Some(key) => write!(f, "{} {key}", self.url),
-            None => f.write_str(&self.url),
-        }
-    }
-}
-
-/// The witnesses whose cosignatures the patient requires of a ledger node confirmed from a
-/// provider's request (a request can name a node and its log key, never its witnesses).
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct WitnessPolicy {
-    /// Witness cosignature verifier keys.
-    pub witness_keys: Vec<String>,
-    /// How many of them must cosign each checkpoint.
-    pub quorum: usize,
-}
 
 /// What removing a pinned node dropped.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -178,21 +30,6 @@ pub struct NodeRemoval {
     /// Deletions of retired backup key shares still queued for the node: they stay queued
     /// (retried by every sync) in case it comes back.
     pub kept_share_deletions: usize,
-}
-
-/// The outbox writes waiting for one node.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct OutboxNode {
-    /// The node's URL.
-    pub url: String,
-    /// Writes waiting.
-    pub pending: usize,
-    /// The most failed attempts of any of them.
-    pub attempts: u32,
-    /// The earliest next attempt (unix seconds).
-    pub next_attempt_at: u64,
-    /// The last failure, for display.
-    pub last_error: Option<String>,
 }
 
 /// A ledger node running on this device (the app's embedded node).
@@ -333,7 +170,7 @@ impl<'a> LedgerLink<'a> {
                 query: url,
             });
         }
-        let live = nodes::grants_live_on(s, &url, now);
+        let live = grants_live_on(s, &url, now);
         let ending_work = s
             .state
             .outbox
@@ -500,4 +337,27 @@ impl<'a> LedgerLink<'a> {
     pub fn apply_sync(&mut self, done: SyncDone, now: u64) -> Result<SyncReport, WalletError> {
         sync::apply(self.s, done, now)
     }
+}
+
+/// Grants published on the node at `url` that it may still serve: active and unexpired, or
+/// ended here with the end still queued for that node.
+pub(super) fn grants_live_on(s: &PatientSession, url: &str, now: u64) -> Vec<GrantId> {
+    s.state
+        .grants
+        .iter()
+        .filter(|(_, g)| g.ledger.is_some())
+        .filter(|(id, g)| {
+            let Ok(signed) = SignedGrant::from_bytes(&g.signed.0) else {
+                return false;
+            };
+            if !grant_logs(s, &signed).iter().any(|u| u == url) {
+                return false;
+            }
+            match g.status {
+                GrantStatus::Active => now < signed.document().not_after,
+                _ => ending::waiting_for(s, id).iter().any(|u| u == url),
+            }
+        })
+        .map(|(id, _)| *id)
+        .collect()
 }

@@ -44,7 +44,7 @@ pub struct ErasureReceipt {
     /// What the receipt was made from, so it can be made again once the ledger agent has sent
     /// the erasure's writes (never written to the receipt file).
     #[serde(skip)]
-    pub(super) draft: Option<super::erasure::ReceiptDraft>,
+    pub(super) draft: Option<ReceiptDraft>,
 }
 
 /// Proof that an erasure entry committing to the receipt's tombstone is in a ledger node's log.
@@ -176,4 +176,14 @@ pub fn verify_receipt(receipt_json: &[u8], now: u64) -> Result<VerifiedReceipt, 
         tombstone,
         ledger_nodes,
     })
+}
+
+/// What a receipt is made from, kept beside it so it can be made again after the ledger agent
+/// sent the erasure's writes (the proofs and what is still pending change; nothing else).
+#[derive(Clone, Debug)]
+pub(crate) struct ReceiptDraft {
+    pub(super) tombstone: SignedTombstone,
+    pub(super) destroyed: Vec<String>,
+    pub(super) share_nodes: Vec<String>,
+    pub(super) problems: Vec<String>,
 }

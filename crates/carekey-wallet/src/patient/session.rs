@@ -31,7 +31,7 @@ impl PatientSession {
     pub(crate) fn load(vault: Vault) -> Result<Self, WalletError> {
         let (state, keys) = read_state(&vault)?;
         let mut session = PatientSession { vault, state, keys };
-        if super::backups::migrate_backup_share(&mut session) {
+        if migrate_backup_share(&mut session) {
             // Out of the state document for good: a fresh epoch key seals the index that now
             // holds it, and the old state file (with the share in it) is replaced.
             session.save_rotating()?;
@@ -158,4 +158,19 @@ impl PatientSession {
 /// The patient's state document and key index as they are on disk.
 pub(crate) fn read_state(vault: &Vault) -> Result<(PatientState, KeyIndex), WalletError> {
     state::read_patient(vault)
+}
+
+/// Moves a backup key share found in the state document (state files written before it
+/// lived in the key index) into the key index. Returns whether anything moved.
+fn migrate_backup_share(s: &mut PatientSession) -> bool {
+    let Some(secret) = s
+        .state
+        .backup_share
+        .as_mut()
+        .and_then(|share| share.legacy_secret.take())
+    else {
+        return false;
+    };
+    s.keys.backup_share.get_or_insert(secret);
+    true
 }

@@ -9,7 +9,7 @@ use carekey_sync::{Evidence, LogState, PinnedLog, SyncError, Watch};
 
 use super::session::PatientSession;
 use super::{access, backups, nodes};
-use crate::agent::{LogJob, SyncDone, SyncWork};
+use crate::agent::work::{LogJob, SyncDone, SyncWork};
 use crate::state::Publication;
 use crate::WalletError;
 
