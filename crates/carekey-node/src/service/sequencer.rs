@@ -11,7 +11,7 @@ use crate::service::submission::{Appended, Submission};
 /// Most submissions waiting for the writer before new ones get `503`.
 const MAX_QUEUED: usize = 1 << 16;
 
-/// What orders appends. Today one writer thread on one machine ([`Node`]); a replicated
+/// What orders appends. Today one writer thread on one machine ([`crate::Node`]); a replicated
 /// deployment puts leadership and the checkpoint compare-and-swap on etcd behind the same
 /// seam (ADR 0007).
 pub trait Sequencer: Send + Sync + std::fmt::Debug {
