@@ -7,53 +7,13 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher as _, Hasher as _};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use carekey_node::witness::{witness_app, WitnessState};
-use carekey_node::{app, AppState, LogKey, Node, NodeOptions, SystemClock, WitnessTarget};
-use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
-
-/// Serves an axum router from `carekey-node` on a std `listener` with hyper, one task per
-/// connection, handing the peer address to the router as axum's `ConnectInfo` (the node's rate
-/// limit reads it). A macro rather than a function: the router's type is axum's, and the app
-/// does not depend on axum (docs/architecture.md: axum belongs to the node crate), so it is
-/// only ever inferred, never named.
-macro_rules! spawn_server {
-    ($listener:expr, $router:expr) => {{
-        let listener: TcpListener = $listener;
-        let mut make = $router.into_make_service_with_connect_info::<SocketAddr>();
-        tauri::async_runtime::spawn(async move {
-            let listener = match listener
-                .set_nonblocking(true)
-                .and_then(|()| tokio::net::TcpListener::from_std(listener))
-            {
-                Ok(l) => l,
-                Err(e) => {
-                    eprintln!("embedded ledger: cannot listen: {e}");
-                    return;
-                }
-            };
-            loop {
-                let Ok((stream, peer)) = listener.accept().await else {
-                    // Out of file descriptors and the like: back off, keep serving.
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                };
-                // axum's make-service cannot fail (its error type is `Infallible`).
-                let Ok(service) = tower::Service::call(&mut make, peer).await;
-                tauri::async_runtime::spawn(async move {
-                    // A client hanging up mid-request is not the app's problem.
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
-                        .await;
-                });
-            }
-        });
-    }};
-}
+use carekey_node::embedded::{self, SpawnError};
+use carekey_node::witness::WitnessState;
+use carekey_node::{LogKey, SystemClock, WitnessTarget};
 
 /// Requests per second (and burst) one client may send to the embedded node. The only
 /// clients are this device's wallet and the providers it shares with, so this is generous.
@@ -81,6 +41,18 @@ pub enum LedgerStartError {
     /// The node's storage could not be opened.
     #[error(transparent)]
     Store(#[from] carekey_node::StoreError),
+    /// The node or witness could not be served.
+    #[error("serving the embedded ledger: {0}")]
+    Serve(#[source] SpawnError),
+}
+
+impl From<SpawnError> for LedgerStartError {
+    fn from(e: SpawnError) -> Self {
+        match e {
+            SpawnError::Node(e) => Self::Node(e),
+            other => Self::Serve(other),
+        }
+    }
 }
 
 /// A running embedded node and witness.
@@ -92,7 +64,9 @@ pub struct EmbeddedLedger {
     pub log_key: String,
     /// The witness's cosignature key the wallet requires (quorum 1).
     pub witness_key: String,
-    node: Node,
+    node: Arc<embedded::Handle>,
+    /// Kept with the node: the witness serves as long as the node does.
+    _witness: Arc<embedded::WitnessHandle>,
 }
 
 impl EmbeddedLedger {
@@ -123,40 +97,37 @@ impl EmbeddedLedger {
             .local_addr()
             .map_err(|e| io("binding", dir, e))?;
 
+        // Both serve on the app's async runtime (`embedded` spawns on the runtime entered).
+        let runtime = tauri::async_runtime::handle();
+        let _entered = runtime.inner().enter();
         let witness = WitnessState::open(
             &dir.join("witness"),
             witness_key,
             std::slice::from_ref(&log_key),
             Arc::new(SystemClock),
         )?;
-        let witness_vkey = witness.vkey();
-        spawn_server!(witness_listener, witness_app(witness));
+        let witness = embedded::spawn_witness(witness_listener, witness)?;
 
-        let url = format!("http://{node_addr}");
-        let mut opts = NodeOptions::new(dir.join("node"), url.clone(), node_key);
+        let mut opts = embedded::Options::new(dir.join("node"), node_key);
         opts.witnesses.push(WitnessTarget {
             url: format!("http://{witness_addr}"),
             verifier: witness_verifier,
         });
-        let node = Node::start(opts)?;
-        let state = AppState::new(
-            node.clone(),
-            Arc::new(SystemClock),
-            RATE_PER_SEC,
-            RATE_BURST,
-        );
-        spawn_server!(node_listener, app(state));
+        opts.rate_per_sec = RATE_PER_SEC;
+        opts.rate_burst = RATE_BURST;
+        let node = embedded::spawn(node_listener, opts)?;
         Ok(EmbeddedLedger {
-            url,
+            url: node.url().to_owned(),
             log_key,
-            witness_key: witness_vkey,
-            node,
+            witness_key: witness.vkey().to_owned(),
+            node: Arc::new(node),
+            _witness: Arc::new(witness),
         })
     }
 
     /// The node's latest signed checkpoint (note text).
     pub fn checkpoint(&self) -> String {
-        self.node.checkpoint()
+        self.node.node().checkpoint()
     }
 }
 

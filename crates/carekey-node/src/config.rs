@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::NodeError;
-use crate::store::Durability;
+use crate::storage::Durability;
 
 /// `carekey-node serve` settings.
 #[derive(Debug, Clone, Deserialize)]
@@ -123,23 +123,23 @@ fn default_witness_timeout_ms() -> u64 {
     3000
 }
 fn default_max_backup_shares() -> u64 {
-    crate::node::DEFAULT_MAX_BACKUP_SHARES
+    crate::service::DEFAULT_MAX_BACKUP_SHARES
 }
 
 fn default_max_bundle_bytes() -> u64 {
-    crate::node::DEFAULT_MAX_BUNDLE_BYTES
+    crate::service::DEFAULT_MAX_BUNDLE_BYTES
 }
 fn default_bundle_sweep_secs() -> u64 {
     300
 }
 fn default_erasure_burst() -> u32 {
-    crate::limits::ErasureLimits::default().per_source_burst
+    crate::service::limits::ErasureLimits::default().per_source_burst
 }
 fn default_erasure_per_hour() -> u32 {
-    crate::limits::ErasureLimits::default().per_source_per_hour
+    crate::service::limits::ErasureLimits::default().per_source_per_hour
 }
 fn default_erasure_cap_per_day() -> u64 {
-    crate::limits::ErasureLimits::default().global_per_day
+    crate::service::limits::ErasureLimits::default().global_per_day
 }
 fn default_header_timeout_ms() -> u64 {
     10_000
@@ -212,7 +212,7 @@ impl NodeConfig {
     }
 
     /// `trusted_proxies`, parsed.
-    pub fn proxies(&self) -> Result<Vec<crate::limits::ProxyNet>, NodeError> {
+    pub fn proxies(&self) -> Result<Vec<crate::service::limits::ProxyNet>, NodeError> {
         self.trusted_proxies
             .iter()
             .map(|p| {
@@ -223,8 +223,8 @@ impl NodeConfig {
     }
 
     /// The erasure-entry limits.
-    pub fn erasure_limits(&self) -> crate::limits::ErasureLimits {
-        crate::limits::ErasureLimits {
+    pub fn erasure_limits(&self) -> crate::service::limits::ErasureLimits {
+        crate::service::limits::ErasureLimits {
             per_source_burst: self.erasure_burst,
             per_source_per_hour: self.erasure_per_hour,
             global_per_day: self.erasure_cap_per_day,

@@ -117,3 +117,216 @@ fn crate_edges_only_point_down() {
         violations.join("\n")
     );
 }
+
+/// Crates only binaries link (docs/architecture.md): the app embeds the node's library, never
+/// its command line.
+const BINARY_ONLY: &[&str] = &["clap", "anyhow", "tracing-subscriber"];
+
+/// The features of package `p` that `enabled` turns on, closed over its feature table; and the
+/// optional dependencies and dependency features they turn on.
+fn expand_features(
+    p: &serde_json::Value,
+    enabled: &BTreeSet<String>,
+) -> (BTreeSet<String>, BTreeMap<String, BTreeSet<String>>) {
+    let table = p["features"].as_object().unwrap();
+    let mut features = BTreeSet::new();
+    let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut todo: Vec<String> = enabled.iter().cloned().collect();
+    while let Some(f) = todo.pop() {
+        if !features.insert(f.clone()) {
+            continue;
+        }
+        let Some(items) = table.get(&f) else {
+            // An optional dependency's implicit feature.
+            deps.entry(f).or_default();
+            continue;
+        };
+        for item in items.as_array().unwrap() {
+            let item = item.as_str().unwrap();
+            if let Some(dep) = item.strip_prefix("dep:") {
+                deps.entry(dep.to_owned()).or_default();
+            } else if let Some((dep, feature)) = item.split_once('/') {
+                let weak = dep.ends_with('?');
+                let dep = dep.trim_end_matches('?').to_owned();
+                let entry = deps.entry(dep).or_default();
+                entry.insert(feature.to_owned());
+                if weak {
+                    // `dep?/feature` does not enable the dependency by itself.
+                    entry.insert("?weak".to_owned());
+                }
+            } else {
+                todo.push(item.to_owned());
+            }
+        }
+    }
+    (features, deps)
+}
+
+/// Session 5 (issue 9): the app's normal dependency graph, through the workspace's own crates
+/// and with the features it actually enables, reaches none of the binary-only crates.
+/// (Third-party crates' own dependencies are theirs: tauri depends on anyhow itself.)
+#[test]
+fn the_app_links_no_binary_only_crate() {
+    let out = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let packages: BTreeMap<String, &serde_json::Value> = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap().to_owned(), p))
+        .collect();
+    assert!(packages.contains_key("carekey-app") && packages.contains_key("carekey-node"));
+    // Features enabled per workspace crate, grown to a fixed point from the app's defaults.
+    let mut enabled: BTreeMap<String, BTreeSet<String>> = BTreeMap::from([(
+        "carekey-app".to_owned(),
+        BTreeSet::from(["default".to_owned()]),
+    )]);
+    let mut violations = BTreeSet::new();
+    let mut visited_edges = 0;
+    loop {
+        let mut grown = false;
+        for (name, features) in enabled.clone() {
+            let p = packages[&name];
+            let (_, dep_features) = expand_features(p, &features);
+            for dep in p["dependencies"].as_array().unwrap() {
+                if dep["kind"].as_str().is_some() {
+                    continue; // dev- and build-dependencies
+                }
+                let dep_name = dep["name"].as_str().unwrap();
+                let key = dep["rename"].as_str().unwrap_or(dep_name);
+                let asked = dep_features.get(key);
+                let optional = dep["optional"].as_bool().unwrap_or(false);
+                if optional && asked.is_none_or(|f| f.contains("?weak")) {
+                    continue; // an optional dependency this build does not enable
+                }
+                visited_edges += 1;
+                if BINARY_ONLY.contains(&dep_name) {
+                    violations.insert(format!(
+                        "carekey-app reaches {dep_name} through {name} (features {features:?})"
+                    ));
+                }
+                if !packages.contains_key(dep_name) {
+                    continue;
+                }
+                let mut wanted: BTreeSet<String> = dep["features"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f.as_str().unwrap().to_owned())
+                    .collect();
+                if dep["uses_default_features"].as_bool().unwrap_or(true) {
+                    wanted.insert("default".to_owned());
+                }
+                if let Some(f) = asked {
+                    wanted.extend(f.iter().filter(|f| *f != "?weak").cloned());
+                }
+                // A feature the dependency does not declare (e.g. "default" of a crate with
+                // none) enables nothing.
+                let declared = packages[dep_name]["features"].as_object().unwrap();
+                wanted.retain(|f| declared.contains_key(f));
+                let have = enabled.entry(dep_name.to_owned()).or_default();
+                let before = have.len();
+                have.extend(wanted);
+                grown |= have.len() > before;
+            }
+        }
+        if !grown {
+            break;
+        }
+    }
+    assert!(
+        enabled.contains_key("carekey-node") && visited_edges > 10,
+        "the walk missed the app's dependencies ({visited_edges} edges)"
+    );
+    assert!(
+        violations.is_empty(),
+        "the app links binary-only crates:\n{}",
+        violations.into_iter().collect::<Vec<_>>().join("\n")
+    );
+}
+
+/// Session 5 (issue 9): inside the node, `storage` imports no higher layer and `service` does
+/// not import `http`; the foundations and the witness and audit modes import no layer
+/// (crates/carekey-node/src/lib.rs, "Layers").
+#[test]
+fn the_node_layers_only_import_downwards() {
+    let src = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/carekey-node/src"
+    ));
+    let above = |layer: &str| -> &'static [&'static str] {
+        match layer {
+            "storage" => &[
+                "crate::service",
+                "crate::http",
+                "crate::embedded",
+                "crate::config",
+            ],
+            "service" => &["crate::http", "crate::embedded", "crate::config"],
+            _ => &[
+                "crate::storage",
+                "crate::service",
+                "crate::http",
+                "crate::embedded",
+                "crate::config",
+            ],
+        }
+    };
+    let mut files = Vec::new();
+    let mut dirs = vec![src.to_owned()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    let mut violations = Vec::new();
+    let mut checked = 0;
+    for file in &files {
+        let rel = file.strip_prefix(src).unwrap();
+        let first = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_str()
+            .unwrap();
+        let layer = match first {
+            "storage" | "service" => first,
+            "error.rs" | "clock.rs" | "keys.rs" | "client.rs" | "witness.rs" | "audit.rs" => {
+                "foundation"
+            }
+            _ => continue, // http/, embedded, config, lib.rs, main.rs: the top may import all
+        };
+        checked += 1;
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            for bad in above(layer) {
+                if code.contains(bad) || code.contains("super::super") {
+                    violations.push(format!("{}:{}: {}", rel.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(checked >= 20, "found only {checked} layered node modules");
+    violations.dedup();
+    assert!(
+        violations.is_empty(),
+        "node modules importing a higher layer:\n{}",
+        violations.join("\n")
+    );
+}

@@ -2,6 +2,7 @@
 //! (crash and restart, witnesses, the auditor).
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
+mod embedded;
 mod entries;
 mod faults;
 mod grants;

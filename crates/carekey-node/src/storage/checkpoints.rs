@@ -11,7 +11,8 @@ use carekey_ledger::note::Checkpoint;
 use carekey_ledger::Hash;
 
 use crate::error::StoreError;
-use crate::store::{self, Durability};
+use crate::storage::files;
+use crate::storage::Durability;
 
 /// A signed checkpoint as stored: size, root, and the note (log signature first, then any
 /// cosignatures).
@@ -114,9 +115,9 @@ impl CheckpointStore for FileCheckpointStore {
         }
         match self.durability {
             Durability::Full => {
-                store::write_atomic(&self.path, new.note.as_bytes(), self.durability)?
+                files::write_atomic(&self.path, new.note.as_bytes(), self.durability)?
             }
-            Durability::None => store::write_swapped(&self.path, new.note.as_bytes())?,
+            Durability::None => files::write_swapped(&self.path, new.note.as_bytes())?,
         }
         self.current = Some(new.clone());
         Ok(())

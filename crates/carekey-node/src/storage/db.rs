@@ -1,31 +1,17 @@
-//! The node's durable state: SQLite for entries and indexes, files for tiles, bundles and the
-//! checkpoint.
+//! The node's SQLite database (`<data>/node.sqlite3`): entries and leaf hashes, grants,
+//! bindings, revocations, erasures, used nonces, deleted bundles, the signed checkpoint
+//! history and a little metadata. It is the source of truth: every file under the data
+//! directory but the off-log bundles and shares is a function of it.
 //!
-//! ```text
-//! <data>/checkpoint                 the latest signed (and cosigned) checkpoint note
-//! <data>/tile/<L>/<N>[.p/<W>]       hash tiles      } exactly the C2SP tlog-tiles paths, so
-//! <data>/tile/entries/<N>[.p/<W>]   entry bundles   } `checkpoint` + `tile/` is a static mirror
-//! <data>/node.sqlite3               entries, leaf hashes, grants, bindings, revocations,
-//!                                   erasures, used nonces, signed checkpoint history
-//! <data>/bundles/<grant id>         off-log grant bundles (deleted on erasure; never mirrored)
-//! ```
-//!
-//! SQLite runs in WAL mode with `synchronous=FULL`: a commit is on disk when it returns, and
-//! SQLite is the source of truth. Tiles, entry bundles and the checkpoint file are functions
-//! of committed entries: the writer writes them to a temporary name and renames it (atomic for
-//! readers, survives `kill -9`) without fsync, and after a reboot the node rewrites them all
-//! from SQLite, fsynced, before it serves (see [`crate::node`]). Grant bundles (off-log, not
-//! derivable) are written to a temporary name, fsynced, renamed, and their directory fsynced.
+//! SQLite runs in WAL mode with `synchronous=FULL`: a commit is on disk when it returns.
 
-use std::fs::{self, File};
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use carekey_ledger::tiles::{TileId, TileKind, TILE_HEIGHT, TILE_WIDTH};
 use carekey_ledger::Hash;
 use rusqlite::{params, Connection, OptionalExtension as _};
 
 use crate::error::StoreError;
+use crate::storage::Durability;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS entries (
@@ -71,18 +57,6 @@ CREATE TABLE IF NOT EXISTS meta (
 
 /// The `meta` key holding the boot id under which every tile file was last known durable.
 pub(crate) const TILES_SYNCED_BOOT: &str = "tiles_synced_boot";
-
-/// How hard the node pushes data to stable storage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Durability {
-    /// SQLite `synchronous=FULL`, every file and directory fsynced (production).
-    #[default]
-    Full,
-    /// No fsync at all and SQLite `synchronous=OFF`: the same code path, for measuring the
-    /// ceiling the disk imposes. Never for a real log.
-    None,
-}
 
 /// A grant accepted with its GrantCommitment, as the node keeps it off-log.
 #[derive(Debug, Clone)]
@@ -390,214 +364,4 @@ pub(crate) fn record_checkpoint(
 fn blob32(v: Vec<u8>) -> Result<[u8; 32], StoreError> {
     v.try_into()
         .map_err(|_| StoreError::Corrupt("a stored hash or key is not 32 bytes"))
-}
-
-// ----- files -----
-
-/// Writes `bytes` to `path` atomically: temporary file, fsync, rename, fsync the directory.
-pub(crate) fn write_atomic(
-    path: &Path,
-    bytes: &[u8],
-    durability: Durability,
-) -> Result<(), StoreError> {
-    let dir = path
-        .parent()
-        .ok_or(StoreError::Corrupt("file path has no directory"))?;
-    fs::create_dir_all(dir)?;
-    let tmp = tmp_name(path);
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        if durability == Durability::Full {
-            f.sync_all()?;
-        }
-    }
-    fs::rename(&tmp, path)?;
-    if durability == Durability::Full {
-        sync_dir(dir)?;
-    }
-    Ok(())
-}
-
-/// Writes `bytes` to `path` via a temporary name and fsyncs the file, but leaves the directory
-/// fsync to the caller (so a batch of tiles in one directory costs one directory fsync).
-pub(crate) fn write_file_synced(
-    path: &Path,
-    bytes: &[u8],
-    durability: Durability,
-) -> Result<(), StoreError> {
-    let dir = path
-        .parent()
-        .ok_or(StoreError::Corrupt("file path has no directory"))?;
-    fs::create_dir_all(dir)?;
-    let tmp = tmp_name(path);
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        if durability == Durability::Full {
-            f.sync_all()?;
-        }
-    }
-    fs::rename(&tmp, path)?;
-    Ok(())
-}
-
-/// Writes `bytes` to `path` via a temporary name and a rename, with no fsync: atomic for
-/// readers and across `kill -9` (the page cache survives a process), not across power loss.
-/// For files derived from SQLite only (tiles, bundles, the checkpoint copy).
-pub(crate) fn write_file_unsynced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    write_file_synced(path, bytes, Durability::None)
-}
-
-/// Replaces the content of `path` with `bytes`, atomically for readers that open the file and
-/// read it at once, without allocating or freeing an inode per write: writes `<path>.next`
-/// (an existing file after the first time) and exchanges the two names (Linux
-/// `renameat2(RENAME_EXCHANGE)`); the previous content then sits in `<path>.next` until the
-/// next write overwrites it. Elsewhere, or where the file system cannot exchange, a plain
-/// rename. No fsync. (Replacing a file by rename frees an inode per write; on ext4 without a
-/// journal every later file creation then scans past the inodes freed in the last 30 s, which
-/// at hundreds of checkpoints a second cost more CPU than the signatures.)
-pub(crate) fn write_swapped(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".next");
-    let next = path.with_file_name(name);
-    {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&next)?;
-        f.write_all(bytes)?;
-    }
-    #[cfg(target_os = "linux")]
-    {
-        use rustix::fs::{renameat_with, RenameFlags, CWD};
-        use rustix::io::Errno;
-        match renameat_with(CWD, &next, CWD, path, RenameFlags::EXCHANGE) {
-            Ok(()) => return Ok(()),
-            // No file yet at `path`, or no exchange on this file system: rename below.
-            Err(e) if e == Errno::NOENT || e == Errno::INVAL || e == Errno::NOSYS => {}
-            Err(e) => return Err(std::io::Error::from(e).into()),
-        }
-    }
-    fs::rename(&next, path)?;
-    Ok(())
-}
-
-/// The widths of the partial tiles of tile `index` of `kind` present on disk.
-pub(crate) fn partial_widths(
-    data: &Path,
-    kind: TileKind,
-    index: u64,
-) -> Result<Vec<u16>, StoreError> {
-    let probe = tile_path(
-        data,
-        &TileId {
-            kind,
-            index,
-            width: 1,
-        },
-    );
-    let Some(dir) = probe.parent() else {
-        return Ok(Vec::new());
-    };
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e.into()),
-    };
-    let mut out = Vec::new();
-    for entry in entries {
-        let name = entry?.file_name();
-        // Leftover `<W>.tmp` files and anything else that is not a width are skipped.
-        if let Some(w) = name.to_str().and_then(|n| n.parse::<u16>().ok()) {
-            if (1..TILE_WIDTH).contains(&w) {
-                out.push(w);
-            }
-        }
-    }
-    out.sort_unstable();
-    Ok(out)
-}
-
-fn tmp_name(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    path.with_file_name(name)
-}
-
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir)?.sync_all()?;
-    Ok(())
-}
-
-/// The file holding a tile.
-pub(crate) fn tile_path(data: &Path, id: &TileId) -> PathBuf {
-    data.join(id.path())
-}
-
-/// The tiles and bundles that change when the log grows from `old` to `new` leaves: at every
-/// level, from the tile holding the first new hash to the tile holding the last, each at the
-/// width the tree of `new` serves.
-pub(crate) fn changed_tiles(old: u64, new: u64) -> Vec<TileId> {
-    let mut out = Vec::new();
-    let width = u64::from(TILE_WIDTH);
-    let mut push_range = |kind: TileKind, old_count: u64, new_count: u64| {
-        if new_count <= old_count {
-            return;
-        }
-        let first = old_count / width;
-        let last = (new_count - 1) / width;
-        for index in first..=last {
-            let w = (new_count - index * width).min(width) as u16;
-            out.push(TileId {
-                kind,
-                index,
-                width: w,
-            });
-        }
-    };
-    let mut level = 0u32;
-    loop {
-        let shift = level * TILE_HEIGHT;
-        let (o, n) = (
-            old.checked_shr(shift).unwrap_or(0),
-            new.checked_shr(shift).unwrap_or(0),
-        );
-        if n == 0 {
-            break;
-        }
-        push_range(TileKind::Hash { level: level as u8 }, o, n);
-        level += 1;
-    }
-    push_range(TileKind::Entries, old, new);
-    out
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use std::collections::BTreeSet;
-
-    use carekey_ledger::tiles::tiles_for_size;
-
-    use super::*;
-
-    #[test]
-    fn changed_tiles_are_exactly_the_new_ones() {
-        for (old, new) in [
-            (0u64, 1u64),
-            (0, 256),
-            (255, 257),
-            (256, 512),
-            (1, 70_000),
-            (65_535, 65_537),
-        ] {
-            let before: BTreeSet<_> = tiles_for_size(old).into_iter().collect();
-            let after: BTreeSet<_> = tiles_for_size(new).into_iter().collect();
-            let expected: BTreeSet<_> = after.difference(&before).copied().collect();
-            let got: BTreeSet<_> = changed_tiles(old, new).into_iter().collect();
-            assert_eq!(got, expected, "{old} → {new}");
-        }
-    }
 }

@@ -1,13 +1,16 @@
-//! The stateless half of the node's policy (protocol §3): what can be checked from a
-//! submission alone. The stateful half (grant key unused, grant committed, not revoked, nonce
-//! unused) runs in the writer, atomically with the append ([`crate::node`]).
+//! The node's policy (protocol §3). The stateless half ([`check_entry`]): what can be checked
+//! from a submission alone, before it is queued. The stateful half ([`apply_effect`]: grant key
+//! unused, grant committed, not revoked, nonce unused): checked and applied by the writer
+//! inside the batch transaction, atomically with the append ([`crate::service::writer`]).
 
 use carekey_model::ledger::{grant_commitment, Entry, SignedLedgerBinding};
 use carekey_model::{DocumentError, SignedGrant};
 
-use crate::error::ApiError;
-use crate::node::{Effect, Submission};
-use crate::store::GrantRow;
+use rusqlite::Connection;
+
+use crate::error::{ApiError, StoreError};
+use crate::service::submission::{Effect, Submission};
+use crate::storage::db::{self, GrantRow};
 
 /// The decoded body of `POST /v1/entries`.
 #[derive(Debug)]
@@ -126,4 +129,69 @@ fn unexpected_fields() -> ApiError {
         "unexpected_fields",
         "grant, binding and salt belong to grant commitments only",
     )
+}
+
+/// Checks and applies one submission's stateful policy inside the batch transaction.
+/// `Ok(Err(refusal))` leaves the database untouched.
+pub(crate) fn apply_effect(
+    tx: &Connection,
+    effect: &Effect,
+    index: u64,
+) -> Result<Result<(), ApiError>, StoreError> {
+    match effect {
+        Effect::Commit(row) => {
+            if db::grant_key_known(tx, &row.grant_key)? {
+                return Ok(Err(ApiError::forbidden(
+                    "grant_key_in_use",
+                    "another grant already uses this grant key",
+                )));
+            }
+            if db::grant_id_known(tx, &row.grant_id)? {
+                return Ok(Err(ApiError::forbidden(
+                    "grant_already_committed",
+                    "this grant is already committed under another grant key",
+                )));
+            }
+            db::insert_grant(tx, row, index)?;
+        }
+        Effect::Revoke { grant_key } => {
+            if !db::grant_key_known(tx, grant_key)? {
+                return Ok(Err(ApiError::forbidden(
+                    "unknown_grant_key",
+                    "no grant commitment uses this grant key",
+                )));
+            }
+            if db::revoked(tx, grant_key)? {
+                return Ok(Err(ApiError::forbidden(
+                    "already_revoked",
+                    "this grant is already revoked",
+                )));
+            }
+            db::insert_revocation(tx, grant_key, index)?;
+        }
+        Effect::Erase { erasure_key } => {
+            db::insert_erasure(tx, erasure_key, index)?;
+            if let Some(id) = db::grant_id_for_key(tx, erasure_key)? {
+                db::mark_bundle_deleted(tx, &id)?;
+            }
+        }
+        Effect::Access { grant_id, nonce } => {
+            let Some(grant) = db::grant_by_id(tx, grant_id)? else {
+                return Ok(Err(ApiError::not_found("unknown_grant", "no such grant")));
+            };
+            if grant.erased {
+                return Ok(Err(ApiError::forbidden("erased", "the grant was erased")));
+            }
+            if grant.revoked {
+                return Ok(Err(ApiError::forbidden("revoked", "the grant was revoked")));
+            }
+            if !db::use_nonce(tx, grant_id, nonce)? {
+                return Ok(Err(ApiError::forbidden(
+                    "replayed",
+                    "this request nonce was already used",
+                )));
+            }
+        }
+    }
+    Ok(Ok(()))
 }

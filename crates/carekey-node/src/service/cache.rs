@@ -22,7 +22,7 @@ use carekey_model::ledger::{AccessSealer, SignedLedgerBinding};
 use carekey_model::SignedGrant;
 
 use crate::error::ApiError;
-use crate::store::GrantRow;
+use crate::storage::db::GrantRow;
 
 /// Most grants kept verified in memory.
 const MAX_GRANTS: usize = 65_536;

@@ -1,0 +1,62 @@
+//! What the writer appends: a [`Submission`] (an entry with the off-log [`Effect`] the
+//! policy attached to it), and what a submitter gets back ([`Appended`]).
+
+use carekey_ledger::{leaf_hash, Hash};
+
+use crate::storage::db::GrantRow;
+
+/// One entry to append, with the off-log state change the policy attached to it.
+#[derive(Debug)]
+pub struct Submission {
+    pub(super) entry: Vec<u8>,
+    pub(super) effect: Effect,
+}
+
+impl Submission {
+    pub(crate) fn new(entry: Vec<u8>, effect: Effect) -> Self {
+        Self { entry, effect }
+    }
+
+    /// Whether this is an ErasureEntry.
+    pub(crate) fn is_erasure(&self) -> bool {
+        matches!(self.effect, Effect::Erase { .. })
+    }
+
+    /// The entry's leaf hash (its identity in the log).
+    pub(crate) fn leaf(&self) -> Hash {
+        leaf_hash(&self.entry)
+    }
+
+    /// The grant key whose grant this entry ends (a revocation or an erasure), if any.
+    pub(crate) fn ended_grant_key(&self) -> Option<[u8; 32]> {
+        match &self.effect {
+            Effect::Revoke { grant_key } => Some(*grant_key),
+            Effect::Erase { erasure_key } => Some(*erasure_key),
+            _ => None,
+        }
+    }
+}
+
+/// The stateful part of the policy, checked and applied by the writer atomically with the
+/// append.
+#[derive(Debug)]
+pub(crate) enum Effect {
+    /// A GrantCommitment: the grant key and grant id must be unused; stores the grant.
+    Commit(GrantRow),
+    /// A RevocationEntry: a commitment with this key must exist, not yet revoked.
+    Revoke { grant_key: [u8; 32] },
+    /// An ErasureEntry: always accepted.
+    Erase { erasure_key: [u8; 32] },
+    /// An AccessEvent for a fetch: the nonce must be unused, the grant not revoked or erased.
+    Access { grant_id: [u8; 16], nonce: [u8; 16] },
+}
+
+/// An acknowledged append.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    /// The entry's index in the log.
+    pub index: u64,
+    /// A C2SP `tlog-proof` receipt for it, against a signed checkpoint whose entries are all
+    /// committed.
+    pub receipt: String,
+}
