@@ -201,4 +201,70 @@ mod tests {
         assert_eq!((a.as_str(), p.as_str()), ("example.org:80", "/"));
         assert!(split_url("https://example.org/").is_err());
     }
+
+    /// A one-thread server on 127.0.0.1 answering each request by its path, then closing.
+    fn serve(answers: Vec<(&'static str, &'static str, Vec<u8>)>) -> String {
+        use std::io::{BufRead as _, BufReader, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind on loopback");
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(answers.len()) {
+                let Ok(stream) = stream else { continue };
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).map_or(true, |n| n == 0) || header == "\r\n" {
+                        break;
+                    }
+                }
+                let (status, body) = answers
+                    .iter()
+                    .find(|(p, _, _)| *p == path)
+                    .map_or(("404 Not Found", &[][..]), |(_, s, b)| (*s, b.as_slice()));
+                let mut stream = reader.into_inner();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(body);
+            }
+        });
+        format!("http://{addr}/log")
+    }
+
+    #[test]
+    fn the_log_transport_caps_and_names_what_it_reads() {
+        let base = serve(vec![
+            ("/log/checkpoint", "200 OK", b"note".to_vec()),
+            ("/log/tile/0/000", "200 OK", vec![0; 64]),
+            ("/log/tile/0/001", "500 Internal Server Error", Vec::new()),
+            ("/log/tile/0/002", "404 Not Found", Vec::new()),
+        ]);
+        let t = HttpTransport::new(&base).expect("a plain http URL");
+        assert_eq!(t.fetch("checkpoint", 4).ok(), Some(b"note".to_vec()));
+        assert!(matches!(
+            t.fetch("tile/0/000", 32),
+            Err(FetchError::TooLarge { limit: 32, .. })
+        ));
+        assert!(matches!(
+            t.fetch("tile/0/001", 32),
+            Err(FetchError::Status { status: 500, .. })
+        ));
+        let missing = t.fetch("tile/0/002", 32);
+        assert!(
+            matches!(&missing, Err(FetchError::NotFound { location }) if location == &format!("{base}/tile/0/002")),
+            "{missing:?}"
+        );
+        assert!(matches!(
+            t.fetch("../secret", 32),
+            Err(FetchError::BadPath { .. })
+        ));
+        assert!(HttpTransport::new("https://example.org/").is_err());
+    }
 }
