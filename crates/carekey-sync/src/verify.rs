@@ -248,12 +248,7 @@ pub fn sync(
     // 6. The wallet's own entries, from self-computed leaf hashes.
     for (index, bytes) in &watch.own_entries {
         let index = *index;
-        if index >= size {
-            return Err(SyncError::WithheldEntry {
-                index,
-                checkpoint: new.raw.clone(),
-            });
-        }
+        // `includes` is false for an index outside the tree too.
         if !tree.includes(index, bytes)? {
             return Err(SyncError::WithheldEntry {
                 index,
