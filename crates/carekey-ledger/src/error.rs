@@ -235,3 +235,111 @@ pub enum NoteError {
         expected: u8,
     },
 }
+
+/// Why a transport could not deliver a log object (a checkpoint, a tile, an entry bundle).
+///
+/// Every variant names the `location` asked for as the transport shows it (a URL, a file
+/// path), so an error read by a person points at the place that failed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// The object is not there (HTTP 404, a missing file). A reader may fall back from a
+    /// partial tile to the full one on this error, and only on this one.
+    #[error("{location} not found")]
+    NotFound {
+        /// The URL or path asked for.
+        location: String,
+    },
+    /// The object is larger than this kind of object can legitimately be.
+    #[error("{location} is larger than the {limit} bytes allowed")]
+    TooLarge {
+        /// The URL or path asked for.
+        location: String,
+        /// The cap, in bytes.
+        limit: u64,
+    },
+    /// The server answered with an error status other than 404.
+    #[error("{location} answered {status}")]
+    Status {
+        /// The URL asked for.
+        location: String,
+        /// The HTTP status code.
+        status: u16,
+    },
+    /// No answer: connection refused, DNS, TLS, timeout, or a file that could not be read.
+    #[error("could not reach {location}: {reason}")]
+    Unreachable {
+        /// The URL or path asked for.
+        location: String,
+        /// What went wrong, as the transport reported it.
+        reason: String,
+    },
+    /// The path is not one a log serves (absolute, empty, or with `.` or `..` components): a
+    /// transport never reads outside the log's prefix.
+    #[error("{path:?} is not a path inside a log")]
+    BadPath {
+        /// The path as asked for.
+        path: String,
+    },
+}
+
+/// Why a verified read of a log failed: the transport failed, or what it delivered does not
+/// verify against the pinned keys and the signed tree.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// The transport could not deliver an object.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The checkpoint failed strict parsing or the signature checks against the pinned keys.
+    #[error("checkpoint rejected: {0}")]
+    Checkpoint(#[source] NoteError),
+    /// Fewer distinct pinned witnesses cosigned the checkpoint than the quorum requires.
+    #[error("checkpoint cosigned by {have} trusted witnesses, {need} required")]
+    NoQuorum {
+        /// Distinct pinned witnesses with a valid cosignature.
+        have: usize,
+        /// The pinned quorum.
+        need: usize,
+    },
+    /// The newest trusted cosignature is older than the pinned freshness bound.
+    #[error("newest witness cosignature is {age} s old, more than the {max} s allowed")]
+    Stale {
+        /// Seconds between the newest trusted cosignature and now.
+        age: u64,
+        /// The pinned bound.
+        max: u64,
+    },
+    /// A hash tile or entry bundle does not match the signed root (altered or substituted).
+    #[error("tile {path} does not match the signed root")]
+    TamperedTile {
+        /// The tile's path (for the tiles the root is made of, all of them, comma-separated).
+        path: String,
+    },
+    /// An entry bundle does not match the signed root, and the verified leaf hashes show the
+    /// first entry that differs.
+    #[error("entry {index} (in {path}) is not the entry the signed tree holds")]
+    TamperedEntry {
+        /// The bundle's path.
+        path: String,
+        /// The index in the log of the first entry that differs.
+        index: u64,
+    },
+    /// A hash tile served differs from the verified one (read once more by an auditor).
+    #[error("{path} does not match the signed tree (first difference at position {position})")]
+    TileMismatch {
+        /// The tile's path.
+        path: String,
+        /// The first hash that differs, as a position in the tile.
+        position: usize,
+    },
+    /// A hash tile or entry bundle is malformed (wrong length, truncated, wrong entry count),
+    /// or asked for outside the tree.
+    #[error("tile {path} is malformed: {reason}")]
+    BadTile {
+        /// The tile's path.
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
+}

@@ -4,8 +4,8 @@
 //! level each, 8 tree levels per tile level) and entry bundles `tile/entries/<N>[.p/<W>]`
 //! (256 entries, each with a big-endian `u16` length prefix). The node builds them from its
 //! [`Tree`] with [`hash_tile`] and [`encode_bundle`]; a wallet or auditor reads them from any
-//! mirror through a [`TileSource`] and rebuilds roots and proofs with [`root_from_tiles`],
-//! [`inclusion_proof_from_tiles`] and [`consistency_proof_from_tiles`].
+//! mirror through [`crate::reader`], which rebuilds roots and proofs with [`root_from_tiles`],
+//! [`inclusion_proof_from_tiles`] and [`consistency_proof_from_tiles`] over verified tiles.
 //!
 //! Those functions check the *shape* of what they read (a tile is exactly `width × 32` bytes),
 //! not its truth: a tampered tile yields a proof that fails. The caller must still compute the
@@ -431,11 +431,13 @@ pub fn hash_tile(tree: &Tree, id: &TileId) -> Result<Vec<u8>, TileError> {
     Ok(out)
 }
 
-/// Reads tiles and entry bundles by id: over HTTP from a node or mirror, from a directory, or
-/// from memory.
+/// Tiles in hand, by id: the input of the proof builders below ([`root_from_tiles`],
+/// [`inclusion_proof_from_tiles`], [`consistency_proof_from_tiles`]).
 ///
-/// Implementations return exactly the bytes stored at [`TileId::path`]. A source that falls
-/// back to a full tile when a partial one is gone must cut it to the requested width itself.
+/// This is not a way to read a log from elsewhere: that is a [`crate::transport::Transport`]
+/// under a [`crate::reader::VerifiedTree`], which fetches, caps and verifies tiles and builds
+/// proofs only from verified ones. A `TileSource` is a map of tiles already held (verified, or
+/// a node's own), returning exactly the bytes of [`TileId::path`] at the id's width.
 pub trait TileSource {
     /// The bytes of tile `id`.
     fn read_tile(&self, id: &TileId) -> Result<Vec<u8>, TileError>;

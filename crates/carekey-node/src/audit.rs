@@ -1,25 +1,28 @@
-//! The auditor (`carekey-node verify`): re-derives a log from its entries and replays the part
-//! of the policy that needs no off-log data.
+//! The auditor (`carekey-node verify`): reads a whole log through `carekey-ledger`'s one log
+//! reader (ADR 0014) and replays the part of the policy that needs no off-log data.
 //!
-//! From a node URL or a mirror directory it reads the checkpoint and opens it with the pinned
-//! log key, reads every entry bundle of that size, computes every leaf hash itself, rebuilds the
-//! tree and compares every hash tile and the root, and checks each entry: it parses and its
-//! signature verifies; a revocation follows a grant commitment with the same grant key and is
-//! not a second one; no two commitments share a grant key; an access event is signed by the
-//! log key and names a committed, unrevoked, unerased grant key. The first problem is reported
-//! with the entry index and the tile it came from.
+//! From a node URL or a mirror directory (a node's data directory is one) it reads the
+//! checkpoint and opens it with the pinned log key; it verifies the tiles the root is made of
+//! against the signed root, reads every entry bundle of that size and checks each entry's leaf
+//! hash (computed here) against the signed tree, then reads every hash tile the log serves and
+//! compares it with the verified one. Each entry, once verified, must parse and its signature
+//! verify; a revocation follows a grant commitment with the same grant key and is not a second
+//! one; no two commitments share a grant key; an access event is signed by the log key and
+//! names a committed, unrevoked, unerased grant key. The first problem is reported with the
+//! entry index and the tile it came from.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use carekey_ledger::note::{open_checkpoint_bytes, NoteVerifier};
-use carekey_ledger::tiles::{
-    decode_bundle, hash_tile, tiles_for_size, TileId, TileKind, TILE_WIDTH,
-};
-use carekey_ledger::{leaf_hash, Hash, Tree};
+use carekey_ledger::note::NoteVerifier;
+use carekey_ledger::reader::{read_checkpoint, LogKeys, VerifiedTree};
+use carekey_ledger::tiles::{tiles_for_size, TileKind, TILE_WIDTH};
+use carekey_ledger::transport::{DirTransport, Transport};
+use carekey_ledger::{FetchError, Hash, ReadError};
 use carekey_model::ledger::Entry;
 use thiserror::Error;
+
+use crate::client::HttpTransport;
 
 /// Where the auditor reads the log from.
 #[derive(Debug, Clone)]
@@ -39,6 +42,17 @@ impl Source {
             Self::Dir(PathBuf::from(s))
         }
     }
+
+    /// The transport that reads it.
+    fn transport(&self) -> Result<Box<dyn Transport>, AuditError> {
+        Ok(match self {
+            Self::Dir(dir) => Box::new(DirTransport::new(dir.clone())),
+            Self::Url(url) => Box::new(HttpTransport::new(url).map_err(|e| AuditError::Read {
+                path: url.clone(),
+                reason: e.to_string(),
+            })?),
+        })
+    }
 }
 
 /// What a passing audit established.
@@ -46,7 +60,7 @@ impl Source {
 pub struct AuditReport {
     /// The audited checkpoint's size.
     pub size: u64,
-    /// Its root, recomputed from the entries.
+    /// Its root, which every entry and tile was verified against.
     pub root: Hash,
 }
 
@@ -57,7 +71,7 @@ pub enum AuditError {
     /// The checkpoint or a tile could not be read.
     #[error("cannot read {path}: {reason}")]
     Read {
-        /// What was being read.
+        /// What was being read (its URL or file path).
         path: String,
         /// Why it failed.
         reason: String,
@@ -65,15 +79,16 @@ pub enum AuditError {
     /// The checkpoint did not open with the pinned log key.
     #[error("checkpoint rejected: {0}")]
     Checkpoint(String),
-    /// An entry bundle is malformed.
-    #[error("{tile}: malformed entry bundle: {reason}")]
-    Bundle {
-        /// The bundle's path.
+    /// A hash tile or entry bundle is malformed (wrong length, truncated, wrong entry count).
+    #[error("{tile}: malformed: {reason}")]
+    Malformed {
+        /// The tile's path.
         tile: String,
         /// What was wrong.
         reason: String,
     },
-    /// An entry fails to parse or verify, or breaks the policy.
+    /// An entry is not the one the signed tree holds, fails to parse or verify, or breaks the
+    /// policy.
     #[error("entry {index} (in {tile}): {reason}")]
     Entry {
         /// The entry's index in the log.
@@ -83,140 +98,87 @@ pub enum AuditError {
         /// What was wrong.
         reason: String,
     },
-    /// A hash tile differs from the one recomputed from the entries.
-    #[error(
-        "{tile} does not match the hashes of the entries (first difference at position {position})"
-    )]
+    /// A hash tile served differs from the one verified against the signed root.
+    #[error("{tile} does not match the signed tree (first difference at position {position})")]
     Tile {
         /// The tile's path.
         tile: String,
         /// The first hash that differs, as a position in the tile.
         position: usize,
     },
-    /// The recomputed root differs from the checkpoint's.
-    #[error("the root recomputed from the entries does not match the checkpoint of size {size}")]
-    Root {
-        /// The checkpoint's size.
-        size: u64,
+    /// Tiles or an entry bundle do not match the signed root (for the tiles the root is made
+    /// of, all of them, comma-separated).
+    #[error("{tile} does not match the root of the checkpoint")]
+    Tampered {
+        /// The tile's path, or paths.
+        tile: String,
     },
 }
 
-trait Reader {
-    fn read(&self, path: &str) -> Result<Vec<u8>, AuditError>;
-}
-
-struct DirReader(PathBuf);
-
-impl Reader for DirReader {
-    fn read(&self, path: &str) -> Result<Vec<u8>, AuditError> {
-        std::fs::read(self.0.join(path)).map_err(|e| AuditError::Read {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })
-    }
-}
-
-struct UrlReader {
-    base: String,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl Reader for UrlReader {
-    fn read(&self, path: &str) -> Result<Vec<u8>, AuditError> {
-        let url = format!("{}/{path}", self.base);
-        let err = |reason: String| AuditError::Read {
-            path: path.to_owned(),
-            reason,
-        };
-        let reply = self
-            .runtime
-            .block_on(crate::client::send(
-                hyper::Method::GET,
-                &url,
-                Vec::new(),
-                &[],
-                Duration::from_secs(30),
-                8 << 20,
-            ))
-            .map_err(|e| err(e.to_string()))?;
-        if !reply.status.is_success() {
-            return Err(err(format!("HTTP {}", reply.status)));
+impl From<ReadError> for AuditError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Fetch(f) => fetch_error(f),
+            ReadError::Checkpoint(n) => AuditError::Checkpoint(n.to_string()),
+            ReadError::TamperedEntry { path, index } => AuditError::Entry {
+                index,
+                tile: path,
+                reason: "not the entry the signed tree holds".to_owned(),
+            },
+            ReadError::TileMismatch { path, position } => AuditError::Tile {
+                tile: path,
+                position,
+            },
+            ReadError::TamperedTile { path } => AuditError::Tampered { tile: path },
+            ReadError::BadTile { path, reason } => AuditError::Malformed { tile: path, reason },
+            other => AuditError::Checkpoint(other.to_string()),
         }
-        Ok(reply.body.to_vec())
     }
+}
+
+fn fetch_error(e: FetchError) -> AuditError {
+    let (path, reason) = match e {
+        FetchError::NotFound { location } => (location, "not found".to_owned()),
+        FetchError::TooLarge { location, limit } => {
+            (location, format!("larger than the {limit} bytes allowed"))
+        }
+        FetchError::Status { location, status } => (location, format!("HTTP {status}")),
+        FetchError::Unreachable { location, reason } => (location, reason),
+        FetchError::BadPath { path } => (path, "not a path inside a log".to_owned()),
+        other => (String::new(), other.to_string()),
+    };
+    AuditError::Read { path, reason }
 }
 
 /// Audits the log at `source` against the pinned `log` verifier key (type 0x01). `now` bounds
 /// cosignature timestamps. Must not be called from inside an async runtime (it runs its own
 /// for URLs).
 pub fn audit(source: &Source, log: &NoteVerifier, now: u64) -> Result<AuditReport, AuditError> {
-    let reader: Box<dyn Reader> = match source {
-        Source::Dir(d) => Box::new(DirReader(d.clone())),
-        Source::Url(u) => Box::new(UrlReader {
-            base: u.clone(),
-            runtime: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| AuditError::Read {
-                    path: u.clone(),
-                    reason: e.to_string(),
-                })?,
-        }),
-    };
-    let note = reader.read("checkpoint")?;
-    let opened = open_checkpoint_bytes(&note, log, &[], now)
-        .map_err(|e| AuditError::Checkpoint(e.to_string()))?;
+    let transport = source.transport()?;
+    let keys = LogKeys::log_only(log.clone());
+    let opened = read_checkpoint(&*transport, &keys, now)?;
     let size = opened.checkpoint.size;
+    let mut tree = VerifiedTree::open(&*transport, &opened.checkpoint)?;
     let mut policy = Policy::new(*log.public_key().as_bytes());
-    let mut leaves = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     let ids = tiles_for_size(size);
     for id in ids.iter().filter(|id| id.kind == TileKind::Entries) {
-        let tile = id.path();
-        let bytes = reader.read(&tile)?;
-        let entries =
-            decode_bundle(&bytes, usize::from(id.width)).map_err(|e| AuditError::Bundle {
-                tile: tile.clone(),
-                reason: e.to_string(),
-            })?;
+        let entries = tree.entries(id.index)?;
         for (i, entry) in entries.iter().enumerate() {
             let index = id.index * u64::from(TILE_WIDTH) + i as u64;
             policy.check(entry).map_err(|reason| AuditError::Entry {
                 index,
-                tile: tile.clone(),
+                tile: id.path(),
                 reason,
             })?;
-            leaves.push(leaf_hash(entry));
         }
     }
-    let tree = Tree::from_leaf_hashes(leaves);
     for id in ids.iter().filter(|id| id.kind != TileKind::Entries) {
-        compare_tile(&*reader, &tree, id)?;
-    }
-    if tree.root() != opened.checkpoint.root {
-        return Err(AuditError::Root { size });
+        tree.check_served(*id)?;
     }
     Ok(AuditReport {
         size,
-        root: tree.root(),
+        root: opened.checkpoint.root,
     })
-}
-
-fn compare_tile(reader: &dyn Reader, tree: &Tree, id: &TileId) -> Result<(), AuditError> {
-    let tile = id.path();
-    let expected = hash_tile(tree, id).map_err(|e| AuditError::Read {
-        path: tile.clone(),
-        reason: e.to_string(),
-    })?;
-    let got = reader.read(&tile)?;
-    if got != expected {
-        let position = got
-            .chunks(32)
-            .zip(expected.chunks(32))
-            .position(|(a, b)| a != b)
-            .unwrap_or(expected.len().min(got.len()) / 32);
-        return Err(AuditError::Tile { tile, position });
-    }
-    Ok(())
 }
 
 /// The policy rules an auditor can replay from the log alone.

@@ -19,11 +19,13 @@ use std::time::Duration;
 
 use carekey_crypto::{sha256, SigningKey};
 use carekey_ledger::note::{write_note, Checkpoint, NoteKey};
-use carekey_ledger::tiles::{encode_bundle, hash_tile, tiles_for_size, TileId, TileKind};
+use carekey_ledger::tiles::{encode_bundle, hash_tile, tiles_for_size, TileKind};
+use carekey_ledger::transport::{DirTransport, Transport, CHECKPOINT_PATH};
+use carekey_ledger::FetchError;
 use carekey_ledger::{leaf_hash, Tree};
 use carekey_model::ledger::{Entry, GrantCommitment};
 use carekey_model::Signed;
-use carekey_sync::{sync, DirSource, LogSource, LogState, PinnedLog, SyncError, Watch};
+use carekey_sync::{sync, LogState, PinnedLog, Watch};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 const ENTRIES: u64 = 100_000;
@@ -130,14 +132,14 @@ fn build() -> Log {
 }
 
 /// The mirror on disk, showing an older checkpoint.
-struct AtSize<'a>(&'a DirSource, String);
+struct AtSize<'a>(&'a DirTransport, String);
 
-impl LogSource for AtSize<'_> {
-    fn checkpoint(&self) -> Result<String, SyncError> {
-        Ok(self.1.clone())
-    }
-    fn read_tile(&self, id: &TileId) -> Result<Vec<u8>, SyncError> {
-        self.0.read_tile(id)
+impl Transport for AtSize<'_> {
+    fn fetch(&self, path: &str, limit: u64) -> Result<Vec<u8>, FetchError> {
+        if path == CHECKPOINT_PATH {
+            return Ok(self.1.clone().into_bytes());
+        }
+        self.0.fetch(path, limit)
     }
 }
 
@@ -147,7 +149,7 @@ fn bench(c: &mut Criterion) {
     log.write_tiles(dir.path(), OLD);
     log.write_tiles(dir.path(), ENTRIES);
     std::fs::write(dir.path().join("checkpoint"), log.note(ENTRIES)).unwrap();
-    let source = DirSource::new(dir.path().to_owned());
+    let source = DirTransport::new(dir.path().to_owned());
     let pinned = log.pinned();
     let watched: Vec<u64> = (0..10).map(|i| i * 9_973 + 11).collect();
     let watch = Watch {

@@ -4,8 +4,9 @@
 //! Used by `carekey-wallet` (and only there): this is the one crate of the workspace that
 //! talks HTTP (`reqwest`, blocking, rustls).
 //!
-//! - Reads: a [`LogSource`] serves the checkpoint and C2SP `tlog-tiles` tiles, over HTTP(S)
-//!   ([`HttpSource`], a node or any static mirror) or from a directory ([`DirSource`]).
+//! - Reads: `carekey-ledger`'s one log reader (ADR 0014) over an injected transport:
+//!   [`HttpTransport`] here (a node or any static mirror over HTTP(S)), or
+//!   [`carekey_ledger::transport::DirTransport`] for a mirror on disk.
 //! - Verification: [`sync`] runs every check of `LEDGER-CHECKS.md` (pinned log key, witness
 //!   quorum and freshness, rollback and split-view detection with both signed notes kept as
 //!   [`Evidence`], consistency, inclusion of the wallet's own entries from self-computed leaf
@@ -32,7 +33,7 @@ pub use node::{
     bundle_hash, Fetched, NodeClient, Submitted, ACCESS_EVENT_HEADER, SIGNATURE_HEADER,
 };
 pub use outbox::{backoff, Flushed, Outbox, OutboxItem, OutboxOp, ShareLookup, MAX_BACKOFF_SECS};
-pub use source::{tile_limit, DirSource, HttpSource, LogSource, MAX_CHECKPOINT_BYTES};
+pub use source::{HttpSource, HttpTransport};
 pub use verify::{
     gossip, gossip_via, sync, verify_receipt, verify_submission_receipt, Evidence, Found, LogState,
     PinnedLog, SyncOutcome, Watch,

@@ -1,15 +1,15 @@
-//! Where the log is read from: a node or any static mirror over HTTP(S), or a mirror on disk.
+//! The HTTP transport: a node or any static mirror of its tiles, over HTTP(S), for the one
+//! log reader of `carekey-ledger` (ADR 0014).
 //!
-//! Sources return bytes exactly as served, only capped in size; nothing they return is trusted
-//! until [`crate::sync`] has checked it against a checkpoint signed by the pinned keys.
+//! It returns bytes exactly as served, only capped in size; nothing it returns is trusted until
+//! [`carekey_ledger::reader`] has checked it against a checkpoint signed by the pinned keys. A
+//! mirror on disk is read with [`carekey_ledger::transport::DirTransport`].
 
-use std::fs;
 use std::io::Read;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use carekey_ledger::note::MAX_NOTE_LEN;
-use carekey_ledger::tiles::{TileId, TileKind, HASH_SIZE, MAX_ENTRY_LEN};
+use carekey_ledger::transport::Transport;
+use carekey_ledger::{FetchError, ReadError};
 use reqwest::blocking::{Client, Response};
 use reqwest::{StatusCode, Url};
 
@@ -19,40 +19,22 @@ use crate::SyncError;
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one whole request may take, connection to last body byte.
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// The largest checkpoint accepted: the signed-note limit of `carekey-ledger`.
-pub const MAX_CHECKPOINT_BYTES: u64 = MAX_NOTE_LEN as u64;
 
-/// Reads a log's checkpoint and tiles (C2SP `tlog-tiles` layout).
-///
-/// Implementations return what the source holds, verbatim; they may cap sizes but must not
-/// interpret or "fix" anything. A missing checkpoint or tile is [`SyncError::NotFound`] (so the
-/// verifier can fall back from a partial tile to the full one).
-pub trait LogSource {
-    /// The current signed checkpoint note (`GET /checkpoint`).
-    fn checkpoint(&self) -> Result<String, SyncError>;
-    /// The bytes of a hash tile or entry bundle (`GET /tile/…`).
-    fn read_tile(&self, id: &TileId) -> Result<Vec<u8>, SyncError>;
-}
-
-/// The most bytes tile `id` can legitimately have.
-pub fn tile_limit(id: &TileId) -> u64 {
-    let width = u64::from(id.width);
-    match id.kind {
-        TileKind::Hash { .. } => width * HASH_SIZE as u64,
-        TileKind::Entries => width * (2 + MAX_ENTRY_LEN as u64),
-    }
-}
-
-/// A node or a static mirror of its tiles, over HTTP or HTTPS: plain `GET`s of `<base>/checkpoint`
-/// and `<base>/tile/…`, with a 5 s connect timeout, a 30 s limit per request and size caps.
+/// A node or a static mirror of its tiles, over HTTP or HTTPS: plain `GET`s of
+/// `<base>/checkpoint` and `<base>/tile/…`, with a 5 s connect timeout, a 30 s limit per
+/// request and the size caps the reader asks for.
 #[derive(Debug, Clone)]
-pub struct HttpSource {
+pub struct HttpTransport {
     base: Url,
     client: Client,
 }
 
-impl HttpSource {
-    /// A source reading under `base_url` (e.g. `https://mirror.example/carekey/log1`).
+/// The name this transport had before the one log reader (ADR 0014); kept while
+/// `carekey-wallet` still says `HttpSource`.
+pub type HttpSource = HttpTransport;
+
+impl HttpTransport {
+    /// A transport reading under `base_url` (e.g. `https://mirror.example/carekey/log1`).
     pub fn new(base_url: &str) -> Result<Self, SyncError> {
         Self::with_timeouts(base_url, CONNECT_TIMEOUT, REQUEST_TIMEOUT)
     }
@@ -68,90 +50,94 @@ impl HttpSource {
             client: http_client(base_url, connect, total)?,
         })
     }
+}
 
-    fn get(&self, path: &str, limit: u64) -> Result<Vec<u8>, SyncError> {
+impl Transport for HttpTransport {
+    fn fetch(&self, path: &str, limit: u64) -> Result<Vec<u8>, FetchError> {
+        if !carekey_ledger::transport::is_log_path(path) {
+            return Err(FetchError::BadPath {
+                path: path.to_owned(),
+            });
+        }
         let url = join(&self.base, path);
         let response = self
             .client
             .get(url.clone())
             .send()
-            .map_err(|e| transport(&url, &e))?;
+            .map_err(|e| unreachable(&url, &e))?;
         if response.status() == StatusCode::NOT_FOUND {
-            return Err(SyncError::NotFound {
-                url: url.to_string(),
+            return Err(FetchError::NotFound {
+                location: url.to_string(),
             });
         }
         if !response.status().is_success() {
-            return Err(SyncError::Status {
-                url: url.to_string(),
+            return Err(FetchError::Status {
+                location: url.to_string(),
                 status: response.status().as_u16(),
-                code: None,
             });
         }
-        read_capped(response, &url, limit)
-    }
-}
-
-impl LogSource for HttpSource {
-    fn checkpoint(&self) -> Result<String, SyncError> {
-        let bytes = self.get("checkpoint", MAX_CHECKPOINT_BYTES)?;
-        // Non-UTF-8 is refused by the checkpoint parser with a precise error; keep the bytes'
-        // meaning intact rather than replacing characters here.
-        String::from_utf8(bytes)
-            .map_err(|_| SyncError::BadCheckpoint(carekey_ledger::NoteError::NotUtf8))
-    }
-
-    fn read_tile(&self, id: &TileId) -> Result<Vec<u8>, SyncError> {
-        self.get(&id.path(), tile_limit(id))
-    }
-}
-
-/// A mirror of a log on disk: `<dir>/checkpoint` and `<dir>/tile/…`, the layout a node writes
-/// and any static web server serves.
-#[derive(Debug, Clone)]
-pub struct DirSource {
-    dir: PathBuf,
-}
-
-impl DirSource {
-    /// A source reading the mirror in `dir`.
-    pub fn new(dir: PathBuf) -> Self {
-        Self { dir }
-    }
-
-    fn read(&self, path: &str, limit: u64) -> Result<Vec<u8>, SyncError> {
-        let full = self.dir.join(path);
-        let shown = full.display().to_string();
-        let file = fs::File::open(&full).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => SyncError::NotFound { url: shown.clone() },
-            _ => SyncError::Http {
-                url: shown.clone(),
-                reason: e.to_string(),
+        read_capped(response, &url, limit).map_err(|e| match e {
+            SyncError::TooLarge { url, limit } => FetchError::TooLarge {
+                location: url,
+                limit,
             },
-        })?;
-        let mut out = Vec::new();
-        file.take(limit + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| SyncError::Http {
-                url: shown.clone(),
-                reason: e.to_string(),
-            })?;
-        if out.len() as u64 > limit {
-            return Err(SyncError::TooLarge { url: shown, limit });
-        }
-        Ok(out)
+            SyncError::Http { url, reason } => FetchError::Unreachable {
+                location: url,
+                reason,
+            },
+            other => FetchError::Unreachable {
+                location: url.to_string(),
+                reason: other.to_string(),
+            },
+        })
     }
 }
 
-impl LogSource for DirSource {
-    fn checkpoint(&self) -> Result<String, SyncError> {
-        let bytes = self.read("checkpoint", MAX_CHECKPOINT_BYTES)?;
-        String::from_utf8(bytes)
-            .map_err(|_| SyncError::BadCheckpoint(carekey_ledger::NoteError::NotUtf8))
+impl From<FetchError> for SyncError {
+    fn from(e: FetchError) -> Self {
+        match e {
+            FetchError::NotFound { location } => SyncError::NotFound { url: location },
+            FetchError::TooLarge { location, limit } => SyncError::TooLarge {
+                url: location,
+                limit,
+            },
+            FetchError::Status { location, status } => SyncError::Status {
+                url: location,
+                status,
+                code: None,
+            },
+            FetchError::Unreachable { location, reason } => SyncError::Http {
+                url: location,
+                reason,
+            },
+            FetchError::BadPath { path } => SyncError::Http {
+                url: path,
+                reason: "not a path inside a log".to_owned(),
+            },
+            other => SyncError::Http {
+                url: String::new(),
+                reason: other.to_string(),
+            },
+        }
     }
+}
 
-    fn read_tile(&self, id: &TileId) -> Result<Vec<u8>, SyncError> {
-        self.read(&id.path(), tile_limit(id))
+impl From<ReadError> for SyncError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Fetch(f) => f.into(),
+            ReadError::Checkpoint(n) => SyncError::BadCheckpoint(n),
+            ReadError::NoQuorum { have, need } => SyncError::NoQuorum { have, need },
+            ReadError::Stale { age, max } => SyncError::Stale { age, max },
+            ReadError::TamperedTile { path }
+            | ReadError::TamperedEntry { path, .. }
+            | ReadError::TileMismatch { path, .. } => SyncError::TamperedTile { path },
+            ReadError::BadTile { path, reason } => SyncError::BadTile { path, reason },
+            other => SyncError::BadTile {
+                path: String::new(),
+                reason: other.to_string(),
+            },
+        }
     }
 }
 
@@ -206,16 +192,27 @@ pub(crate) fn http_client(
 
 /// A transport error, described without the URL twice.
 pub(crate) fn transport(url: &Url, e: &reqwest::Error) -> SyncError {
-    let reason = if e.is_timeout() {
+    SyncError::Http {
+        url: url.to_string(),
+        reason: describe(e),
+    }
+}
+
+/// The same for a log read.
+fn unreachable(url: &Url, e: &reqwest::Error) -> FetchError {
+    FetchError::Unreachable {
+        location: url.to_string(),
+        reason: describe(e),
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
         "timed out".to_owned()
     } else if e.is_connect() {
         format!("connection failed: {}", root_cause(e))
     } else {
         root_cause(e)
-    };
-    SyncError::Http {
-        url: url.to_string(),
-        reason,
     }
 }
 

@@ -1,31 +1,29 @@
 //! One verification pass over a log (LEDGER-CHECKS 1–9), gossip between two views, and
 //! receipt checks.
 //!
-//! Every hash tile is verified against the signed root before any of its hashes is used: the
-//! tiles that make up the root are checked together against the checkpoint's root hash, and
-//! every other (full) tile by hashing it up to its parent's entry, as Go's checksum database
-//! client does. Leaf hashes are always computed here from entry bytes.
+//! The reading and verifying of the log itself is `carekey-ledger`'s one log reader (ADR 0014):
+//! checkpoints opened under [`LogKeys`] (pinned log key, witness quorum, freshness), and a
+//! [`VerifiedTree`] whose hash tiles are verified against the signed root before use, whose
+//! proofs are rebuilt from verified tiles only, and whose entries are checked by leaf hashes
+//! computed from their bytes. What is the wallet's own lives here: the pin, the stored state,
+//! rollback and split-view evidence, its own entries, and the scan for watched keys.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use carekey_crypto::PublicKey;
 use carekey_ledger::note::{
     open_checkpoint, Checkpoint, NoteVerifier, OpenedCheckpoint, ALG_ED25519,
 };
 use carekey_ledger::proof::Receipt;
-use carekey_ledger::tiles::{
-    consistency_proof_from_tiles, decode_bundle, inclusion_proof_from_tiles, root_from_tiles,
-    tiles_for_consistency, tiles_for_leaf, tiles_for_root, TileError, TileId, TileKind, TileSource,
-    HASH_SIZE, TILE_HEIGHT, TILE_WIDTH,
-};
-use carekey_ledger::{
-    leaf_hash, node_hash, verify_consistency, verify_inclusion, Hash, NoteError, ProofError,
-};
+use carekey_ledger::reader::{Extension, LogKeys, VerifiedTree};
+use carekey_ledger::tiles::TILE_WIDTH;
+use carekey_ledger::transport::{fetch_checkpoint, Transport};
+use carekey_ledger::{NoteError, ProofError};
 use carekey_model::ledger::Entry;
 use carekey_model::DocumentError;
 use serde::{Deserialize, Serialize};
 
-use crate::{LogSource, SyncError};
+use crate::SyncError;
 
 /// A log the wallet trusts, as pinned in its settings (never learnt from the node).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,78 +109,33 @@ pub struct SyncOutcome {
 }
 
 /// The pinned keys, parsed.
-struct Trust {
-    log: NoteVerifier,
-    witnesses: Vec<NoteVerifier>,
-    quorum: usize,
-    max_age: u64,
+fn keys_of(pinned: &PinnedLog) -> Result<LogKeys, SyncError> {
+    let log = NoteVerifier::parse(&pinned.log_key).map_err(SyncError::BadPin)?;
+    if log.alg() != ALG_ED25519 {
+        return Err(SyncError::BadPin(NoteError::WrongKeyType {
+            name: log.name().to_owned(),
+            alg: log.alg(),
+            expected: ALG_ED25519,
+        }));
+    }
+    let witnesses = pinned
+        .witness_keys
+        .iter()
+        .map(|key| NoteVerifier::parse(key).map_err(SyncError::BadPin))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(LogKeys::new(
+        log,
+        &witnesses,
+        pinned.quorum,
+        pinned.max_age_secs,
+    ))
 }
 
-impl Trust {
-    fn of(pinned: &PinnedLog) -> Result<Self, SyncError> {
-        let log = NoteVerifier::parse(&pinned.log_key).map_err(SyncError::BadPin)?;
-        if log.alg() != ALG_ED25519 {
-            return Err(SyncError::BadPin(NoteError::WrongKeyType {
-                name: log.name().to_owned(),
-                alg: log.alg(),
-                expected: ALG_ED25519,
-            }));
-        }
-        let mut witnesses: Vec<NoteVerifier> = Vec::new();
-        for key in &pinned.witness_keys {
-            let w = NoteVerifier::parse(key)
-                .map_err(SyncError::BadPin)?
-                .for_cosignatures();
-            // A witness counts once however often it is pinned.
-            if !witnesses.iter().any(|v| v.name() == w.name()) {
-                witnesses.push(w);
-            }
-        }
-        Ok(Self {
-            log,
-            witnesses,
-            quorum: pinned.quorum,
-            max_age: pinned.max_age_secs,
-        })
-    }
-
-    /// LEDGER-CHECKS 1–3: strict parse, pinned log signature, witness quorum, freshness.
-    fn open(&self, note: &str, now: u64) -> Result<OpenedCheckpoint, SyncError> {
-        let opened = open_checkpoint(note, &self.log, &self.witnesses, now)
-            .map_err(SyncError::BadCheckpoint)?;
-        self.check_quorum(&opened)?;
-        if self.max_age > 0 {
-            if let Some(newest) = opened.cosignatures.iter().map(|(_, t)| *t).max() {
-                let age = now.saturating_sub(newest);
-                if age > self.max_age {
-                    return Err(SyncError::Stale {
-                        age,
-                        max: self.max_age,
-                    });
-                }
-            }
-        }
-        Ok(opened)
-    }
-
-    fn check_quorum(&self, opened: &OpenedCheckpoint) -> Result<(), SyncError> {
-        // `open_checkpoint` lists each pinned witness at most once.
-        let have = opened.cosignatures.len();
-        if have < self.quorum {
-            return Err(SyncError::NoQuorum {
-                have,
-                need: self.quorum,
-            });
-        }
-        Ok(())
-    }
-
-    /// Re-opens a checkpoint this wallet stored earlier: only the log signature matters now.
-    fn reopen_stored(&self, note: &str) -> Result<OpenedCheckpoint, SyncError> {
-        open_checkpoint(note, &self.log, &[], 0).map_err(|_| SyncError::BadState {
-            reason: "the stored checkpoint does not open under the pinned log key",
-        })
-    }
+/// Re-opens a checkpoint this wallet stored earlier: only the log signature matters now.
+fn reopen_stored(keys: &LogKeys, note: &str) -> Result<OpenedCheckpoint, SyncError> {
+    open_checkpoint(note, keys.log(), &[], 0).map_err(|_| SyncError::BadState {
+        reason: "the stored checkpoint does not open under the pinned log key",
+    })
 }
 
 /// One verification pass (LEDGER-CHECKS 1–9, in order) against `source`, from `state`.
@@ -198,21 +151,21 @@ impl Trust {
 /// checked against the signed root, and entries naming a watched key are parsed (signature
 /// verified) and returned. 9: the new state is returned, never stored here.
 pub fn sync(
-    source: &dyn LogSource,
+    source: &dyn Transport,
     pinned: &PinnedLog,
     state: &LogState,
     watch: &Watch,
     now: u64,
 ) -> Result<SyncOutcome, SyncError> {
-    let trust = Trust::of(pinned)?;
-    let note = source.checkpoint()?;
-    let new = trust.open(&note, now)?;
+    let keys = keys_of(pinned)?;
+    let note = fetch_checkpoint(source)?;
+    let new = keys.open(&note, now)?;
     let size = new.checkpoint.size;
 
     // 4. Origin, rollback, split view against what this wallet verified before.
     let old = match &state.checkpoint {
         Some(stored) => {
-            let old = trust.reopen_stored(stored)?;
+            let old = reopen_stored(&keys, stored)?;
             if old.checkpoint.size != state.size {
                 return Err(SyncError::BadState {
                     reason: "the stored size is not the stored checkpoint's size",
@@ -269,26 +222,13 @@ pub fn sync(
         }
     }
 
-    let mut tiles = VerifiedTiles::new(source, &new.checkpoint)?;
+    let mut tree = VerifiedTree::open(source, &new.checkpoint)?;
 
     // 5. Consistency from the stored checkpoint.
     if let Some(old) = &old {
         let old_size = old.checkpoint.size;
         if old_size > 0 && old_size < size {
-            for id in tiles_for_consistency(old_size, size) {
-                tiles.ensure(id)?;
-            }
-            let proof = consistency_proof_from_tiles(&tiles.view(), old_size, size)
-                .map_err(|e| tiles.tile_error(e))?;
-            if verify_consistency(
-                old_size,
-                size,
-                &old.checkpoint.root,
-                &new.checkpoint.root,
-                &proof,
-            )
-            .is_err()
-            {
+            if let Extension::Forks { proof } = tree.extends(&old.checkpoint)? {
                 let mut evidence = evidence(
                     "inconsistent",
                     format!(
@@ -308,23 +248,13 @@ pub fn sync(
     // 6. The wallet's own entries, from self-computed leaf hashes.
     for (index, bytes) in &watch.own_entries {
         let index = *index;
-        if index >= size {
+        // `includes` is false for an index outside the tree too.
+        if !tree.includes(index, bytes)? {
             return Err(SyncError::WithheldEntry {
                 index,
                 checkpoint: new.raw.clone(),
             });
         }
-        for id in tiles_for_leaf(index, size) {
-            tiles.ensure(id)?;
-        }
-        let proof = inclusion_proof_from_tiles(&tiles.view(), index, size)
-            .map_err(|e| tiles.tile_error(e))?;
-        verify_inclusion(&leaf_hash(bytes), index, size, &proof, &new.checkpoint.root).map_err(
-            |_| SyncError::WithheldEntry {
-                index,
-                checkpoint: new.raw.clone(),
-            },
-        )?;
     }
 
     // 7. Scan every new entry.
@@ -334,10 +264,7 @@ pub fn sync(
     let mut bundle = state.scanned / width;
     while bundle * width < size {
         let first = bundle * width;
-        let id = TileId::entries(bundle, level_width(size, 0, bundle));
-        let entries = tiles.bundle(id)?;
-        let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
-        tiles.check_leaves(&id, &leaves)?;
+        let entries = tree.entries(bundle)?;
         for (offset, entry) in entries.iter().enumerate() {
             let index = first + offset as u64;
             if index < state.scanned || !watched.may_name(entry) {
@@ -350,7 +277,7 @@ pub fn sync(
             }
             // 8. An access event is the node's word: it must be signed by the pinned log key.
             if let Entry::Access(event) = &parsed {
-                if event.document().node_key != *trust.log.public_key() {
+                if event.document().node_key != *keys.log().public_key() {
                     return Err(SyncError::BadEntry {
                         index,
                         reason: DocumentError::WrongSigner,
@@ -365,14 +292,10 @@ pub fn sync(
         bundle += 1;
     }
 
-    let fresh_as_of = if trust.quorum > 0 {
-        new.cosignatures.iter().map(|(_, t)| *t).max()
-    } else {
-        None
-    };
+    let fresh_as_of = keys.fresh_as_of(&new);
     Ok(SyncOutcome {
         state: LogState {
-            checkpoint: Some(note),
+            checkpoint: Some(new.raw.clone()),
             size,
             scanned: size,
             evidence: state.evidence.clone(),
@@ -434,18 +357,18 @@ pub fn gossip(a: &LogState, b: &LogState) -> Option<Evidence> {
 /// `Ok(None)` means the views agree (or one is empty); `Err` means the comparison could not
 /// be made.
 pub fn gossip_via(
-    source: &dyn LogSource,
+    source: &dyn Transport,
     pinned: &PinnedLog,
     a: &LogState,
     b: &LogState,
     now: u64,
 ) -> Result<Option<Evidence>, SyncError> {
-    let trust = Trust::of(pinned)?;
+    let keys = keys_of(pinned)?;
     let (Some(note_a), Some(note_b)) = (a.checkpoint.as_deref(), b.checkpoint.as_deref()) else {
         return Ok(None);
     };
     let open =
-        |note: &str| open_checkpoint(note, &trust.log, &[], now).map_err(SyncError::BadCheckpoint);
+        |note: &str| open_checkpoint(note, keys.log(), &[], now).map_err(SyncError::BadCheckpoint);
     let (va, vb) = (open(note_a)?, open(note_b)?);
     let (small, big) = if va.checkpoint.size <= vb.checkpoint.size {
         (&va, &vb)
@@ -470,15 +393,10 @@ pub fn gossip_via(
     if old.size == 0 {
         return Ok(None);
     }
-    let mut tiles = VerifiedTiles::new(source, new)?;
-    for id in tiles_for_consistency(old.size, new.size) {
-        tiles.ensure(id)?;
-    }
-    let proof = consistency_proof_from_tiles(&tiles.view(), old.size, new.size)
-        .map_err(|e| tiles.tile_error(e))?;
-    if verify_consistency(old.size, new.size, &old.root, &new.root, &proof).is_ok() {
-        return Ok(None);
-    }
+    let proof = match VerifiedTree::open(source, new)?.extends(old)? {
+        Extension::Extends => return Ok(None),
+        Extension::Forks { proof } => proof,
+    };
     let mut found = evidence(
         "inconsistent",
         format!(
@@ -509,15 +427,15 @@ pub fn verify_receipt(
     pinned: &PinnedLog,
     now: u64,
 ) -> Result<(), SyncError> {
-    let trust = Trust::of(pinned)?;
+    let keys = keys_of(pinned)?;
     let receipt = Receipt::parse(receipt_text).map_err(SyncError::BadReceipt)?;
     let opened = receipt
-        .verify(entry, &trust.log, &trust.witnesses, now)
+        .verify(entry, keys.log(), keys.witnesses(), now)
         .map_err(|e| match e {
             ProofError::Checkpoint(n) => SyncError::BadCheckpoint(n),
             other => SyncError::BadReceipt(other),
         })?;
-    trust.check_quorum(&opened)
+    Ok(keys.check_quorum(&opened)?)
 }
 
 /// Verifies the receipt a node answered to a submission before the wallet keeps it
@@ -531,7 +449,7 @@ pub fn verify_submission_receipt(
     pinned: &PinnedLog,
     now: u64,
 ) -> Result<OpenedCheckpoint, SyncError> {
-    let trust = Trust::of(pinned)?;
+    let keys = keys_of(pinned)?;
     let receipt = Receipt::parse(receipt_text).map_err(SyncError::BadReceipt)?;
     if receipt.index != index {
         return Err(SyncError::ReceiptIndex {
@@ -540,245 +458,13 @@ pub fn verify_submission_receipt(
         });
     }
     let opened = receipt
-        .verify(entry, &trust.log, &trust.witnesses, now)
+        .verify(entry, keys.log(), keys.witnesses(), now)
         .map_err(|e| match e {
             ProofError::Checkpoint(n) => SyncError::BadCheckpoint(n),
             other => SyncError::BadReceipt(other),
         })?;
-    trust.check_quorum(&opened)?;
+    keys.check_quorum(&opened)?;
     Ok(opened)
-}
-
-/// Hashes at tile level `level` in a tree of `size`.
-fn hashes_at_level(size: u64, level: u8) -> u64 {
-    size.checked_shr(u32::from(level) * TILE_HEIGHT)
-        .unwrap_or(0)
-}
-
-/// The width a tree of `size` serves tile `index` of `level` at (0 if it has no such tile).
-fn level_width(size: u64, level: u8, index: u64) -> u16 {
-    let count = hashes_at_level(size, level);
-    let start = index.saturating_mul(u64::from(TILE_WIDTH));
-    count.saturating_sub(start).min(u64::from(TILE_WIDTH)) as u16
-}
-
-/// The root of the complete subtree over the 256 hashes of a full tile.
-fn tile_root(hashes: &[u8]) -> Hash {
-    let mut level: Vec<Hash> = hashes
-        .chunks_exact(HASH_SIZE)
-        .map(|c| {
-            let mut h = [0u8; 32];
-            h.copy_from_slice(c);
-            h
-        })
-        .collect();
-    while level.len() > 1 {
-        level = level
-            .chunks_exact(2)
-            .map(|p| node_hash(&p[0], &p[1]))
-            .collect();
-    }
-    level.first().copied().unwrap_or([0; 32])
-}
-
-/// Hash tiles of one tree size, each verified against the signed root before use.
-struct VerifiedTiles<'a> {
-    source: &'a dyn LogSource,
-    size: u64,
-    verified: HashMap<TileId, Vec<u8>>,
-}
-
-impl<'a> VerifiedTiles<'a> {
-    /// Reads the tiles the root is made of and checks them, together, against `checkpoint`.
-    fn new(source: &'a dyn LogSource, checkpoint: &Checkpoint) -> Result<Self, SyncError> {
-        let mut tiles = Self {
-            source,
-            size: checkpoint.size,
-            verified: HashMap::new(),
-        };
-        let spine = tiles_for_root(checkpoint.size);
-        let mut candidate = HashMap::new();
-        for id in &spine {
-            candidate.insert(*id, tiles.fetch_hash_tile(id)?);
-        }
-        let root = root_from_tiles(&MapView(&candidate), checkpoint.size)
-            .map_err(|e| tiles.tile_error(e))?;
-        if root != checkpoint.root {
-            let paths: Vec<String> = spine.iter().map(TileId::path).collect();
-            return Err(SyncError::TamperedTile {
-                path: if paths.is_empty() {
-                    "checkpoint".to_owned()
-                } else {
-                    paths.join(",")
-                },
-            });
-        }
-        tiles.verified = candidate;
-        Ok(tiles)
-    }
-
-    fn view(&self) -> MapView<'_> {
-        MapView(&self.verified)
-    }
-
-    /// Reads a hash tile, falling back to the full tile (cut to width) when a partial one is
-    /// gone, and checks its length.
-    fn fetch_hash_tile(&self, id: &TileId) -> Result<Vec<u8>, SyncError> {
-        let expected = usize::from(id.width) * HASH_SIZE;
-        let bytes = match self.source.read_tile(id) {
-            Err(SyncError::NotFound { .. }) if !id.is_full() => {
-                let full = TileId {
-                    width: TILE_WIDTH,
-                    ..*id
-                };
-                let mut bytes = self.source.read_tile(&full)?;
-                if bytes.len() != usize::from(TILE_WIDTH) * HASH_SIZE {
-                    return Err(bad_length(&full, bytes.len()));
-                }
-                bytes.truncate(expected);
-                bytes
-            }
-            other => other?,
-        };
-        if bytes.len() != expected {
-            return Err(bad_length(id, bytes.len()));
-        }
-        Ok(bytes)
-    }
-
-    /// Makes sure hash tile `id` (at this size's width) is read and verified.
-    fn ensure(&mut self, id: TileId) -> Result<(), SyncError> {
-        if self.verified.contains_key(&id) {
-            return Ok(());
-        }
-        let TileKind::Hash { level } = id.kind else {
-            return Err(SyncError::BadTile {
-                path: id.path(),
-                reason: "an entry bundle where a hash tile was expected".to_owned(),
-            });
-        };
-        if !id.is_full() {
-            // Every partial tile of this size is part of the root, verified in `new`.
-            return Err(SyncError::BadTile {
-                path: id.path(),
-                reason: "a partial tile outside the tree's right edge".to_owned(),
-            });
-        }
-        let bytes = self.fetch_hash_tile(&id)?;
-        let parent = self.hash_at(level + 1, id.index)?;
-        if tile_root(&bytes) != parent {
-            return Err(SyncError::TamperedTile { path: id.path() });
-        }
-        self.verified.insert(id, bytes);
-        Ok(())
-    }
-
-    /// The verified hash at position `pos` of tile level `level`.
-    fn hash_at(&mut self, level: u8, pos: u64) -> Result<Hash, SyncError> {
-        let width = u64::from(TILE_WIDTH);
-        let index = pos / width;
-        let id = TileId::hash(level, index, level_width(self.size, level, index));
-        if id.width == 0 || level > 63 {
-            return Err(SyncError::BadTile {
-                path: id.path(),
-                reason: "no such hash in this tree".to_owned(),
-            });
-        }
-        self.ensure(id)?;
-        let offset = (pos % width) as usize * HASH_SIZE;
-        self.verified
-            .get(&id)
-            .and_then(|t| t.get(offset..offset + HASH_SIZE))
-            .and_then(|h| <Hash>::try_from(h).ok())
-            .ok_or_else(|| SyncError::BadTile {
-                path: id.path(),
-                reason: "no such hash in this tile".to_owned(),
-            })
-    }
-
-    /// Checks leaf hashes computed here from entry bundle `bundle` against the signed root,
-    /// and keeps them as the verified level-0 tile.
-    fn check_leaves(&mut self, bundle: &TileId, leaves: &[Hash]) -> Result<(), SyncError> {
-        let id = TileId::hash(0, bundle.index, bundle.width);
-        let bytes: Vec<u8> = leaves.iter().flatten().copied().collect();
-        let ok = match self.verified.get(&id) {
-            Some(known) => *known == bytes,
-            None if id.is_full() => tile_root(&bytes) == self.hash_at(1, id.index)?,
-            // A partial level-0 tile is part of the root and always verified already.
-            None => false,
-        };
-        if !ok {
-            return Err(SyncError::TamperedTile {
-                path: bundle.path(),
-            });
-        }
-        self.verified.insert(id, bytes);
-        Ok(())
-    }
-
-    /// The entries of bundle `id`, falling back to the full bundle (cut to width) when a
-    /// partial one is gone. Not yet verified: the caller hashes them and calls
-    /// [`Self::check_leaves`].
-    fn bundle(&self, id: TileId) -> Result<Vec<Vec<u8>>, SyncError> {
-        let width = usize::from(id.width);
-        let malformed = |id: &TileId, e: TileError| SyncError::BadTile {
-            path: id.path(),
-            reason: e.to_string(),
-        };
-        match self.source.read_tile(&id) {
-            Err(SyncError::NotFound { .. }) if !id.is_full() => {
-                let full = TileId {
-                    width: TILE_WIDTH,
-                    ..id
-                };
-                let bytes = self.source.read_tile(&full)?;
-                let mut entries = decode_bundle(&bytes, usize::from(TILE_WIDTH))
-                    .map_err(|e| malformed(&full, e))?;
-                entries.truncate(width);
-                Ok(entries)
-            }
-            other => decode_bundle(&other?, width).map_err(|e| malformed(&id, e)),
-        }
-    }
-
-    /// A tile error from the ledger's proof builders over verified tiles.
-    fn tile_error(&self, e: TileError) -> SyncError {
-        match e {
-            TileError::WrongTileLength { path, got, .. } => SyncError::BadTile {
-                path,
-                reason: format!("{got} bytes"),
-            },
-            other => SyncError::BadTile {
-                path: format!("tree of size {}", self.size),
-                reason: other.to_string(),
-            },
-        }
-    }
-}
-
-fn bad_length(id: &TileId, got: usize) -> SyncError {
-    SyncError::BadTile {
-        path: id.path(),
-        reason: format!(
-            "{got} bytes, expected {}",
-            usize::from(id.width) * HASH_SIZE
-        ),
-    }
-}
-
-/// Tiles in memory, as a [`TileSource`] for the ledger's proof builders.
-struct MapView<'a>(&'a HashMap<TileId, Vec<u8>>);
-
-impl TileSource for MapView<'_> {
-    fn read_tile(&self, id: &TileId) -> Result<Vec<u8>, TileError> {
-        self.0
-            .get(id)
-            .cloned()
-            .ok_or_else(|| TileError::Unavailable {
-                path: id.path(),
-                reason: "not verified".to_owned(),
-            })
-    }
 }
 
 /// Which entries may name a watched key: an entry names a key only if the key's 32 bytes

@@ -1,10 +1,11 @@
 //! Integration tests of carekey-ledger: known answers, cross-checks against `ct-merkle`, tiles,
-//! notes, receipts and property tests.
+//! notes, receipts, the log reader and property tests.
 #![allow(clippy::unwrap_used)]
 
 mod cross;
 mod notes;
 mod props;
+mod reader;
 mod receipts;
 mod tiles;
 mod vectors;

@@ -1,8 +1,10 @@
 //! Honest logs: incremental syncs, watched keys, own entries, partial-tile fallback.
 
 use carekey_ledger::tiles::TileId;
+use carekey_ledger::transport::{DirTransport, Transport};
+use carekey_ledger::FetchError;
 use carekey_model::ledger::Entry;
-use carekey_sync::{sync, DirSource, LogSource, LogState, SyncError, Watch};
+use carekey_sync::{sync, LogState, Watch};
 
 use crate::{access_entry, grant_entry, grant_key, revocation_entry, FakeLog, Mirror, NOW};
 
@@ -13,7 +15,7 @@ fn incremental_sync_across_three_appends_finds_only_watched_keys() {
     let also_mine = grant_key(8);
     let theirs = grant_key(9);
     let dir = tempfile::tempdir().unwrap();
-    let source = DirSource::new(dir.path().to_owned());
+    let source = DirTransport::new(dir.path().to_owned());
     let pinned = log.pinned("file");
     let watch = Watch {
         grant_keys: vec![mine.public(), also_mine.public()],
@@ -150,16 +152,17 @@ fn exact_tile_boundaries_verify() {
 /// A mirror that has dropped partial tiles once the full ones exist.
 struct FullTilesOnly(Mirror);
 
-impl LogSource for FullTilesOnly {
-    fn checkpoint(&self) -> Result<String, SyncError> {
-        self.0.checkpoint()
-    }
-    fn read_tile(&self, id: &TileId) -> Result<Vec<u8>, SyncError> {
-        let full = TileId { width: 256, ..*id };
-        if !id.is_full() && self.0.files.contains_key(&full.path()) {
-            return Err(SyncError::NotFound { url: id.path() });
+impl Transport for FullTilesOnly {
+    fn fetch(&self, path: &str, limit: u64) -> Result<Vec<u8>, FetchError> {
+        if let Ok(id) = TileId::parse(path) {
+            let full = TileId { width: 256, ..id };
+            if !id.is_full() && self.0.files.contains_key(&full.path()) {
+                return Err(FetchError::NotFound {
+                    location: id.path(),
+                });
+            }
         }
-        self.0.read_tile(id)
+        self.0.fetch(path, limit)
     }
 }
 

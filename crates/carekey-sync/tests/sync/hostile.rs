@@ -5,9 +5,10 @@ use std::time::{Duration, Instant};
 
 use carekey_crypto::SigningKey;
 use carekey_ledger::note::NoteKey;
+use carekey_ledger::transport::DirTransport;
 use carekey_ledger::NoteError;
 use carekey_sync::{
-    gossip, gossip_via, sync, DirSource, HttpSource, LogState, PinnedLog, SyncError, Watch,
+    gossip, gossip_via, sync, HttpTransport, LogState, PinnedLog, SyncError, Watch,
 };
 
 use crate::http::{Reply, Server};
@@ -424,7 +425,7 @@ fn garbage_checkpoints_are_refused_without_panicking() {
     bytes[3] = 0xff;
     std::fs::write(dir.path().join("checkpoint"), bytes).unwrap();
     let err = sync(
-        &DirSource::new(dir.path().to_owned()),
+        &DirTransport::new(dir.path().to_owned()),
         &log.pinned("d"),
         &LogState::default(),
         &watch_none(),
@@ -552,7 +553,7 @@ fn oversized_responses_are_cut_off() {
     ] {
         let base = format!("{}{prefix}/", server.url());
         let err = sync(
-            &HttpSource::new(&base).unwrap(),
+            &HttpTransport::new(&base).unwrap(),
             &log.pinned(&base),
             &LogState::default(),
             &watch_none(),
@@ -567,7 +568,7 @@ fn oversized_responses_are_cut_off() {
     // The same cap on disk.
     std::fs::write(dir.path().join("checkpoint"), vec![b'a'; 2 << 20]).unwrap();
     let err = sync(
-        &DirSource::new(dir.path().to_owned()),
+        &DirTransport::new(dir.path().to_owned()),
         &log.pinned("d"),
         &LogState::default(),
         &watch_none(),
@@ -610,7 +611,7 @@ fn server_errors_missing_files_and_timeouts_are_reported() {
     let run = |prefix: &str| {
         let base = format!("{}{prefix}/", server.url());
         let source =
-            HttpSource::with_timeouts(&base, Duration::from_secs(1), Duration::from_secs(1))
+            HttpTransport::with_timeouts(&base, Duration::from_secs(1), Duration::from_secs(1))
                 .unwrap();
         sync(
             &source,
@@ -642,7 +643,7 @@ fn server_errors_missing_files_and_timeouts_are_reported() {
     drop(closed);
     let base = format!("http://127.0.0.1:{port}/");
     let err = sync(
-        &HttpSource::new(&base).unwrap(),
+        &HttpTransport::new(&base).unwrap(),
         &log.pinned(&base),
         &LogState::default(),
         &watch_none(),
@@ -652,7 +653,7 @@ fn server_errors_missing_files_and_timeouts_are_reported() {
     assert!(matches!(err, SyncError::Http { .. }), "{err}");
     for bad in ["ftp://x/", "not a url", "http://", "https://h/?q=1"] {
         assert!(
-            matches!(HttpSource::new(bad), Err(SyncError::BadUrl { .. })),
+            matches!(HttpTransport::new(bad), Err(SyncError::BadUrl { .. })),
             "{bad}"
         );
     }

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use carekey_sync::{DirSource, HttpSource, LogState, Watch};
+use carekey_ledger::transport::DirTransport;
+use carekey_sync::{HttpTransport, LogState, Watch};
 
 use crate::{FakeLog, NOW};
 
@@ -185,7 +186,7 @@ fn a_static_http_mirror_and_a_directory_give_the_same_verified_view() {
         own_entries: vec![(index, log.entries[index as usize].clone())],
     };
 
-    let http = HttpSource::new(&server.url()).unwrap();
+    let http = HttpTransport::new(&server.url()).unwrap();
     let over_http = carekey_sync::sync(
         &http,
         &log.pinned(&server.url()),
@@ -194,7 +195,7 @@ fn a_static_http_mirror_and_a_directory_give_the_same_verified_view() {
         NOW,
     )
     .unwrap();
-    let disk = DirSource::new(dir.path().to_owned());
+    let disk = DirTransport::new(dir.path().to_owned());
     let from_disk = carekey_sync::sync(
         &disk,
         &log.pinned("file"),
@@ -226,7 +227,7 @@ fn a_mirror_under_a_path_prefix_works() {
     log.publish(&sub);
     let server = Server::files(dir.path().to_owned());
     let base = format!("{}logs/one", server.url());
-    let source = HttpSource::new(&base).unwrap();
+    let source = HttpTransport::new(&base).unwrap();
     let out = carekey_sync::sync(
         &source,
         &log.pinned(&base),

@@ -14,11 +14,13 @@ use std::path::Path;
 
 use carekey_crypto::{sha256, PublicKey, SigningKey};
 use carekey_ledger::note::{write_note, Checkpoint, NoteKey, SignatureLine};
-use carekey_ledger::tiles::{encode_bundle, hash_tile, tiles_for_size, TileId, TileKind};
+use carekey_ledger::tiles::{encode_bundle, hash_tile, tiles_for_size, TileKind};
+use carekey_ledger::transport::{Transport, CHECKPOINT_PATH};
+use carekey_ledger::FetchError;
 use carekey_ledger::{leaf_hash, Tree};
 use carekey_model::ledger::{AccessEvent, GrantCommitment, RevocationEntry};
 use carekey_model::Signed;
-use carekey_sync::{LogSource, PinnedLog, SyncError};
+use carekey_sync::PinnedLog;
 
 /// The log's origin (its key's name).
 pub(crate) const ORIGIN: &str = "carekey.test/log1";
@@ -169,16 +171,19 @@ impl Mirror {
     }
 }
 
-impl LogSource for Mirror {
-    fn checkpoint(&self) -> Result<String, SyncError> {
-        Ok(self.checkpoint.clone())
-    }
-
-    fn read_tile(&self, id: &TileId) -> Result<Vec<u8>, SyncError> {
+/// Serves the checkpoint and tiles verbatim, uncapped: a hostile source need not respect the
+/// reader's limits (the checkpoint parser and tile checks must).
+impl Transport for Mirror {
+    fn fetch(&self, path: &str, _limit: u64) -> Result<Vec<u8>, FetchError> {
+        if path == CHECKPOINT_PATH {
+            return Ok(self.checkpoint.clone().into_bytes());
+        }
         self.files
-            .get(&id.path())
+            .get(path)
             .cloned()
-            .ok_or(SyncError::NotFound { url: id.path() })
+            .ok_or_else(|| FetchError::NotFound {
+                location: path.to_owned(),
+            })
     }
 }
 
