@@ -33,7 +33,7 @@ pub use node::{
     bundle_hash, Fetched, NodeClient, Submitted, ACCESS_EVENT_HEADER, SIGNATURE_HEADER,
 };
 pub use outbox::{backoff, Flushed, Outbox, OutboxItem, OutboxOp, ShareLookup, MAX_BACKOFF_SECS};
-pub use source::{HttpSource, HttpTransport};
+pub use source::HttpTransport;
 pub use verify::{
     gossip, gossip_via, sync, verify_receipt, verify_submission_receipt, Evidence, Found, LogState,
     PinnedLog, SyncOutcome, Watch,

@@ -29,10 +29,6 @@ pub struct HttpTransport {
     client: Client,
 }
 
-/// The name this transport had before the one log reader (ADR 0014); kept while
-/// `carekey-wallet` still says `HttpSource`.
-pub type HttpSource = HttpTransport;
-
 impl HttpTransport {
     /// A transport reading under `base_url` (e.g. `https://mirror.example/carekey/log1`).
     pub fn new(base_url: &str) -> Result<Self, SyncError> {

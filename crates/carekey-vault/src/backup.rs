@@ -1,5 +1,8 @@
 //! One-file backups, readable only with the recovery secret.
 //!
+//! Why this module is long: the format's writer and its reader (with every check a hostile
+//! file must fail) sit side by side, so a change to one is read against the other.
+//!
 //! ```text
 //! magic "carekey-backup/v1" | version u16 | vault id [16]
 //! | recovery public key [32] | ephemeral public key [32]

@@ -1,5 +1,9 @@
 //! The unlocked vault: the key chain (passphrase → master key; master key + epoch key → key
 //! index) and every operation that changes the files on disk.
+//!
+//! Why this module is long: every write to the vault's files goes through this one type, so the
+//! order of writes that crash safety rests on (new file, fsync, rename, then destroy the old
+//! epoch key) can be read and reviewed in one place.
 
 use std::fmt;
 use std::io::{self, Read};

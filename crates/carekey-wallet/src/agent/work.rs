@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use zeroize::Zeroizing;
 
 use carekey_sync::{
-    Flushed, HttpSource, LogState, NodeClient, Outbox, OutboxItem, PinnedLog, SyncError,
+    Flushed, HttpTransport, LogState, NodeClient, Outbox, OutboxItem, PinnedLog, SyncError,
     SyncOutcome, Watch,
 };
 
@@ -108,7 +108,7 @@ impl SyncWork {
         let mut results = Vec::with_capacity(self.logs.len());
         let mut views: Vec<(PinnedLog, LogState)> = Vec::with_capacity(self.logs.len());
         for job in self.logs {
-            let result = HttpSource::new(&job.pinned.url).and_then(|source| {
+            let result = HttpTransport::new(&job.pinned.url).and_then(|source| {
                 carekey_sync::sync(&source, &job.pinned, &job.state, &job.watch, self.now)
             });
             let view = match &result {
@@ -143,7 +143,7 @@ fn split_views(
             } else {
                 (b, (pa, a))
             };
-            let evidence = match HttpSource::new(&large_pin.url) {
+            let evidence = match HttpTransport::new(&large_pin.url) {
                 Ok(source) => carekey_sync::gossip_via(&source, large_pin, small, large, now)
                     .unwrap_or_else(|_| carekey_sync::gossip(a, b)),
                 Err(_) => carekey_sync::gossip(a, b),
