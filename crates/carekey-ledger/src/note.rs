@@ -6,6 +6,9 @@
 //! (type 0x04) over `cosignature/v1\ntime <t>\n` ‖ text, whose signature bytes are the
 //! timestamp (8 bytes, big-endian) followed by the Ed25519 signature.
 //!
+//! Why this module is long: the three formats share one text layout and one key encoding, and
+//! their writers and strict parsers (every check a hostile note must fail) stay side by side.
+//!
 //! [`open_checkpoint`] is strict: it is what a wallet runs on every checkpoint a node or a
 //! mirror hands it.
 
