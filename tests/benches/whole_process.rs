@@ -28,7 +28,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 /// The `carekey` binary: `CAREKEY_BENCH_CAREKEY`, else the release build beside this bench.
 fn carekey_bin() -> PathBuf {
     if let Ok(p) = std::env::var("CAREKEY_BENCH_CAREKEY") {
-        return PathBuf::from(p);
+        // The processes run in a temporary directory.
+        return std::path::absolute(p).unwrap();
     }
     let exe = std::env::current_exe().unwrap();
     exe.parent().unwrap().parent().unwrap().join("carekey")
@@ -37,7 +38,7 @@ fn carekey_bin() -> PathBuf {
 /// Stock rage: `CAREKEY_BENCH_RAGE`, else `rage` on `PATH`.
 fn rage_bin() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("CAREKEY_BENCH_RAGE") {
-        return Some(PathBuf::from(p)).filter(|p| p.is_file());
+        return Some(std::path::absolute(p).unwrap()).filter(|p| p.is_file());
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
