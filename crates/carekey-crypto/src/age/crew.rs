@@ -293,10 +293,13 @@ impl Crew {
         }
     }
 
-    /// Appends `run` to the window, queueing it for the helpers if their
-    /// queue has room (and asking the pool for a helper if this call has
-    /// none, or a backlog and room for another), or else processing it on
-    /// this thread. The first [`SOLO_RUNS`] runs are always processed here,
+    /// Appends `run` to the window and queues it for the helpers (asking
+    /// the pool for a helper if this call has none, or a backlog and room
+    /// for another). If the queue is then longer than its limit, this thread
+    /// takes the *oldest* queued run back and processes it: runs are always
+    /// taken oldest first, so the run whose turn to be hashed comes next is
+    /// never left waiting behind a newer one (and no thread waits for a turn
+    /// that nobody holds). The first [`SOLO_RUNS`] runs are processed here,
     /// so a one-chunk input never involves another thread.
     pub(super) fn dispatch(&mut self, mut run: Run, window: &mut Window) {
         let max = if run.seq >= SOLO_RUNS {
@@ -304,25 +307,33 @@ impl Crew {
         } else {
             0
         };
-        if max > 0 {
-            let mut board = self.call.board();
-            if board.queue.len() < QUEUE_PER_HELPER * max {
-                board.queue.push_back(run);
-                let ask = board.helpers < max && (board.helpers == 0 || board.queue.len() > 1);
-                if ask {
-                    board.helpers += 1;
-                }
-                drop(board);
-                if ask {
-                    pool().post(Arc::clone(&self.call));
-                }
-                self.away += 1;
-                window.slots.push_back(Slot::Away);
-                return;
-            }
+        if max == 0 {
+            run.process(&self.call.cipher, self.call.baton.as_ref());
+            window.slots.push_back(Slot::Back(run));
+            return;
         }
-        run.process(&self.call.cipher, self.call.baton.as_ref());
-        window.slots.push_back(Slot::Back(run));
+        let mut board = self.call.board();
+        board.queue.push_back(run);
+        self.away += 1;
+        window.slots.push_back(Slot::Away);
+        let ask = board.helpers < max && (board.helpers == 0 || board.queue.len() > 1);
+        if ask {
+            board.helpers += 1;
+        }
+        let oldest = if board.queue.len() > QUEUE_PER_HELPER * max {
+            board.queue.pop_front()
+        } else {
+            None
+        };
+        drop(board);
+        if ask {
+            pool().post(Arc::clone(&self.call));
+        }
+        if let Some(mut oldest) = oldest {
+            oldest.process(&self.call.cipher, self.call.baton.as_ref());
+            self.away -= 1;
+            window.put_back(oldest);
+        }
     }
 
     /// Moves every run the helpers have finished back into the window,
