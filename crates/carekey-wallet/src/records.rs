@@ -1,11 +1,11 @@
 //! Record files: age encryption to a per-record identity, ciphertext hashing, seals.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use carekey_crypto::age::{self, Identity};
-use carekey_crypto::{Sha256, SigningKey};
+use carekey_crypto::SigningKey;
 use carekey_model::{record_seal_message, RecordId};
 use carekey_vault::atomic::AtomicFile;
 
@@ -15,54 +15,6 @@ use crate::WalletError;
 /// never overwrites the only readable copy before the new key is committed.
 pub(crate) fn record_path(records_dir: &Path, id: &RecordId, version: u32) -> PathBuf {
     records_dir.join(format!("{id}.{version}.age"))
-}
-
-/// A writer that hashes everything written through it.
-struct HashingWriter<W> {
-    inner: W,
-    hasher: Sha256,
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-/// A reader that hashes everything read through it.
-pub(crate) struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-}
-
-impl<R: Read> HashingReader<R> {
-    pub(crate) fn new(inner: R) -> Self {
-        HashingReader {
-            inner,
-            hasher: Sha256::new(),
-        }
-    }
-
-    /// Hash of everything read so far; drains the rest of the input first so the hash always
-    /// covers the whole file.
-    pub(crate) fn finish(mut self) -> io::Result<[u8; 32]> {
-        io::copy(&mut self, &mut io::sink())?;
-        Ok(self.hasher.finalize())
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
 }
 
 /// The outcome of encrypting one record version.
@@ -85,18 +37,17 @@ pub(crate) fn encrypt_record(
 ) -> Result<Sealed, WalletError> {
     let path = record_path(records_dir, id, version);
     let file = AtomicFile::create(&path).map_err(|e| WalletError::io("creating", &path, e))?;
-    let mut writer = HashingWriter {
-        inner: io::BufWriter::with_capacity(256 * 1024, file),
-        hasher: Sha256::new(),
-    };
-    let size = age::encrypt(&[identity.recipient()], input, &mut writer)?;
-    let HashingWriter { inner, hasher } = writer;
-    let file = inner
+    // The pipeline writes runs of up to 512 KiB, which pass this buffer by;
+    // it gathers the header and the first, shorter runs. The ciphertext is
+    // hashed on the threads that encrypt it.
+    let mut writer = io::BufWriter::with_capacity(256 * 1024, file);
+    let (size, ciphertext_hash) =
+        age::encrypt_and_hash(&[identity.recipient()], input, &mut writer)?;
+    let file = writer
         .into_inner()
         .map_err(|e| WalletError::io("writing", &path, e.into_error()))?;
     file.commit()
         .map_err(|e| WalletError::io("writing", &path, e))?;
-    let ciphertext_hash = hasher.finalize();
     let seal = signer
         .sign(&record_seal_message(id, version, &ciphertext_hash))
         .to_bytes();
@@ -119,11 +70,10 @@ pub(crate) fn decrypt_record(
 ) -> Result<u64, WalletError> {
     let path = record_path(records_dir, id, version);
     let file = File::open(&path).map_err(|e| WalletError::io("opening", &path, e))?;
-    let mut reader = HashingReader::new(BufReader::with_capacity(256 * 1024, file));
-    let size = age::decrypt(std::slice::from_ref(identity), &mut reader, output)?;
-    let hash = reader
-        .finish()
-        .map_err(|e| WalletError::io("reading", &path, e))?;
+    // No buffer: the age reader buffers the header, and the payload is read
+    // in runs of up to 512 KiB. A successful decryption reads the whole file,
+    // so the hash covers all of it.
+    let (size, hash) = age::decrypt_and_hash(std::slice::from_ref(identity), file, output)?;
     if hash[..] != *expected_hash {
         return Err(crate::RecordError::Tampered { path }.into());
     }

@@ -8,10 +8,14 @@
 //! The implementation is our own, on `chacha20poly1305`, `x25519-dalek`,
 //! `hkdf`, `hmac` and `sha2`; the `age` crate is used only in tests and
 //! benchmarks as a cross-check. Encryption and decryption stream in constant
-//! memory (a window of at most [`BATCH_CHUNKS`] chunk buffers, recycled),
-//! work in place, and spread the chunks over the available cores (a small
-//! pool of helper threads kept for the process; one-chunk records stay on
-//! the calling thread).
+//! memory (a window of at most [`BATCH_CHUNKS`] chunks, in recycled buffers
+//! of runs of up to 8 chunks), work in place, and spread the runs over the
+//! available cores (a small pool of helper threads kept for the process;
+//! one-chunk records stay on the calling thread).
+//!
+//! Modules: `format` (header), `keys` (X25519 identities, file keys),
+//! `stream` (the payload: reading, writing, the window), `runs` (sealing and
+//! opening a run of chunks in place), `crew` (the helper threads).
 //!
 //! ```
 //! use carekey_crypto::age;
@@ -23,11 +27,15 @@
 //! assert_eq!(plain, b"lab result");
 //! ```
 
+mod crew;
 mod format;
 mod keys;
+mod runs;
 mod stream;
 
 use std::io::{self, BufReader, Read, Write};
+
+use crate::Sha256;
 
 pub use format::{read_header, Header, Stanza, MAX_HEADER_LEN};
 pub use keys::{FileKey, Identity, Recipient};
@@ -115,13 +123,42 @@ pub fn encrypt<R: Read, W: Write>(
 pub fn encrypt_with_file_key<R: Read, W: Write>(
     file_key: &FileKey,
     recipients: &[Recipient],
-    input: R,
+    mut input: R,
     mut output: W,
 ) -> Result<u64, AgeError> {
-    let header = Header::wrap(file_key, recipients)?;
-    output.write_all(&header.to_bytes())?;
+    encrypt_dyn(file_key, recipients, &mut input, &mut output, false).map(|(n, _)| n)
+}
+
+/// Encrypts like [`encrypt`] and also returns the SHA-256 of the whole age
+/// file written (header and payload). The hashing is done run by run on the
+/// threads that encrypt, so it costs the caller's thread nothing.
+/// Returns the number of plaintext bytes and the hash.
+pub fn encrypt_and_hash<R: Read, W: Write>(
+    recipients: &[Recipient],
+    mut input: R,
+    mut output: W,
+) -> Result<(u64, [u8; 32]), AgeError> {
+    let key = FileKey::generate();
+    let (n, hash) = encrypt_dyn(&key, recipients, &mut input, &mut output, true)?;
+    Ok((n, hash.ok_or_else(unhashed)?))
+}
+
+fn encrypt_dyn(
+    file_key: &FileKey,
+    recipients: &[Recipient],
+    input: &mut dyn Read,
+    output: &mut dyn Write,
+    hash: bool,
+) -> Result<(u64, Option<[u8; 32]>), AgeError> {
+    let header = Header::wrap(file_key, recipients)?.to_bytes();
+    output.write_all(&header)?;
+    let hasher = hash.then(|| {
+        let mut hasher = Sha256::new();
+        hasher.update(&header);
+        hasher
+    });
     let nonce: [u8; NONCE_SIZE] = crate::random_array();
-    encrypt_payload(file_key, &nonce, input, output)
+    stream::encrypt_payload_dyn(file_key, &nonce, input, output, hasher)
 }
 
 /// Decrypts an age file with the first identity that matches, writing the
@@ -134,7 +171,19 @@ pub fn decrypt<R: Read, W: Write>(
     mut input: R,
     mut output: W,
 ) -> Result<u64, AgeError> {
-    decrypt_dyn(identities, &mut input, &mut output)
+    decrypt_dyn(identities, &mut input, &mut output, false).map(|(n, _)| n)
+}
+
+/// Decrypts like [`decrypt`] and also returns the SHA-256 of the whole
+/// input (a successful decryption reads all of it), hashed run by run on the
+/// threads that decrypt. Returns the number of plaintext bytes and the hash.
+pub fn decrypt_and_hash<R: Read, W: Write>(
+    identities: &[Identity],
+    mut input: R,
+    mut output: W,
+) -> Result<(u64, [u8; 32]), AgeError> {
+    let (n, hash) = decrypt_dyn(identities, &mut input, &mut output, true)?;
+    Ok((n, hash.ok_or_else(unhashed)?))
 }
 
 /// Non-generic, so it is compiled (optimised) in this crate, not in each caller.
@@ -142,10 +191,22 @@ fn decrypt_dyn(
     identities: &[Identity],
     input: &mut dyn Read,
     output: &mut dyn Write,
-) -> Result<u64, AgeError> {
-    // Small enough that the payload's 64 KiB reads bypass it (no extra copy).
+    hash: bool,
+) -> Result<(u64, Option<[u8; 32]>), AgeError> {
+    // Small enough that the payload's reads bypass it (no extra copy).
     let mut input = BufReader::with_capacity(8 * 1024, input);
     let header = read_header(&mut input)?;
     let file_key = header.unwrap_file_key(identities)?;
-    stream::decrypt_payload_dyn(&file_key, &mut input, output)
+    // Parsing accepts only canonical headers: `raw` is exactly what was read.
+    let hasher = hash.then(|| {
+        let mut hasher = Sha256::new();
+        hasher.update(header.raw());
+        hasher
+    });
+    stream::decrypt_payload_dyn(&file_key, &mut input, output, hasher)
+}
+
+/// The pipeline lost its hash (only if a helper thread died).
+fn unhashed() -> AgeError {
+    AgeError::Io(io::Error::other("a STREAM helper thread stopped"))
 }

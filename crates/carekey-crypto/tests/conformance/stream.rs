@@ -274,3 +274,64 @@ fn concurrent_calls_share_the_helpers_without_mixing_chunks() {
         }
     });
 }
+
+#[test]
+fn the_hashed_calls_hash_exactly_the_whole_file() {
+    let id = Identity::from_bytes([8; 32]);
+    // Around every run boundary (runs of 1, 1, 2, 4, then 8 chunks) and past
+    // the window.
+    let mut lens = vec![0, 1, age::CHUNK_SIZE, long_plain().len()];
+    for chunks in [2, 4, 8, 16, 24] {
+        lens.extend([chunks * age::CHUNK_SIZE - 1, chunks * age::CHUNK_SIZE + 1]);
+    }
+    for len in lens {
+        let plain = bytes(len, 4);
+        let mut file = Vec::new();
+        let (n, hash) = age::encrypt_and_hash(&[id.recipient()], &plain[..], &mut file).unwrap();
+        assert_eq!(n, len as u64);
+        assert_eq!(hash, carekey_crypto::sha256(&file), "encrypt {len}");
+        // Read in odd pieces: the hash must not depend on how reads split.
+        let input = Trickle {
+            data: &file,
+            pos: 0,
+            step: 70_001,
+            fail_at: usize::MAX,
+        };
+        let mut out = Vec::new();
+        let (n, opened_hash) =
+            age::decrypt_and_hash(std::slice::from_ref(&id), input, &mut out).unwrap();
+        assert_eq!(n, len as u64);
+        assert!(out == plain, "{len}");
+        assert_eq!(opened_hash, hash, "decrypt {len}");
+    }
+}
+
+#[test]
+fn the_hashed_calls_fail_like_the_plain_ones() {
+    let id = Identity::from_bytes([8; 32]);
+    let plain = long_plain();
+    let mut file = Vec::new();
+    age::encrypt_and_hash(&[id.recipient()], &plain[..], &mut file).unwrap();
+    let payload_start = file.len() - (plain.len() + CHUNKS * 16) - age::NONCE_SIZE;
+    let bad = age::BATCH_CHUNKS + 1;
+    let mut tampered = file.clone();
+    tampered[payload_start + chunk_at(bad) + 3] ^= 1;
+    let mut released = Vec::new();
+    let err =
+        age::decrypt_and_hash(std::slice::from_ref(&id), &tampered[..], &mut released).unwrap_err();
+    assert!(matches!(err, AgeError::PayloadAuthentication { chunk } if chunk == bad as u64));
+    assert!(released == plain[..bad * age::CHUNK_SIZE]);
+    // Longer, shorter: the same error as the plain call.
+    let mut longer = file.clone();
+    longer.push(0);
+    for broken in [
+        &longer[..],
+        &file[..file.len() - 17],
+        &file[..file.len() / 2],
+    ] {
+        let hashed =
+            age::decrypt_and_hash(std::slice::from_ref(&id), broken, &mut Vec::new()).unwrap_err();
+        let plain = age::decrypt(std::slice::from_ref(&id), broken, &mut Vec::new()).unwrap_err();
+        assert_eq!(format!("{hashed:?}"), format!("{plain:?}"));
+    }
+}
