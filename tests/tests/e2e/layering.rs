@@ -330,3 +330,111 @@ fn the_node_layers_only_import_downwards() {
         violations.join("\n")
     );
 }
+
+/// The line a long module must carry near its top (within its first 20 lines) to say why it is
+/// not split: a module should be small enough to hold in one's head.
+const LONG_MODULE_REASON: &str = "Why this module is long:";
+
+/// Modules over this many lines need a written reason.
+const MODULE_LINE_LIMIT: usize = 600;
+
+/// Every `.rs` file under `dir`, skipping test code (`tests/` folders, `tests.rs` files), benches
+/// and fuzz targets.
+fn source_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            if !matches!(name.as_str(), "tests" | "benches" | "fuzz" | "target") {
+                source_files(&path, out);
+            }
+        } else if name.ends_with(".rs") && name != "tests.rs" {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn no_module_over_600_lines_without_a_reason() {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let mut files = Vec::new();
+    for dir in ["crates", "src-tauri/src"] {
+        source_files(&root.join(dir), &mut files);
+    }
+    assert!(
+        files.len() > 50,
+        "found only {} source files: wrong root?",
+        files.len()
+    );
+    let mut unexplained = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        // Inline unit tests at the end of a module do not count.
+        let lines = text
+            .lines()
+            .take_while(|l| !l.starts_with("#[cfg(test)]"))
+            .count();
+        let explained = text
+            .lines()
+            .take(20)
+            .any(|l| l.contains(LONG_MODULE_REASON));
+        if lines > MODULE_LINE_LIMIT && !explained {
+            unexplained.push(format!(
+                "{} ({lines} lines)",
+                file.strip_prefix(root).unwrap_or(file).display()
+            ));
+        }
+    }
+    assert!(
+        unexplained.is_empty(),
+        "modules over {MODULE_LINE_LIMIT} lines need splitting or a `{LONG_MODULE_REASON}` line \
+         at their top:\n  {}",
+        unexplained.join("\n  ")
+    );
+}
+
+/// No network under the wallet lock (ADR 0012): inside the wallet, only the ledger agent's run
+/// talks to nodes, plus the places where no wallet is open (a restore fetching its backup key
+/// share, the erasure journal of a wallet that is gone, the provider's fetch).
+#[test]
+fn only_the_ledger_agent_talks_to_nodes() {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let src = root.join("crates/carekey-wallet/src");
+    let allowed = [
+        "agent/work.rs",
+        "patient/backups.rs", // `shares_for`: a restore, before any wallet is open
+        "journal.rs",         // the erasure journal: the wallet is already destroyed
+        "provider.rs",        // the provider's fetch: no patient wallet involved
+    ];
+    let mut files = Vec::new();
+    source_files(&src, &mut files);
+    assert!(files.len() > 20, "found only {} wallet files", files.len());
+    let mut offenders = Vec::new();
+    for file in &files {
+        let rel = file
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let text = std::fs::read_to_string(file).unwrap();
+        let code: String = text
+            .lines()
+            .take_while(|l| !l.starts_with("#[cfg(test)]"))
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let talks = ["NodeClient", "HttpTransport", "reqwest"]
+            .iter()
+            .any(|name| code.contains(name));
+        if talks && !allowed.contains(&rel.as_str()) {
+            offenders.push(rel);
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "these wallet modules reach a node directly; hand the work to the ledger agent: {offenders:?}"
+    );
+}

@@ -18,7 +18,10 @@ pub(crate) fn import(g: &Global, files: &[PathBuf]) -> Result<()> {
     for file in files {
         let mut last_report = 0u64;
         let mut progress = |done: u64, total: u64| {
-            if total >= 64 << 20 && done > last_report {
+            // Big files only, one line per 32 MiB step and one at the end (a 3 GiB import prints
+            // ~100 lines, not one per read).
+            let step = done >> 25 != last_report >> 25 || (done == total && done > last_report);
+            if total >= 64 << 20 && done > last_report && step {
                 last_report = done;
                 eprintln!("  {}: {} / {} MiB", file.display(), done >> 20, total >> 20);
             }
