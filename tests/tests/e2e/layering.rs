@@ -57,8 +57,8 @@ const RESERVED: &[(&str, &[&str])] = &[
     ("tracing-subscriber", &["carekey-node"]),
 ];
 
-#[test]
-fn crate_edges_only_point_down() {
+/// `cargo metadata` of the workspace's own crates.
+fn workspace_metadata() -> serde_json::Value {
     let out = Command::new(env!("CARGO"))
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
@@ -69,7 +69,12 @@ fn crate_edges_only_point_down() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn crate_edges_only_point_down() {
+    let meta = workspace_metadata();
     let packages = meta["packages"].as_array().unwrap();
     let members: BTreeSet<String> = packages
         .iter()
@@ -167,17 +172,7 @@ fn expand_features(
 /// (Third-party crates' own dependencies are theirs: tauri depends on anyhow itself.)
 #[test]
 fn the_app_links_no_binary_only_crate() {
-    let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let meta = workspace_metadata();
     let packages: BTreeMap<String, &serde_json::Value> = meta["packages"]
         .as_array()
         .unwrap()

@@ -29,20 +29,11 @@ pub(crate) fn write_atomic(
     bytes: &[u8],
     durability: Durability,
 ) -> Result<(), StoreError> {
-    let dir = path
-        .parent()
-        .ok_or(StoreError::Corrupt("file path has no directory"))?;
-    fs::create_dir_all(dir)?;
-    let tmp = tmp_name(path);
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        if durability == Durability::Full {
-            f.sync_all()?;
-        }
-    }
-    fs::rename(&tmp, path)?;
+    write_file_synced(path, bytes, durability)?;
     if durability == Durability::Full {
+        let dir = path
+            .parent()
+            .ok_or(StoreError::Corrupt("file path has no directory"))?;
         sync_dir(dir)?;
     }
     Ok(())

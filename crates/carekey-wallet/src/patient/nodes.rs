@@ -368,16 +368,14 @@ fn pinned_log(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::NodeRef;
 
-    /// A log key whose base64 ends in `/` survives a request (it once lost the slash to the
-    /// URL normalisation, and the patient then saw a key mismatch).
-    #[test]
-    fn node_references_keep_their_log_key_exactly() {
-        let key = (0..10_000)
+    /// A note verifier key whose base64 ends in `/` (about one key in 64).
+    pub(in crate::patient) fn log_key_ending_in_slash() -> String {
+        (0..10_000)
             .map(|_| {
                 let k = carekey_crypto::SigningKey::generate();
                 carekey_ledger::note::NoteKey::new("log.example/a", k)
@@ -386,7 +384,14 @@ mod tests {
                     .to_vkey()
             })
             .find(|v| v.ends_with('/'))
-            .unwrap();
+            .unwrap()
+    }
+
+    /// A log key whose base64 ends in `/` survives a request (it once lost the slash to the
+    /// URL normalisation, and the patient then saw a key mismatch).
+    #[test]
+    fn node_references_keep_their_log_key_exactly() {
+        let key = log_key_ending_in_slash();
         let r = NodeRef::parse(&format!(" http://127.0.0.1:7000/  {key} ")).unwrap();
         assert_eq!(r.url, "http://127.0.0.1:7000");
         assert_eq!(r.log_key.as_deref(), Some(key.as_str()));

@@ -144,23 +144,9 @@ pub(super) fn end_of_grant(
             s.state.outbox.push(url, submit(revocation.as_bytes()), now);
         }
         if let Some(tombstone) = tombstone {
-            let salt: [u8; 32] = carekey_crypto::random_array();
-            let erasure = Signed::sign(
-                ErasureEntry {
-                    erasure_key: key.public(),
-                    commitment: tombstone_commitment(&salt, tombstone),
-                    ciphertext_hashes: tombstone.document().ciphertext_hashes.clone(),
-                    erased_at: now,
-                },
-                &key,
-            )?;
-            s.state.outbox.push(url, submit(erasure.as_bytes()), now);
-            s.state.erasures.push(ErasurePublication {
-                tombstone: ByteDoc(tombstone.as_bytes().to_vec()),
-                salt: salt.to_vec(),
-                entry: ByteDoc(erasure.as_bytes().to_vec()),
-                published: Vec::new(),
-            });
+            let erasure = erasure_entry(&key, tombstone, now)?;
+            s.state.outbox.push(url, submit(&erasure.entry.0), now);
+            s.state.erasures.push(erasure);
             let sig = key.sign(&delete_message(grant_id));
             s.state.outbox.push(
                 url,
@@ -195,7 +181,22 @@ pub(super) fn record_erasure(
     if s.state.logs.is_empty() {
         return Ok(());
     }
-    let key = SigningKey::generate();
+    let erasure = erasure_entry(&SigningKey::generate(), tombstone, now)?;
+    let urls: Vec<String> = s.state.logs.iter().map(|l| l.pinned.url.clone()).collect();
+    for url in urls {
+        s.state.outbox.push(&url, submit(&erasure.entry.0), now);
+    }
+    s.state.erasures.push(erasure);
+    Ok(())
+}
+
+/// An erasure entry for `tombstone` signed by `key` (the grant's pseudonymous key, or a
+/// one-time key), with its fresh commitment salt, not yet published anywhere.
+fn erasure_entry(
+    key: &SigningKey,
+    tombstone: &SignedTombstone,
+    now: u64,
+) -> Result<ErasurePublication, WalletError> {
     let salt: [u8; 32] = carekey_crypto::random_array();
     let entry = Signed::sign(
         ErasureEntry {
@@ -204,19 +205,14 @@ pub(super) fn record_erasure(
             ciphertext_hashes: tombstone.document().ciphertext_hashes.clone(),
             erased_at: now,
         },
-        &key,
+        key,
     )?;
-    let urls: Vec<String> = s.state.logs.iter().map(|l| l.pinned.url.clone()).collect();
-    for url in urls {
-        s.state.outbox.push(&url, submit(entry.as_bytes()), now);
-    }
-    s.state.erasures.push(ErasurePublication {
+    Ok(ErasurePublication {
         tombstone: ByteDoc(tombstone.as_bytes().to_vec()),
         salt: salt.to_vec(),
         entry: ByteDoc(entry.as_bytes().to_vec()),
         published: Vec::new(),
-    });
-    Ok(())
+    })
 }
 
 /// Receipts (C2SP tlog-proof) of an erasure's tombstone, per node, once published.

@@ -6,16 +6,7 @@
 /// slash to the URL normalisation, and the patient then saw a key mismatch).
 #[test]
 fn node_references_keep_their_log_key_exactly_through_a_request() {
-    let key = (0..10_000)
-        .map(|_| {
-            let k = carekey_crypto::SigningKey::generate();
-            carekey_ledger::note::NoteKey::new("log.example/a", k)
-                .unwrap()
-                .verifier()
-                .to_vkey()
-        })
-        .find(|v| v.ends_with('/'))
-        .unwrap();
+    let key = super::nodes::tests::log_key_ending_in_slash();
     // Through a provider's signed request, too.
     let dir = tempfile::tempdir().unwrap();
     let mut provider = crate::ProviderWallet::create(
