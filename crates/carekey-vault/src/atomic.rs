@@ -36,7 +36,15 @@ pub struct AtomicFile {
     file: Option<File>,
     temp: PathBuf,
     target: PathBuf,
+    /// Bytes written so far, and how far write-back has been started (see [`WRITEBACK_STEP`]).
+    written: u64,
+    written_back: u64,
 }
+
+/// A big file's dirty pages are handed to the kernel's write-back every this many bytes, so
+/// the disk writes while the rest is still being produced and the final fsync has little left
+/// to do (a record export or import would otherwise wait for all of it at the end).
+const WRITEBACK_STEP: u64 = 8 << 20;
 
 impl AtomicFile {
     /// Starts writing a replacement for `path` (whose directory must exist).
@@ -57,6 +65,8 @@ impl AtomicFile {
             file: Some(file),
             temp,
             target: path.to_path_buf(),
+            written: 0,
+            written_back: 0,
         })
     }
 
@@ -78,6 +88,19 @@ impl AtomicFile {
         result
     }
 
+    /// Starts (does not wait for) write-back of what was written since the last call. On Linux
+    /// `POSIX_FADV_DONTNEED` starts write-back of the range's dirty pages without waiting, and
+    /// drops the pages already clean: the new file's pages are not needed again soon. Only a
+    /// hint; nothing depends on it (the commit's fsync is what makes the data durable).
+    fn start_writeback(&mut self) {
+        #[cfg(target_os = "linux")]
+        if let Some(file) = &self.file {
+            let len = std::num::NonZeroU64::new(self.written - self.written_back);
+            let _ = rustix::fs::fadvise(file, self.written_back, len, rustix::fs::Advice::DontNeed);
+        }
+        self.written_back = self.written;
+    }
+
     fn file(&mut self) -> io::Result<&mut File> {
         self.file
             .as_mut()
@@ -87,7 +110,12 @@ impl AtomicFile {
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.file()?.write(buf)
+        let n = self.file()?.write(buf)?;
+        self.written += n as u64;
+        if self.written - self.written_back >= WRITEBACK_STEP {
+            self.start_writeback();
+        }
+        Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
