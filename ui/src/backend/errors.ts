@@ -58,8 +58,6 @@ export function explainError(error: BackendError): string {
       return 'Choose at least one record or type of record to share.';
     case 'weak_passphrase':
       return `Choose a stronger passphrase: ${error.message}`;
-    case 'needs_witness':
-      return 'A ledger node on another machine needs at least one witness you trust, so its log is checked independently.';
     default:
       return error.message;
   }
