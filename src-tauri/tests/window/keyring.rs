@@ -58,7 +58,17 @@ async fn save_kit_through_the_dialog(w: &Window, xdo: &Xdo, root: &Path) {
         .await
         .unwrap();
     xdo.answer("Save the recovery kit", Mode::Save, &kit).await;
-    let value = field.prop("value").await.unwrap().unwrap_or_default();
+    // The dialog's answer reaches the page through an IPC round trip after the dialog closes:
+    // wait for it (bounded) rather than read the field once.
+    let deadline = std::time::Instant::now() + crate::window::PATIENCE;
+    let mut value = String::new();
+    while std::time::Instant::now() < deadline {
+        value = field.prop("value").await.unwrap().unwrap_or_default();
+        if value == kit.to_str().unwrap() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert_eq!(
         value,
         kit.to_str().unwrap(),

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::threads::{self, Sampler};
 
 /// How long any one thing may take to appear.
-const PATIENCE: Duration = Duration::from_secs(30);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(30);
 
 /// An XPath string literal for `s` (which may hold either kind of quote).
 pub(crate) fn lit(s: &str) -> String {
