@@ -225,6 +225,13 @@ impl Core {
         carekey_wallet::agent::publish(self, now);
     }
 
+    /// Runs `f` on the wallet if it is still unlocked. After a change was committed and sent,
+    /// a lock in between must not turn the committed change into an error: the caller falls
+    /// back to what the change itself reported.
+    pub(crate) fn if_unlocked<T>(&self, f: impl FnOnce(&mut PatientWallet) -> T) -> Option<T> {
+        self.slot().as_mut().map(f)
+    }
+
     /// Keeps a freshly unlocked wallet, pinning the embedded node in it first.
     pub(crate) fn keep(&self, mut wallet: PatientWallet) {
         self.pin_embedded(&mut wallet);
@@ -319,6 +326,6 @@ fn start_journal_flusher(vault_dir: PathBuf) {
 /// The ledger agent reaches the wallet through the app's lock, between its network steps.
 impl WalletCell for &Core {
     fn with<R>(&mut self, f: impl FnOnce(&mut PatientWallet) -> R) -> Option<R> {
-        self.slot().as_mut().map(f)
+        self.if_unlocked(f)
     }
 }

@@ -110,7 +110,7 @@ pub enum WalletError {
     NoHome,
     /// The wallet was locked while a ledger run was under way (what was sent is sent; the
     /// rest stays queued for the next run).
-    #[error("the wallet was locked during the ledger run")]
+    #[error("the wallet is locked: unlock it first (what a ledger run already sent stays sent; the rest stays queued)")]
     Locked,
 }
 

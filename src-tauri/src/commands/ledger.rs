@@ -2,11 +2,11 @@
 
 use tauri::State;
 
-use carekey_wallet::{agent, WalletError, WitnessPolicy};
+use carekey_wallet::{agent, WitnessPolicy};
 
 use super::{blocking, count, on_wallet, Result};
 use crate::core::{now, Core};
-use crate::types::{AccessView, AppError, NodeRemovalView, NodeSyncView, SyncView};
+use crate::types::{AccessView, NodeRemovalView, NodeSyncView, SyncView};
 
 #[tauri::command]
 pub(crate) async fn access_log(core: State<'_, Core>) -> Result<Vec<AccessView>> {
@@ -36,10 +36,7 @@ pub(crate) async fn sync(core: State<'_, Core>) -> Result<SyncView> {
     let core = core.inner().clone();
     blocking(move || {
         // The wallet lock is held only to take the snapshot and apply the results.
-        let report = agent::sync(&core, now).map_err(|e| match e {
-            WalletError::Locked => AppError::locked(),
-            e => AppError::from(e),
-        })?;
+        let report = agent::sync(&core, now)?;
         let failed = report.failed();
         Ok(SyncView {
             nodes: report

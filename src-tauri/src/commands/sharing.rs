@@ -103,30 +103,30 @@ pub(crate) async fn share(
     confirm_nodes: bool,
 ) -> Result<ShareResult> {
     let now = now()?;
-    let result = on_wallet(&core, move |w| {
-        let review = w.sharing().review_request(RequestInput::Uri(&uri), now)?;
-        let choice = ShareChoice {
-            record_ids: record_ids
-                .iter()
-                .map(|id| w.records().find(id))
-                .collect::<std::result::Result<_, _>>()?,
-            resource_types,
-            duration_secs,
-            confirm_nodes,
-        };
-        let outcome = w.sharing().share(&review, &choice, now)?;
-        let g = outcome.grant.document();
-        Ok(ShareResult {
-            grant_id: g.grant_id.to_string(),
-            provider_name: g.provider_name.clone(),
-            not_after: g.not_after,
-            records: u32::try_from(outcome.records.len()).unwrap_or(u32::MAX),
-        })
-    })
-    .await?;
-    // Published with the wallet free: a slow node holds up this answer, never another command.
     let core = core.inner().clone();
     blocking(move || {
+        let result = core.with_wallet(|w| {
+            let review = w.sharing().review_request(RequestInput::Uri(&uri), now)?;
+            let choice = ShareChoice {
+                record_ids: record_ids
+                    .iter()
+                    .map(|id| w.records().find(id))
+                    .collect::<std::result::Result<_, _>>()?,
+                resource_types,
+                duration_secs,
+                confirm_nodes,
+            };
+            let outcome = w.sharing().share(&review, &choice, now)?;
+            let g = outcome.grant.document();
+            Ok(ShareResult {
+                grant_id: g.grant_id.to_string(),
+                provider_name: g.provider_name.clone(),
+                not_after: g.not_after,
+                records: u32::try_from(outcome.records.len()).unwrap_or(u32::MAX),
+            })
+        })?;
+        // Published with the wallet free: a slow node holds up this answer, never another
+        // command.
         core.publish(now);
         Ok(result)
     })
@@ -179,7 +179,9 @@ pub(crate) async fn revoke(core: State<'_, Core>, grant_id: String) -> Result<Re
         })?;
         // Committed; the nodes hear of it with the wallet lock free.
         core.publish(now);
-        let waiting_for = core.with_wallet(|w| Ok(w.sharing().waiting_for(&outcome.grant_id)))?;
+        let waiting_for = core
+            .if_unlocked(|w| w.sharing().waiting_for(&outcome.grant_id))
+            .unwrap_or(outcome.waiting_for);
         Ok(RevokeResult {
             rekeyed: u32::try_from(outcome.rekeyed.len()).unwrap_or(u32::MAX),
             waiting_for,

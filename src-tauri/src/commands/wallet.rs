@@ -139,16 +139,22 @@ pub(crate) async fn set_keyring_unlock(core: State<'_, Core>, enabled: bool) -> 
 #[tauri::command]
 pub(crate) async fn backup(core: State<'_, Core>, path: String) -> Result<BackupView> {
     let now = now()?;
-    let out = on_wallet(&core, move |w| w.backups().write(Path::new(&path), now)).await?;
-    // A new key share goes to the nodes with the wallet lock free.
-    let (key_share_nodes, key_share_pending) = {
-        let core = core.inner().clone();
-        blocking(move || {
-            core.publish(now);
-            core.with_wallet(|w| Ok((w.backups().share_nodes(), w.backups().share_pending())))
-        })
-        .await?
-    };
+    let core = core.inner().clone();
+    let (out, key_share_nodes, key_share_pending) = blocking(move || {
+        let written = core.with_wallet(|w| {
+            let out = w.backups().write(Path::new(&path), now)?;
+            Ok((out, w.backups().share_nodes(), w.backups().share_pending()))
+        })?;
+        // A new key share goes to the nodes with the wallet lock free; locked meanwhile, the
+        // answer says what was pending before sending.
+        core.publish(now);
+        let (out, nodes, pending) = written;
+        let pending = core
+            .if_unlocked(|w| w.backups().share_pending())
+            .unwrap_or(pending);
+        Ok((out, nodes, pending))
+    })
+    .await?;
     Ok(BackupView {
         path: path_text(&std::path::absolute(&out).unwrap_or(out)),
         key_share_nodes,

@@ -187,10 +187,15 @@ impl GrantState {
 impl GrantState {
     /// The state of a grant by its stored status alone (no clock, no outbox).
     pub(super) fn of_ended(status: &GrantStatus) -> Self {
-        match status {
-            GrantStatus::Active => GrantState::Active,
-            GrantStatus::Revoked { .. } => GrantState::Revoked,
-            GrantStatus::Erased { .. } => GrantState::Erased,
+        GrantEnd::of(status).map_or(GrantState::Active, GrantState::from)
+    }
+}
+
+impl From<GrantEnd> for GrantState {
+    fn from(end: GrantEnd) -> Self {
+        match end {
+            GrantEnd::Revoked => GrantState::Revoked,
+            GrantEnd::Erased => GrantState::Erased,
         }
     }
 }
@@ -209,6 +214,17 @@ pub enum GrantEnd {
     Revoked,
     /// By an erasure.
     Erased,
+}
+
+impl GrantEnd {
+    /// How a stored grant ended, if it did.
+    pub(super) fn of(status: &GrantStatus) -> Option<Self> {
+        match status {
+            GrantStatus::Active => None,
+            GrantStatus::Revoked { .. } => Some(GrantEnd::Revoked),
+            GrantStatus::Erased { .. } => Some(GrantEnd::Erased),
+        }
+    }
 }
 
 /// A grant as the patient sees it.

@@ -221,22 +221,17 @@ impl Sharing<'_> {
             .filter_map(|(id, e)| {
                 let signed = SignedGrant::from_bytes(&e.signed.0).ok()?;
                 let g = signed.document();
+                let ended = GrantEnd::of(&e.status);
                 // Only an ended grant can wait for nodes (one pass over the outbox each).
-                let waiting_for = match e.status {
-                    GrantStatus::Active => Vec::new(),
-                    _ => ending::waiting_for(self.s, id),
-                };
-                let ended = match e.status {
-                    GrantStatus::Active => None,
-                    GrantStatus::Revoked { .. } => Some(GrantEnd::Revoked),
-                    GrantStatus::Erased { .. } => Some(GrantEnd::Erased),
+                let waiting_for = match ended {
+                    None => Vec::new(),
+                    Some(_) => ending::waiting_for(self.s, id),
                 };
                 let (status, ends_as) = match ended {
                     None if now >= g.not_after => (GrantState::Expired, None),
                     None => (GrantState::Active, None),
                     Some(end) if !waiting_for.is_empty() => (GrantState::Ending, Some(end)),
-                    Some(GrantEnd::Revoked) => (GrantState::Revoked, None),
-                    Some(GrantEnd::Erased) => (GrantState::Erased, None),
+                    Some(end) => (end.into(), None),
                 };
                 Some((
                     g.issued_at,
