@@ -1,4 +1,13 @@
 import './styles.css';
+import './styles/shell.css';
+import './styles/home.css';
+import './styles/grants.css';
+import './styles/onboarding.css';
+import './styles/settings.css';
+import './styles/records.css';
+import './styles/share.css';
+import './styles/receipt.css';
+
 import { selectBackend } from './backend/select';
 import { startApp } from './app/shell';
 

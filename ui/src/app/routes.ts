@@ -1,5 +1,8 @@
 import type { Screen } from './context';
 import { accessLog, grants } from './screens/grants';
+import { grantPage } from './screens/grant';
+import { home } from './screens/home';
+import { receiptPage } from './screens/receipt';
 import { erase } from './screens/erase';
 import { create, recoveryKit, restore, unlock, welcome } from './screens/onboarding';
 import { recordDetail, records } from './screens/records';
@@ -12,6 +15,7 @@ export const ROUTES: [pattern: string, screen: Screen][] = [
   ['/recovery-kit', recoveryKit],
   ['/restore', restore],
   ['/unlock', unlock],
+  ['/home', home],
   ['/records', records],
   ['/records/:id', recordDetail],
   ['/share', share],
@@ -19,6 +23,8 @@ export const ROUTES: [pattern: string, screen: Screen][] = [
   ['/share/done', shareDone],
   ['/my-qr', myQr],
   ['/grants', grants],
+  ['/grants/:id', grantPage],
+  ['/receipt', receiptPage],
   ['/access', accessLog],
   ['/erase', erase],
   ['/settings', settings],
@@ -26,6 +32,7 @@ export const ROUTES: [pattern: string, screen: Screen][] = [
 
 /** The main navigation, once unlocked. */
 export const NAV: [route: string, label: string][] = [
+  ['/home', 'Home'],
   ['/records', 'Records'],
   ['/share', 'Share'],
   ['/grants', 'Grants'],

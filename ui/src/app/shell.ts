@@ -10,7 +10,7 @@ import { Notice, loading } from './ui';
 
 function landing(status: AppStatus): string {
   if (!status.walletExists) return '/welcome';
-  return status.unlocked ? '/records' : '/unlock';
+  return status.unlocked ? '/home' : '/unlock';
 }
 
 function allowed(screen: Screen, status: AppStatus): boolean {

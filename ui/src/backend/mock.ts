@@ -6,7 +6,14 @@
 import type { AccessView } from '../bindings/AccessView';
 import type { AppStatus } from '../bindings/AppStatus';
 import type { BackupView } from '../bindings/BackupView';
+import type { AccessHolderView } from '../bindings/AccessHolderView';
+import type { BackupPlaceView } from '../bindings/BackupPlaceView';
+import type { BackupScheduleView } from '../bindings/BackupScheduleView';
+import type { DirectoryView } from '../bindings/DirectoryView';
+import type { GrantDetailView } from '../bindings/GrantDetailView';
 import type { GrantView } from '../bindings/GrantView';
+import type { HomeView } from '../bindings/HomeView';
+import type { LedgerStatusView } from '../bindings/LedgerStatusView';
 import type { ImportProgress } from '../bindings/ImportProgress';
 import type { MyQr } from '../bindings/MyQr';
 import type { NodeRemovalView } from '../bindings/NodeRemovalView';
@@ -23,6 +30,11 @@ import type { SyncView } from '../bindings/SyncView';
 import type { VerificationState } from '../bindings/VerificationState';
 import { BackendError } from './errors';
 import type {
+  AddDirectoryArgs,
+  BackupScheduleArgs,
+  DirectoryKeyArgs,
+  PathArgs,
+  ShortenGrantArgs,
   AddNodeArgs,
   MoveNodeArgs,
   RemoveNodeArgs,
@@ -53,13 +65,19 @@ const DAY = 86400;
 
 export type MockScenario = 'new' | 'locked' | 'unlocked';
 /** Failure switches: `unreachable` adds a node that cannot be reached; `alarm` makes sync find a split view. */
-export type MockFailure = 'unreachable' | 'alarm' | 'tampered';
+export type MockFailure = 'unreachable' | 'alarm' | 'tampered' | 'restore';
 
 export interface MockOptions {
   scenario?: MockScenario;
   fail?: MockFailure[];
   /** Artificial latency per call (ms) so busy states are visible; 0 in unit tests. */
   latencyMs?: number;
+  /** Days since the seeded wallet's last backup (`backup=12`); none by default. */
+  backupDaysAgo?: number | null;
+  /** `many`: a dozen extra active grants; `none`: no grants at all. */
+  grants?: 'seeded' | 'many' | 'none';
+  /** A trusted provider directory is pinned (`directory=1`). */
+  directory?: boolean;
   /** Decodes a QR image (base64) to its text; `null` when the image holds no QR code. */
   decodeImage?: (base64: string) => Promise<string | null>;
 }
@@ -67,9 +85,14 @@ export interface MockOptions {
 export function mockOptionsFromQuery(search: string): MockOptions {
   const q = new URLSearchParams(search);
   const scenario = q.get('scenario');
-  const fail = (q.get('fail') ?? '').split(',').filter((f): f is MockFailure => f === 'unreachable' || f === 'alarm' || f === 'tampered');
+  const fail = (q.get('fail') ?? '').split(',').filter((f): f is MockFailure => f === 'unreachable' || f === 'alarm' || f === 'tampered' || f === 'restore');
   const latency = Number(q.get('latency') ?? '120');
+  const backup = q.get('backup');
+  const grants = q.get('grants');
   return {
+    backupDaysAgo: backup !== null && Number.isFinite(Number(backup)) ? Number(backup) : null,
+    grants: grants === 'many' || grants === 'none' ? grants : 'seeded',
+    directory: q.get('directory') === '1',
     scenario: scenario === 'locked' || scenario === 'unlocked' || scenario === 'new' ? scenario : 'new',
     fail,
     latencyMs: Number.isFinite(latency) ? latency : 120,
@@ -96,6 +119,16 @@ function hexId(seed: string): string {
 }
 
 /** A QR-looking SVG (the real backend draws a real QR code). */
+/** Like the wallet's provider code: ten base32 characters of the key, grouped 4-4-2. */
+export function providerCode(keyHex: string): string {
+  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+  let bits = '';
+  for (const c of keyHex.slice(0, 14)) bits += parseInt(c, 16).toString(2).padStart(4, '0');
+  let out = '';
+  for (let i = 0; i < 10; i++) out += alphabet[parseInt(bits.slice(i * 5, i * 5 + 5), 2)];
+  return `${out.slice(0, 4)}-${out.slice(4, 8)}-${out.slice(8)}`;
+}
+
 export function placeholderQrSvg(text: string, size = 29): string {
   const seed = hexId(text);
   const cells: string[] = [];
@@ -288,6 +321,17 @@ export class MockBackend implements Backend {
   private dropListeners = new Set<(paths: string[]) => void>();
   private nextFailure = new Map<string, BackendError>();
   private grantCounter = 0;
+  /** When each backup was written (the mock's clock). */
+  private backupTimes = new Map<string, number>();
+  private schedule: BackupScheduleView | null = null;
+  private directories: DirectoryView[] = [];
+  /** How many access events the patient has looked at. */
+  private accessesSeen = 0;
+  private checkedAt: number | null = null;
+  private newWhileLocked = false;
+  private ledgerListeners = new Set<(s: LedgerStatusView) => void>();
+  /** When each grant ended (revoked or erased). */
+  private endedAt = new Map<string, number>();
 
   constructor(options: MockOptions = {}) {
     const scenario = options.scenario ?? 'new';
@@ -301,6 +345,24 @@ export class MockBackend implements Backend {
     this.access = scenario === 'new' ? [] : seedAccess(this.grants, this.records);
     if (this.failures.has('unreachable')) this.outboxPending = 3;
     this.nodes = this.seedNodes();
+    if (options.grants === 'none') {
+      this.grants = [];
+      this.access = [];
+    } else if (options.grants === 'many' && scenario !== 'new') {
+      const names = ['City Hospital Cardiology', 'Dr. Omar Haddad', 'Westside Physiotherapy', 'Dr. Mei Lin — Dermatology', 'Harbour Dental Care',
+        'Northgate Laboratory', 'St. Mary\u2019s Hospital Emergency', 'Dr. Lukas Weber', 'Greenfield Eye Clinic', 'Sunrise Pharmacy', 'Dr. Sofia Rossi', 'Valley Radiology'];
+      names.forEach((name, i) => this.grants.push({
+        id: hexId(`grant-many-${i}`), providerName: name, providerKey: hexId(`key-many-${i}`), purpose: 'Follow-up', notBefore: MOCK_NOW - (i + 1) * DAY,
+        notAfter: MOCK_NOW + (i * 5 + 1) * DAY, endsAs: null, waitingFor: [], status: 'active',
+        records: this.records.slice(0, (i % 5) + 1).map((r) => r.view.id), resourceTypes: ['Observation'],
+      }));
+    }
+    if (options.directory) this.directories = [{ key: hexId('directory-key'), name: 'Medical Council', providers: 412, signedAt: MOCK_NOW - 3 * DAY }];
+    if (options.backupDaysAgo !== null && options.backupDaysAgo !== undefined && scenario !== 'new') {
+      const path = '/media/patient/USB-STICK/carekey-backup.ckb';
+      this.backups.push(path);
+      this.backupTimes.set(path, MOCK_NOW - options.backupDaysAgo * DAY);
+    }
   }
 
   // ---- test controls ----
@@ -375,7 +437,8 @@ export class MockBackend implements Backend {
     await this.enter('backup', args);
     const path = this.absolute(args.path);
     this.files.set(path, 'carekey-backup');
-    this.backups.push(path);
+    if (!this.backups.includes(path)) this.backups.push(path);
+    this.backupTimes.set(path, MOCK_NOW);
     // Like the wallet: the key share goes to every remote node (not this device's own).
     const keyShareNodes = this.nodes.filter((n) => n.url !== EMBEDDED_NODE).map((n) => n.url);
     return { path, keyShareNodes, keySharePending: keyShareNodes.filter((u) => u === UNREACHABLE_NODE) };
@@ -383,10 +446,12 @@ export class MockBackend implements Backend {
 
   async restoreWallet(args: RestoreWalletArgs): Promise<void> {
     await this.enter('restoreWallet', { ...args, words: ['[redacted]'], passphrase: '[redacted]' }, { needsWallet: false, needsUnlock: false });
+    if (this.failures.has('restore')) throw new BackendError('backup_share_unreachable', 'the backup\u2019s key share is on https://ledger.northcare.example, which did not answer');
     if (args.words.length !== 24) throw new BackendError('crypto', `A recovery kit has 24 words, not ${args.words.length}.`);
     const unknown = args.words.find((w) => !WORDS.includes(w.toLowerCase()));
     if (unknown) throw new BackendError('crypto', `"${unknown}" is not a recovery word of this kit.`);
     if (!args.backupPath.trim()) throw new BackendError('bad_input', 'Choose the backup file to restore.');
+    if (this.walletExists && !args.replaceExisting) throw new BackendError('wallet_exists', 'A wallet already exists on this device.');
     this.walletExists = true;
     this.unlocked = true;
     this.passphrase = args.passphrase;
@@ -466,6 +531,7 @@ export class MockBackend implements Backend {
     return {
       uri, providerName: fx.providerName, providerKey: hexId(`provider:${fx.providerName}`),
       verification: { state: fx.state, directory: fx.directory, listedName: fx.listedName },
+      providerCode: providerCode(hexId(`provider:${fx.providerName}`)),
       purpose: fx.purpose, resourceTypes: fx.resourceTypes, recordIds: [], durationSecs: fx.durationSecs,
       expiresAt: MOCK_NOW + 600, unpinnedNodes: fx.unpinned, matchingRecords: matching.map((r) => ({ ...r.view })),
     };
@@ -519,6 +585,7 @@ export class MockBackend implements Backend {
     } else {
       grant.status = 'revoked';
     }
+    this.endedAt.set(grant.id, MOCK_NOW);
     return { rekeyed: grant.records.length, waitingFor: [...grant.waitingFor], backupProblems: [] };
   }
 
@@ -641,6 +708,140 @@ export class MockBackend implements Backend {
     this.witnessPolicy = { witnessKeys: [...args.witnessKeys], quorum: args.quorum };
   }
 
+  async home(): Promise<HomeView> {
+    await this.enter('home');
+    const live = this.grants.filter((g) => g.status === 'active' || g.status === 'ending');
+    const holders: AccessHolderView[] = live
+      .map((g) => {
+        const mine = this.access.filter((a) => a.grantId === g.id).sort((a, b) => b.servedAt - a.servedAt);
+        return {
+          kind: 'grant' as const, id: g.id, who: g.providerName, verified: this.vouched(g.providerName),
+          resourceTypes: [...g.resourceTypes], recordCount: g.records.length, since: g.notBefore, notAfter: g.notAfter,
+          status: g.status, waitingFor: g.waitingFor.length, lastAccessAt: mine[0]?.servedAt ?? null,
+          lastAccessRecords: mine[0]?.records.length ?? 0, accesses: mine.length,
+        };
+      })
+      .sort((a, b) => a.notAfter - b.notAfter);
+    const latest = [...this.access].sort((a, b) => b.servedAt - a.servedAt)[0];
+    const active = live.filter((g) => g.status === 'active' && g.notAfter > MOCK_NOW);
+    return {
+      now: MOCK_NOW,
+      holders,
+      nextExpiry: active.length ? Math.min(...active.map((g) => g.notAfter)) : null,
+      latestAccess: latest
+        ? { who: latest.providerName, holderId: latest.grantId, at: latest.servedAt, records: latest.records.length, genuine: latest.verification === 'verified' }
+        : null,
+      backup: this.backupState(),
+      ledger: this.status(),
+    };
+  }
+
+  async grantDetail(args: GrantIdArgs): Promise<GrantDetailView> {
+    await this.enter('grantDetail', args);
+    const g = this.grant(args.grantId);
+    const listed = this.vouched(g.providerName);
+    return {
+      grant: { ...g },
+      verification: listed
+        ? { state: 'verified', directory: 'Medical Council', listedName: null }
+        : { state: this.directories.length ? 'unlisted' : 'no_directory', directory: null, listedName: null },
+      providerCode: providerCode(g.providerKey),
+      records: this.records.filter((r) => g.records.includes(r.view.id)).map((r) => ({ ...r.view })),
+      accesses: this.access.filter((a) => a.grantId === g.id).sort((a, b) => b.servedAt - a.servedAt).map((a) => ({ ...a })),
+      endedAt: this.endedAt.get(g.id) ?? null,
+      now: MOCK_NOW,
+    };
+  }
+
+  async shortenGrant(args: ShortenGrantArgs): Promise<void> {
+    await this.enter('shortenGrant', args);
+    const g = this.grant(args.grantId);
+    if (g.status !== 'active') throw new BackendError('grant_not_active', `the grant is already ${g.status}`);
+    if (args.notAfter >= g.notAfter) throw new BackendError('bad_duration', 'a grant can only be shortened, never lengthened');
+    if (args.notAfter <= MOCK_NOW) throw new BackendError('bad_duration', 'the new end is in the past: stop sharing instead');
+    g.notAfter = args.notAfter;
+  }
+
+  async markAccessesSeen(): Promise<void> {
+    await this.enter('markAccessesSeen');
+    this.accessesSeen = this.access.length;
+  }
+
+  async ledgerStatus(): Promise<LedgerStatusView> {
+    await this.enter('ledgerStatus', undefined, { needsUnlock: false });
+    return this.status();
+  }
+
+  async checkNow(): Promise<LedgerStatusView> {
+    await this.enter('checkNow', undefined, { needsUnlock: false });
+    this.checkedAt = MOCK_NOW;
+    const status = this.status();
+    for (const l of this.ledgerListeners) l(status);
+    return status;
+  }
+
+  async backupPlace(args: PathArgs): Promise<BackupPlaceView> {
+    await this.enter('backupPlace', args, { needsUnlock: false });
+    const path = this.absolute(args.path.trim());
+    const removable = /^\/(media|run\/media|mnt)\//.test(path);
+    return { writable: !path.includes('missing'), sameDiskAsWallet: !removable && !path.includes('Dropbox') && !path.includes('Nextcloud'), removable };
+  }
+
+  async setBackupSchedule(args: BackupScheduleArgs): Promise<void> {
+    await this.enter('setBackupSchedule', args);
+    if (args.folder === null) {
+      this.schedule = null;
+      return;
+    }
+    if (!args.folder.trim()) throw new BackendError('bad_input', 'Choose a folder for the backups.');
+    if (args.everyDays < 1 || args.everyDays > 90) throw new BackendError('bad_input', 'Back up every 1 to 90 days.');
+    this.schedule = { folder: this.absolute(args.folder.trim()), everyDays: args.everyDays, nextAt: MOCK_NOW + args.everyDays * DAY, lastProblem: null };
+  }
+
+  async listDirectories(): Promise<DirectoryView[]> {
+    await this.enter('listDirectories');
+    return this.directories.map((d) => ({ ...d }));
+  }
+
+  async addDirectory(args: AddDirectoryArgs): Promise<DirectoryView> {
+    await this.enter('addDirectory', args);
+    if (!/^[0-9a-f]{64}$/i.test(args.key.trim())) throw new BackendError('bad_key', 'a directory key is 64 hexadecimal characters');
+    if (!args.path.trim()) throw new BackendError('bad_input', 'Choose the directory file.');
+    if (args.path.includes('forged')) throw new BackendError('bad_document', 'the directory file is not signed by this key');
+    const d: DirectoryView = { key: args.key.trim().toLowerCase(), name: 'Medical Council', providers: 412, signedAt: MOCK_NOW - 3 * DAY };
+    this.directories = [...this.directories.filter((x) => x.key !== d.key), d];
+    return { ...d };
+  }
+
+  async removeDirectory(args: DirectoryKeyArgs): Promise<void> {
+    await this.enter('removeDirectory', args);
+    if (!this.directories.some((d) => d.key === args.key)) throw new BackendError('not_found', `no directory ${args.key}`);
+    this.directories = this.directories.filter((d) => d.key !== args.key);
+  }
+
+  async onLedgerUpdate(listener: (status: LedgerStatusView) => void): Promise<Unsubscribe> {
+    this.ledgerListeners.add(listener);
+    return () => this.ledgerListeners.delete(listener);
+  }
+
+  /**
+   * Tests: a provider reads records in the background (as a node would log it), then the
+   * background check runs and emits `ledger-update`, as the app's timer does.
+   */
+  simulateBackgroundAccess(providerName = 'Dr. Anna Berg — Riverside Family Practice'): void {
+    const g = this.grants.find((x) => x.providerName === providerName && x.status === 'active') ?? this.grants.find((x) => x.status === 'active');
+    if (g) {
+      this.access.push({
+        servedAt: MOCK_NOW - 60, providerName: g.providerName, providerKey: g.providerKey, grantId: g.id, records: g.records.slice(0, 2),
+        node: EMBEDDED_NODE, index: 1044 + this.access.length, verification: 'verified', independentlyChecked: true,
+      });
+    }
+    if (!this.unlocked) this.newWhileLocked = true;
+    this.checkedAt = MOCK_NOW;
+    const status = this.status();
+    for (const l of this.ledgerListeners) l(status);
+  }
+
   async onImportProgress(listener: (progress: ImportProgress) => void): Promise<Unsubscribe> {
     this.progressListeners.add(listener);
     return () => this.progressListeners.delete(listener);
@@ -659,11 +860,51 @@ export class MockBackend implements Backend {
     return null;
   }
 
+  async chooseFolder(): Promise<string | null> {
+    return null;
+  }
+
   pathsOfFiles(files: readonly File[]): string[] {
     return files.map((f) => f.name);
   }
 
   // ---- helpers ----
+
+  private vouched(providerName: string): boolean {
+    return this.directories.length > 0 && /Berg|Riverside/.test(providerName);
+  }
+
+  private status(): LedgerStatusView {
+    if (!this.unlocked) {
+      return { locked: true, checkedAt: this.checkedAt, unseenAccesses: 0, expiringSoon: 0, problem: null, newWhileLocked: this.newWhileLocked };
+    }
+    this.newWhileLocked = false;
+    const alarm = this.failures.has('alarm') || this.nodes.some((n) => n.evidence);
+    const tampered = this.failures.has('tampered');
+    const waiting = this.nodes.filter((n) => n.outboxPending > 0 || n.lastError).length;
+    return {
+      locked: false,
+      checkedAt: this.checkedAt,
+      unseenAccesses: Math.max(0, this.access.length - this.accessesSeen),
+      expiringSoon: this.grants.filter((g) => g.status === 'active' && g.notAfter > MOCK_NOW && g.notAfter - MOCK_NOW <= 3 * DAY).length,
+      problem: alarm ? { kind: 'alarm', nodes: 1 } : tampered ? { kind: 'unverified', nodes: 1 } : waiting ? { kind: 'unreachable', nodes: waiting } : null,
+      newWhileLocked: false,
+    };
+  }
+
+  private backupState() {
+    const times = [...this.backupTimes.entries()].sort((a, b) => b[1] - a[1]);
+    const last = times[0];
+    const lastAt = last ? last[1] : null;
+    const every = (this.schedule?.everyDays ?? 30) * DAY;
+    return {
+      lastAt,
+      lastPlace: last ? last[0].replace(/[\\/][^\\/]*$/, '') || '/' : null,
+      schedule: this.schedule ? { ...this.schedule } : null,
+      due: lastAt === null || MOCK_NOW - lastAt >= every,
+      sharePending: this.failures.has('unreachable') && this.backups.length > 0,
+    };
+  }
 
   /** A ledger write the unreachable node did not take: it waits in the outbox. */
   private queueForUnreachable(): void {

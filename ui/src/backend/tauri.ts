@@ -7,7 +7,12 @@ import { open, save } from '@tauri-apps/plugin-dialog';
 import type { AccessView } from '../bindings/AccessView';
 import type { AppStatus } from '../bindings/AppStatus';
 import type { BackupView } from '../bindings/BackupView';
+import type { BackupPlaceView } from '../bindings/BackupPlaceView';
+import type { DirectoryView } from '../bindings/DirectoryView';
+import type { GrantDetailView } from '../bindings/GrantDetailView';
 import type { GrantView } from '../bindings/GrantView';
+import type { HomeView } from '../bindings/HomeView';
+import type { LedgerStatusView } from '../bindings/LedgerStatusView';
 import type { ImportProgress } from '../bindings/ImportProgress';
 import type { MyQr } from '../bindings/MyQr';
 import type { NodeRemovalView } from '../bindings/NodeRemovalView';
@@ -24,6 +29,12 @@ import { toBackendError } from './errors';
 import {
   COMMANDS,
   IMPORT_PROGRESS_EVENT,
+  LEDGER_UPDATE_EVENT,
+  type AddDirectoryArgs,
+  type BackupScheduleArgs,
+  type DirectoryKeyArgs,
+  type PathArgs,
+  type ShortenGrantArgs,
   type AddNodeArgs,
   type MoveNodeArgs,
   type RemoveNodeArgs,
@@ -86,6 +97,22 @@ export class TauriBackend implements Backend {
   moveNode(a: MoveNodeArgs) { return call<void>('moveNode', a); }
   setWitnessPolicy(a: WitnessPolicyArgs) { return call<void>('setWitnessPolicy', a); }
 
+  home() { return call<HomeView>('home'); }
+  grantDetail(a: GrantIdArgs) { return call<GrantDetailView>('grantDetail', a); }
+  shortenGrant(a: ShortenGrantArgs) { return call<void>('shortenGrant', a); }
+  markAccessesSeen() { return call<void>('markAccessesSeen'); }
+  ledgerStatus() { return call<LedgerStatusView>('ledgerStatus'); }
+  checkNow() { return call<LedgerStatusView>('checkNow'); }
+  backupPlace(a: PathArgs) { return call<BackupPlaceView>('backupPlace', a); }
+  setBackupSchedule(a: BackupScheduleArgs) { return call<void>('setBackupSchedule', a); }
+  listDirectories() { return call<DirectoryView[]>('listDirectories'); }
+  addDirectory(a: AddDirectoryArgs) { return call<DirectoryView>('addDirectory', a); }
+  removeDirectory(a: DirectoryKeyArgs) { return call<void>('removeDirectory', a); }
+
+  async onLedgerUpdate(listener: (status: LedgerStatusView) => void): Promise<Unsubscribe> {
+    return listen<LedgerStatusView>(LEDGER_UPDATE_EVENT, (event) => listener(event.payload));
+  }
+
   async onImportProgress(listener: (progress: ImportProgress) => void): Promise<Unsubscribe> {
     return listen<ImportProgress>(IMPORT_PROGRESS_EVENT, (event) => listener(event.payload));
   }
@@ -109,6 +136,15 @@ export class TauriBackend implements Backend {
   async chooseSavePath(title: string, suggested: string): Promise<string | null> {
     try {
       return await save({ title, defaultPath: suggested });
+    } catch (e) {
+      throw toBackendError(e);
+    }
+  }
+
+  async chooseFolder(title: string): Promise<string | null> {
+    try {
+      const chosen = await open({ multiple: false, directory: true, title });
+      return Array.isArray(chosen) ? (chosen[0] ?? null) : chosen;
     } catch (e) {
       throw toBackendError(e);
     }

@@ -5,7 +5,12 @@
 import type { AccessView } from '../bindings/AccessView';
 import type { AppStatus } from '../bindings/AppStatus';
 import type { BackupView } from '../bindings/BackupView';
+import type { BackupPlaceView } from '../bindings/BackupPlaceView';
+import type { DirectoryView } from '../bindings/DirectoryView';
+import type { GrantDetailView } from '../bindings/GrantDetailView';
 import type { GrantView } from '../bindings/GrantView';
+import type { HomeView } from '../bindings/HomeView';
+import type { LedgerStatusView } from '../bindings/LedgerStatusView';
 import type { ImportProgress } from '../bindings/ImportProgress';
 import type { MyQr } from '../bindings/MyQr';
 import type { NodeRemovalView } from '../bindings/NodeRemovalView';
@@ -24,7 +29,11 @@ export interface UnlockArgs { /** `null`: unlock with the OS keyring. */ passphr
 export interface ChangePassphraseArgs { newPassphrase: string }
 export interface SetKeyringUnlockArgs { enabled: boolean }
 export interface BackupArgs { path: string }
-export interface RestoreWalletArgs { words: string[]; backupPath: string; passphrase: string }
+/**
+ * `replaceExisting`: a wallet is already on this device (forgotten passphrase, or restore from
+ * Settings). It is moved aside (never deleted) before the restored one takes its place.
+ */
+export interface RestoreWalletArgs { words: string[]; backupPath: string; passphrase: string; replaceExisting?: boolean }
 export interface ImportFilesArgs { paths: string[] }
 export interface RecordIdArgs { id: string }
 export interface ExportRecordArgs { id: string; path: string }
@@ -38,6 +47,14 @@ export interface ShareArgs {
   confirmNodes: boolean;
 }
 export interface GrantIdArgs { grantId: string }
+/** End a grant early: the new end (unix seconds), before its current end. */
+export interface ShortenGrantArgs { grantId: string; notAfter: number }
+/** A folder for backups (`folder: null` turns scheduled backups off). */
+export interface BackupScheduleArgs { folder: string | null; everyDays: number }
+export interface PathArgs { path: string }
+/** A signed provider directory file, and the directory's key the patient got from a source they trust. */
+export interface AddDirectoryArgs { path: string; key: string }
+export interface DirectoryKeyArgs { key: string }
 export interface SaveTextArgs { path: string; text: string }
 /** `noWitness`: pin a remote node without any witness, knowingly (its results are "not independently checked"). */
 export interface AddNodeArgs { url: string; logKey: string; witnessKeys: string[]; quorum: number; noWitness?: boolean }
@@ -83,6 +100,29 @@ export interface Backend {
   /** The witnesses required of nodes confirmed from a provider's request. */
   setWitnessPolicy(args: WitnessPolicyArgs): Promise<void>;
 
+  /** The home screen: who can see what, backups, the ledger's state. */
+  home(): Promise<HomeView>;
+  /** A grant's page: its records, the provider check, every access under it. */
+  grantDetail(args: GrantIdArgs): Promise<GrantDetailView>;
+  /** Ends a grant earlier than it would (the ledger nodes refuse it from then on). */
+  shortenGrant(args: ShortenGrantArgs): Promise<void>;
+  /** The patient has looked at the access log: the unseen badge goes to 0. */
+  markAccessesSeen(): Promise<void>;
+  /** What the last background check found (no network). */
+  ledgerStatus(): Promise<LedgerStatusView>;
+  /** Checks now (a sync when unlocked, the locked watch otherwise); also emits `ledger-update`. */
+  checkNow(): Promise<LedgerStatusView>;
+  /** Whether a folder is a safe place for backups (off this disk). */
+  backupPlace(args: PathArgs): Promise<BackupPlaceView>;
+  /** Scheduled backups into a folder (`folder: null`: off). */
+  setBackupSchedule(args: BackupScheduleArgs): Promise<void>;
+  /** Provider directories the patient trusts. */
+  listDirectories(): Promise<DirectoryView[]>;
+  addDirectory(args: AddDirectoryArgs): Promise<DirectoryView>;
+  removeDirectory(args: DirectoryKeyArgs): Promise<void>;
+
+  /** `ledger-update` events after every background check (unlocked or locked). */
+  onLedgerUpdate(listener: (status: LedgerStatusView) => void): Promise<Unsubscribe>;
   /** `import-progress` events while `importFiles` runs. */
   onImportProgress(listener: (progress: ImportProgress) => void): Promise<Unsubscribe>;
   /** Files dropped on the window, as paths the backend can read. */
@@ -100,6 +140,8 @@ export interface Backend {
   chooseFiles(title: string): Promise<string[] | null>;
   /** The platform's own save dialog; `null` where there is none, or when cancelled. */
   chooseSavePath(title: string, suggested: string): Promise<string | null>;
+  /** The platform's own folder chooser; `null` where there is none, or when cancelled. */
+  chooseFolder(title: string): Promise<string | null>;
 }
 
 /** Method name → Tauri command name: the whole contract in one table. */
@@ -132,9 +174,23 @@ export const COMMANDS = {
   removeNode: 'remove_node',
   moveNode: 'move_node',
   setWitnessPolicy: 'set_witness_policy',
+  home: 'home',
+  grantDetail: 'grant_detail',
+  shortenGrant: 'shorten_grant',
+  markAccessesSeen: 'mark_accesses_seen',
+  ledgerStatus: 'ledger_status',
+  checkNow: 'check_now',
+  backupPlace: 'backup_place',
+  setBackupSchedule: 'set_backup_schedule',
+  listDirectories: 'list_directories',
+  addDirectory: 'add_directory',
+  removeDirectory: 'remove_directory',
 } as const satisfies Record<string, string>;
 
 export type CommandMethod = keyof typeof COMMANDS;
 
 /** The Tauri event carrying import progress. */
 export const IMPORT_PROGRESS_EVENT = 'import-progress';
+
+/** The Tauri event carrying what a background ledger check found. */
+export const LEDGER_UPDATE_EVENT = 'ledger-update';

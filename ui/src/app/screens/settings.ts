@@ -5,6 +5,7 @@ import { h, replace, uid } from '../../lib/dom';
 import { formatDateTime } from '../../lib/format';
 import { svgDataUrl } from '../../lib/qr';
 import type { Ctx, Screen } from '../context';
+import { comfortSection } from './comfort';
 import { Notice, badge, busy, button, checkbox, confirmDialog, loading, page, passphraseFields, section, textInput, withPathChooser } from '../ui';
 
 /** The banner text for a ledger alarm, or null. Used by the shell after unlock too. */
@@ -264,7 +265,7 @@ export const settings: Screen = {
         const s = await ctx.backend.settings();
         const alarm = alarmText(s, null);
         if (alarm) ctx.setAlarm(alarm);
-        replace(area, nodesSection(ctx, s, () => void load()), securitySection(ctx, s), backupSection(ctx, s),
+        replace(area, comfortSection(ctx), nodesSection(ctx, s, () => void load()), securitySection(ctx, s), backupSection(ctx, s),
           section('This device', h('dl', { class: 'facts compact' },
             h('dt', null, 'Wallet folder'), h('dd', null, h('code', null, s.vaultDir)),
             h('dt', null, 'Built-in node'), h('dd', null, s.embeddedNode ? h('code', null, s.embeddedNode) : 'not running'),

@@ -1,0 +1,6 @@
+import type { Catalogue } from '..';
+
+const errors: Catalogue = {
+};
+
+export default errors;

@@ -1,0 +1,6 @@
+import type { Catalogue } from '..';
+
+const home: Catalogue = {
+};
+
+export default home;

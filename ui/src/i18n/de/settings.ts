@@ -1,0 +1,6 @@
+import type { Catalogue } from '..';
+
+const settings: Catalogue = {
+};
+
+export default settings;

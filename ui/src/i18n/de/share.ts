@@ -1,0 +1,6 @@
+import type { Catalogue } from '..';
+
+const share: Catalogue = {
+};
+
+export default share;

@@ -1,0 +1,6 @@
+import type { Catalogue } from '..';
+
+const shell: Catalogue = {
+};
+
+export default shell;

@@ -1,0 +1,6 @@
+import type { Catalogue } from '..';
+
+const access: Catalogue = {
+};
+
+export default access;

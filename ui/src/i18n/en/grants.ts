@@ -1,0 +1,6 @@
+import type { Catalogue } from '..';
+
+const grants: Catalogue = {
+};
+
+export default grants;

@@ -1,0 +1,6 @@
+import type { Catalogue } from '..';
+
+const onboarding: Catalogue = {
+};
+
+export default onboarding;

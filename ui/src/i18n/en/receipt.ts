@@ -1,0 +1,6 @@
+import type { Catalogue } from '..';
+
+const receipt: Catalogue = {
+};
+
+export default receipt;

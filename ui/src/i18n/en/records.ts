@@ -1,0 +1,6 @@
+import type { Catalogue } from '..';
+
+const records: Catalogue = {
+};
+
+export default records;
