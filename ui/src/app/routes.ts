@@ -35,10 +35,7 @@ export const NAV: [route: string, label: string][] = [
   ['/home', 'Home'],
   ['/records', 'Records'],
   ['/share', 'Share'],
-  ['/grants', 'Grants'],
-  ['/access', 'Access log'],
-  ['/my-qr', 'My QR'],
-  ['/erase', 'Erase'],
+  ['/access', 'Activity'],
   ['/settings', 'Settings'],
 ];
 
