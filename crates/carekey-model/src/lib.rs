@@ -34,7 +34,7 @@ pub use documents::{
 };
 pub use error::DocumentError;
 pub use ids::{GrantId, ParseIdError, RecordId};
-pub use provider::{verify_provider, ProviderVerification};
+pub use provider::{provider_code, verify_provider, ProviderVerification};
 pub use signed::{
     Signed, SignedDirectory, SignedGrant, SignedRequest, SignedRevocation, SignedTombstone,
     REQUEST_URI_PREFIX,

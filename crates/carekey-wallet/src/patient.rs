@@ -9,6 +9,7 @@
 //! | [`Sharing`] | `sharing` | requests, grants, key wraps, bundles, revocation |
 //! | [`Erasure`] | `erasure` (+ `receipt`) | crypto-erasure and its receipt |
 //! | [`Backups`] | `backups` | backups and their key shares |
+//! | [`Overview`] | `overview` (+ `backup_plan`) | the home screen, a grant's page, what needs attention |
 //! | [`LedgerLink`] | `link` (+ `publish`, `flush`, `sync`, `access`) | pinned nodes, the outbox, the agent's hand-over |
 //!
 //! None of them talks to a ledger node: they queue ledger writes inside their state write, and
@@ -27,6 +28,7 @@ use crate::state::{KeyIndex, PatientState, SecretBytes};
 use crate::WalletError;
 
 mod access;
+mod backup_plan;
 mod backups;
 mod bundles;
 mod ending;
@@ -35,6 +37,7 @@ mod flush;
 mod grants;
 mod link;
 pub(crate) mod nodes;
+mod overview;
 mod publish;
 mod receipt;
 mod records;
@@ -45,14 +48,21 @@ mod sync;
 mod tests;
 
 pub use access::{AccessView, MAX_SERVE_DELAY_SECS};
+pub use backup_plan::{
+    backup_place, BackupPlace, BackupState, ScheduleInfo, DEFAULT_BACKUP_INTERVAL_SECS,
+    SCHEDULED_BACKUP_FILE,
+};
 pub use backups::{BackupError, Backups};
 pub use erasure::Erasure;
 pub use grants::{
-    GrantEnd, GrantState, GrantSummary, KeyWrap, KeyWraps, RequestInput, RequestReview,
-    RevokeOutcome, ShareChoice, ShareError, ShareOutcome,
+    DirectoryInfo, GrantEnd, GrantState, GrantSummary, KeyWrap, KeyWraps, RequestInput,
+    RequestReview, RevokeOutcome, ShareChoice, ShareError, ShareOutcome,
 };
 pub use link::{LedgerLink, LocalNode, NodeRemoval};
 pub use nodes::{LinkError, NodeRef, OutboxNode, DEFAULT_MAX_AGE_SECS};
+pub use overview::{
+    GrantPage, Holder, HolderKind, Home, LatestAccess, LedgerProblem, Overview, EXPIRING_SOON_SECS,
+};
 pub use receipt::{
     verify_receipt, ErasureReceipt, LedgerProof, ReceiptError, VerifiedReceipt, RECEIPT_FORMAT,
 };
@@ -115,6 +125,10 @@ impl PatientWallet {
             witness_policy: Default::default(),
             backup_share: None,
             backups_stale: false,
+            backup_times: Default::default(),
+            backup_schedule: None,
+            accesses_seen: 0,
+            last_sync: None,
         };
         let mut session = PatientSession {
             vault,
@@ -198,6 +212,13 @@ impl PatientWallet {
     /// The backups service.
     pub fn backups(&mut self) -> Backups<'_> {
         Backups {
+            s: &mut self.session,
+        }
+    }
+
+    /// The overview: the home screen, a grant's page, the unseen accesses.
+    pub fn overview(&mut self) -> Overview<'_> {
+        Overview {
             s: &mut self.session,
         }
     }

@@ -118,6 +118,38 @@ pub(crate) struct PatientState {
     /// tries again.
     #[serde(default)]
     pub(crate) backups_stale: bool,
+    /// When each known backup was last written (unix seconds).
+    #[serde(default)]
+    pub(crate) backup_times: BTreeMap<PathBuf, u64>,
+    /// Backups written on a schedule into a folder the patient chose.
+    #[serde(default)]
+    pub(crate) backup_schedule: Option<BackupSchedule>,
+    /// How many access events the patient has looked at (the access log only grows).
+    #[serde(default)]
+    pub(crate) accesses_seen: usize,
+    /// What the last completed sync found, for "checked 2 min ago" and the home screen.
+    #[serde(default)]
+    pub(crate) last_sync: Option<LastSync>,
+}
+
+/// Backups written on a schedule.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct BackupSchedule {
+    pub(crate) folder: PathBuf,
+    pub(crate) every_secs: u64,
+    /// Why the last scheduled backup failed (cleared by the next one that works).
+    #[serde(default)]
+    pub(crate) last_problem: Option<String>,
+}
+
+/// The outcome of the last completed sync, in counts.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct LastSync {
+    pub(crate) at: u64,
+    /// Nodes that served what does not verify (including alarms).
+    pub(crate) failed: usize,
+    /// Nodes that did not answer.
+    pub(crate) unreachable: usize,
 }
 
 /// A backup key share, the random key that owns it on the nodes, and where it was stored.

@@ -85,3 +85,46 @@ fn tampered_directory_does_not_parse() {
         listed
     );
 }
+
+#[test]
+fn a_provider_code_is_ten_unambiguous_characters_grouped_4_4_2() {
+    let key = carekey_crypto::SigningKey::generate().public();
+    let code = carekey_model::provider_code(&key);
+    assert_eq!(code.len(), 12, "{code}");
+    let parts: Vec<&str> = code.split('-').collect();
+    assert_eq!(
+        parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+        [4, 4, 2],
+        "{code}"
+    );
+    assert!(
+        code.chars()
+            .all(|c| c == '-' || "ABCDEFGHJKLMNPQRSTUVWXYZ23456789".contains(c)),
+        "{code}"
+    );
+    // The same key always gives the same code.
+    assert_eq!(carekey_model::provider_code(&key), code);
+}
+
+#[test]
+fn a_provider_code_is_fixed_by_the_key_and_differs_between_keys() {
+    // The Ed25519 base point as a key: its code is pinned, so a change of derivation cannot go
+    // unnoticed (the provider's CLI and every wallet must compute the same code).
+    let key: carekey_crypto::PublicKey =
+        "5866666666666666666666666666666666666666666666666666666666666666"
+            .parse()
+            .expect("a valid key");
+    assert_eq!(carekey_model::provider_code(&key), PINNED);
+    let mut seen = std::collections::HashSet::new();
+    seen.insert(PINNED.to_owned());
+    for _ in 0..200 {
+        let other = carekey_crypto::SigningKey::generate().public();
+        assert!(
+            seen.insert(carekey_model::provider_code(&other)),
+            "collision among 200 keys"
+        );
+    }
+}
+
+// Computed independently: SHA-256 in Python over the same bytes, first 50 bits, same alphabet.
+const PINNED: &str = "DCGY-CAMM-CD";

@@ -83,7 +83,7 @@ impl FlushDone {
 }
 
 /// One pinned log to verify.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct LogJob {
     pub(crate) pinned: PinnedLog,
     pub(crate) state: LogState,
@@ -173,5 +173,59 @@ pub(crate) type Fork = (PinnedLog, PinnedLog, carekey_sync::Evidence);
 impl SyncDone {
     pub(crate) fn into_parts(self) -> (Vec<LogResult>, Vec<Fork>) {
         (self.results, self.forks)
+    }
+}
+
+/// What a shell keeps while the wallet is locked: the public half of a sync — the pinned logs,
+/// the state verified last, this wallet's grant pseudonyms (which are on the public log
+/// anyway) — and no key. With it the shell still verifies the logs and notices that a new
+/// access event names one of this wallet's grants, and can say "something new happened,
+/// unlock to see" without being able to say what.
+#[derive(Clone, Debug)]
+pub struct LockedWatch {
+    logs: Vec<LogJob>,
+}
+
+/// What a locked check found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LockedNews {
+    /// New access events for this wallet's grants since the last check.
+    pub new_accesses: usize,
+    /// A node was caught lying, or served what does not verify (the next unlocked sync keeps
+    /// the evidence).
+    pub alarm: bool,
+    /// How many logs answered and verified.
+    pub verified: usize,
+}
+
+impl LockedWatch {
+    pub(crate) fn new(work: SyncWork) -> Self {
+        LockedWatch { logs: work.logs }
+    }
+
+    /// Verifies every log from where the last check left it and counts new access events for
+    /// this wallet. Blocking network work: never call it holding a lock.
+    pub fn check(&mut self, now: u64) -> LockedNews {
+        let mut news = LockedNews::default();
+        for job in &mut self.logs {
+            let result = HttpTransport::new(&job.pinned.url).and_then(|source| {
+                carekey_sync::sync(&source, &job.pinned, &job.state, &job.watch, now)
+            });
+            match result {
+                Ok(outcome) => {
+                    news.verified += 1;
+                    news.new_accesses += outcome
+                        .found
+                        .iter()
+                        .filter(|f| matches!(f.entry, carekey_model::ledger::Entry::Access(_)))
+                        .count();
+                    // The wallet's own entries were checked once; later checks scan on.
+                    job.state = outcome.state;
+                }
+                Err(e) if !e.is_transient() => news.alarm = true,
+                Err(_) => {}
+            }
+        }
+        news
     }
 }

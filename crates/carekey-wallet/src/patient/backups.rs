@@ -48,6 +48,12 @@ pub enum BackupError {
         /// The nodes that answered that the share is gone.
         deleted: Vec<String>,
     },
+    /// A schedule interval outside 1–90 days.
+    #[error("back up every 1 to 90 days, not {0}")]
+    BadInterval(u32),
+    /// The backup folder is not there (a drive not plugged in, a folder deleted).
+    #[error("the backup folder {} is not there (is the drive plugged in?)", .0.display())]
+    FolderMissing(PathBuf),
 }
 
 impl BackupError {
@@ -56,6 +62,8 @@ impl BackupError {
         match self {
             BackupError::ShareGone { .. } => "backup_share_gone",
             BackupError::ShareUnreachable { .. } => "backup_share_unreachable",
+            BackupError::BadInterval(_) => "bad_interval",
+            BackupError::FolderMissing(_) => "backup_folder_missing",
         }
     }
 }
@@ -84,6 +92,8 @@ impl<'a> Backups<'a> {
         self.s
             .vault
             .write_backup_with(&out, &recovery_public(self.s), share.as_ref())?;
+        self.s.state.backup_times.insert(out.clone(), now);
+        self.s.save()?;
         Ok(out)
     }
 

@@ -39,6 +39,12 @@ pub enum ShareError {
     /// A directory key is not a public key.
     #[error("{0:?} is not a directory key (64 hex characters)")]
     BadDirectoryKey(String),
+    /// A directory file is not signed by the key the patient gave for it.
+    #[error("this directory file is not signed by the key you gave: check both came from the same source")]
+    DirectoryKeyMismatch,
+    /// A grant can only end earlier, and not in the past.
+    #[error("{0}")]
+    BadEnd(&'static str),
 }
 
 impl ShareError {
@@ -51,6 +57,8 @@ impl ShareError {
             ShareError::ZeroDuration => "bad_duration",
             ShareError::GrantNotActive { .. } => "grant_not_active",
             ShareError::BadDirectoryKey(_) => "bad_key",
+            ShareError::DirectoryKeyMismatch => "directory_key_mismatch",
+            ShareError::BadEnd(_) => "bad_end",
         }
     }
 }
@@ -273,4 +281,17 @@ pub struct RevokeOutcome {
     pub waiting_for: Vec<String>,
     /// Backups that could not be re-written (retried on the next sync).
     pub backup_problems: Vec<String>,
+}
+
+/// A provider directory the patient trusts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirectoryInfo {
+    /// The directory's key (hex), as pinned.
+    pub key: String,
+    /// Its name, once a directory signed by the key was imported.
+    pub name: Option<String>,
+    /// How many providers it lists.
+    pub providers: usize,
+    /// When the imported edition was issued (unix seconds).
+    pub signed_at: Option<u64>,
 }

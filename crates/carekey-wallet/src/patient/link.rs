@@ -297,6 +297,12 @@ impl<'a> LedgerLink<'a> {
         self.s.state.outbox.items.len()
     }
 
+    /// The public half of a sync, for a shell to keep checking while the wallet is locked
+    /// ([`LockedWatch`](crate::agent::LockedWatch)).
+    pub fn locked_watch(&mut self, now: u64) -> crate::agent::LockedWatch {
+        crate::agent::LockedWatch::new(self.sync_work(now))
+    }
+
     /// Pinned ledger nodes with their verification state.
     pub fn nodes(&self) -> Vec<(PinnedLog, LogState)> {
         self.s

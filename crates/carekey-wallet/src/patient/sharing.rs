@@ -12,8 +12,8 @@ use carekey_model::{
 };
 
 use super::grants::{
-    GrantEnd, GrantState, GrantSummary, KeyWraps, RequestInput, RequestReview, RevokeOutcome,
-    ShareChoice, ShareError, ShareOutcome,
+    DirectoryInfo, GrantEnd, GrantState, GrantSummary, KeyWraps, RequestInput, RequestReview,
+    RevokeOutcome, ShareChoice, ShareError, ShareOutcome,
 };
 use super::nodes::NodeRef;
 use super::session::PatientSession;
@@ -58,6 +58,65 @@ impl Sharing<'_> {
         Ok(directory)
     }
 
+    /// Adds a provider directory as the patient got it: the signed directory file and the
+    /// directory's key from a source they trust. The file must be signed by that key (else
+    /// nothing is changed); the key is pinned and the directory kept.
+    pub fn add_directory(&mut self, bytes: &[u8], key: &str) -> Result<DirectoryInfo, WalletError> {
+        let parsed: carekey_crypto::PublicKey = key
+            .trim()
+            .parse()
+            .map_err(|_| ShareError::BadDirectoryKey(key.to_owned()))?;
+        let directory = SignedDirectory::from_bytes(bytes)?;
+        if directory.document().directory_key != parsed {
+            return Err(ShareError::DirectoryKeyMismatch.into());
+        }
+        self.import_directory(bytes)?;
+        self.trust_directory(key)?;
+        Ok(directory_info(&parsed.to_string(), Some(&directory)))
+    }
+
+    /// The provider directories the patient trusts (pinned keys, with the directory each
+    /// signed when one was imported).
+    pub fn directories(&self) -> Vec<DirectoryInfo> {
+        let imported: Vec<SignedDirectory> = self
+            .s
+            .state
+            .directories
+            .iter()
+            .filter_map(|d| SignedDirectory::from_bytes(&d.0).ok())
+            .collect();
+        self.s
+            .state
+            .trusted_directories
+            .iter()
+            .map(|key| {
+                let found = imported
+                    .iter()
+                    .find(|d| d.document().directory_key.to_string() == *key);
+                directory_info(key, found)
+            })
+            .collect()
+    }
+
+    /// Stops trusting a directory: unpins its key and drops the directory it signed. Providers
+    /// it listed are then checked by their short code again.
+    pub fn remove_directory(&mut self, key: &str) -> Result<(), WalletError> {
+        let key = key.trim().to_ascii_lowercase();
+        if !self.s.state.trusted_directories.contains(&key) {
+            return Err(WalletError::NotFound {
+                what: "trusted directory",
+                query: key,
+            });
+        }
+        self.s.state.trusted_directories.retain(|k| *k != key);
+        self.s.state.directories.retain(|d| {
+            SignedDirectory::from_bytes(&d.0)
+                .map(|dir| dir.document().directory_key.to_string() != key)
+                .unwrap_or(false)
+        });
+        self.s.save()
+    }
+
     /// Reads and verifies a provider's access request and prepares what the patient must see.
     pub fn review_request(
         &self,
@@ -67,26 +126,7 @@ impl Sharing<'_> {
         let request = parse_request(input)?;
         request.check_fresh(now)?;
         let r = request.document();
-        let directories: Vec<SignedDirectory> = self
-            .s
-            .state
-            .directories
-            .iter()
-            .filter_map(|d| SignedDirectory::from_bytes(&d.0).ok())
-            .collect();
-        let pinned_keys: Vec<carekey_crypto::PublicKey> = self
-            .s
-            .state
-            .trusted_directories
-            .iter()
-            .filter_map(|k| k.parse().ok())
-            .collect();
-        let provider = verify_provider(
-            &directories,
-            &pinned_keys,
-            &r.provider_name,
-            &r.provider_signing,
-        );
+        let provider = provider_check(self.s, &r.provider_name, &r.provider_signing);
         let mut unpinned_nodes = Vec::new();
         for n in &r.nodes {
             let node = NodeRef::parse(n)?;
@@ -306,5 +346,35 @@ fn parse_request(input: RequestInput<'_>) -> Result<SignedRequest, WalletError> 
                 _ => Ok(SignedRequest::from_bytes(bytes)?),
             }
         }
+    }
+}
+
+/// What the pinned provider directories say about a provider's name and key, now.
+pub(super) fn provider_check(
+    s: &PatientSession,
+    name: &str,
+    key: &carekey_crypto::PublicKey,
+) -> carekey_model::ProviderVerification {
+    let directories: Vec<SignedDirectory> = s
+        .state
+        .directories
+        .iter()
+        .filter_map(|d| SignedDirectory::from_bytes(&d.0).ok())
+        .collect();
+    let pinned_keys: Vec<carekey_crypto::PublicKey> = s
+        .state
+        .trusted_directories
+        .iter()
+        .filter_map(|k| k.parse().ok())
+        .collect();
+    verify_provider(&directories, &pinned_keys, name, key)
+}
+
+fn directory_info(key: &str, directory: Option<&SignedDirectory>) -> DirectoryInfo {
+    DirectoryInfo {
+        key: key.to_owned(),
+        name: directory.map(|d| d.document().name.clone()),
+        providers: directory.map_or(0, |d| d.document().providers.len()),
+        signed_at: directory.map(|d| d.document().issued_at),
     }
 }

@@ -206,6 +206,15 @@ pub(super) fn apply(
     for (a, b, evidence) in forks {
         apply_split_view(s, &mut report, &a, &b, evidence);
     }
+    s.state.last_sync = Some(crate::state::LastSync {
+        at: now,
+        failed: report.nodes.iter().filter(|n| n.failed).count(),
+        unreachable: report
+            .nodes
+            .iter()
+            .filter(|n| n.problem.is_some() && !n.failed)
+            .count(),
+    });
     s.save()?;
     Ok(report)
 }

@@ -97,6 +97,10 @@ fn patient() -> PatientState {
         witness_policy: crate::WitnessPolicy::default(),
         backup_share: None,
         backups_stale: true,
+        backup_times: BTreeMap::new(),
+        backup_schedule: None,
+        accesses_seen: 0,
+        last_sync: None,
     }
 }
 
