@@ -18,7 +18,7 @@ const BERG = 'Dr. Anna Berg — Riverside Family Practice';
  * A page on the mock at the mock's "now", in Berlin, in a language: like harness `open`, plus a
  * fixed clock, a time zone and a browser language.
  */
-async function openAt(base, { query = 'scenario=unlocked', route = '', width = 1280, height = 860, lang = 'en-GB' } = {}) {
+async function openAt(base, { query = 'scenario=unlocked', route = '', width = 1280, height = 860, lang = 'en-GB', latency = 30 } = {}) {
   const context = await browser.newContext({ viewport: { width, height }, locale: lang, timezoneId: 'Europe/Berlin', reducedMotion: 'reduce' });
   context.setDefaultTimeout(10_000);
   const page = await context.newPage();
@@ -28,7 +28,7 @@ async function openAt(base, { query = 'scenario=unlocked', route = '', width = 1
   });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   await page.clock.setFixedTime(new Date((MOCK_NOW + 60) * 1000));
-  await page.goto(`${base}?backend=mock&latency=30&${query}${route ? `#${route}` : ''}`);
+  await page.goto(`${base}?backend=mock&latency=${latency}&${query}${route ? `#${route}` : ''}`);
   await page.waitForSelector('main h1');
   return {
     page,
@@ -246,6 +246,61 @@ test('receipt: a node that did not answer is "still to do"; after everything is 
   await page.getByRole('link', { name: 'Finish' }).click();
   await heading(page, 'Welcome to Carekey');
   await page.locator('div.pending', { hasText: /still telling ledger nodes to stop sharing/ }).waitFor();
+  await s.done();
+});
+
+test('loading, errors and nothing to show: records, a record, a failed delete, the receipt, the review', async () => {
+  const slow = await openAt(server.url, { route: '/records', latency: 700 });
+  await slow.page.getByText('Loading records…').waitFor();
+  await slow.page.locator('.group').first().waitFor();
+  await slow.done();
+
+  const s = await openAt(server.url, { route: '/settings' });
+  const { page } = s;
+  await page.evaluate(() => window.__carekeyMock.failNext('listRecords', 'io', 'the vault could not be read'));
+  await go(page, '#/records');
+  await heading(page, 'Records');
+  await page.getByRole('alert').filter({ hasText: /the vault could not be read/ }).waitFor();
+  await page.getByRole('button', { name: 'Add records' }).waitFor();
+  await axe(page, 'records error');
+  await go(page, '#/records/0000000000000000000000000000000000000000000000000000000000000000');
+  await heading(page, 'Record not found');
+  await page.getByRole('link', { name: 'Back to records' }).waitFor();
+  await axe(page, 'record not found');
+  // A delete that fails stays on the record's page and says why.
+  await go(page, '#/records');
+  await page.getByRole('link', { name: /^Peanut allergy/ }).click();
+  await heading(page, 'Peanut allergy');
+  await page.evaluate(() => window.__carekeyMock.failNext('eraseRecord', 'io', 'the key index could not be written'));
+  await page.getByRole('button', { name: 'Delete this record…' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete record' }).click();
+  await page.getByRole('alert').filter({ hasText: /the key index could not be written/ }).waitFor();
+  assert.equal(await page.locator('main h1').textContent(), 'Peanut allergy');
+  // Nothing in this session to show.
+  for (const [route, title, text] of [
+    ['#/receipt', 'Erasure receipt', 'There is no receipt to show.'],
+    ['#/share/review', 'Review the request', 'There is no request to review.'],
+    ['#/share/done', 'Shared', 'Nothing was shared just now.'],
+  ]) {
+    await go(page, route);
+    await heading(page, title);
+    await page.getByText(text, { exact: false }).waitFor();
+    await axe(page, `${route} empty`);
+  }
+  await s.done();
+});
+
+test('many grants: a record shared with many says two names and how many more', async () => {
+  const s = await openAt(server.url, { route: '/records', query: 'scenario=unlocked&grants=many' });
+  const { page } = s;
+  await heading(page, 'Records');
+  const row = page.locator('li.record', { has: page.getByRole('link', { name: /^Penicillin allergy/ }) });
+  await row.getByText('Shared with City Hospital Cardiology, Dr. Omar Haddad and 10 others').waitFor();
+  await row.getByRole('link').click();
+  await heading(page, 'Penicillin allergy');
+  await page.getByText('12 providers can see this record.').waitFor();
+  assert.equal(await page.locator('.shared-list li').count(), 12);
+  await axe(page, 'record shared with many');
   await s.done();
 });
 

@@ -67,7 +67,7 @@ const share: Catalogue = {
   'share.nodes.text': 'Ihre geteilten Einträge werden dort verschlüsselt aufbewahrt, und jeder Blick der Stelle wird dort protokolliert. Die Adresse steht in den technischen Details.',
   'share.nodes.confirm': 'Ich bin einverstanden, meine geteilten Einträge dort aufzubewahren',
   'share.nodes.mustConfirm': 'Stimmen Sie zuerst dem neuen Dienst zu, oder brechen Sie ab.',
-  'share.nodes.noKey': 'kein Protokollschlüssel: Dort wird nichts veröffentlicht, bis Sie seinen Schlüssel in den Einstellungen hinzufügen',
+  'share.nodes.noKey': 'noch kein Schlüssel: Dort wird nichts veröffentlicht, bis Sie seinen Schlüssel in den Einstellungen hinzufügen',
   'share.nothingChosen': 'Wählen Sie mindestens eine Art von Einträgen oder einen Eintrag zum Teilen.',
   'share.submit': 'Teilen',
   'share.tech.key': 'Schlüssel der Stelle',

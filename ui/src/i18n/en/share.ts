@@ -67,7 +67,7 @@ const share: Catalogue = {
   'share.nodes.text': 'Your shared records are kept there, encrypted, and every time the provider looks, it is logged there. Its address is in the technical details.',
   'share.nodes.confirm': 'I agree to keep my shared records there',
   'share.nodes.mustConfirm': 'Agree to the new service first, or cancel.',
-  'share.nodes.noKey': 'no log key: nothing is published there until you add its key in Settings',
+  'share.nodes.noKey': 'no key yet: nothing is published there until you add its key in Settings',
   'share.nothingChosen': 'Choose at least one kind of record or one record to share.',
   'share.submit': 'Share',
   'share.tech.key': 'Provider key',
