@@ -23,7 +23,7 @@ test('camera: the scanned carekey: link reaches review_request', async () => {
   await heading(page, 'Review the request');
   const calls = await mockCalls(page, 'reviewRequest');
   assert.deepEqual(calls, [{ uri: REQUEST, imageBase64: null }]);
-  await page.getByText('VERIFIED PROVIDER').waitFor();
+  await page.getByText('Carekey checked who this is').waitFor();
   // The camera is released once the code is read.
   assert.equal(await page.evaluate(() => document.querySelectorAll('video').length), 0);
   await axe(page, 'review after camera');

@@ -18,7 +18,6 @@ const SCREENS = [
   ['my-qr', 'scenario=unlocked', '/my-qr', 'My QR code'],
   ['grants', 'scenario=unlocked', '/grants', 'Grants'],
   ['access', 'scenario=unlocked', '/access', 'Access log'],
-  ['erase', 'scenario=unlocked', '/erase', 'Erase'],
   ['settings', 'scenario=unlocked&fail=alarm,unreachable', '/settings', 'Settings'],
 ];
 

@@ -3,11 +3,10 @@ import { accessLog, grants } from './screens/grants';
 import { grantPage } from './screens/grant';
 import { home } from './screens/home';
 import { receiptPage } from './screens/receipt';
-import { erase } from './screens/erase';
 import { create, recoveryKit, restore, unlock, welcome } from './screens/onboarding';
 import { recordDetail, records } from './screens/records';
-import { myQr, settings } from './screens/settings';
-import { share, shareDone, shareReview } from './screens/share';
+import { settings } from './screens/settings';
+import { myQr, share, shareDone, shareReview } from './screens/share';
 
 export const ROUTES: [pattern: string, screen: Screen][] = [
   ['/welcome', welcome],
@@ -26,7 +25,6 @@ export const ROUTES: [pattern: string, screen: Screen][] = [
   ['/grants/:id', grantPage],
   ['/receipt', receiptPage],
   ['/access', accessLog],
-  ['/erase', erase],
   ['/settings', settings],
 ];
 

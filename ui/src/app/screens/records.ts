@@ -1,29 +1,69 @@
+import type { GrantView } from '../../bindings/GrantView';
 import type { RecordView } from '../../bindings/RecordView';
 import { h, replace } from '../../lib/dom';
-import { categoryLabel, formatBytes, formatClinicalDate, groupByCategory } from '../../lib/format';
+import { formatBytes, formatClinicalDate, formatLocalDate, groupByCategory } from '../../lib/format';
+import { locale, t } from '../../i18n';
 import type { Ctx, Screen } from '../context';
-import { Notice, busy, button, loading, page, section, textInput, withPathChooser } from '../ui';
+import { Notice, busy, button, confirmDialog, loading, page, section, textInput, withPathChooser } from '../ui';
+import { rememberReceiptTitle } from './receipt';
 
-function recordItem(r: RecordView): HTMLElement {
+/** The catalogue key of a wallet category ("other" and "file" read better as these). */
+function categoryKey(id: string): string | null {
+  const known = ['allergies', 'medications', 'conditions', 'observations', 'immunizations', 'procedures', 'documents', 'patient'];
+  if (known.includes(id)) return `records.cat.${id}`;
+  if (id === 'other') return 'records.cat.otherFhir';
+  if (id === 'file') return 'records.cat.files';
+  return null;
+}
+
+export function categoryName(id: string): string {
+  const key = categoryKey(id);
+  return key ? t(key) : id ? id[0].toUpperCase() + id.slice(1) : t('records.cat.otherFhir');
+}
+
+function categoryHint(id: string): string | null {
+  const key = categoryKey(id);
+  return key ? t(`${key}.hint`) : null;
+}
+
+/** Active grants that include a record, by record id. */
+function sharedBy(grants: readonly GrantView[]): Map<string, GrantView[]> {
+  const map = new Map<string, GrantView[]>();
+  for (const g of grants) {
+    if (g.status !== 'active') continue;
+    for (const id of g.records) map.set(id, [...(map.get(id) ?? []), g]);
+  }
+  return map;
+}
+
+/** "Dr. Berg", "Dr. Berg and Northgate", "Dr. Berg, Northgate and 2 others". */
+function names(list: readonly string[]): string {
+  const shown = list.length > 3 ? [...list.slice(0, 2), t('records.others', { n: list.length - 2 })] : [...list];
+  return new Intl.ListFormat(locale(), { style: 'long', type: 'conjunction' }).format(shown);
+}
+
+function recordItem(r: RecordView, grants: GrantView[]): HTMLElement {
   return h('li', { class: 'record' },
     h('a', { href: `#/records/${r.id}`, class: 'record-link' },
       h('span', { class: 'record-title' }, r.title),
       r.detail ? h('span', { class: 'record-detail' }, r.detail) : null),
     h('span', { class: 'record-meta' },
       r.date ? h('time', { datetime: r.date }, formatClinicalDate(r.date)) : null,
-      h('span', null, `${r.name} · ${formatBytes(r.size)}`)));
+      grants.length ? h('span', { class: 'shared-with' }, t('records.sharedWith', { names: names(grants.map((g) => g.providerName)) })) : null));
 }
 
-function recordList(records: RecordView[]): HTMLElement {
+function recordList(records: RecordView[], grants: GrantView[]): HTMLElement {
   if (records.length === 0) {
-    return h('div', { class: 'empty' }, h('p', null, 'No records yet. Import FHIR files (a resource or a Bundle), PDFs, images or any other file above.'));
+    return h('div', { class: 'empty records-empty' }, h('p', null, t('records.empty')));
   }
+  const shared = sharedBy(grants);
   return h('div', { class: 'groups' }, ...groupByCategory(records).map(({ category, records: list }) => {
     const id = `cat-${category.id}`;
+    const hint = categoryHint(category.id);
     return h('section', { class: 'group', 'aria-labelledby': id },
-      h('h2', { id }, category.label, h('span', { class: 'count' }, ` ${list.length}`)),
-      category.description ? h('p', { class: 'hint' }, category.description) : null,
-      h('ul', { class: 'records' }, ...list.map(recordItem)));
+      h('h2', { id }, categoryName(category.id), h('span', { class: 'count' }, ` ${list.length}`)),
+      hint ? h('p', { class: 'hint' }, hint) : null,
+      h('ul', { class: 'records' }, ...list.map((r) => recordItem(r, shared.get(r.id) ?? []))));
   }));
 }
 
@@ -31,12 +71,12 @@ function importer(ctx: Ctx, onImported: () => void): HTMLElement {
   const notice = new Notice();
   const progress = h('div', { class: 'progress-list' });
   const bars = new Map<string, HTMLProgressElement>();
-  const paths = textInput('File path on this computer', { placeholder: '/home/you/Downloads/patient-summary.json', autocomplete: 'off' },
-    'Several files: one path per line is fine too, separated by commas.');
-  const importBtn = button('Import', { type: 'submit', class: 'btn primary' });
-  const fileInput = h('input', { type: 'file', id: 'import-files', multiple: true, class: 'file-input' });
-  const drop = h('div', { class: 'dropzone', 'aria-describedby': 'drop-hint' },
-    h('p', { id: 'drop-hint' }, 'Drop files anywhere on this window to import them.'));
+  const addBtn = button(t('records.add'), { class: 'btn primary add-records', id: 'add-records', 'aria-describedby': 'add-records-hint' });
+  // The browser mock's chooser (inside the app the platform's own dialog opens instead).
+  const fileInput = h('input', { type: 'file', id: 'import-files', multiple: true, class: 'file-input', hidden: true, 'aria-label': t('records.chooserLabel') });
+  const drop = h('div', { class: 'dropzone', id: 'dropzone' }, h('p', null, t('records.drop')));
+  const paths = textInput(t('records.pathLabel'), { placeholder: '/home/you/Downloads/patient-summary.json', autocomplete: 'off' }, t('records.pathHint'));
+  const pathBtn = button(t('records.pathAdd'), { type: 'submit', class: 'btn secondary' });
   const region = h('div', { class: 'import' });
 
   const run = async (list: string[], trigger: HTMLButtonElement) => {
@@ -45,33 +85,47 @@ function importer(ctx: Ctx, onImported: () => void): HTMLElement {
     bars.clear();
     const added = await busy(trigger, notice, () => ctx.backend.importFiles({ paths: list }), region);
     if (added) {
-      notice.ok(`Imported ${added.length} record${added.length === 1 ? '' : 's'}: ${added.map((r) => r.title).join(', ')}.`);
+      const text = t('records.added', { n: added.length, titles: added.map((r) => r.title).join(', ') });
+      notice.ok(text);
       paths.input.value = '';
       onImported();
     }
   };
   ctx.backend.onImportProgress((p) => {
     let bar = bars.get(p.path);
+    const name = p.path.split(/[\\/]/).pop() ?? p.path;
     if (!bar) {
-      bar = h('progress', { max: String(p.total), value: '0', 'aria-label': `Importing ${p.path}` });
+      bar = h('progress', { max: String(p.total), value: '0', 'aria-label': t('records.adding', { name }) });
       bars.set(p.path, bar);
-      progress.append(h('div', { class: 'progress-item' }, h('span', null, p.path.split(/[\\/]/).pop() ?? p.path), bar));
+      progress.append(h('div', { class: 'progress-item' }, h('span', null, name), bar));
     }
     bar.max = p.total;
     bar.value = p.done;
     bar.setAttribute('aria-valuetext', `${Math.round((p.done / Math.max(p.total, 1)) * 100)} %`);
   }).then((off) => ctx.onLeave(off));
-  ctx.backend.onFileDrop((list) => { void run(list, importBtn); }).then((off) => ctx.onLeave(off));
+  ctx.backend.onFileDrop((list) => { void run(list, addBtn); }).then((off) => ctx.onLeave(off));
 
+  addBtn.addEventListener('click', async () => {
+    notice.clear();
+    let chosen: string[] | null = null;
+    try {
+      chosen = await ctx.backend.chooseFiles(t('records.chooseTitle'));
+    } catch (err) {
+      notice.error(err);
+      return;
+    }
+    if (chosen === null) fileInput.click();
+    else void run(chosen, addBtn);
+  });
   fileInput.addEventListener('change', () => {
     const files = Array.from(fileInput.files ?? []);
     const list = ctx.backend.pathsOfFiles(files);
+    fileInput.value = '';
     if (files.length > 0 && list.length === 0) {
-      notice.info('This window cannot see where the chosen files live. Drop them onto the window, or type their path.');
+      notice.info(t('records.noPaths'));
       return;
     }
-    void run(list, importBtn);
-    fileInput.value = '';
+    void run(list, addBtn);
   });
   // The browser's own drop (the mock; inside Tauri the window's drop event carries real paths).
   const onDragOver = (e: DragEvent) => { e.preventDefault(); drop.classList.add('over'); };
@@ -79,8 +133,10 @@ function importer(ctx: Ctx, onImported: () => void): HTMLElement {
   const onDrop = (e: DragEvent) => {
     e.preventDefault();
     drop.classList.remove('over');
-    const list = ctx.backend.pathsOfFiles(Array.from(e.dataTransfer?.files ?? []));
-    void run(list, importBtn);
+    const files = Array.from(e.dataTransfer?.files ?? []);
+    const list = ctx.backend.pathsOfFiles(files);
+    if (files.length > 0 && list.length === 0) return; // Inside the app the window's drop event brings the paths.
+    void run(list, addBtn);
   };
   window.addEventListener('dragover', onDragOver);
   window.addEventListener('dragleave', onDragLeave);
@@ -91,41 +147,36 @@ function importer(ctx: Ctx, onImported: () => void): HTMLElement {
     window.removeEventListener('drop', onDrop);
   });
 
-  const form = h('form', { class: 'form', novalidate: true }, h('div', { class: 'row' }, paths.wrap, importBtn));
+  const form = h('form', { class: 'form', novalidate: true }, h('div', { class: 'row' }, paths.wrap, pathBtn));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const list = paths.input.value.split(/[\n,]+/).map((p) => p.trim()).filter(Boolean);
     if (list.length === 0) {
-      notice.problem('Type the path of a file to import.');
+      notice.problem(t('records.pathMissing'));
       paths.input.focus();
       return;
     }
-    void run(list, importBtn);
+    void run(list, pathBtn);
   });
-  // Inside the app the platform's own dialog gives real paths; the browser mock keeps the
-  // `<input type=file>` (whose paths a webview hides).
-  let chooser: HTMLElement = h('div', { class: 'field' }, h('label', { for: 'import-files' }, 'Or choose files'), fileInput);
-  if (ctx.backend.kind === 'tauri') {
-    const chooseBtn = button('Choose files…', { class: 'btn secondary' });
-    chooseBtn.addEventListener('click', async () => {
-      const chosen = await busy(chooseBtn, notice, () => ctx.backend.chooseFiles('Import records into Carekey'));
-      if (chosen && chosen.length > 0) void run(chosen, chooseBtn);
-    });
-    chooser = h('div', { class: 'actions' }, chooseBtn);
-  }
-  region.append(form, chooser, drop, progress, notice.el);
-  return section('Import records', region);
+  region.append(
+    h('div', { class: 'add-row' }, addBtn, h('p', { class: 'hint', id: 'add-records-hint' }, t('records.addHint'))),
+    fileInput, drop, progress, notice.el,
+    h('details', { class: 'more' }, h('summary', null, t('records.more')), form));
+  return h('section', { class: 'card add-card', 'aria-label': t('records.add') }, region);
 }
 
 export const records: Screen = {
   title: 'Records',
   needs: 'unlocked',
   render: async (ctx) => {
-    const listArea = h('div', { class: 'record-area', 'aria-live': 'polite' }, loading('Loading records…'));
+    const listArea = h('div', { class: 'record-area' }, loading(t('records.loading')));
+    let first = true;
     const load = async () => {
       try {
-        const list = await ctx.backend.listRecords();
-        replace(listArea, recordList(list));
+        const [list, grants] = await Promise.all([ctx.backend.listRecords(), ctx.backend.listGrants()]);
+        replace(listArea, recordList(list, grants));
+        if (!first) ctx.announce(t('records.summary', { n: list.length }));
+        first = false;
       } catch (err) {
         const n = new Notice();
         n.error(err);
@@ -133,8 +184,7 @@ export const records: Screen = {
       }
     };
     void load();
-    return page('Records', 'Encrypted on this device with a key of their own. Grouped the way a clinician reads them.',
-      importer(ctx, () => void load()), listArea);
+    return page(t('records.title'), t('records.lead'), importer(ctx, () => void load()), listArea);
   },
 };
 
@@ -144,36 +194,86 @@ export const recordDetail: Screen = {
   render: async (ctx) => {
     const notice = new Notice();
     let detail;
+    let grants: GrantView[];
     try {
-      detail = await ctx.backend.recordDetail({ id: ctx.params.id ?? '' });
+      [detail, grants] = await Promise.all([ctx.backend.recordDetail({ id: ctx.params.id ?? '' }), ctx.backend.listGrants()]);
     } catch (err) {
       notice.error(err);
-      return page('Record not found', null, notice.el, h('a', { class: 'btn secondary', href: '#/records' }, 'Back to records'));
+      return page(t('records.notFound'), null, notice.el, h('a', { class: 'btn secondary', href: '#/records' }, t('records.backToList')));
     }
     const r = detail.record;
-    const row = (k: string, v: string | null) => (v ? [h('dt', null, k), h('dd', null, v)] : []);
-    const path = withPathChooser(ctx.backend, textInput('Save a decrypted copy to', { value: r.resourceType ? `${r.resourceType.toLowerCase()}-${r.id.slice(0, 8)}.json` : r.name, autocomplete: 'off' },
-      'The copy is not encrypted, and Carekey cannot erase it later.'), 'save', 'Save a decrypted copy');
-    const exportBtn = button('Export', { class: 'btn secondary' });
-    exportBtn.addEventListener('click', async () => {
-      const bytes = await busy(exportBtn, notice, () => ctx.backend.exportRecord({ id: r.id, path: path.input.value.trim() }));
-      if (bytes !== undefined) notice.ok(`Saved ${formatBytes(bytes)} to ${path.input.value.trim()}.`);
+    const sharing = sharedBy(grants).get(r.id) ?? [];
+    const row = (k: string, v: string | null | undefined) => (v ? [h('dt', null, k), h('dd', null, v)] : []);
+
+    const saveBtn = button(t('records.saveCopy'), { class: 'btn secondary', id: 'save-copy' });
+    saveBtn.addEventListener('click', async () => {
+      const path = withPathChooser(ctx.backend, textInput(t('records.saveField'), {
+        value: r.resourceType ? `${r.resourceType.toLowerCase()}-${r.id.slice(0, 8)}.json` : r.name, autocomplete: 'off',
+      }), 'save', t('records.saveDialog'));
+      const yes = await confirmDialog({
+        title: t('records.saveTitle'),
+        body: h('div', null, h('p', { class: 'warn-text' }, t('records.saveBody')), path.wrap),
+        confirm: t('records.saveConfirm'),
+      });
+      if (!yes) return;
+      const target = path.input.value.trim();
+      if (!target) {
+        notice.problem(t('records.saveMissing'));
+        return;
+      }
+      const bytes = await busy(saveBtn, notice, () => ctx.backend.exportRecord({ id: r.id, path: target }));
+      if (bytes !== undefined) notice.ok(t('records.saved', { path: target }));
     });
+
+    const deleteBtn = button(t('records.delete'), { class: 'btn danger-outline', id: 'delete-record' });
+    deleteBtn.addEventListener('click', async () => {
+      const who = sharing.map((g) => g.providerName);
+      const yes = await confirmDialog({
+        title: t('records.deleteTitle', { title: r.title }),
+        body: h('div', null,
+          h('p', null, t('records.deleteBody')),
+          who.length ? h('p', null, t('records.deleteShared', { names: names(who) })) : null,
+          h('p', null, h('strong', null, t('records.deleteFinal')))),
+        confirm: t('records.deleteConfirm'),
+        danger: true,
+      });
+      if (!yes) return;
+      const receipt = await busy(deleteBtn, notice, () => ctx.backend.eraseRecord({ id: r.id }));
+      if (receipt) {
+        rememberReceiptTitle(receipt, r.title);
+        ctx.session.receipt = receipt;
+        ctx.go('#/receipt');
+      }
+    });
+
+    const sharedList = sharing.length
+      ? h('ul', { class: 'shared-list' }, ...sharing.map((g) => h('li', null,
+        h('a', { href: `#/grants/${g.id}` }, g.providerName),
+        h('span', { class: 'muted' }, ` · ${t('records.sharedUntil', { date: formatLocalDate(g.notAfter) })}`))))
+      : h('p', { class: 'muted' }, t('records.sharedNobody'));
+
     return page(r.title, r.detail,
-      h('p', null, h('a', { href: '#/records', class: 'back' }, '← All records')),
-      section('Details', h('dl', { class: 'facts' },
-        ...row('Category', categoryLabel(r.category)),
-        ...row('FHIR type', r.resourceType),
-        ...row('Date', formatClinicalDate(r.date)),
-        ...row('Value', r.detail),
-        ...row('Source file', r.name),
-        ...row('Size', formatBytes(r.size)),
-        ...row('Key version', String(r.version)),
-        h('dt', null, 'Record id'), h('dd', null, h('code', { class: 'key' }, r.id)))),
-      detail.json
-        ? section('FHIR JSON', h('pre', { class: 'json', tabindex: '0', 'aria-label': 'FHIR JSON of this record' }, h('code', null, detail.json)))
-        : null,
-      section('Export', h('div', { class: 'row' }, path.wrap, exportBtn), notice.el),
+      h('p', null, h('a', { href: '#/records', class: 'back' }, t('records.back'))),
+      section(t('records.about'),
+        h('dl', { class: 'facts' },
+          h('dt', null, t('records.kind')), h('dd', null, categoryName(r.category),
+            categoryHint(r.category) ? h('span', { class: 'muted' }, ` · ${categoryHint(r.category)}`) : null),
+          ...row(t('records.date'), formatClinicalDate(r.date)),
+          ...row(t('records.value'), r.detail))),
+      section(t('records.sharedHead'), sharing.length ? h('p', null, t('records.sharedCount', { n: sharing.length })) : null, sharedList),
+      h('div', { class: 'actions record-actions' }, saveBtn, deleteBtn),
+      notice.el,
+      h('details', { class: 'card tech' },
+        h('summary', null, t('common.technicalDetails')),
+        h('dl', { class: 'facts' },
+          ...row(t('records.tech.type'), r.resourceType),
+          ...row(t('records.tech.file'), r.name),
+          ...row(t('records.tech.size'), formatBytes(r.size)),
+          ...row(t('records.tech.version'), String(r.version)),
+          h('dt', null, t('records.tech.id')), h('dd', null, h('code', { class: 'key' }, r.id))),
+        detail.json
+          ? h('pre', { class: 'json', tabindex: '0', 'aria-label': t('records.tech.json') }, h('code', null, detail.json))
+          : null),
     );
   },
 };

@@ -1,13 +1,23 @@
 import type { RequestView } from '../../bindings/RequestView';
-import { h, uid } from '../../lib/dom';
-import { formatDateTime, formatDuration, groupedKey, requestSeverity, resourceTypeLabel, formatClinicalDate } from '../../lib/format';
-import { decodeQrFrame, fileToBase64 } from '../../lib/qr';
+import type { ShareResult } from '../../bindings/ShareResult';
+import { h, replace, uid } from '../../lib/dom';
+import { deadlineParts, formatClinicalDate, formatLocalDate, formatLocalDateTime, formatSpan, groupedKey, requestSeverity, resourceTypeLabel } from '../../lib/format';
+import { decodeQrFrame, fileToBase64, svgDataUrl } from '../../lib/qr';
+import { catalogue, language, t } from '../../i18n';
 import type { Ctx, Screen } from '../context';
-import { Notice, busy, button, checkbox, page, section, textInput } from '../ui';
+import { Notice, busy, button, checkbox, loading, page, section, textInput } from '../ui';
 
 const DAY = 86400;
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const DURATIONS = [365 * DAY, 90 * DAY, 30 * DAY, 14 * DAY, 7 * DAY, DAY, 3600];
+
+/** How long a share made on this device lasts (the result carries only its end). */
+const spans = new WeakMap<ShareResult, number>();
+
+/** A FHIR resource type in plain words of the patient's language. */
+export function typeName(type: string): string {
+  const key = `share.type.${type}`;
+  return key in catalogue(language()) ? t(key) : resourceTypeLabel(type);
+}
 
 async function review(ctx: Ctx, notice: Notice, input: { uri: string | null; imageBase64: string | null }, trigger?: HTMLButtonElement): Promise<void> {
   const run = () => ctx.backend.reviewRequest(input);
@@ -19,16 +29,16 @@ async function review(ctx: Ctx, notice: Notice, input: { uri: string | null; ima
 }
 
 function camera(ctx: Ctx, notice: Notice): HTMLElement {
-  const video = h('video', { class: 'camera', muted: true, playsinline: true, 'aria-label': 'Camera preview' });
-  const status = h('p', { class: 'hint', role: 'status' }, 'The camera is off.');
-  const start = button('Start camera', { class: 'btn secondary' });
-  const stop = button('Stop camera', { class: 'btn secondary', hidden: true });
+  const video = h('video', { class: 'camera', muted: true, playsinline: true, 'aria-label': t('share.camera.preview') });
+  const status = h('p', { class: 'hint', role: 'status' }, t('share.camera.off'));
+  const start = button(t('share.camera.start'), { class: 'btn primary', id: 'start-camera' });
+  const stop = button(t('share.camera.stop'), { class: 'btn secondary', hidden: true });
   let stream: MediaStream | null = null;
   let timer = 0;
   const canvas = document.createElement('canvas');
   const halt = () => {
     window.clearInterval(timer);
-    stream?.getTracks().forEach((t) => t.stop());
+    stream?.getTracks().forEach((tr) => tr.stop());
     stream = null;
     video.srcObject = null;
     video.hidden = true;
@@ -37,20 +47,20 @@ function camera(ctx: Ctx, notice: Notice): HTMLElement {
   };
   ctx.onLeave(halt);
   video.hidden = true;
-  stop.addEventListener('click', () => { halt(); status.textContent = 'The camera is off.'; start.focus(); });
+  stop.addEventListener('click', () => { halt(); status.textContent = t('share.camera.off'); start.focus(); });
   start.addEventListener('click', async () => {
     notice.clear();
     if (!navigator.mediaDevices?.getUserMedia) {
-      notice.problem('This device offers no camera here. Open an image of the code or paste the link instead.');
+      notice.problem(t('share.camera.none'));
       return;
     }
     try {
       stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' }, audio: false });
     } catch (err) {
       const name = (err as DOMException).name;
-      notice.problem(name === 'NotAllowedError' ? 'Camera access was refused. Allow it, or open an image of the code instead.'
-        : name === 'NotFoundError' ? 'No camera was found. Open an image of the code or paste the link instead.'
-        : `The camera could not start (${name}).`);
+      notice.problem(name === 'NotAllowedError' ? t('share.camera.refused')
+        : name === 'NotFoundError' ? t('share.camera.notFound')
+        : t('share.camera.failed', { name }));
       return;
     }
     video.srcObject = stream;
@@ -59,7 +69,7 @@ function camera(ctx: Ctx, notice: Notice): HTMLElement {
     stop.hidden = false;
     stop.focus();
     await video.play().catch(() => undefined);
-    status.textContent = 'Looking for a QR code… hold it steady in the frame.';
+    status.textContent = t('share.camera.looking');
     timer = window.setInterval(() => {
       if (!stream || video.readyState < 2 || video.videoWidth === 0) return;
       canvas.width = video.videoWidth;
@@ -71,12 +81,12 @@ function camera(ctx: Ctx, notice: Notice): HTMLElement {
       const text = decodeQrFrame(frame.data, frame.width, frame.height);
       if (text) {
         halt();
-        status.textContent = 'QR code found. Checking the request…';
+        status.textContent = t('share.camera.found');
         void review(ctx, notice, { uri: text, imageBase64: null });
       }
     }, 200);
   });
-  return section('Scan with the camera', h('p', null, 'Point the camera at the QR code the provider shows you.'),
+  return section(t('share.scan.head'), h('p', null, t('share.scan.text')),
     video, status, h('div', { class: 'actions' }, start, stop));
 }
 
@@ -86,7 +96,7 @@ function imageOpener(ctx: Ctx, notice: Notice): HTMLElement {
   input.addEventListener('change', async () => {
     const file = input.files?.[0];
     if (!file) return;
-    status.textContent = `Reading ${file.name}…`;
+    status.textContent = t('share.image.reading', { name: file.name });
     input.setAttribute('aria-busy', 'true');
     try {
       const imageBase64 = await fileToBase64(file);
@@ -99,25 +109,25 @@ function imageOpener(ctx: Ctx, notice: Notice): HTMLElement {
       input.value = '';
     }
   });
-  return section('Open an image', h('p', null, 'A screenshot or photo of the QR code, e.g. from an e-mail or the provider’s web page.'),
-    h('div', { class: 'field' }, h('label', { for: input.id }, 'Image of the QR code'), input), status);
+  return section(t('share.image.head'), h('p', null, t('share.image.text')),
+    h('div', { class: 'field' }, h('label', { for: input.id }, t('share.image.label')), input), status);
 }
 
 function linkPaster(ctx: Ctx, notice: Notice): HTMLElement {
-  const link = textInput('Request link', { placeholder: 'carekey:request/v1/…', autocomplete: 'off', name: 'carekey-link' });
-  const go = button('Review request', { type: 'submit', class: 'btn primary' });
+  const link = textInput(t('share.link.label'), { placeholder: 'carekey:request/v1/…', autocomplete: 'off', name: 'carekey-link' });
+  const go = button(t('share.link.go'), { type: 'submit', class: 'btn secondary' });
   const form = h('form', { class: 'form', novalidate: true }, h('div', { class: 'row' }, link.wrap, go));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const uri = link.input.value.trim();
     if (!uri) {
-      notice.problem('Paste the carekey: link first.');
+      notice.problem(t('share.link.missing'));
       link.input.focus();
       return;
     }
     await review(ctx, notice, { uri, imageBase64: null }, go);
   });
-  return section('Paste the link', h('p', null, 'If the provider sent a link that starts with carekey:'), form);
+  return section(t('share.link.head'), h('p', null, t('share.link.text')), form);
 }
 
 export const share: Screen = {
@@ -125,25 +135,55 @@ export const share: Screen = {
   needs: 'unlocked',
   render: (ctx) => {
     const notice = new Notice();
-    return page('Share with a provider',
-      'Read the provider’s access request in one of three ways. You will see who asks, for what and for how long before anything is shared.',
+    return page(t('share.title'), t('share.lead'),
       notice.el,
-      h('div', { class: 'grid3' }, camera(ctx, notice), imageOpener(ctx, notice), linkPaster(ctx, notice)));
+      h('div', { class: 'grid3' }, camera(ctx, notice), imageOpener(ctx, notice), linkPaster(ctx, notice)),
+      h('p', { class: 'my-code-link' }, h('a', { href: '#/my-qr', id: 'show-my-code' }, t('share.myCode')),
+        h('span', { class: 'hint' }, ` ${t('share.myCodeHint')}`)));
   },
 };
 
-function verificationBanner(v: RequestView): HTMLElement {
-  const severity = requestSeverity(v.verification.state);
-  const head = v.verification.state === 'verified' ? 'VERIFIED PROVIDER' : v.verification.state === 'name_mismatch' ? 'WARNING: NAME DOES NOT MATCH' : 'UNVERIFIED PROVIDER';
-  const text = {
-    verified: `${v.verification.directory ?? 'A directory you trust'} lists this key as “${v.verification.listedName ?? v.providerName}”.`,
-    name_mismatch: `The key in this request belongs to “${v.verification.listedName ?? '?'}” according to ${v.verification.directory ?? 'your directory'}, not to “${v.providerName}”. Do not share unless you are certain who this is.`,
-    unlisted: 'No directory you trust lists this provider. Anyone can put any name in a request: only continue if you know who gave you this code.',
-    no_directory: 'You have no provider directory pinned, so Carekey cannot check who this is. Only continue if you know who gave you this code.',
-  }[v.verification.state];
-  return h('div', { class: `verdict ${severity}`, role: severity === 'ok' ? 'status' : 'alert' },
-    h('span', { class: 'verdict-mark', 'aria-hidden': 'true' }, severity === 'ok' ? '✓' : '!'),
-    h('div', null, h('strong', { class: 'verdict-head' }, head), h('p', null, text)));
+/** "K 7 Q F, M 2 X D, 9 R": the code as a screen reader should spell it. */
+function spelled(code: string): string {
+  return code.split('-').map((g) => g.split('').join(' ')).join(', ');
+}
+
+/**
+ * The provider check. Verified: calm. A name the directory lists differently: the loud warning.
+ * No directory vouches: a comparison the patient can do, with a tick the share needs.
+ */
+function providerCheck(v: RequestView): { el: HTMLElement; matched: HTMLInputElement | null } {
+  const state = v.verification.state;
+  const severity = requestSeverity(state);
+  if (state === 'verified' || state === 'name_mismatch') {
+    const head = state === 'verified' ? t('share.check.verified.head') : t('share.check.mismatch.head');
+    const text = state === 'verified'
+      ? t('share.check.verified.text', { directory: v.verification.directory ?? t('share.check.directory'), name: v.verification.listedName ?? v.providerName })
+      : t('share.check.mismatch.text', { directory: v.verification.directory ?? t('share.check.yourDirectory'), listed: v.verification.listedName ?? '?', name: v.providerName });
+    return {
+      el: h('div', { class: `verdict ${severity}`, role: severity === 'ok' ? 'status' : 'alert' },
+        h('span', { class: 'verdict-mark', 'aria-hidden': 'true' }, severity === 'ok' ? '✓' : '!'),
+        h('div', null, h('strong', { class: 'verdict-head' }, head), h('p', null, text))),
+      matched: null,
+    };
+  }
+  const match = checkbox(t('share.check.match'), { name: 'codes-match' }, t('share.check.matchHint'));
+  return {
+    el: h('section', { class: 'card code-check', 'aria-labelledby': 'code-check-head' },
+      h('h2', { id: 'code-check-head' }, t('share.check.compare.head')),
+      h('p', { class: 'provider-code' },
+        h('span', { 'aria-hidden': 'true' }, v.providerCode),
+        h('span', { class: 'sr-only' }, t('share.check.codeLabel', { spelled: spelled(v.providerCode) }))),
+      h('p', null, t('share.check.compare.text')),
+      h('p', { class: 'hint' }, t(state === 'unlisted' ? 'share.check.compare.unlisted' : 'share.check.compare.noDirectory')),
+      match.wrap),
+    matched: match.input,
+  };
+}
+
+function respondBy(expiresAt: number): string {
+  const { day, time, date } = deadlineParts(expiresAt, Math.floor(Date.now() / 1000));
+  return t(`share.respondBy.${day === 'other' ? 'date' : day}`, { time, date });
 }
 
 export const shareReview: Screen = {
@@ -152,12 +192,15 @@ export const shareReview: Screen = {
   render: (ctx) => {
     const v = ctx.session.review;
     if (!v) {
-      return page('Review the request', null, h('div', { class: 'card' }, h('p', null, 'No request to review.'), h('a', { class: 'btn primary', href: '#/share' }, 'Read a request')));
+      return page(t('share.review.title'), null, h('div', { class: 'card' }, h('p', null, t('share.review.none')),
+        h('a', { class: 'btn primary', href: '#/share' }, t('share.review.read'))));
     }
     const notice = new Notice();
-    const typeBoxes = v.resourceTypes.map((t) => ({
-      type: t,
-      box: checkbox(`${resourceTypeLabel(t)} (${plural(v.matchingRecords.filter((r) => r.resourceType === t).length, 'record')})`, { checked: true, value: t }),
+    const check = providerCheck(v);
+    const typeBoxes = v.resourceTypes.map((type) => ({
+      type,
+      box: checkbox(t('share.types.item', { type: typeName(type), records: t('common.records', { n: v.matchingRecords.filter((r) => r.resourceType === type).length }) }),
+        { checked: true, value: type }),
     }));
     const recordBoxes = v.matchingRecords.map((r) => ({
       id: r.id,
@@ -165,68 +208,76 @@ export const shareReview: Screen = {
         { checked: v.recordIds.includes(r.id), value: r.id }),
     }));
     const durationId = uid('dur');
-    const select = h('select', { id: durationId },
-      h('option', { value: '' }, `${formatDuration(v.durationSecs)} (as requested)`),
-      ...DURATIONS.filter((d) => d < v.durationSecs).map((d) => h('option', { value: String(d) }, formatDuration(d))));
-    const confirmNodes = v.unpinnedNodes.length > 0
-      ? checkbox('I trust these ledger nodes to hold my encrypted shared records and to log every access', { required: true })
-      : null;
-    const submit = button('Share', { type: 'submit', class: 'btn primary' });
+    const select = h('select', { id: durationId, 'aria-describedby': `${durationId}-hint` },
+      h('option', { value: '' }, t('share.duration.asked', { duration: formatSpan(v.durationSecs) })),
+      ...DURATIONS.filter((d) => d < v.durationSecs).map((d) => h('option', { value: String(d) }, formatSpan(d))));
+    const n = v.unpinnedNodes.length;
+    const confirmNodes = n > 0 ? checkbox(t('share.nodes.confirm'), { required: true }) : null;
+    const submit = button(t('share.submit'), { type: 'submit', class: 'btn primary' });
     const form = h('form', { class: 'form', novalidate: true },
-      h('fieldset', null, h('legend', null, 'Types of records'),
-        h('p', { class: 'hint' }, 'A ticked type shares every record of that type in your wallet.'),
-        ...typeBoxes.map((t) => t.box.wrap)),
+      h('fieldset', null, h('legend', null, t('share.types.legend')),
+        h('p', { class: 'hint' }, t('share.types.hint')),
+        ...typeBoxes.map((b) => b.box.wrap)),
       recordBoxes.length
-        ? h('fieldset', null, h('legend', null, 'Or individual records'), ...recordBoxes.map((r) => r.box.wrap))
+        ? h('fieldset', null, h('legend', null, t('share.records.legend')), ...recordBoxes.map((r) => r.box.wrap))
         : null,
-      h('div', { class: 'field' }, h('label', { for: durationId }, 'For how long'), select,
-        h('p', { class: 'hint' }, 'You can shorten what the provider asked for, never lengthen it. You can revoke at any time.')),
+      h('div', { class: 'field' }, h('label', { for: durationId }, t('share.duration.label')), select,
+        h('p', { class: 'hint', id: `${durationId}-hint` }, t('share.duration.hint'))),
       confirmNodes
         ? h('div', { class: 'callout warning' },
-          h('strong', null, 'This request names ledger nodes you have not pinned:'),
-          h('ul', null, ...v.unpinnedNodes.map((n) => {
-            const [url, key] = n.split(/\s+/);
-            return h('li', null, h('code', { class: 'node-url' }, url), ' ',
-              key ? h('span', null, 'log key ', h('code', { class: 'key' }, key))
-                : h('span', null, '(no log key: nothing is published there until you add its key in Settings)'));
-          })),
-          h('p', { class: 'hint' }, 'Confirming pins each node with the log key shown; the witnesses you require of such nodes are set in Settings.'),
+          h('strong', null, t('share.nodes.head', { n })),
+          h('p', null, t('share.nodes.text')),
           confirmNodes.wrap)
         : null,
       notice.el,
-      h('div', { class: 'actions' }, h('a', { class: 'btn secondary', href: '#/share' }, 'Cancel'), submit));
+      h('div', { class: 'actions' }, h('a', { class: 'btn secondary', href: '#/share' }, t('common.cancel')), submit));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
-      const resourceTypes = typeBoxes.filter((t) => t.box.input.checked).map((t) => t.type);
+      const resourceTypes = typeBoxes.filter((b) => b.box.input.checked).map((b) => b.type);
       const recordIds = recordBoxes.filter((r) => r.box.input.checked).map((r) => r.id);
+      if (check.matched && !check.matched.checked) {
+        notice.problem(t('share.check.mustMatch'));
+        check.matched.focus();
+        return;
+      }
       if (resourceTypes.length === 0 && recordIds.length === 0) {
-        notice.problem('Choose at least one type of record or one record to share.');
+        notice.problem(t('share.nothingChosen'));
         return;
       }
       if (confirmNodes && !confirmNodes.input.checked) {
-        notice.problem('Confirm the ledger nodes this request names, or cancel.');
+        notice.problem(t('share.nodes.mustConfirm'));
         confirmNodes.input.focus();
         return;
       }
+      const durationSecs = select.value ? Number(select.value) : null;
       const result = await busy(submit, notice, () => ctx.backend.share({
-        uri: v.uri, recordIds, resourceTypes, durationSecs: select.value ? Number(select.value) : null, confirmNodes: confirmNodes?.input.checked ?? false,
+        uri: v.uri, recordIds, resourceTypes, durationSecs, confirmNodes: confirmNodes?.input.checked ?? false,
       }), form);
       if (result) {
+        spans.set(result, durationSecs ?? v.durationSecs);
         ctx.session.shareResult = result;
         ctx.session.review = undefined;
         ctx.go('#/share/done');
       }
     });
-    return page('Review the request', null,
-      verificationBanner(v),
-      section('Who asks, and for what', h('dl', { class: 'facts' },
-        h('dt', null, 'Provider'), h('dd', { class: 'provider-name' }, v.providerName),
-        h('dt', null, 'Provider key'), h('dd', null, h('code', { class: 'key' }, groupedKey(v.providerKey))),
-        h('dt', null, 'Purpose'), h('dd', null, v.purpose),
-        h('dt', null, 'Asks for'), h('dd', null, v.resourceTypes.map(resourceTypeLabel).join(', ') || `${v.recordIds.length} records`),
-        h('dt', null, 'For how long'), h('dd', null, formatDuration(v.durationSecs)),
-        h('dt', null, 'Request valid until'), h('dd', null, formatDateTime(v.expiresAt)))),
-      section('Your decision', form));
+    return page(t('share.review.title'), h('span', null, t('share.review.lead', { name: v.providerName }), ' ', h('strong', { class: 'respond-by' }, respondBy(v.expiresAt))),
+      check.el,
+      section(t('share.who.head'), h('dl', { class: 'facts' },
+        h('dt', null, t('share.who.provider')), h('dd', { class: 'provider-name' }, v.providerName),
+        h('dt', null, t('share.who.purpose')), h('dd', null, v.purpose),
+        h('dt', null, t('share.who.asks')), h('dd', null, v.resourceTypes.map(typeName).join(', ') || t('common.records', { n: v.recordIds.length })),
+        h('dt', null, t('share.who.howLong')), h('dd', null, formatSpan(v.durationSecs)))),
+      section(t('share.decision.head'), form),
+      h('details', { class: 'card tech' },
+        h('summary', null, t('common.technicalDetails')),
+        h('dl', { class: 'facts' },
+          h('dt', null, t('share.tech.key')), h('dd', null, h('code', { class: 'key' }, groupedKey(v.providerKey))),
+          h('dt', null, t('share.tech.code')), h('dd', null, h('code', null, v.providerCode)),
+          h('dt', null, t('share.tech.validUntil')), h('dd', null, formatLocalDateTime(v.expiresAt)),
+          n > 0 ? [h('dt', null, t('share.tech.nodes')), h('dd', null, h('ul', { class: 'node-list' }, ...v.unpinnedNodes.map((node) => {
+            const [url, key] = node.split(/\s+/);
+            return h('li', null, h('code', { class: 'node-url' }, url), ' ', key ? h('code', { class: 'key' }, key) : h('span', null, `(${t('share.nodes.noKey')})`));
+          })))] : null)));
   },
 };
 
@@ -235,19 +286,51 @@ export const shareDone: Screen = {
   needs: 'unlocked',
   render: (ctx) => {
     const r = ctx.session.shareResult;
-    if (!r) return page('Shared', null, h('a', { class: 'btn primary', href: '#/grants' }, 'See grants'));
-    return page('Shared', null,
-      h('div', { class: 'verdict ok', role: 'status' },
+    if (!r) {
+      return page(t('share.done.title'), null, h('div', { class: 'card' }, h('p', null, t('share.done.none')),
+        h('a', { class: 'btn primary', href: '#/home' }, t('share.done.done'))));
+    }
+    const span = spans.get(r);
+    ctx.announce(t('share.done.announce', { name: r.providerName }));
+    return page(t('share.done.title'), null,
+      h('div', { class: 'verdict ok' },
         h('span', { class: 'verdict-mark', 'aria-hidden': 'true' }, '✓'),
-        h('div', null, h('strong', { class: 'verdict-head' }, `Shared ${r.records} record${r.records === 1 ? '' : 's'} with ${r.providerName}`),
-          h('p', null, `Until ${formatDateTime(r.notAfter)}. Every access will show in your access log. You can revoke this grant at any time.`))),
-      h('section', { class: 'card', 'aria-labelledby': 'grant-id-head' },
-        h('h2', { id: 'grant-id-head' }, 'Grant id'),
-        h('p', null, 'The provider fetches with this id; it reveals nothing about your records.'),
-        h('code', { class: 'block grant-id' }, r.grantId)),
+        h('div', null, h('strong', { class: 'verdict-head' }, t('share.done.head', { records: t('common.records', { n: r.records }), name: r.providerName })),
+          h('p', null, span !== undefined
+            ? t('share.done.until', { date: formatLocalDate(r.notAfter), span: formatSpan(span) })
+            : formatLocalDate(r.notAfter)),
+          h('p', null, t('share.done.watch')))),
       h('div', { class: 'actions' },
-        h('a', { class: 'btn primary', href: '#/grants' }, 'See grants'),
-        h('a', { class: 'btn secondary', href: '#/share' }, 'Share again')));
+        h('a', { class: 'btn primary', href: '#/home', id: 'share-done' }, t('share.done.done')),
+        h('a', { class: 'btn secondary', href: `#/grants/${r.grantId}` }, t('share.done.see'))),
+      h('details', { class: 'card tech' },
+        h('summary', null, t('common.technicalDetails')),
+        h('dl', { class: 'facts' },
+          h('dt', null, t('share.done.grantId')), h('dd', null, h('code', { class: 'block grant-id' }, r.grantId))),
+        h('p', { class: 'hint' }, t('share.done.grantIdHint'))));
   },
 };
 
+export const myQr: Screen = {
+  title: 'My QR code',
+  needs: 'unlocked',
+  render: (ctx) => {
+    const area = h('div', { class: 'card center' }, loading(t('common.loading')));
+    void ctx.backend.myQr().then((qr) => {
+      replace(area,
+        h('img', { class: 'qr big', src: svgDataUrl(qr.svg), alt: t('share.myqr.alt'), width: '280', height: '280' }),
+        h('p', { class: 'muted' }, t('share.myqr.text')),
+        h('details', { class: 'tech' },
+          h('summary', null, t('common.technicalDetails')),
+          h('p', null, t('share.myqr.uri')),
+          h('p', null, h('code', { class: 'key uri' }, qr.uri))));
+    }, (err) => {
+      const n = new Notice();
+      n.error(err);
+      replace(area, n.el);
+    });
+    return page(t('share.myqr.title'), t('share.myqr.lead'),
+      h('p', null, h('a', { href: '#/share', class: 'back' }, t('share.myqr.back'))),
+      area);
+  },
+};
