@@ -51,6 +51,7 @@ fn count(n: usize) -> u32 {
 // ----------------------------------------------------------------------------- settings
 
 mod erasure;
+mod home;
 mod ledger;
 mod records;
 mod settings;
@@ -58,6 +59,7 @@ mod sharing;
 mod wallet;
 
 pub(crate) use erasure::*;
+pub(crate) use home::*;
 pub(crate) use ledger::*;
 pub use records::IMPORT_PROGRESS;
 pub(crate) use records::*;

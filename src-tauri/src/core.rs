@@ -94,6 +94,8 @@ struct Inner {
     /// Whether the OS keyring answered its probe (asked once: each probe writes an item).
     keyring_works: OnceLock<bool>,
     ledger: Option<EmbeddedLedger>,
+    /// The background ledger checks' shared state.
+    watch: crate::watch::Watch,
 }
 
 /// The unlocked wallet's part of the app status.
@@ -125,6 +127,7 @@ impl Core {
                 unlocked: Mutex::new(None),
                 keyring_works: OnceLock::new(),
                 ledger,
+                watch: crate::watch::Watch::default(),
             }),
         })
     }
@@ -209,6 +212,16 @@ impl Core {
         }
     }
 
+    /// The wallet slot if no command holds it now.
+    pub(crate) fn try_wallet(&self) -> Option<MutexGuard<'_, Option<PatientWallet>>> {
+        self.inner.wallet.try_lock().ok()
+    }
+
+    /// The background checks' shared state.
+    pub(crate) fn watch(&self) -> &crate::watch::Watch {
+        &self.inner.watch
+    }
+
     /// Runs `f` on the unlocked wallet, or fails with `locked`.
     pub(crate) fn with_wallet<T>(
         &self,
@@ -237,6 +250,18 @@ impl Core {
         self.pin_embedded(&mut wallet);
         self.remember_keyring_unlock(wallet.device_unlock_enabled());
         *self.slot() = Some(wallet);
+        // Sync on unlock: the background checks run at once.
+        self.watch().wake();
+    }
+
+    /// Locks the wallet, keeping the public half of its last sync so the background checks
+    /// can still notice that something new happened.
+    pub(crate) fn lock_wallet(&self, now: u64) {
+        let taken = self.slot().take();
+        if let Some(mut w) = taken {
+            self.watch().keep_locked_watch(&mut w, now);
+            w.lock();
+        }
     }
 
     /// Pins the embedded node (the wallet's rule for a node on this device). A failure is
@@ -251,6 +276,44 @@ impl Core {
         if let Err(e) = wallet.ledger().pin_local_node(&node) {
             eprintln!("carekey-app: could not pin the embedded ledger node: {e}");
         }
+    }
+
+    /// Moves the wallet here (and its file of device secrets, if any) to
+    /// `<vault>.before-restore-<now>`, so a restore can take its place and nothing is deleted.
+    pub(crate) fn move_aside(&self, now: u64) -> Result<PathBuf, AppError> {
+        let dir = &self.inner.vault_dir;
+        let aside = sibling(dir, &format!(".before-restore-{now}"));
+        std::fs::rename(dir, &aside)
+            .map_err(|e| AppError::io("moving the wallet aside to", &aside.to_string_lossy(), e))?;
+        let device = sibling(dir, ".device");
+        if device.exists() {
+            let target = sibling(&aside, ".device");
+            if let Err(e) = std::fs::rename(&device, &target) {
+                // Put the wallet back rather than leave it without its device secrets.
+                let _ = std::fs::rename(&aside, dir);
+                return Err(AppError::io(
+                    "moving the device secrets aside to",
+                    &target.to_string_lossy(),
+                    e,
+                ));
+            }
+        }
+        Ok(aside)
+    }
+
+    /// Undoes [`Self::move_aside`] after a failed restore (whatever the restore left behind
+    /// goes first: it opened nothing).
+    pub(crate) fn move_back(&self, aside: &Path) -> std::io::Result<()> {
+        let dir = &self.inner.vault_dir;
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)?;
+        }
+        std::fs::rename(aside, dir)?;
+        let device = sibling(aside, ".device");
+        if device.exists() {
+            std::fs::rename(device, sibling(dir, ".device"))?;
+        }
+        Ok(())
     }
 
     // The vault header says whether keyring unlock is on, but only an unlocked vault exposes

@@ -5,7 +5,7 @@ use carekey_wallet::WalletError;
 use crate::types::AppError;
 
 impl AppError {
-    fn new(code: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: &str, message: impl Into<String>) -> Self {
         AppError {
             code: code.to_owned(),
             message: message.into(),

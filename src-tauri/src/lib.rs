@@ -17,12 +17,14 @@ mod core;
 mod error;
 mod ledger;
 pub mod types;
+mod watch;
 
 use tauri::{Manager as _, Runtime};
 
 pub use crate::commands::IMPORT_PROGRESS;
 pub use crate::core::{AppConfig, Core, StoreChoice};
 pub use crate::ledger::{EmbeddedLedger, LedgerStartError};
+pub use crate::watch::{Notice, LEDGER_UPDATE};
 
 /// Registers the shared state and every command of docs/app-commands.md on `builder`.
 pub fn build<R: Runtime>(builder: tauri::Builder<R>, core: Core) -> tauri::Builder<R> {
@@ -59,7 +61,43 @@ fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync
         commands::remove_node,
         commands::move_node,
         commands::set_witness_policy,
+        commands::home,
+        commands::grant_detail,
+        commands::shorten_grant,
+        commands::mark_accesses_seen,
+        commands::ledger_status,
+        commands::check_now,
+        commands::backup_place,
+        commands::set_backup_schedule,
+        commands::list_directories,
+        commands::add_directory,
+        commands::remove_directory,
     ]
+}
+
+/// Shows an OS notification (a notification server must run: on Linux a D-Bus session with
+/// one, e.g. dunst). Failing to show one is logged, never fatal. Every one is also printed on
+/// stderr (`notification: <title>: <body>`), which is how the end-to-end tests see them.
+pub(crate) fn notify<R: Runtime>(app: &tauri::AppHandle<R>, notice: &Notice) {
+    use tauri_plugin_notification::NotificationExt as _;
+    eprintln!("notification: {}: {}", notice.title, notice.body);
+    // Only the app registers the plugin ([`run`]); a shell built with [`build`] alone (the
+    // command tests) prints the notice and shows nothing.
+    if app
+        .try_state::<tauri_plugin_notification::Notification<R>>()
+        .is_none()
+    {
+        return;
+    }
+    if let Err(e) = app
+        .notification()
+        .builder()
+        .title(notice.title)
+        .body(&notice.body)
+        .show()
+    {
+        eprintln!("carekey-app: could not show a notification: {e}");
+    }
 }
 
 /// On Linux without a GPU (no DRM render node), WebKitGTK would composite with Mesa's software
@@ -87,7 +125,9 @@ fn paint_on_the_cpu_without_a_gpu() {
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     paint_on_the_cpu_without_a_gpu();
-    let builder = tauri::Builder::default().plugin(tauri_plugin_dialog::init());
+    let builder = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init());
     #[cfg(mobile)]
     let builder = builder.plugin(tauri_plugin_barcode_scanner::init());
     let result = builder
@@ -107,6 +147,10 @@ pub fn run() {
             if let Some(l) = core.ledger() {
                 println!("embedded ledger node: {} {}", l.url, l.log_key);
             }
+            let handle = app.handle().clone();
+            watch::start(core.clone(), move |status, notices| {
+                commands::deliver(&handle, status, notices);
+            });
             app.manage(core);
             Ok(())
         })

@@ -7,6 +7,9 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+mod home;
+pub use home::*;
+
 /// An error as the UI receives it: a stable `code` to branch on and a message to show.
 ///
 /// `code` is `carekey_wallet::WalletError::code()` (`wrong_passphrase`, `bad_qr`, …) or one of
@@ -151,6 +154,10 @@ pub struct RequestView {
     pub provider_key: String,
     /// Whether a trusted directory vouches for that name and key.
     pub verification: VerificationView,
+    /// A short code derived from the provider's key ("K7QF-M2XD-9R", 50 bits): the patient
+    /// compares it with the one the provider's desk shows when no directory vouches for the
+    /// provider.
+    pub provider_code: String,
     /// Purpose of use.
     pub purpose: String,
     /// FHIR resource types asked for.
@@ -522,6 +529,18 @@ pub fn bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError> {
         BackupView,
         KdfView,
         SettingsView,
+        AccessHolderKind,
+        AccessHolderView,
+        LatestAccessView,
+        BackupScheduleView,
+        BackupStateView,
+        LedgerProblemKind,
+        LedgerProblemView,
+        LedgerStatusView,
+        HomeView,
+        GrantDetailView,
+        BackupPlaceView,
+        DirectoryView,
     );
     files.sort();
     let mut index = String::from(

@@ -15,8 +15,11 @@ async function rejection(p: Promise<unknown>): Promise<BackendError> {
 
 describe('mock backend', () => {
   it('reads its options from the query string', () => {
-    expect(mockOptionsFromQuery('?scenario=locked&fail=alarm,unreachable,bogus&latency=0')).toEqual({ scenario: 'locked', fail: ['alarm', 'unreachable'], latencyMs: 0 });
+    expect(mockOptionsFromQuery('?scenario=locked&fail=alarm,unreachable,bogus&latency=0')).toEqual({
+      scenario: 'locked', fail: ['alarm', 'unreachable'], latencyMs: 0, backupDaysAgo: null, grants: 'seeded', directory: false,
+    });
     expect(mockOptionsFromQuery('').scenario).toBe('new');
+    expect(mockOptionsFromQuery('?backup=12&grants=many&directory=1')).toMatchObject({ backupDaysAgo: 12, grants: 'many', directory: true });
   });
 
   it('onboards: create returns 24 words and an SVG, then the wallet is unlocked', async () => {

@@ -71,7 +71,7 @@ pub(crate) struct RequestArgs {
     /// How long the request can be answered (e.g. 15m).
     #[arg(long, default_value = "15m")]
     valid_for: String,
-    /// Write request.uri, request.svg and request.png into this directory.
+    /// Write request.uri, request.svg, request.png and request.code into this directory.
     #[arg(long, value_name = "DIR", default_value = ".")]
     out: PathBuf,
 }
@@ -116,6 +116,11 @@ pub(crate) fn run(g: &Global, cmd: ProviderCommand) -> Result<()> {
             write("request.png", &qr::png(&uri)?)?;
             println!("{}", qr::terminal(&uri)?);
             println!("{uri}");
+            // The patient compares this with what their wallet shows when no directory they
+            // trust lists this provider: show it beside the QR at the desk.
+            let code = carekey_wallet::provider_code(&w.public_key());
+            println!("provider code: {code} (the patient checks their wallet shows the same)");
+            write("request.code", format!("{code}\n").as_bytes())?;
             println!(
                 "request written to {}/request.{{uri,svg,png}}; valid until {}",
                 args.out.display(),

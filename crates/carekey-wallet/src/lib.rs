@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 pub use carekey_crypto::{KdfParams, PublicKey};
 pub use carekey_model::{
-    format_utc, GrantId, ProviderVerification, RecordId, SignedGrant, SignedRequest,
+    format_utc, provider_code, GrantId, ProviderVerification, RecordId, SignedGrant, SignedRequest,
 };
 pub use carekey_vault::{default_store, FileStore, OsKeyring, Passphrase, SecretStore, VaultError};
 pub use directory::{DirectoryDesk, DirectoryError};

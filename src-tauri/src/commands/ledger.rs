@@ -8,23 +8,28 @@ use super::{blocking, count, on_wallet, Result};
 use crate::core::{now, Core};
 use crate::types::{AccessView, NodeRemovalView, NodeSyncView, SyncView};
 
+/// An access event as the UI shows it.
+pub(super) fn access_view(a: carekey_wallet::AccessView) -> AccessView {
+    AccessView {
+        served_at: a.served_at,
+        provider_name: a.provider_name,
+        provider_key: a.provider_key,
+        grant_id: a.grant_id.to_string(),
+        records: a.records.iter().map(ToString::to_string).collect(),
+        node: a.node,
+        index: a.index,
+        verification: a.verification,
+        independently_checked: a.independently_checked,
+    }
+}
+
 #[tauri::command]
 pub(crate) async fn access_log(core: State<'_, Core>) -> Result<Vec<AccessView>> {
     on_wallet(&core, |w| {
         Ok(w.ledger()
             .access_log()
             .into_iter()
-            .map(|a| AccessView {
-                served_at: a.served_at,
-                provider_name: a.provider_name,
-                provider_key: a.provider_key,
-                grant_id: a.grant_id.to_string(),
-                records: a.records.iter().map(ToString::to_string).collect(),
-                node: a.node,
-                index: a.index,
-                verification: a.verification,
-                independently_checked: a.independently_checked,
-            })
+            .map(access_view)
             .collect())
     })
     .await

@@ -4,7 +4,7 @@ use base64::Engine as _;
 use tauri::State;
 
 use carekey_wallet::{
-    qr, ProviderVerification, RequestInput, RequestReview, ShareChoice, WalletError,
+    qr, GrantSummary, ProviderVerification, RequestInput, RequestReview, ShareChoice, WalletError,
 };
 
 use super::records::record_view;
@@ -15,9 +15,9 @@ use crate::types::{
     VerificationView,
 };
 
-fn request_view(review: RequestReview) -> RequestView {
-    let r = review.request.document();
-    let verification = match review.provider {
+/// The provider check as the UI shows it.
+pub(super) fn verification_view(provider: ProviderVerification) -> VerificationView {
+    match provider {
         ProviderVerification::Verified { directory } => VerificationView {
             state: VerificationState::Verified,
             directory: Some(directory),
@@ -41,11 +41,34 @@ fn request_view(review: RequestReview) -> RequestView {
             directory: None,
             listed_name: None,
         },
-    };
+    }
+}
+
+/// A grant as the UI shows it.
+pub(super) fn grant_view(g: GrantSummary) -> GrantView {
+    GrantView {
+        id: g.id.to_string(),
+        provider_name: g.provider_name,
+        provider_key: g.provider_key,
+        purpose: g.purpose,
+        not_before: g.not_before,
+        not_after: g.not_after,
+        status: g.status.into(),
+        ends_as: g.ends_as.map(Into::into),
+        waiting_for: g.waiting_for,
+        records: g.records.iter().map(ToString::to_string).collect(),
+        resource_types: g.resource_types,
+    }
+}
+
+fn request_view(review: RequestReview) -> RequestView {
+    let r = review.request.document();
+    let verification = verification_view(review.provider);
     RequestView {
         uri: review.request.to_uri(),
         provider_name: r.provider_name.clone(),
         provider_key: r.provider_signing.to_string(),
+        provider_code: carekey_wallet::provider_code(&r.provider_signing),
         verification,
         purpose: r.purpose.clone(),
         resource_types: r.scope.resource_types.clone(),
@@ -147,23 +170,7 @@ pub(crate) async fn my_qr(core: State<'_, Core>) -> Result<MyQr> {
 pub(crate) async fn list_grants(core: State<'_, Core>) -> Result<Vec<GrantView>> {
     let now = now()?;
     on_wallet(&core, move |w| {
-        Ok(w.sharing()
-            .list(now)
-            .into_iter()
-            .map(|g| GrantView {
-                id: g.id.to_string(),
-                provider_name: g.provider_name,
-                provider_key: g.provider_key,
-                purpose: g.purpose,
-                not_before: g.not_before,
-                not_after: g.not_after,
-                status: g.status.into(),
-                ends_as: g.ends_as.map(Into::into),
-                waiting_for: g.waiting_for,
-                records: g.records.iter().map(ToString::to_string).collect(),
-                resource_types: g.resource_types,
-            })
-            .collect())
+        Ok(w.sharing().list(now).into_iter().map(grant_view).collect())
     })
     .await
 }

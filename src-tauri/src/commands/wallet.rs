@@ -9,7 +9,7 @@ use carekey_wallet::{qr, Passphrase, PatientWallet, WalletError};
 
 use super::{blocking, on_wallet, path_text, Result};
 use crate::core::{now, Core};
-use crate::types::{AppStatus, BackupView, RecoveryKitView};
+use crate::types::{AppError, AppStatus, BackupView, RecoveryKitView};
 
 #[tauri::command]
 pub(crate) async fn app_status(core: State<'_, Core>) -> Result<AppStatus> {
@@ -105,9 +105,8 @@ pub(crate) async fn unlock(core: State<'_, Core>, passphrase: Option<String>) ->
 
 #[tauri::command]
 pub(crate) async fn lock(core: State<'_, Core>) -> Result<()> {
-    if let Some(w) = core.slot().take() {
-        w.lock();
-    }
+    let now = now()?;
+    core.lock_wallet(now);
     Ok(())
 }
 
@@ -176,23 +175,51 @@ pub(crate) async fn restore_wallet(
     words: Words,
     backup_path: String,
     passphrase: String,
+    replace_existing: Option<bool>,
 ) -> Result<()> {
+    let now = now()?;
     let core = core.inner().clone();
     blocking(move || {
         let words = match words {
             Words::List(list) => list.join(" "),
             Words::Text(text) => text,
         };
-        let wallet = PatientWallet::recover(
-            Path::new(&backup_path),
-            &words,
-            core.vault_dir(),
-            &Passphrase::new(passphrase),
-            core.kdf(),
-            core.store()?,
-        )?;
-        core.keep(wallet);
-        Ok(())
+        // A wallet already here (a forgotten passphrase, a restore from Settings) is moved
+        // aside, never deleted, and moved back if the restore fails.
+        let aside = if replace_existing == Some(true) && core.vault_dir().exists() {
+            core.lock_wallet(now);
+            Some(core.move_aside(now)?)
+        } else {
+            None
+        };
+        let restored = core.store().and_then(|store| {
+            PatientWallet::recover(
+                Path::new(&backup_path),
+                &words,
+                core.vault_dir(),
+                &Passphrase::new(passphrase),
+                core.kdf(),
+                store,
+            )
+            .map_err(AppError::from)
+        });
+        match restored {
+            Ok(wallet) => {
+                core.keep(wallet);
+                Ok(())
+            }
+            Err(e) => {
+                if let Some(aside) = aside {
+                    if let Err(back) = core.move_back(&aside) {
+                        eprintln!(
+                            "carekey-app: could not move the earlier wallet back from {}: {back}",
+                            aside.display()
+                        );
+                    }
+                }
+                Err(e)
+            }
+        }
     })
     .await
 }

@@ -5,4 +5,5 @@
 mod bindings;
 mod commands;
 mod harness;
+mod home;
 mod ledger;

@@ -5,7 +5,11 @@ import type { GrantStatusView } from "./GrantStatusView";
 /**
  * Someone who can see records now (or whose access is ending), as the home screen lists them.
  */
-export type AccessHolderView = { kind: AccessHolderKind, 
+export type AccessHolderView = { 
+/**
+ * What kind of access.
+ */
+kind: AccessHolderKind, 
 /**
  * The grant id (hex): a route parameter, never shown.
  */
@@ -33,7 +37,11 @@ since: number,
 /**
  * End of validity (unix seconds).
  */
-notAfter: number, status: GrantStatusView, 
+notAfter: number, 
+/**
+ * Active or ending.
+ */
+status: GrantStatusView, 
 /**
  * For an "ending" grant: how many ledger nodes have not yet confirmed the end.
  */

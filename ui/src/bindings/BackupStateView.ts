@@ -12,12 +12,17 @@ lastAt: number | null,
 /**
  * The folder it went to.
  */
-lastPlace: string | null, schedule: BackupScheduleView | null, 
+lastPlace: string | null, 
+/**
+ * The schedule, if any.
+ */
+schedule: BackupScheduleView | null, 
 /**
  * The wallet's rule: no backup yet, or the newest is older than the schedule (or 30 days).
  */
 due: boolean, 
 /**
- * A backup's key share has not reached a ledger node yet: it cannot be restored until it has.
+ * A backup's key share has not reached a ledger node yet: it cannot be restored until it
+ * has.
  */
 sharePending: boolean, };

@@ -7,7 +7,11 @@ import type { VerificationView } from "./VerificationView";
 /**
  * A grant's own page.
  */
-export type GrantDetailView = { grant: GrantView, 
+export type GrantDetailView = { 
+/**
+ * The grant.
+ */
+grant: GrantView, 
 /**
  * Whether a trusted directory vouches for the provider, checked now.
  */

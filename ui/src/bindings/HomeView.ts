@@ -19,4 +19,16 @@ holders: Array<AccessHolderView>,
 /**
  * The next end of an active access (unix seconds).
  */
-nextExpiry: number | null, latestAccess: LatestAccessView | null, backup: BackupStateView, ledger: LedgerStatusView, };
+nextExpiry: number | null, 
+/**
+ * The latest access to any record.
+ */
+latestAccess: LatestAccessView | null, 
+/**
+ * Backups.
+ */
+backup: BackupStateView, 
+/**
+ * The ledger.
+ */
+ledger: LedgerStatusView, };

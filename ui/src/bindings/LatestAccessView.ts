@@ -3,11 +3,23 @@
 /**
  * The most recent access to any record.
  */
-export type LatestAccessView = { who: string, 
+export type LatestAccessView = { 
+/**
+ * The provider.
+ */
+who: string, 
 /**
  * The grant (route parameter, never shown).
  */
-holderId: string, at: number, records: number, 
+holderId: string, 
+/**
+ * When (unix seconds).
+ */
+at: number, 
+/**
+ * How many records.
+ */
+records: number, 
 /**
  * False: the access did not verify (show it as an alarm).
  */

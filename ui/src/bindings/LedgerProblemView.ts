@@ -4,7 +4,11 @@ import type { LedgerProblemKind } from "./LedgerProblemKind";
 /**
  * The worst ledger problem, if any.
  */
-export type LedgerProblemView = { kind: LedgerProblemKind, 
+export type LedgerProblemView = { 
+/**
+ * What kind.
+ */
+kind: LedgerProblemKind, 
 /**
  * How many nodes it concerns.
  */

@@ -21,8 +21,13 @@ unseenAccesses: number,
 /**
  * Grants ending within three days (0 while locked).
  */
-expiringSoon: number, problem: LedgerProblemView | null, 
+expiringSoon: number, 
 /**
- * While locked: a check found something new for this wallet ("unlock to see"). No details.
+ * The worst ledger problem.
+ */
+problem: LedgerProblemView | null, 
+/**
+ * While locked: a check found something new for this wallet ("unlock to see"). No
+ * details.
  */
 newWhileLocked: boolean, };

@@ -23,8 +23,9 @@ providerKey: string,
  */
 verification: VerificationView, 
 /**
- * A short code derived from the provider's key ("K7QF-M2XD-9R", 50 bits): the patient compares
- * it with the one the provider's desk shows when no directory vouches for the provider.
+ * A short code derived from the provider's key ("K7QF-M2XD-9R", 50 bits): the patient
+ * compares it with the one the provider's desk shows when no directory vouches for the
+ * provider.
  */
 providerCode: string, 
 /**

@@ -61,6 +61,10 @@ pub(crate) fn share(g: &Global, args: ShareArgs) -> Result<()> {
         ProviderVerification::Unlisted => println!("  identity  !!! UNVERIFIED: no pinned directory lists this provider !!!"),
         _ => println!("  identity  !!! UNVERIFIED: you have not pinned any provider directory !!!"),
     }
+    println!(
+        "  code      {} (check that the provider's desk shows the same)",
+        carekey_wallet::provider_code(&r.provider_signing)
+    );
     println!("  purpose   {}", r.purpose);
     println!(
         "  asks for  {}",

@@ -42,9 +42,6 @@ pub enum ShareError {
     /// A directory file is not signed by the key the patient gave for it.
     #[error("this directory file is not signed by the key you gave: check both came from the same source")]
     DirectoryKeyMismatch,
-    /// A grant can only end earlier, and not in the past.
-    #[error("{0}")]
-    BadEnd(&'static str),
 }
 
 impl ShareError {
@@ -58,7 +55,6 @@ impl ShareError {
             ShareError::GrantNotActive { .. } => "grant_not_active",
             ShareError::BadDirectoryKey(_) => "bad_key",
             ShareError::DirectoryKeyMismatch => "directory_key_mismatch",
-            ShareError::BadEnd(_) => "bad_end",
         }
     }
 }
