@@ -4,7 +4,7 @@ import { grantPage } from './screens/grant';
 import { home } from './screens/home';
 import { receiptPage } from './screens/receipt';
 import { erase } from './screens/erase';
-import { create, recoveryKit, restore, unlock, welcome } from './screens/onboarding';
+import { create, firstBackup, recoveryKit, restore, unlock, welcome } from './screens/onboarding';
 import { recordDetail, records } from './screens/records';
 import { myQr, settings } from './screens/settings';
 import { share, shareDone, shareReview } from './screens/share';
@@ -13,6 +13,7 @@ export const ROUTES: [pattern: string, screen: Screen][] = [
   ['/welcome', welcome],
   ['/create', create],
   ['/recovery-kit', recoveryKit],
+  ['/first-backup', firstBackup],
   ['/restore', restore],
   ['/unlock', unlock],
   ['/home', home],
