@@ -144,6 +144,7 @@ test('my QR', async () => {
   const img = page.getByRole('img', { name: 'Your Carekey QR code' });
   await img.waitFor();
   assert.ok(await img.evaluate((i) => i.complete && i.naturalWidth > 0));
+  await page.getByText('Technical details').click();
   await page.getByText(/^carekey:patient\/v1\//).waitFor();
   await axe(page, 'my qr');
   await shot(page, 'my-qr-1280');
@@ -269,6 +270,7 @@ test('erase all with a node unreachable: the receipt and the welcome screen say 
   await page.getByRole('link', { name: 'Finish' }).click();
   await heading(page, 'Welcome to Carekey');
   await page.locator('div.pending', { hasText: /still telling ledger nodes to stop sharing/ }).waitFor();
+  await page.locator('div.pending summary').click();
   await page.locator('div.pending li', { hasText: /still to send/ }).first().waitFor();
   await axe(page, 'welcome with erasure pending');
   await s.done();

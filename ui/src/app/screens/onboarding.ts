@@ -23,7 +23,8 @@ export const welcome: Screen = {
       ctx.status.erasurePending.length
         ? h('div', { class: 'pending', role: 'status' },
           h('p', null, h('strong', null, t('onboarding.welcome.erasurePending')), ' ', t('onboarding.welcome.erasurePendingWhat')),
-          h('ul', null, ...ctx.status.erasurePending.map((p) => h('li', null, p))))
+          h('details', { class: 'tech' }, h('summary', null, t('common.technicalDetails')),
+            h('ul', null, ...ctx.status.erasurePending.map((p) => h('li', null, p)))))
         : null,
       h('div', { class: 'choices' },
         h('a', { class: 'choice', href: '#/create' },

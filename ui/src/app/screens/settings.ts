@@ -19,7 +19,8 @@ export function alarmText(settings: SettingsView | null, sync: SyncView | null):
     ...(sync?.nodes.filter((n) => n.alarm).map((n) => n.url) ?? []),
   ];
   if (nodes.length === 0) return null;
-  return t('settings.alarm', { nodes: [...new Set(nodes)].join(', ') });
+  // Which node: under "Technical details" in Settings (its card says EVIDENCE KEPT).
+  return t('settings.alarm', { n: new Set(nodes).size });
 }
 
 /** Words shown wherever the results of a node pinned without witnesses appear. */
@@ -451,7 +452,8 @@ export const settings: Screen = {
         const reload: Reload = (next) => void load(next);
         // Ledger nodes and this device are for the curious: folded, unless a node was caught lying.
         const technical = h('details', { class: 'card technical', id: 'technical', open: s.nodes.some((n) => n.evidence) },
-          h('summary', null, h('span', { class: 'technical-title' }, t('common.technicalDetails')), ' ', h('span', { class: 'muted' }, t('settings.technicalWhat'))),
+          h('summary', null, t('common.technicalDetails')),
+          h('p', { class: 'muted' }, t('settings.technicalWhat')),
           nodesSection(ctx, s, reload), deviceSection(ctx, s));
         const wasOpen = area.querySelector<HTMLDetailsElement>('#technical')?.open;
         if (wasOpen) technical.open = true;
@@ -491,7 +493,7 @@ export const myQr: Screen = {
       replace(area,
         h('img', { class: 'qr big', src: svgDataUrl(qr.svg), alt: t('settings.qr.alt'), width: '280', height: '280' }),
         h('p', { class: 'muted' }, t('settings.qr.public')),
-        h('p', null, h('code', { class: 'key uri' }, qr.uri)));
+        h('details', { class: 'tech' }, h('summary', null, t('common.technicalDetails')), h('p', null, h('code', { class: 'key uri' }, qr.uri))));
     }, (err) => {
       const n = new Notice();
       n.error(err);

@@ -4,8 +4,9 @@ import type { Catalogue } from '..';
 const settings: Catalogue = {
   'settings.title': 'Einstellungen',
   'settings.loading': 'Einstellungen werden geladen …',
-  'settings.technicalWhat': 'Ledger-Knoten und dieses Gerät',
-  'settings.alarm': 'Ein Ledger-Knoten wurde beim Lügen über sein Protokoll ertappt: zwei verschiedene Verläufe (eine gespaltene Sicht oder eine Abspaltung) oder ein bestätigter Eintrag, der fehlt ({nodes}). Carekey hat die signierten Aussagen des Knotens als Beweis aufbewahrt. Vertrauen Sie diesem Knoten nicht, bis sein Betreiber es erklärt.',
+  'settings.technicalWhat': 'Die Ledger-Knoten, auf denen Ihre Wallet veröffentlicht und die sie prüft, und Angaben zu diesem Gerät.',
+  'settings.alarm.one': 'Ein Ledger-Knoten wurde beim Lügen über sein Protokoll ertappt: zwei verschiedene Verläufe (eine gespaltene Sicht oder eine Abspaltung) oder ein bestätigter Eintrag, der fehlt. Carekey hat die signierten Aussagen des Knotens als Beweis aufbewahrt. Vertrauen Sie diesem Knoten nicht, bis sein Betreiber es erklärt.',
+  'settings.alarm.other': '{n} Ledger-Knoten wurden beim Lügen über ihre Protokolle ertappt: zwei verschiedene Verläufe (eine gespaltene Sicht oder eine Abspaltung) oder ein bestätigter Eintrag, der fehlt. Carekey hat die signierten Aussagen der Knoten als Beweis aufbewahrt. Vertrauen Sie diesen Knoten nicht, bis ihre Betreiber es erklären.',
 
   'settings.folder.choose': 'Ordner wählen …',
   'settings.folder.chooseOther': 'Anderen Ordner wählen …',

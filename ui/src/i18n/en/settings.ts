@@ -4,8 +4,9 @@ import type { Catalogue } from '..';
 const settings: Catalogue = {
   'settings.title': 'Settings',
   'settings.loading': 'Loading settings…',
-  'settings.technicalWhat': 'ledger nodes and this device',
-  'settings.alarm': 'A ledger node was caught lying about its log — two different histories (a split view or a fork), or an acknowledged entry left out ({nodes}). Carekey kept the node’s signed statements as evidence. Do not trust this node until its operator explains it.',
+  'settings.technicalWhat': 'The ledger nodes your wallet publishes to and checks, and facts about this device.',
+  'settings.alarm.one': 'A ledger node was caught lying about its log — two different histories (a split view or a fork), or an acknowledged entry left out. Carekey kept the node’s signed statements as evidence. Do not trust this node until its operator explains it.',
+  'settings.alarm.other': '{n} ledger nodes were caught lying about their logs — two different histories (a split view or a fork), or an acknowledged entry left out. Carekey kept the nodes’ signed statements as evidence. Do not trust these nodes until their operators explain it.',
 
   // Choosing a folder for backups (Settings and the first-backup step).
   'settings.folder.choose': 'Choose a folder…',
