@@ -72,6 +72,36 @@ test('a new patient who presses only primary buttons ends with a backup and a sc
   await s.done();
 });
 
+test('first backup with the app’s folder chooser: choose, verdict, back up; the same disk holds the primary back', async () => {
+  const s = await open(browser, server.url, { query: 'scenario=unlocked', route: '/home' });
+  const { page } = s;
+  await heading(page, HOME);
+  // As inside the app: a folder chooser (the platform's dialog answers with these folders in turn).
+  await page.evaluate(() => {
+    const mock = window.__carekeyMock;
+    const answers = ['/home/patient/Documents', '/media/patient/USB-STICK'];
+    mock.kind = 'tauri';
+    mock.chooseFolder = async (title) => { mock.calls.push({ method: 'chooseFolder', args: title }); return answers.shift() ?? null; };
+    location.hash = '#/first-backup';
+  });
+  await heading(page, 'Make your first backup');
+  assert.equal(await page.getByRole('button', { name: 'Back up now' }).isVisible(), false, 'nothing to back up to yet');
+  assert.equal(await page.getByLabel('Folder for the backup').isVisible(), false, 'the typed path waits under "More"');
+  assert.equal(await pressPrimary(page), 'Choose a folder…');
+  await page.getByText(/This folder is on the same disk as your wallet\./).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Back up now' }).isVisible(), false, 'no backup to the same disk from the primary path');
+  await axe(page, 'first backup chooser same disk');
+  assert.equal(await pressPrimary(page), 'Choose another folder…');
+  await page.getByText(/Good: this is a removable drive/).waitFor();
+  await page.getByText('Folder: /media/patient/USB-STICK').waitFor();
+  assert.equal(await pressPrimary(page), 'Back up now');
+  await page.getByRole('heading', { name: 'Your first backup is done' }).waitFor();
+  assert.deepEqual(await mockCalls(page, 'backup'), [{ path: '/media/patient/USB-STICK/carekey-backup.ckb' }]);
+  assert.deepEqual(await mockCalls(page, 'setBackupSchedule'), [{ folder: '/media/patient/USB-STICK', everyDays: 7 }]);
+  assert.equal((await mockCalls(page, 'chooseFolder')).length, 2);
+  await s.done();
+});
+
 test('first backup: a folder on the wallet’s disk is warned about; the patient may use it knowingly', async () => {
   const s = await open(browser, server.url, { query: 'scenario=unlocked', route: '/first-backup' });
   const { page } = s;

@@ -61,6 +61,8 @@ export class FolderPicker {
   private readonly notice = new Notice();
   private readonly places = new Map<string, BackupPlaceView>();
   private accepted: string | null = null;
+  /** The verdict on the current folder says no (not writable, or the same disk not accepted). */
+  private isBlocked = false;
 
   constructor(private readonly ctx: Ctx, private readonly opts: FolderPickerOptions = {}) {
     this.typed = textInput(t('settings.folder.typed'), { autocomplete: 'off', placeholder: t('settings.folder.placeholder') }, t('settings.folder.typedHint'));
@@ -86,7 +88,7 @@ export class FolderPicker {
   }
 
   focus(): void {
-    if (this.chooser && !this.folder()) this.chooser.focus();
+    if (this.chooser && (!this.folder() || this.isBlocked)) this.chooser.focus();
     else {
       const more = this.el.querySelector('details');
       if (more) more.open = true;
@@ -99,8 +101,14 @@ export class FolderPicker {
     return this.folder() !== '';
   }
 
+  /** The wallet's verdict on the current folder says not here (yet). */
+  blocked(): boolean {
+    return this.isBlocked;
+  }
+
   private changed(): void {
     this.accepted = null;
+    this.isBlocked = false;
     replace(this.verdictEl);
     this.showChosen();
     this.opts.onChange?.();
@@ -112,7 +120,7 @@ export class FolderPicker {
     this.chosenEl.hidden = !f || this.ctx.backend.kind !== 'tauri';
     if (this.chooser) {
       this.chooser.textContent = f ? t('settings.folder.chooseOther') : t('settings.folder.choose');
-      if (this.opts.primaryChooser) this.chooser.className = f ? 'btn secondary' : 'btn primary';
+      if (this.opts.primaryChooser) this.chooser.className = f && !this.isBlocked ? 'btn secondary' : 'btn primary';
     }
   }
 
@@ -158,6 +166,13 @@ export class FolderPicker {
   }
 
   private showVerdict(place: BackupPlaceView): void {
+    this.isBlocked = !place.writable || (place.sameDiskAsWallet && this.accepted !== this.folder());
+    this.verdict(place);
+    this.showChosen();
+    this.opts.onChange?.();
+  }
+
+  private verdict(place: BackupPlaceView): void {
     if (!place.writable) {
       replace(this.verdictEl, h('p', { class: 'callout place-bad' }, h('strong', null, t('settings.place.notWritable')), ' ', t('settings.place.notWritableWhat')));
       return;
@@ -170,15 +185,13 @@ export class FolderPicker {
       const anyway = button(t('settings.place.useAnyway'), { class: 'btn secondary' });
       anyway.addEventListener('click', () => {
         this.accepted = this.folder();
-        replace(this.verdictEl, h('p', { class: 'callout place-info' }, t('settings.place.accepted')));
+        this.showVerdict(place);
         this.opts.onUseAnyway?.();
       });
-      const other = this.chooser ? button(t('settings.folder.chooseOther'), { class: 'btn primary' }) : null;
-      other?.addEventListener('click', () => void this.choose());
       replace(this.verdictEl, h('div', { class: 'callout warning same-disk' },
         h('p', null, h('strong', null, t('settings.place.sameDisk')), ' ', t('settings.place.sameDiskWhy')),
         h('p', null, t('settings.place.sameDiskWhat')),
-        h('div', { class: 'actions' }, other, anyway)));
+        h('div', { class: 'actions' }, anyway)));
       return;
     }
     replace(this.verdictEl, h('p', { class: 'callout place-ok' },

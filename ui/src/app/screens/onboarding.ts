@@ -129,7 +129,8 @@ export const firstBackup: Screen = {
     const auto = checkbox(t('onboarding.backup.auto', { n: FIRST_SCHEDULE_DAYS }), { checked: true }, t('onboarding.backup.autoHint'));
     const skip = h('a', { class: 'skip-link', href: '#/home' }, t('onboarding.backup.skip'));
     const choosing = ctx.backend.kind === 'tauri';
-    const showRun = () => { run.hidden = choosing && !picker.chosen(); };
+    // With a folder chooser, "Back up now" appears once a folder the wallet accepts is chosen.
+    const showRun = () => { run.hidden = choosing && (!picker.chosen() || picker.blocked()); };
     const picker: FolderPicker = new FolderPicker(ctx, {
       primaryChooser: true,
       onUseAnyway: () => void backUp(),
@@ -162,9 +163,8 @@ export const firstBackup: Screen = {
         return { b, nextAt };
       }, form);
       if (done === null) {
-        // The wallet's verdict says why not here: go to its primary choice, or back to the folder.
-        const choice = picker.verdictEl.querySelector<HTMLButtonElement>('.btn.primary');
-        if (choice) choice.focus(); else picker.focus();
+        // The wallet's verdict (announced) says why not here: back to choosing the folder.
+        picker.focus();
         return;
       }
       if (!done) return;
@@ -269,7 +269,7 @@ export const restore: Screen = {
       else if (failed.code === 'bad_input' || failed.code === 'io' || failed.code === 'not_found' || failed.code === 'bad_backup') backupPath.input.focus();
     });
     const intro = replacing
-      ? h('div', { class: 'callout warning', role: 'note' },
+      ? h('div', { class: 'callout warning restore-replace', role: 'note' },
         h('p', null, h('strong', null, t('onboarding.restore.replaceTitle')), ' ', t('onboarding.restore.replaceKept')),
         h('p', null, t('onboarding.restore.replaceNeeds')))
       : null;
