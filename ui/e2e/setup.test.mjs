@@ -124,9 +124,14 @@ test('first backup: a folder on the wallet’s disk is warned about; the patient
   assert.equal((await mockCalls(page, 'backup')).length, 0, 'no backup to the same disk without a choice');
   await axe(page, 'first backup same disk');
   await shot(page, 'first-backup-same-disk-1280');
+  // The schedule fails (the wallet says why): the backup is still reported, and the way to retry.
+  await page.evaluate(() => window.__carekeyMock.failNext('setBackupSchedule', 'io', '/home/patient/Documents: Permission denied'));
   await page.getByRole('button', { name: 'Use it anyway (it is a synced folder)' }).click();
   await page.getByRole('heading', { name: 'Your first backup is done' }).waitFor();
   assert.deepEqual(await mockCalls(page, 'backup'), [{ path: '/home/patient/Documents/carekey-backup.ckb' }]);
+  await page.getByRole('alert').filter({ hasText: /Permission denied/ }).waitFor();
+  await page.getByText(/automatic backups are not on\. You can turn them on in Settings/).waitFor();
+  await axe(page, 'first backup done, schedule failed');
   await s.done();
 });
 

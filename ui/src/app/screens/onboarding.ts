@@ -151,16 +151,17 @@ export const firstBackup: Screen = {
         if (!place.ok) return null;
         const b = await ctx.backend.backup({ path: backupFileIn(folder) });
         let nextAt: number | null = null;
+        let scheduleFailed: unknown = null;
         if (auto.input.checked) {
           try {
             await ctx.backend.setBackupSchedule({ folder, everyDays: FIRST_SCHEDULE_DAYS });
             // The wallet says when the next one is due.
             nextAt = (await ctx.backend.home()).backup.schedule?.nextAt ?? null;
           } catch (err) {
-            notice.error(err);
+            scheduleFailed = err;
           }
         }
-        return { b, nextAt };
+        return { b, nextAt, scheduleFailed };
       }, form);
       if (done === null) {
         // The wallet's verdict (announced) says why not here: back to choosing the folder.
@@ -170,11 +171,19 @@ export const firstBackup: Screen = {
       if (!done) return;
       const r = backupResult(done.b);
       const headId = uid('done');
+      // The backup is written even when the schedule could not be set: say both.
+      let scheduleProblem: HTMLElement | null = null;
+      if (done.scheduleFailed) {
+        const n = new Notice();
+        n.error(done.scheduleFailed);
+        scheduleProblem = h('div', null, n.el, h('p', null, t('onboarding.backup.scheduleLater')));
+      }
       const next = h('a', { class: 'btn primary', href: '#/home' }, t('onboarding.backup.finish'));
       replace(result, h('section', { class: 'card', 'aria-labelledby': headId },
         h('h2', { id: headId }, r.ok ? t('onboarding.backup.doneTitle') : t('onboarding.backup.pendingTitle')),
         h('p', { class: r.ok ? 'notice ok' : 'notice info' }, r.text),
         done.nextAt !== null ? h('p', null, t('onboarding.backup.scheduled', { n: FIRST_SCHEDULE_DAYS, date: localDate(done.nextAt) })) : null,
+        scheduleProblem,
         h('p', null, t('onboarding.backup.keepWords')),
         r.details,
         h('div', { class: 'actions' }, next)));

@@ -59,6 +59,7 @@ const onboarding: Catalogue = {
   'onboarding.backup.pendingTitle': 'Ihre Sicherung ist geschrieben, aber noch nicht bereit',
   'onboarding.backup.scheduled.one': 'Carekey sichert jeden Tag erneut in diesen Ordner, solange es geöffnet ist (nächste Sicherung: {date}).',
   'onboarding.backup.scheduled.other': 'Carekey sichert alle {n} Tage erneut in diesen Ordner, solange es geöffnet ist (nächste Sicherung: {date}).',
+  'onboarding.backup.scheduleLater': 'Ihre Sicherung ist geschrieben, aber automatische Sicherungen sind nicht eingeschaltet. Sie können sie unter Einstellungen → Sicherungen einschalten.',
   'onboarding.backup.keepWords': 'Zum Wiederherstellen brauchen Sie diese Sicherungsdatei und Ihre 24 Wiederherstellungswörter.',
   'onboarding.backup.finish': 'Weiter',
 

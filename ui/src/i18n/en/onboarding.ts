@@ -59,6 +59,7 @@ const onboarding: Catalogue = {
   'onboarding.backup.pendingTitle': 'Your backup is written, but not ready yet',
   'onboarding.backup.scheduled.one': 'Carekey will back up to this folder again every day while it is open (next: {date}).',
   'onboarding.backup.scheduled.other': 'Carekey will back up to this folder again every {n} days while it is open (next: {date}).',
+  'onboarding.backup.scheduleLater': 'Your backup is written, but automatic backups are not on. You can turn them on in Settings → Backups.',
   'onboarding.backup.keepWords': 'To restore, you need this backup file and your 24 recovery words.',
   'onboarding.backup.finish': 'Continue',
 
