@@ -144,7 +144,7 @@ test('my QR', async () => {
   const img = page.getByRole('img', { name: 'Your Carekey QR code' });
   await img.waitFor();
   assert.ok(await img.evaluate((i) => i.complete && i.naturalWidth > 0));
-  await page.getByText('Technical details').click();
+  await page.getByText('Technical details', { exact: true }).click();
   await page.getByText(/^carekey:patient\/v1\//).waitFor();
   await axe(page, 'my qr');
   await shot(page, 'my-qr-1280');
