@@ -30,8 +30,8 @@ test('keyboard only: unlock, share by link, confirm, revoke (Tab / Enter / Space
   await tabTo(page, /^Passphrase$/);
   await page.keyboard.type(PASS);
   await page.keyboard.press('Enter');
-  await heading(page, 'Records');
-  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Records', 'focus on the new heading');
+  await heading(page, 'Who can see my records');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Who can see my records', 'focus on the new heading');
 
   await tabTo(page, /^Share$/, { back: true });
   const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);

@@ -55,11 +55,8 @@ test('create a wallet: strength feedback, keyring opt-in, recovery kit shown onc
   assert.equal(await page.locator('ol.words').evaluate((n) => getComputedStyle(n).visibility), 'visible');
   await shot(page, 'recovery-kit-print');
   await page.emulateMedia({ media: 'screen' });
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await page.getByRole('alert').filter({ hasText: /Tick the box/ }).waitFor();
-  await page.getByLabel(/I have written down/).check();
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await heading(page, 'Records');
+  await page.getByRole('button', { name: 'I have written them down' }).click();
+  await heading(page, 'Make your first backup');
   // Shown once: coming back shows no words.
   await page.evaluate(() => { location.hash = '#/recovery-kit'; });
   await page.getByText(/shown only once, right after the wallet is created/).waitFor();
@@ -88,7 +85,7 @@ test('restore from words and a backup file', async () => {
   await page.getByLabel('Recovery words').fill(
     '1. harbor 2. velvet orbit maple quiet lantern cobalt meadow ripple saddle timber violin walnut ember fabric glacier hazel island jungle kernel ladder mosaic nectar oyster');
   await page.getByRole('button', { name: 'Restore wallet' }).click();
-  await heading(page, 'Records');
+  await heading(page, 'Who can see my records');
   const [args] = await mockCalls(page, 'restoreWallet');
   assert.equal(args.backupPath, '/media/usb/carekey-backup.ckb');
   await s.done();
@@ -109,7 +106,7 @@ test('unlock: a wrong passphrase shows an error and keeps focus in the field; lo
   await shot(page, 'unlock-wrong-passphrase-1280');
   await page.getByLabel('Passphrase').fill(PASS);
   await page.getByRole('button', { name: 'Unlock', exact: true }).click();
-  await heading(page, 'Records');
+  await heading(page, 'Who can see my records');
   // Turn on keyring unlock in Settings, lock, unlock without typing.
   await page.getByRole('link', { name: 'Settings' }).click();
   await heading(page, 'Settings');
@@ -118,7 +115,7 @@ test('unlock: a wrong passphrase shows an error and keeps focus in the field; lo
   await page.getByRole('button', { name: 'Lock' }).click();
   await heading(page, 'Unlock your wallet');
   await page.getByRole('button', { name: 'Unlock with device keyring' }).click();
-  await heading(page, 'Records');
+  await heading(page, 'Who can see my records');
   assert.deepEqual((await mockCalls(page, 'unlock')).at(-1), { passphrase: null });
   await s.done();
 });

@@ -222,6 +222,8 @@ test('settings: nodes, sync now, outbox, add node, KDF, passphrase change, backu
   const s = await open(browser, server.url, { route: '/settings' });
   const { page } = s;
   await heading(page, 'Settings');
+  // Ledger nodes and this device are folded under "Technical details".
+  await page.locator('#technical > summary').click();
   await page.getByText('Argon2id, 64 MiB memory, 3 passes, 4 lanes').waitFor();
   await page.getByText(/Outbox: 0 changes waiting/).waitFor();
   assert.equal(await page.locator('.alarm-banner').isHidden(), true);
@@ -272,10 +274,12 @@ test('settings: nodes, sync now, outbox, add node, KDF, passphrase change, backu
   await page.getByLabel('Repeat the new passphrase').fill('quiet harbor velvet timber nectar');
   await page.getByRole('button', { name: 'Change passphrase' }).click();
   await page.getByText('Passphrase changed.').waitFor();
-  // Backup.
-  await page.getByLabel('Backup file').fill('usb/carekey-backup.ckb');
+  // Backup (a folder; the file is carekey-backup.ckb in it). The key share's node under "Technical details".
+  await page.getByLabel('Folder for the backup').fill('/media/usb');
   await page.getByRole('button', { name: 'Back up now' }).click();
-  await page.getByText('Backup written to /home/patient/usb/carekey-backup.ckb. Sealed with a key share kept on https://ledger.regional-health.example').waitFor();
+  await page.getByText('Your backup is saved: /media/usb/carekey-backup.ckb.').waitFor();
+  await page.locator('.backup-result details > summary').click();
+  await page.getByText('Sealed with a key share kept on https://ledger.regional-health.example').waitFor();
   await s.done();
 });
 
@@ -283,6 +287,7 @@ test('settings: an unreachable node is a problem, not an alarm; outbox grows', a
   const s = await open(browser, server.url, { route: '/settings', query: 'scenario=unlocked&fail=unreachable' });
   const { page } = s;
   await heading(page, 'Settings');
+  await page.locator('#technical > summary').click();
   await page.getByText(/Outbox: 3 changes waiting/).waitFor();
   await page.getByRole('button', { name: 'Sync now' }).click();
   await page.getByRole('alert').filter({ hasText: /1 of 2 nodes could not be reached/ }).waitFor();
@@ -293,9 +298,11 @@ test('settings: an unreachable node is a problem, not an alarm; outbox grows', a
   await axe(page, 'settings unreachable');
   await shot(page, 'settings-node-unreachable-1280');
   // A backup now: its key share could not reach the dead node, and the patient is told.
-  await page.getByLabel('Backup file').fill('usb/b.ckb');
+  await page.getByLabel('Folder for the backup').fill('/media/usb');
   await page.getByRole('button', { name: 'Back up now' }).click();
-  await page.getByRole('alert').filter({ hasText: /ledger\.northcare\.example has not stored its key share yet/ }).waitFor();
+  await page.getByText(/it cannot be restored yet: part of its key still has to reach one of your ledger nodes/).waitFor();
+  await page.locator('.backup-result details > summary').click();
+  await page.getByText(/ledger\.northcare\.example has not stored its key share yet/).waitFor();
   // The dead node's card says what waits for it and why.
   const dead = page.locator('li.node', { hasText: 'ledger.northcare.example' });
   await dead.getByText(/3 changes — last attempt: node unreachable: connection refused/).waitFor();
@@ -324,6 +331,7 @@ test('issue 8: a source that fails verification fails the sync, loudly', async (
   const s = await open(browser, server.url, { route: '/settings', query: 'scenario=unlocked&fail=tampered' });
   const { page } = s;
   await heading(page, 'Settings');
+  await page.locator('#technical > summary').click();
   await page.getByRole('button', { name: 'Sync now' }).click();
   await page.getByRole('alert').filter({ hasText: /Sync failed: 1 of 1 nodes served a log that does not verify/ }).waitFor();
   await page.locator('.sync-results li.alarm', { hasText: /Failed verification: tile .* does not match the signed root/ }).waitFor();

@@ -3,7 +3,7 @@ import { accessLog, grants } from './screens/grants';
 import { grantPage } from './screens/grant';
 import { home } from './screens/home';
 import { receiptPage } from './screens/receipt';
-import { create, recoveryKit, restore, unlock, welcome } from './screens/onboarding';
+import { create, firstBackup, recoveryKit, restore, unlock, welcome } from './screens/onboarding';
 import { recordDetail, records } from './screens/records';
 import { settings } from './screens/settings';
 import { myQr, share, shareDone, shareReview } from './screens/share';
@@ -12,6 +12,7 @@ export const ROUTES: [pattern: string, screen: Screen][] = [
   ['/welcome', welcome],
   ['/create', create],
   ['/recovery-kit', recoveryKit],
+  ['/first-backup', firstBackup],
   ['/restore', restore],
   ['/unlock', unlock],
   ['/home', home],

@@ -1,27 +1,38 @@
-import { h } from '../../lib/dom';
+import { h, replace, uid } from '../../lib/dom';
 import { svgDataUrl } from '../../lib/qr';
+import { t } from '../../i18n';
 import type { Screen } from '../context';
 import { Notice, busy, button, checkbox, page, passphraseFields, section, textInput, withPathChooser } from '../ui';
+import { FolderPicker, backupFileIn, backupResult, localDate } from './backup-folder';
+
+/** Days between scheduled backups, offered at the first backup. */
+const FIRST_SCHEDULE_DAYS = 7;
+
+/** "Step 2 of 3" above the heading of each setup step. */
+function step(el: HTMLElement, n: number): HTMLElement {
+  el.querySelector('.page-head')?.prepend(h('p', { class: 'setup-step' }, t('onboarding.step', { n, of: 3 })));
+  return el;
+}
 
 export const welcome: Screen = {
   title: 'Welcome',
   needs: 'no-wallet',
   render: (ctx) =>
-    page('Welcome to Carekey',
-      'Your health records, encrypted on this device. You decide who may read them and for how long, and you see every access.',
+    page(t('onboarding.welcome.title'),
+      t('onboarding.welcome.lead'),
       ctx.status.erasurePending.length
         ? h('div', { class: 'pending', role: 'status' },
-          h('p', null, h('strong', null, 'Your erased wallet is still telling ledger nodes to stop sharing. '),
-            'Carekey keeps trying every minute while it is open; until a node confirms, it may still hand out what was shared through it.'),
-          h('ul', null, ...ctx.status.erasurePending.map((p) => h('li', null, p))))
+          h('p', null, h('strong', null, t('onboarding.welcome.erasurePending')), ' ', t('onboarding.welcome.erasurePendingWhat')),
+          h('details', { class: 'tech' }, h('summary', null, t('common.technicalDetails')),
+            h('ul', null, ...ctx.status.erasurePending.map((p) => h('li', null, p)))))
         : null,
       h('div', { class: 'choices' },
         h('a', { class: 'choice', href: '#/create' },
-          h('span', { class: 'choice-title' }, 'Create a new wallet'),
-          h('span', { class: 'choice-text' }, 'Start fresh on this device. You will get a recovery kit to keep safe.')),
+          h('span', { class: 'choice-title' }, t('onboarding.welcome.create')),
+          h('span', { class: 'choice-text' }, t('onboarding.welcome.createText'))),
         h('a', { class: 'choice', href: '#/restore' },
-          h('span', { class: 'choice-title' }, 'Restore from a recovery kit'),
-          h('span', { class: 'choice-text' }, 'Use your 24 recovery words and a backup file from another device.'))),
+          h('span', { class: 'choice-title' }, t('onboarding.welcome.restore')),
+          h('span', { class: 'choice-text' }, t('onboarding.welcome.restoreText')))),
     ),
 };
 
@@ -30,16 +41,13 @@ export const create: Screen = {
   needs: 'no-wallet',
   render: (ctx) => {
     const notice = new Notice();
-    const pass = passphraseFields();
-    const store = ctx.status.secretStore.startsWith('file store')
-      ? 'no OS keyring here: a protected file beside the wallet'
-      : 'the OS keyring';
-    const keyring = checkbox(`Also unlock on this device without the passphrase (${store})`, {},
-      'Convenient, but anyone who can sign in to this computer account could then open your wallet without the passphrase.');
-    const submit = button('Create wallet', { type: 'submit', class: 'btn primary' });
+    const pass = passphraseFields(t('onboarding.create.passphrase'));
+    const store = ctx.status.secretStore.startsWith('file store') ? t('onboarding.create.storeFile') : t('onboarding.create.storeKeyring');
+    const keyring = checkbox(t('onboarding.create.keyring', { store }), {}, t('onboarding.create.keyringHint'));
+    const submit = button(t('onboarding.create.submit'), { type: 'submit', class: 'btn primary' });
     const form = h('form', { class: 'form', novalidate: true },
-      h('p', null, 'Choose a passphrase only you know. It protects every record on this device; Carekey cannot reset it.'),
-      pass.wrap, keyring.wrap, notice.el, h('div', { class: 'actions' }, h('a', { class: 'btn secondary', href: '#/welcome' }, 'Back'), submit));
+      h('p', null, t('onboarding.create.intro')),
+      pass.wrap, keyring.wrap, notice.el, h('div', { class: 'actions' }, h('a', { class: 'btn secondary', href: '#/welcome' }, t('common.back')), submit));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       const problem = pass.validate();
@@ -55,7 +63,7 @@ export const create: Screen = {
         ctx.go('#/recovery-kit');
       }
     });
-    return page('Create your wallet', null, section('Choose a passphrase', form));
+    return step(page(t('onboarding.create.title'), null, section(t('onboarding.create.section'), form)), 1);
   },
 };
 
@@ -65,76 +73,181 @@ export const recoveryKit: Screen = {
   render: (ctx) => {
     const kit = ctx.session.recoveryKit;
     if (!kit) {
-      return page('Your recovery kit', null, h('div', { class: 'card' },
-        h('p', null, 'The recovery kit is shown only once, right after the wallet is created. It is not stored anywhere on this device.'),
-        h('a', { class: 'btn primary', href: '#/records' }, 'Go to records')));
+      return page(t('onboarding.kit.title'), null, h('div', { class: 'card' },
+        h('p', null, t('onboarding.kit.gone')),
+        h('a', { class: 'btn primary', href: '#/home' }, t('onboarding.kit.goHome'))));
     }
     const notice = new Notice();
     const text = [
-      'Carekey recovery kit',
+      t('onboarding.kit.fileTitle'),
       '',
-      'Keep this private. With these words and a backup file, anyone can restore this wallet.',
+      t('onboarding.kit.fileWarning'),
       '',
       ...kit.words.map((w, i) => `${String(i + 1).padStart(2, ' ')}. ${w}`),
       '',
     ].join('\n');
-    const path = withPathChooser(ctx.backend, textInput('File name', { value: 'carekey-recovery-kit.txt', autocomplete: 'off' }), 'save', 'Save the recovery kit');
-    const save = button('Save as text file', { class: 'btn secondary' });
+    const path = withPathChooser(ctx.backend, textInput(t('onboarding.kit.fileName'), { value: 'carekey-recovery-kit.txt', autocomplete: 'off' }), 'save', t('onboarding.kit.saveDialog'));
+    const save = button(t('onboarding.kit.save'), { class: 'btn secondary' });
     save.addEventListener('click', async () => {
       const saved = await busy(save, notice, async () => { await ctx.backend.saveText({ path: path.input.value, text }); return true; });
-      if (saved) notice.ok(`Saved to ${path.input.value}. Move it somewhere only you can reach (not next to the wallet).`);
+      if (saved) notice.ok(t('onboarding.kit.saved', { path: path.input.value }));
     });
-    const print = button('Print', { class: 'btn secondary' });
+    const print = button(t('onboarding.kit.print'), { class: 'btn secondary' });
     print.addEventListener('click', () => window.print());
-    const stored = checkbox('I have written down, saved or printed my recovery kit');
-    const done = button('Continue', { class: 'btn primary' });
+    // One primary action: the patient says the words are stored, and setup moves on.
+    const done = button(t('onboarding.kit.done'), { class: 'btn primary' });
     done.addEventListener('click', () => {
-      if (!stored.input.checked) {
-        notice.problem('Tick the box once your recovery kit is stored safely. You will not see these words again.');
-        stored.input.focus();
-        return;
-      }
       ctx.session.recoveryKit = undefined;
-      ctx.go('#/records');
+      ctx.go('#/first-backup');
     });
-    return page('Your recovery kit',
+    return step(page(t('onboarding.kit.title'),
       null,
       h('div', { class: 'callout warning', role: 'note' },
-        h('strong', null, 'Shown only this once. '),
-        'Write these 24 words down, or save or print them now. With them and a backup file you can restore your wallet on a new device. Anyone who has them can too, so keep them private.'),
-      h('section', { class: 'card print-area', 'aria-label': 'Recovery words' },
-        h('h2', null, 'Recovery words'),
+        h('strong', null, t('onboarding.kit.once')), ' ', t('onboarding.kit.onceWhat')),
+      h('section', { class: 'card print-area', 'aria-label': t('onboarding.kit.words') },
+        h('h2', null, t('onboarding.kit.words')),
         h('ol', { class: 'words' }, ...kit.words.map((w) => h('li', null, h('span', { class: 'word' }, w)))),
-        h('img', { class: 'qr', src: svgDataUrl(kit.qrSvg), alt: 'QR code of the recovery kit (the same 24 words)', width: '220', height: '220' }),
+        h('img', { class: 'qr', src: svgDataUrl(kit.qrSvg), alt: t('onboarding.kit.qrAlt'), width: '220', height: '220' }),
       ),
-      section('Keep a copy', h('div', { class: 'row' }, path.wrap, save), h('div', { class: 'actions' }, print)),
-      h('div', { class: 'card' }, stored.wrap, notice.el, h('div', { class: 'actions' }, done)),
-    );
+      section(t('onboarding.kit.copy'), h('div', { class: 'row' }, path.wrap, save), h('div', { class: 'actions' }, print), notice.el),
+      h('div', { class: 'card' }, h('p', null, t('onboarding.kit.doneHint')), h('div', { class: 'actions' }, done)),
+    ), 2);
   },
 };
 
-export const restore: Screen = {
-  title: 'Restore your wallet',
-  needs: 'no-wallet',
+/**
+ * The last setup step: a first backup to a place off this device, and backups on a schedule.
+ * A patient who only presses primary buttons ends here with a backup.
+ */
+export const firstBackup: Screen = {
+  title: 'Your first backup',
+  needs: 'unlocked',
   render: (ctx) => {
     const notice = new Notice();
-    const words = h('textarea', { id: 'restore-words', rows: '4', autocomplete: 'off', spellcheck: 'false', autocapitalize: 'none', 'aria-describedby': 'restore-count' });
-    const count = h('p', { class: 'hint', id: 'restore-count', 'aria-live': 'polite' }, '0 of 24 words');
-    const parse = () => words.value.trim().toLowerCase().split(/[\s,]+/).map((w) => w.replace(/^\d+\.?/, '')).filter(Boolean);
-    words.addEventListener('input', () => { count.textContent = `${parse().length} of 24 words`; });
-    const backupPath = withPathChooser(ctx.backend, textInput('Backup file', { placeholder: '/media/usb/carekey-backup.ckb', autocomplete: 'off' }, 'The backup file made on your old device (Settings → Backup).'), 'open', 'Open a Carekey backup');
-    const pass = passphraseFields('New passphrase');
-    const submit = button('Restore wallet', { type: 'submit', class: 'btn primary' });
+    const result = h('div', { class: 'backup-result', tabindex: '-1' });
+    const run = button(t('onboarding.backup.run'), { class: 'btn primary' });
+    const auto = checkbox(t('onboarding.backup.auto', { n: FIRST_SCHEDULE_DAYS }), { checked: true }, t('onboarding.backup.autoHint'));
+    const skip = h('a', { class: 'skip-link', href: '#/home' }, t('onboarding.backup.skip'));
+    const choosing = ctx.backend.kind === 'tauri';
+    // With a folder chooser, "Back up now" appears once a folder the wallet accepts is chosen.
+    const showRun = () => { run.hidden = choosing && (!picker.chosen() || picker.blocked()); };
+    const picker: FolderPicker = new FolderPicker(ctx, {
+      primaryChooser: true,
+      onUseAnyway: () => void backUp(),
+      onChange: () => showRun(),
+    });
+    showRun();
+    const form = h('div', { class: 'form' }, picker.el, auto.wrap, notice.el, h('div', { class: 'actions' }, run, skip));
+
+    const backUp = async () => {
+      const folder = picker.folder();
+      if (!folder) {
+        notice.problem(t('onboarding.backup.chooseFirst'));
+        picker.focus();
+        return;
+      }
+      const done = await busy(run, notice, async () => {
+        const place = await picker.check();
+        if (!place.ok) return null;
+        const b = await ctx.backend.backup({ path: backupFileIn(folder) });
+        let nextAt: number | null = null;
+        let scheduleFailed: unknown = null;
+        if (auto.input.checked) {
+          try {
+            await ctx.backend.setBackupSchedule({ folder, everyDays: FIRST_SCHEDULE_DAYS });
+            // The wallet says when the next one is due.
+            nextAt = (await ctx.backend.home()).backup.schedule?.nextAt ?? null;
+          } catch (err) {
+            scheduleFailed = err;
+          }
+        }
+        return { b, nextAt, scheduleFailed };
+      }, form);
+      if (done === null) {
+        // The wallet's verdict (announced) says why not here: back to choosing the folder.
+        picker.focus();
+        return;
+      }
+      if (!done) return;
+      const r = backupResult(done.b);
+      const headId = uid('done');
+      // The backup is written even when the schedule could not be set: say both.
+      let scheduleProblem: HTMLElement | null = null;
+      if (done.scheduleFailed) {
+        const n = new Notice();
+        n.error(done.scheduleFailed);
+        scheduleProblem = h('div', null, n.el, h('p', null, t('onboarding.backup.scheduleLater')));
+      }
+      const next = h('a', { class: 'btn primary', href: '#/home' }, t('onboarding.backup.finish'));
+      replace(result, h('section', { class: 'card', 'aria-labelledby': headId },
+        h('h2', { id: headId }, r.ok ? t('onboarding.backup.doneTitle') : t('onboarding.backup.pendingTitle')),
+        h('p', { class: r.ok ? 'notice ok' : 'notice info' }, r.text),
+        done.nextAt !== null ? h('p', null, t('onboarding.backup.scheduled', { n: FIRST_SCHEDULE_DAYS, date: localDate(done.nextAt) })) : null,
+        scheduleProblem,
+        h('p', null, t('onboarding.backup.keepWords')),
+        r.details,
+        h('div', { class: 'actions' }, next)));
+      where.hidden = true;
+      ctx.announce(r.ok ? t('onboarding.backup.doneTitle') : t('onboarding.backup.pendingTitle'));
+      next.focus();
+    };
+    run.addEventListener('click', () => void backUp());
+    const where = section(t('onboarding.backup.whereTitle'), form);
+
+    return step(page(t('onboarding.backup.title'), t('onboarding.backup.lead'),
+      section(t('onboarding.backup.whyTitle'),
+        h('p', null, t('onboarding.backup.why')),
+        h('ul', { class: 'places' },
+          h('li', null, t('onboarding.backup.usb')),
+          h('li', null, t('onboarding.backup.synced'))),
+        h('p', { class: 'muted' }, t('onboarding.backup.encrypted'))),
+      where,
+      result,
+    ), 3);
+  },
+};
+
+function restoreWords(text: string): string[] {
+  return text.trim().toLowerCase().split(/[\s,;]+/).map((w) => w.replace(/^\d+[.)]?/, '')).filter(Boolean);
+}
+
+/**
+ * Restore from the recovery words and a backup file. With a wallet on this device (a forgotten
+ * passphrase, or Settings → "Restore from a backup…") it replaces that wallet, which the wallet
+ * keeps aside rather than deleting.
+ */
+export const restore: Screen = {
+  title: 'Restore your wallet',
+  needs: 'nothing',
+  render: (ctx) => {
+    const replacing = ctx.status.walletExists;
+    const backTo = !replacing ? '#/welcome' : ctx.status.unlocked ? '#/settings' : '#/unlock';
+    const notice = new Notice();
+    const words = h('textarea', { id: 'restore-words', rows: '4', autocomplete: 'off', spellcheck: 'false', autocapitalize: 'none', 'aria-describedby': 'restore-count restore-words-hint' });
+    const count = h('p', { class: 'hint', id: 'restore-count', 'aria-live': 'polite' }, t('onboarding.restore.count', { n: 0 }));
+    words.addEventListener('input', () => { count.textContent = t('onboarding.restore.count', { n: restoreWords(words.value).length }); });
+    const backupPath = withPathChooser(ctx.backend,
+      textInput(t('onboarding.restore.file'), { placeholder: '/media/usb/carekey-backup.ckb', autocomplete: 'off' }, t('onboarding.restore.fileHint')),
+      'open', t('onboarding.restore.fileDialog'));
+    const pass = passphraseFields(t('onboarding.restore.passphrase'));
+    const submit = button(replacing ? t('onboarding.restore.submitReplace') : t('onboarding.restore.submit'), { type: 'submit', class: 'btn primary' });
     const form = h('form', { class: 'form', novalidate: true },
-      h('div', { class: 'field' }, h('label', { for: 'restore-words' }, 'Recovery words'), words, count),
+      h('div', { class: 'field' },
+        h('label', { for: 'restore-words' }, t('onboarding.restore.words')), words,
+        h('p', { class: 'hint', id: 'restore-words-hint' }, t('onboarding.restore.wordsHint')), count),
       backupPath.wrap, pass.wrap, notice.el,
-      h('div', { class: 'actions' }, h('a', { class: 'btn secondary', href: '#/welcome' }, 'Back'), submit));
+      h('div', { class: 'actions' }, h('a', { class: 'btn secondary', href: backTo }, t('common.back')), submit));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
-      const list = parse();
+      const list = restoreWords(words.value);
       if (list.length !== 24) {
-        notice.problem(`The recovery kit has 24 words; ${list.length} typed.`);
+        notice.problem(t('onboarding.restore.wrongCount', { n: list.length }));
         words.focus();
+        return;
+      }
+      if (!backupPath.input.value.trim()) {
+        notice.problem(t('onboarding.restore.noFile'));
+        backupPath.input.focus();
         return;
       }
       const problem = pass.validate();
@@ -143,17 +256,33 @@ export const restore: Screen = {
         pass.focus();
         return;
       }
-      const ok = await busy(submit, notice, async () => {
-        await ctx.backend.restoreWallet({ words: list, backupPath: backupPath.input.value.trim(), passphrase: pass.value() });
-        return true;
+      const failed: { code?: string } = {};
+      notice.clear();
+      const ok = await busy(submit, null, async () => {
+        try {
+          await ctx.backend.restoreWallet({ words: list, backupPath: backupPath.input.value.trim(), passphrase: pass.value(), replaceExisting: replacing });
+          return true;
+        } catch (err) {
+          failed.code = notice.error(err).code;
+          return false;
+        }
       }, form);
       if (ok) {
         await ctx.refreshStatus();
-        ctx.announce('Wallet restored.');
-        ctx.go('#/records');
+        ctx.announce(t('onboarding.restore.done'));
+        ctx.go('#/home');
+        return;
       }
+      // Take the patient to the part the wallet complained about.
+      if (failed.code === 'crypto' || failed.code === 'bad_words') words.focus();
+      else if (failed.code === 'bad_input' || failed.code === 'io' || failed.code === 'not_found' || failed.code === 'bad_backup') backupPath.input.focus();
     });
-    return page('Restore your wallet', 'Your records come back from the backup file; the recovery words open it.', section('Recovery kit and backup', form));
+    const intro = replacing
+      ? h('div', { class: 'callout warning restore-replace', role: 'note' },
+        h('p', null, h('strong', null, t('onboarding.restore.replaceTitle')), ' ', t('onboarding.restore.replaceKept')),
+        h('p', null, t('onboarding.restore.replaceNeeds')))
+      : null;
+    return page(t('onboarding.restore.title'), t('onboarding.restore.lead'), intro, section(t('onboarding.restore.section'), form));
   },
 };
 
@@ -162,18 +291,18 @@ export const unlock: Screen = {
   needs: 'locked',
   render: (ctx) => {
     const notice = new Notice();
-    const pass = textInput('Passphrase', { type: 'password', autocomplete: 'current-password', required: true });
-    const submit = button('Unlock', { type: 'submit', class: 'btn primary' });
+    const pass = textInput(t('onboarding.unlock.passphrase'), { type: 'password', autocomplete: 'current-password', required: true });
+    const submit = button(t('onboarding.unlock.submit'), { type: 'submit', class: 'btn primary' });
     const done = async () => {
       await ctx.refreshStatus();
-      ctx.announce('Wallet unlocked.');
-      ctx.go('#/records');
+      ctx.announce(t('onboarding.unlock.done'));
+      ctx.go('#/home');
     };
     const form = h('form', { class: 'form', novalidate: true }, pass.wrap, notice.el, h('div', { class: 'actions' }, submit));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       if (!pass.input.value) {
-        notice.problem('Type your passphrase.');
+        notice.problem(t('onboarding.unlock.empty'));
         pass.input.focus();
         return;
       }
@@ -186,14 +315,17 @@ export const unlock: Screen = {
     });
     let keyringButton: HTMLButtonElement | null = null;
     if (ctx.status.keyringUnlock) {
-      keyringButton = button('Unlock with device keyring', { class: 'btn secondary' });
+      keyringButton = button(t('onboarding.unlock.keyring'), { class: 'btn secondary' });
       const kb = keyringButton;
       kb.addEventListener('click', async () => {
         const ok = await busy(kb, notice, async () => { await ctx.backend.unlock({ passphrase: null }); return true; });
         if (ok) await done();
       });
     }
-    return page('Unlock your wallet', 'Your records stay encrypted until you unlock.',
-      h('div', { class: 'card narrow' }, form, keyringButton ? h('div', { class: 'actions alt' }, h('span', null, 'or'), keyringButton) : null));
+    return page(t('onboarding.unlock.title'), t('onboarding.unlock.lead'),
+      h('div', { class: 'card narrow' }, form,
+        keyringButton ? h('div', { class: 'actions alt' }, h('span', null, t('onboarding.unlock.or')), keyringButton) : null,
+        h('p', { class: 'forgot' }, h('a', { href: '#/restore' }, t('onboarding.unlock.forgot')))));
   },
 };
+
