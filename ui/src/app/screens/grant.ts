@@ -45,8 +45,9 @@ export async function stopSharing(ctx: Ctx, btn: HTMLButtonElement, notice: Noti
       technical(r.backupProblems.map((p, i) => [String(i + 1), p])));
   }
   if (r.waitingFor.length) parts.push(technical([[t('grants.tech.waitingFor'), r.waitingFor.join(', ')]]));
-  // The notice is a polite live region: it announces the result itself.
-  notice.ok(...parts);
+  // The notice is a polite live region: it announces the result itself. Still ending: not green yet.
+  if (r.waitingFor.length) notice.info(...parts);
+  else notice.ok(...parts);
   return true;
 }
 

@@ -40,7 +40,7 @@ const home: Catalogue = {
   'home.glance.backupSharePending': 'Sie lässt sich erst wiederherstellen, wenn ein Ledger-Knoten ihren Schlüssel erhalten hat; Carekey versucht es weiter.',
   'home.glance.backupLink': 'Sicherungen',
   'home.glance.nextEnd': 'Endet als Nächstes',
-  'home.glance.nextEndNone': 'Zurzeit ist nichts geteilt.',
+  'home.glance.nextEndNone': 'Keine aktive Freigabe.',
   'home.glance.nextEndText': '{who}: {when} ({date})',
   'home.glance.latest': 'Letzter Zugriff',
   'home.glance.latestNone': 'Bisher hat niemand Ihre Daten geöffnet.',

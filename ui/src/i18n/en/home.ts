@@ -40,7 +40,7 @@ const home: Catalogue = {
   'home.glance.backupSharePending': 'It cannot be restored until a ledger node has received its key; Carekey keeps trying.',
   'home.glance.backupLink': 'Backups',
   'home.glance.nextEnd': 'Ends next',
-  'home.glance.nextEndNone': 'Nothing is shared right now.',
+  'home.glance.nextEndNone': 'No active sharing.',
   'home.glance.nextEndText': '{who}: {when} ({date})',
   'home.glance.latest': 'Latest access',
   'home.glance.latestNone': 'Nobody has opened your records yet.',
