@@ -768,9 +768,6 @@ export class MockBackend implements Backend {
   async markAccessesSeen(): Promise<void> {
     await this.enter('markAccessesSeen');
     this.accessesSeen = this.access.length;
-    // The unseen count changed: the wallet tells the window (the badge goes to 0).
-    const status = this.status();
-    for (const l of this.ledgerListeners) l(status);
   }
 
   async ledgerStatus(): Promise<LedgerStatusView> {
