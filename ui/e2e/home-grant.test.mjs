@@ -213,14 +213,14 @@ test('German: home, a grant page, all sharing and activity', async () => {
   await s.done();
 });
 
-test('390 px and dark: grant page and activity', async () => {
-  for (const route of [`/grants/${BERG_GRANT}`, '/access', '/grants']) {
+test('390 px and dark: home, grant page, all sharing and activity', async () => {
+  for (const route of ['/home', `/grants/${BERG_GRANT}`, '/access', '/grants']) {
     const s = await open(browser, s0(), { route, width: 390, height: 844, dark: true });
     await s.page.locator('main h1').waitFor();
     await s.page.waitForFunction(() => !document.querySelector('[aria-busy="true"], .loading'));
     await noSideScroll(s.page, `${route} 390 dark`);
     await axe(s.page, `${route} 390 dark`);
-    await shot(s.page, `${route === '/access' ? 'activity' : route === '/grants' ? 'all-sharing' : 'grant'}-390-dark`);
+    await shot(s.page, `${{ '/home': 'home', '/access': 'activity', '/grants': 'all-sharing' }[route] ?? 'grant'}-390-dark`);
     await s.done();
   }
 });
