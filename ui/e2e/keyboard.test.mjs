@@ -50,17 +50,26 @@ test('keyboard only: unlock, share by link, confirm, revoke (Tab / Enter / Space
   await heading(page, 'Shared');
   assert.deepEqual((await mockCalls(page, 'share'))[0].resourceTypes, ['AllergyIntolerance', 'Condition']);
 
+<<<<<<< HEAD
   await page.evaluate(() => { location.hash = '#/grants'; });
   await heading(page, 'Grants');
+=======
+  await tabTo(page, /^See grants$/);
+  await page.keyboard.press('Enter');
+  await heading(page, 'All sharing');
+>>>>>>> ui-home
   await page.locator('.grants').first().waitFor();
-  await tabTo(page, /^Revoke access for Dr\. Anna Berg/);
+  await tabTo(page, /^Dr\. Anna Berg/);
+  await page.keyboard.press('Enter');
+  await heading(page, 'Dr. Anna Berg');
+  await tabTo(page, /^Stop sharing$/);
   await page.keyboard.press('Enter');
   await page.getByRole('dialog').waitFor();
   assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Cancel', 'the dialog focuses the safe choice');
   await page.keyboard.press('Tab');
-  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Revoke access');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Stop sharing');
   await page.keyboard.press('Enter');
-  await page.getByText(/revoked\. \d+ records? re-keyed/).waitFor();
+  await page.getByText(/can no longer open your records\. \d+ records? (was|were) locked/).waitFor();
   assert.equal((await mockCalls(page, 'revoke')).length, 1);
   await s.done();
 });
@@ -68,7 +77,7 @@ test('keyboard only: unlock, share by link, confirm, revoke (Tab / Enter / Space
 test('keyboard only: the skip link jumps to the content', async () => {
   const s = await open(browser, server.url, { route: '/grants' });
   const { page } = s;
-  await heading(page, 'Grants');
+  await heading(page, 'All sharing');
   await tabTo(page, /^Skip to content$/, { back: true, max: 15 });
   await page.keyboard.press('Enter');
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');

@@ -16,8 +16,8 @@ const SCREENS = [
   ['records', 'scenario=unlocked', '/records', 'Records'],
   ['share', 'scenario=unlocked', '/share', 'Share with a provider'],
   ['my-qr', 'scenario=unlocked', '/my-qr', 'My QR code'],
-  ['grants', 'scenario=unlocked', '/grants', 'Grants'],
-  ['access', 'scenario=unlocked', '/access', 'Access log'],
+  ['grants', 'scenario=unlocked', '/grants', 'All sharing'],
+  ['access', 'scenario=unlocked', '/access', 'Activity'],
   ['settings', 'scenario=unlocked&fail=alarm,unreachable', '/settings', 'Settings'],
 ];
 

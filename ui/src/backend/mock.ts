@@ -343,6 +343,8 @@ export class MockBackend implements Backend {
     this.records = scenario === 'new' ? [] : seedRecords();
     this.grants = scenario === 'new' ? [] : seedGrants(this.records);
     this.access = scenario === 'new' ? [] : seedAccess(this.grants, this.records);
+    // The seeded pharmacy grant was stopped 10 days ago, the orthopaedics one deleted 160 days ago.
+    for (const g of this.grants) if (g.status === 'revoked' || g.status === 'erased') this.endedAt.set(g.id, MOCK_NOW - (g.status === 'revoked' ? 10 : 160) * DAY);
     if (this.failures.has('unreachable')) this.outboxPending = 3;
     this.nodes = this.seedNodes();
     if (options.grants === 'none') {
@@ -631,6 +633,7 @@ export class MockBackend implements Backend {
     await this.enter('eraseGrant', args);
     const grant = this.grant(args.grantId);
     grant.status = 'erased';
+    if (!this.endedAt.has(grant.id)) this.endedAt.set(grant.id, MOCK_NOW);
     return this.receipt(`grant ${grant.id}`, [`key wraps of grant ${grant.id}`, `the shared bundle on the nodes (${grant.records.length} records)`]);
   }
 

@@ -1,20 +1,31 @@
-/** How dates, durations, sizes, keys and FHIR categories read in the app. Pure functions. */
+/**
+ * How dates, durations, sizes, keys and FHIR categories read in the app. Pure functions of their
+ * arguments and the current language (`locale()`); the words come from the catalogue.
+ *
+ * Times are shown in the patient's LOCAL time zone. Every function that turns an instant into
+ * words takes an optional `timeZone` (an IANA name) so tests can pin one; leave it out in screens.
+ */
 import type { RecordView } from '../bindings/RecordView';
-import { locale } from '../i18n';
+import { locale, t } from '../i18n';
 
-const LOCALE = 'en-GB';
+const DAY = 86400;
 
-/** "14 Mar 2025" (UTC by default so every machine shows the same day for the same instant). */
-export function formatDate(unixSecs: number, timeZone = 'UTC'): string {
-  return new Intl.DateTimeFormat(LOCALE, { day: 'numeric', month: 'short', year: 'numeric', timeZone }).format(unixSecs * 1000);
+/** "14 Mar 2025" in the local time zone. */
+export function formatDate(unixSecs: number, timeZone?: string): string {
+  return new Intl.DateTimeFormat(locale(), { day: 'numeric', month: 'short', year: 'numeric', timeZone }).format(unixSecs * 1000);
 }
 
-/** "14 Mar 2025, 09:30 UTC". */
-export function formatDateTime(unixSecs: number, timeZone = 'UTC'): string {
-  const d = new Intl.DateTimeFormat(LOCALE, {
+/** "14 Mar 2025, 09:30" in the local time zone ("… UTC" when UTC is asked for explicitly). */
+export function formatDateTime(unixSecs: number, timeZone?: string): string {
+  const d = new Intl.DateTimeFormat(locale(), {
     day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false, timeZone,
   }).format(unixSecs * 1000);
   return timeZone === 'UTC' ? `${d} UTC` : d;
+}
+
+/** "09:30" (24-hour clock) in the local time zone. */
+export function formatTime(unixSecs: number, timeZone?: string): string {
+  return new Intl.DateTimeFormat(locale(), { hour: '2-digit', minute: '2-digit', hour12: false, timeZone }).format(unixSecs * 1000);
 }
 
 /** FHIR date strings ("2025-02-18", "2025-02", "2025-02-18T10:00:00Z") as "18 Feb 2025". */
@@ -24,27 +35,29 @@ export function formatClinicalDate(date: string | null): string {
   if (!m) return date;
   const [, y, mo, d] = m;
   if (!mo) return y;
-  const month = new Intl.DateTimeFormat(LOCALE, { month: 'short', timeZone: 'UTC' }).format(Date.UTC(Number(y), Number(mo) - 1, 1));
-  return d ? `${Number(d)} ${month} ${y}` : `${month} ${y}`;
+  const at = Date.UTC(Number(y), Number(mo) - 1, d ? Number(d) : 1);
+  return new Intl.DateTimeFormat(locale(), d
+    ? { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' }
+    : { month: 'short', year: 'numeric', timeZone: 'UTC' }).format(at);
 }
 
 const UNITS: [number, string][] = [
-  [365 * 86400, 'year'], [30 * 86400, 'month'], [7 * 86400, 'week'], [86400, 'day'], [3600, 'hour'], [60, 'minute'], [1, 'second'],
+  [365 * DAY, 'year'], [30 * DAY, 'month'], [7 * DAY, 'week'], [DAY, 'day'], [3600, 'hour'], [60, 'minute'], [1, 'second'],
 ];
 
 /** "30 days", "1 hour", "2 weeks", "1 day 6 hours": the largest unit that divides, then one more. */
 export function formatDuration(secs: number): string {
-  if (!Number.isFinite(secs) || secs <= 0) return '0 seconds';
+  if (!Number.isFinite(secs) || secs <= 0) return t('common.unit.second', { n: 0 });
   const parts: string[] = [];
   let rest = Math.round(secs);
   for (const [size, name] of UNITS) {
     if (parts.length === 2) break;
     // Months and weeks only when exact: "30 days" reads better than "1 month" for a grant.
     if ((name === 'month' || name === 'week') && rest % size !== 0) continue;
-    if (name === 'month' && rest % (365 * 86400) !== 0 && rest < 365 * 86400) continue;
+    if (name === 'month' && rest % (365 * DAY) !== 0 && rest < 365 * DAY) continue;
     const n = Math.floor(rest / size);
     if (n > 0) {
-      parts.push(`${n} ${name}${n === 1 ? '' : 's'}`);
+      parts.push(t(`common.unit.${name}`, { n }));
       rest -= n * size;
     } else if (parts.length > 0) {
       break;
@@ -57,8 +70,60 @@ export function formatDuration(secs: number): string {
 export function formatRelative(unixSecs: number, now: number): string {
   const delta = unixSecs - now;
   const abs = Math.abs(delta);
-  const text = abs < 60 ? 'less than a minute' : formatDuration(abs >= 86400 ? Math.round(abs / 86400) * 86400 : abs >= 3600 ? Math.round(abs / 3600) * 3600 : Math.round(abs / 60) * 60);
-  return delta >= 0 ? `in ${text}` : `${text} ago`;
+  if (abs < 60) return t(delta >= 0 ? 'common.time.inLessThanMinute' : 'common.time.lessThanMinuteAgo');
+  const [unit, size]: [Intl.RelativeTimeFormatUnit, number] = abs >= DAY ? ['day', DAY] : abs >= 3600 ? ['hour', 3600] : ['minute', 60];
+  const n = Math.round(abs / size);
+  return new Intl.RelativeTimeFormat(locale(), { numeric: 'always' }).format(delta >= 0 ? n : -n, unit);
+}
+
+/** The calendar day of an instant in a time zone, as a day count (for "today", "yesterday"). */
+export function dayNumber(unixSecs: number, timeZone?: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', { year: 'numeric', month: 'numeric', day: 'numeric', timeZone }).formatToParts(unixSecs * 1000);
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  return Math.round(Date.UTC(get('year'), get('month') - 1, get('day')) / (DAY * 1000));
+}
+
+/**
+ * How long until a grant ends: "23 days left", "ends tomorrow at 09:00", "ends today at 17:08",
+ * "ended". Counted in calendar days of the local time zone.
+ */
+export function timeLeft(notAfter: number, now: number, timeZone?: string): string {
+  if (notAfter <= now) return t('common.time.ended');
+  const days = dayNumber(notAfter, timeZone) - dayNumber(now, timeZone);
+  const time = formatTime(notAfter, timeZone);
+  if (days <= 0) return t('common.time.endsTodayAt', { time });
+  if (days === 1) return t('common.time.endsTomorrowAt', { time });
+  return t('common.time.daysLeft', { n: days });
+}
+
+/** When something happened: "just now", "2 min ago", "3 hours ago", "yesterday", "12 days ago", "on 14 Mar 2025". */
+export function agoPhrase(at: number, now: number, timeZone?: string): string {
+  const secs = now - at;
+  if (secs < 60) return t('common.time.justNow');
+  if (secs < 3600) return t('common.time.minutesAgo', { n: Math.floor(secs / 60) });
+  const days = dayNumber(now, timeZone) - dayNumber(at, timeZone);
+  if (days <= 0) return t('common.time.hoursAgo', { n: Math.floor(secs / 3600) });
+  if (days === 1) return t('common.time.yesterday');
+  if (days < 60) return t('common.time.daysAgo', { n: days });
+  return t('common.time.onDate', { date: formatDate(at, timeZone) });
+}
+
+/** A deadline: "respond by 17:08 today", "respond by 09:00 tomorrow", "respond by 20 Mar 2025, 09:00". */
+export function dueBy(at: number, now: number, timeZone?: string): string {
+  if (at <= now) return t('common.time.respondPassed');
+  const days = dayNumber(at, timeZone) - dayNumber(now, timeZone);
+  const time = formatTime(at, timeZone);
+  if (days <= 0) return t('common.time.respondByToday', { time });
+  if (days === 1) return t('common.time.respondByTomorrow', { time });
+  return t('common.time.respondByDate', { date: formatDateTime(at, timeZone) });
+}
+
+/** A heading for a day of events: "Today", "Yesterday", "Wednesday 12 March 2025". */
+export function dayHeading(at: number, now: number, timeZone?: string): string {
+  const days = dayNumber(now, timeZone) - dayNumber(at, timeZone);
+  if (days === 0) return t('common.day.today');
+  if (days === 1) return t('common.day.yesterday');
+  return new Intl.DateTimeFormat(locale(), { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone }).format(at * 1000);
 }
 
 /** "184 KB", "46.0 MB" (decimal units, as file managers show). */
@@ -71,7 +136,7 @@ export function formatBytes(bytes: number): string {
     value /= 1000;
     unit++;
   } while (value >= 1000 && unit < units.length - 1);
-  return `${value >= 100 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
+  return `${value >= 100 ? Math.round(value) : new Intl.NumberFormat(locale(), { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(value)} ${units[unit]}`;
 }
 
 /** "3f2a9c…e81b": enough of a key to compare by eye. */
@@ -86,27 +151,27 @@ export function groupedKey(hex: string): string {
 
 export interface Category { id: string; label: string; description: string }
 
+const CATEGORY_IDS = ['allergies', 'medications', 'conditions', 'observations', 'immunizations', 'procedures', 'documents', 'patient', 'other', 'file'];
+
+function category(id: string): Category {
+  return {
+    id,
+    // Read from the catalogue each time, so a language change shows at once.
+    get label() { return t(`common.category.${id}`); },
+    get description() { return CATEGORY_IDS.includes(id) ? t(`common.category.${id}.description`) : ''; },
+  };
+}
+
 /** The wallet's categories, in the order a clinician reads a patient summary. */
-export const CATEGORIES: Category[] = [
-  { id: 'allergies', label: 'Allergies & intolerances', description: 'What you react to' },
-  { id: 'medications', label: 'Medications', description: 'What you take' },
-  { id: 'conditions', label: 'Conditions', description: 'Diagnoses and problems' },
-  { id: 'observations', label: 'Results & measurements', description: 'Lab values, vital signs' },
-  { id: 'immunizations', label: 'Immunizations', description: 'Vaccines' },
-  { id: 'procedures', label: 'Procedures', description: 'Operations and treatments' },
-  { id: 'documents', label: 'Documents', description: 'Letters, reports, PDFs' },
-  { id: 'patient', label: 'About you', description: 'Demographics' },
-  { id: 'other', label: 'Other FHIR resources', description: '' },
-  { id: 'file', label: 'Files', description: 'Images and other files' },
-];
+export const CATEGORIES: Category[] = CATEGORY_IDS.map(category);
 
 export function categoryLabel(id: string): string {
-  return CATEGORIES.find((c) => c.id === id)?.label ?? (id ? id[0].toUpperCase() + id.slice(1) : 'Other');
+  return CATEGORY_IDS.includes(id) ? t(`common.category.${id}`) : (id ? id[0].toUpperCase() + id.slice(1) : t('common.category.other'));
 }
 
 /** Records grouped by category, categories in clinical order, records newest first within each. */
 export function groupByCategory(records: readonly RecordView[]): { category: Category; records: RecordView[] }[] {
-  const known = new Map(CATEGORIES.map((c, i) => [c.id, i]));
+  const known = new Map(CATEGORY_IDS.map((c, i) => [c, i]));
   const groups = new Map<string, RecordView[]>();
   for (const r of records) {
     const list = groups.get(r.category) ?? [];
@@ -116,30 +181,19 @@ export function groupByCategory(records: readonly RecordView[]): { category: Cat
   return [...groups.entries()]
     .sort(([a], [b]) => (known.get(a) ?? 99) - (known.get(b) ?? 99) || a.localeCompare(b))
     .map(([id, list]) => ({
-      category: CATEGORIES.find((c) => c.id === id) ?? { id, label: categoryLabel(id), description: '' },
+      category: known.has(id) ? CATEGORIES[known.get(id)!] : { id, label: categoryLabel(id), description: '' },
       records: [...list].sort((x, y) => (y.date ?? '').localeCompare(x.date ?? '') || x.title.localeCompare(y.title)),
     }));
 }
 
-const RESOURCE_TYPES: Record<string, string> = {
-  AllergyIntolerance: 'Allergies & intolerances',
-  MedicationStatement: 'Medications (statements)',
-  MedicationRequest: 'Prescriptions',
-  Medication: 'Medications',
-  Condition: 'Conditions',
-  Observation: 'Results & measurements',
-  Immunization: 'Immunizations',
-  Procedure: 'Procedures',
-  DocumentReference: 'Documents',
-  DiagnosticReport: 'Diagnostic reports',
-  Patient: 'About you',
-  Encounter: 'Visits',
-  CarePlan: 'Care plans',
-};
+const RESOURCE_TYPES = [
+  'AllergyIntolerance', 'MedicationStatement', 'MedicationRequest', 'Medication', 'Condition', 'Observation', 'Immunization',
+  'Procedure', 'DocumentReference', 'DiagnosticReport', 'Patient', 'Encounter', 'CarePlan',
+];
 
 /** "AllergyIntolerance" → "Allergies & intolerances"; unknown types are split into words. */
 export function resourceTypeLabel(type: string): string {
-  return RESOURCE_TYPES[type] ?? type.replace(/([a-z])([A-Z])/g, '$1 $2');
+  return RESOURCE_TYPES.includes(type) ? t(`common.resourceType.${type}`) : type.replace(/([a-z])([A-Z])/g, '$1 $2');
 }
 
 export type Severity = 'ok' | 'warning' | 'alarm';
@@ -158,8 +212,10 @@ export function requestSeverity(state: string): Severity {
   return 'warning';
 }
 
+const GRANT_STATUSES = ['active', 'expired', 'ending', 'revoked', 'erased'];
+
 export function grantStatusLabel(status: string): string {
-  return ({ active: 'Active', expired: 'Expired', ending: 'Ending', revoked: 'Revoked', erased: 'Erased' } as Record<string, string>)[status] ?? status;
+  return GRANT_STATUSES.includes(status) ? t(`common.grantStatus.${status}`) : status;
 }
 
 // ---- Appended for the records, share and receipt screens (local time, the patient's language) ----

@@ -1,127 +1,182 @@
+/**
+ * "All sharing" (`#/grants`): every grant, now / ending / ended, each linking to its own page
+ * (where it can be stopped). And "Activity" (`#/access`): who looked at the records, as plain
+ * sentences grouped by day, alarms first.
+ */
 import type { AccessView } from '../../bindings/AccessView';
 import type { GrantView } from '../../bindings/GrantView';
-import { h, replace } from '../../lib/dom';
-import { accessSeverity, formatDate, formatDateTime, grantStatusLabel, resourceTypeLabel, shortKey } from '../../lib/format';
+import { t } from '../../i18n';
+import { h, replace, uid } from '../../lib/dom';
+import { accessSeverity, dayHeading, dayNumber, formatDate, formatDateTime, formatTime, resourceTypeLabel, timeLeft } from '../../lib/format';
 import type { Ctx, Screen } from '../context';
-import { Notice, badge, busy, button, confirmDialog, loading, page } from '../ui';
+import { Notice, loading, page } from '../ui';
+import { accessSentence, accessTechnical } from './grant';
+import { checkLine } from './home';
 
-const ORDER = ['active', 'ending', 'expired', 'revoked', 'erased'];
+const GROUPS: { id: string; statuses: string[] }[] = [
+  { id: 'active', statuses: ['active'] },
+  { id: 'ending', statuses: ['ending'] },
+  { id: 'ended', statuses: ['expired', 'revoked', 'erased'] },
+];
 
-/** Plain words for ledger nodes that have not yet confirmed the end of a grant. */
-export function waitingText(nodes: string[]): string {
-  const n = nodes.length;
-  return `waiting for ${n} ledger node${n === 1 ? '' : 's'} to confirm (${nodes.join(', ')}); until then ${n === 1 ? 'it' : 'they'} may still hand out the records. Carekey keeps trying.`;
+/** One line on where a grant stands, in plain words. */
+function standing(g: GrantView, now: number): string {
+  switch (g.status) {
+    case 'active': return t('grants.list.active', { when: timeLeft(g.notAfter, now), date: formatDate(g.notAfter) });
+    case 'ending': return t('grants.list.ending', { n: g.waitingFor.length });
+    case 'expired': return t('grants.list.expired', { date: formatDate(g.notAfter) });
+    case 'revoked': return t('grants.list.revoked');
+    case 'erased': return t('grants.list.erased');
+  }
 }
 
-function grantCard(ctx: Ctx, g: GrantView, notice: Notice, reload: () => void): HTMLElement {
-  const revoke = g.status === 'active' ? button('Revoke', { class: 'btn danger', 'aria-label': `Revoke access for ${g.providerName}` }) : null;
-  revoke?.addEventListener('click', async () => {
-    const yes = await confirmDialog({
-      title: `Revoke access for ${g.providerName}?`,
-      body: h('div', null,
-        h('p', null, 'Ledger nodes refuse this grant from the moment the revocation is logged, and your records are re-keyed so later versions are unreadable to this provider.'),
-        h('p', null, 'Records the provider has already downloaded stay with them.')),
-      confirm: 'Revoke access',
-      danger: true,
-    });
-    if (!yes) return;
-    const r = await busy(revoke, notice, () => ctx.backend.revoke({ grantId: g.id }));
-    if (r) {
-      const rekeyed = `${r.rekeyed} record${r.rekeyed === 1 ? '' : 's'} re-keyed.`;
-      notice.ok(r.waitingFor.length
-        ? `Access for ${g.providerName} is ending: ${waitingText(r.waitingFor)} ${rekeyed}`
-        : `Access for ${g.providerName} revoked. ${rekeyed}`);
-      for (const p of r.backupProblems) notice.error(p);
-      reload();
-    }
-  });
+function grantItem(g: GrantView, now: number): HTMLElement {
+  const types = g.resourceTypes.map(resourceTypeLabel);
   return h('li', { class: `grant card status-${g.status}` },
-    h('div', { class: 'grant-head' }, h('h3', null, g.providerName), badge(grantStatusLabel(g.status), g.status)),
-    h('p', { class: 'muted' }, g.purpose),
-    g.status === 'ending'
-      ? h('p', { class: 'pending', role: 'status' }, `${g.endsAs === 'erased' ? 'Erased' : 'Revoked'} on this device; ${waitingText(g.waitingFor)}`)
-      : null,
-    h('dl', { class: 'facts compact' },
-      h('dt', null, 'Valid'), h('dd', null, `${formatDate(g.notBefore)} – ${formatDate(g.notAfter)}`),
-      h('dt', null, 'Shares'), h('dd', null, `${g.records.length} record${g.records.length === 1 ? '' : 's'}`,
-        g.resourceTypes.length ? ` · ${g.resourceTypes.map(resourceTypeLabel).join(', ')}` : ''),
-      h('dt', null, 'Grant'), h('dd', null, h('code', null, shortKey(g.id, 8, 4)))),
-    revoke ? h('div', { class: 'actions' }, revoke) : null);
+    h('h3', null, h('a', { href: `#/grants/${encodeURIComponent(g.id)}` }, g.providerName)),
+    h('p', { class: 'grant-standing' }, standing(g, now)),
+    h('p', { class: 'muted small' }, types.length ? `${types.join(', ')} \u00b7 ` : '', t('common.records', { n: g.records.length })));
 }
 
 export const grants: Screen = {
-  title: 'Grants',
+  get title() { return t('grants.list.title'); },
   needs: 'unlocked',
   render: (ctx) => {
     const notice = new Notice();
-    const area = h('div', { 'aria-live': 'polite' }, loading('Loading grants…'));
-    const load = async () => {
-      try {
-        const list = await ctx.backend.listGrants();
-        if (list.length === 0) {
-          replace(area, h('div', { class: 'empty' }, h('p', null, 'You have not shared anything yet.'), h('a', { class: 'btn primary', href: '#/share' }, 'Share with a provider')));
-          return;
-        }
-        const statuses = [...ORDER, ...new Set(list.map((g) => g.status).filter((s) => !ORDER.includes(s)))];
-        replace(area, ...statuses.map((s) => {
-          const group = list.filter((g) => g.status === s);
-          if (group.length === 0) return null;
-          return h('section', { class: 'group', 'aria-labelledby': `grants-${s}` },
-            h('h2', { id: `grants-${s}` }, grantStatusLabel(s), h('span', { class: 'count' }, ` ${group.length}`)),
-            h('ul', { class: 'grants' }, ...group.map((g) => grantCard(ctx, g, notice, () => void load()))));
-        }));
-      } catch (err) {
-        notice.error(err);
-        replace(area);
-      }
-    };
-    void load();
-    return page('Grants', 'Who may read which of your records, and until when.', notice.el, area);
-  },
-};
-
-function accessItem(a: AccessView, titles: Map<string, string>): HTMLElement {
-  const severity = accessSeverity(a.verification);
-  const names = a.records.map((id) => titles.get(id) ?? `record ${shortKey(id, 6, 0)}`);
-  return h('li', { class: `event ${severity}` },
-    h('div', { class: 'event-when' }, h('time', { datetime: new Date(a.servedAt * 1000).toISOString() }, formatDateTime(a.servedAt))),
-    h('div', { class: 'event-body' },
-      h('p', { class: 'event-who' }, h('strong', null, a.providerName), ` read ${names.length} record${names.length === 1 ? '' : 's'}`),
-      h('p', { class: 'event-what' }, names.join(', ')),
-      h('p', { class: 'muted small' }, 'Grant ', h('code', null, shortKey(a.grantId, 8, 4)), ` · log entry ${a.index} on `, h('code', null, a.node),
-        a.independentlyChecked ? null : ' · not independently checked (the node has no witnesses)'),
-      severity === 'ok'
-        ? h('p', { class: 'verification ok' }, h('span', { 'aria-hidden': 'true' }, '✓ '), 'Verified on the ledger')
-        : h('p', { class: `verification ${severity}`, role: severity === 'alarm' ? 'alert' : null },
-          h('span', { class: 'verdict-mark', 'aria-hidden': 'true' }, '!'), h('strong', null, severity === 'alarm' ? 'Not genuine: ' : 'Not verified: '), a.verification)));
-}
-
-export const accessLog: Screen = {
-  title: 'Access log',
-  needs: 'unlocked',
-  render: (ctx) => {
-    const notice = new Notice();
-    const area = h('div', { 'aria-live': 'polite' }, loading('Loading the access log…'));
+    const area = h('div', { class: 'grant-groups' }, loading(t('grants.list.loading')));
     void (async () => {
       try {
-        const [events, records] = await Promise.all([ctx.backend.accessLog(), ctx.backend.listRecords()]);
-        const titles = new Map(records.map((r) => [r.id, r.title]));
-        if (events.length === 0) {
-          replace(area, h('div', { class: 'empty' }, h('p', null, 'No provider has read any of your records yet.')));
+        // The wallet's clock comes with the home view (the mock's clock is fixed in the past).
+        const [list, view] = await Promise.all([ctx.backend.listGrants(), ctx.backend.home()]);
+        if (list.length === 0) {
+          replace(area, h('div', { class: 'empty' }, h('p', null, t('grants.list.empty')),
+            h('a', { class: 'btn primary', href: '#/share' }, t('home.empty.share'))));
+          ctx.announce(t('grants.list.empty'));
           return;
         }
-        const sorted = [...events].sort((a, b) => b.servedAt - a.servedAt);
-        const alarms = sorted.filter((e) => accessSeverity(e.verification) === 'alarm').length;
-        replace(area,
-          alarms ? h('div', { class: 'verdict alarm', role: 'alert' }, h('span', { class: 'verdict-mark', 'aria-hidden': 'true' }, '!'),
-            h('div', null, h('strong', { class: 'verdict-head' }, `${alarms} access event${alarms === 1 ? '' : 's'} could not be verified`),
-              h('p', null, 'Someone presented a grant that does not check out. Consider revoking the grant concerned and contacting the provider.'))) : null,
-          h('ol', { class: 'timeline' }, ...sorted.map((e) => accessItem(e, titles))));
+        replace(area, ...GROUPS.map((grp) => {
+          const group = list.filter((g) => grp.statuses.includes(g.status))
+            .sort((a, b) => (grp.id === 'ended' ? b.notAfter - a.notAfter : a.notAfter - b.notAfter));
+          if (group.length === 0) return null;
+          const id = uid(`grants-${grp.id}`);
+          return h('section', { class: `group group-${grp.id}`, 'aria-labelledby': id },
+            h('h2', { id }, t(`grants.list.group.${grp.id}`), h('span', { class: 'count' }, ` ${group.length}`)),
+            h('ul', { class: 'grants' }, ...group.map((g) => grantItem(g, view.now))));
+        }));
+        ctx.announce(t('grants.list.summary', { n: list.length }));
       } catch (err) {
         notice.error(err);
         replace(area);
       }
     })();
-    return page('Access log', 'Every time a provider read your records, as recorded on the ledger and checked by this device.', notice.el, area);
+    return page(t('grants.list.title'), t('grants.list.lead'), notice.el, area);
+  },
+};
+
+function accessItem(a: AccessView, titles: Map<string, string>, withDay = false): HTMLElement {
+  const severity = accessSeverity(a.verification);
+  return h('li', { class: `event ${severity}` },
+    h('div', { class: 'event-when' }, h('time', { datetime: new Date(a.servedAt * 1000).toISOString() }, withDay ? formatDateTime(a.servedAt) : formatTime(a.servedAt))),
+    h('div', { class: 'event-body' },
+      h('p', { class: 'event-who' }, accessSentence(a, titles)),
+      severity === 'alarm'
+        ? h('p', { class: 'verification alarm' }, h('span', { class: 'verdict-mark', 'aria-hidden': 'true' }, '!'),
+          h('span', null, h('strong', null, t('access.alarm.head')), ' ', t('access.alarm.body', { who: a.providerName })))
+        : severity === 'warning'
+          ? h('p', { class: 'verification warning' }, h('span', { class: 'verdict-mark', 'aria-hidden': 'true' }, '?'), t('access.warning'))
+          : h('p', { class: 'verification ok' }, h('span', { 'aria-hidden': 'true' }, '\u2713 '), t('access.verified')),
+      a.independentlyChecked ? null : h('p', { class: 'muted small' }, t('access.notIndependent')),
+      h('p', { class: 'small' }, h('a', { href: `#/grants/${encodeURIComponent(a.grantId)}` }, t('access.seeSharing', { who: a.providerName }))),
+      accessTechnical(a)));
+}
+
+function dayGroups(events: AccessView[], titles: Map<string, string>, now: number): HTMLElement[] {
+  const days = new Map<number, AccessView[]>();
+  for (const e of events) {
+    const d = dayNumber(e.servedAt);
+    days.set(d, [...(days.get(d) ?? []), e]);
+  }
+  return [...days.values()].map((list) => {
+    const id = uid('day');
+    return h('section', { class: 'day', 'aria-labelledby': id },
+      h('h2', { id }, dayHeading(list[0].servedAt, now)),
+      h('ol', { class: 'timeline' }, ...list.map((e) => accessItem(e, titles))));
+  });
+}
+
+export const accessLog: Screen = {
+  get title() { return t('access.title'); },
+  needs: 'unlocked',
+  render: (ctx: Ctx) => {
+    const notice = new Notice();
+    const area = h('div', { class: 'activity' }, loading(t('access.loading')));
+    let left = false;
+    let seq = 0;
+    let shown = '';
+    const check = checkLine(ctx, notice, () => void load(true));
+    const load = async (quiet: boolean): Promise<void> => {
+      const mine = ++seq;
+      try {
+        const [events, records, view] = await Promise.all([ctx.backend.accessLog(), ctx.backend.listRecords(), ctx.backend.home()]);
+        if (left || mine !== seq) return;
+        check.set(view.ledger.checkedAt, view.now);
+        const key = JSON.stringify(events);
+        if (quiet && key === shown) return;
+        shown = key;
+        const titles = new Map(records.map((r) => [r.id, r.title]));
+        if (events.length === 0) {
+          replace(area, h('div', { class: 'empty' }, h('p', null, t('access.empty'))));
+          if (!quiet) ctx.announce(t('access.empty'));
+          return;
+        }
+        const sorted = [...events].sort((a, b) => b.servedAt - a.servedAt);
+        const alarms = sorted.filter((e) => accessSeverity(e.verification) === 'alarm');
+        const rest = sorted.filter((e) => accessSeverity(e.verification) !== 'alarm');
+        const alarmId = uid('alarms');
+        replace(area,
+          alarms.length
+            ? h('section', { class: 'alarms', 'aria-labelledby': alarmId },
+              h('div', { class: 'verdict alarm', role: 'alert' }, h('span', { class: 'verdict-mark', 'aria-hidden': 'true' }, '!'),
+                h('div', null, h('h2', { id: alarmId, class: 'verdict-head' }, t('access.alarms.head', { n: alarms.length })),
+                  h('p', null, t('access.alarms.body')))),
+              h('ol', { class: 'timeline' }, ...alarms.map((e) => accessItem(e, titles, true))))
+            : null,
+          ...dayGroups(rest, titles, view.now));
+        ctx.announce(alarms.length
+          ? t('access.summaryAlarm', { n: sorted.length, alarms: alarms.length })
+          : t('access.summary', { n: sorted.length }));
+      } catch (err) {
+        if (left || mine !== seq) return;
+        notice.error(err);
+        if (!shown) replace(area);
+      }
+    };
+    ctx.onLeave(() => { left = true; });
+    let opened = false;
+    void ctx.backend.onLedgerUpdate((status) => {
+      if (left) return;
+      // New accesses while the patient is looking at this list: show them, and they are seen.
+      void load(true).then(() => {
+        if (!left && opened && status.unseenAccesses > 0) void ctx.backend.markAccessesSeen().catch((err: unknown) => notice.error(err));
+      });
+    }).then((unsubscribe) => {
+      if (left) unsubscribe();
+      else ctx.onLeave(unsubscribe);
+    });
+    void (async () => {
+      await load(false);
+      if (left) return;
+      try {
+        // Opening the activity checks the ledger, then counts everything shown as seen.
+        await ctx.backend.checkNow();
+        if (left) return;
+        await load(true);
+        if (!left) await ctx.backend.markAccessesSeen();
+        opened = true;
+      } catch (err) {
+        if (!left) notice.error(err);
+      }
+    })();
+    return page(t('access.title'), t('access.lead'), check.el, notice.el, area);
   },
 };

@@ -1,0 +1,226 @@
+// A grant's page, "All sharing" and Activity, on the mock (home.test.mjs has the home):
+// active, ended, end early, stop, delete the shared copy; German; 390 px dark; axe on each.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { axe, heading, launch, mockCalls, noSideScroll, open, serve, shot } from './harness.mjs';
+
+let server;
+let browser;
+before(async () => { server = await serve(); browser = await launch(); });
+after(async () => { await browser?.close(); await server?.close(); });
+
+const BERG = 'Dr. Anna Berg — Riverside Family Practice';
+const HOME = 'Who can see my records';
+
+/** The mock's ids (src/backend/mock.ts `hexId`). */
+function hexId(seed) {
+  let out = '';
+  let h = 0x811c9dc5;
+  for (let round = 0; out.length < 64; round++) {
+    for (const c of `${seed}:${round}`) {
+      h ^= c.charCodeAt(0);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    out += h.toString(16).padStart(8, '0');
+  }
+  return out.slice(0, 64);
+}
+const BERG_GRANT = hexId('grant-berg');
+const PHARMACY_GRANT = hexId('grant-pharmacy');
+
+/** What the patient reads: main's text without folded technical details. */
+async function plainText(page) {
+  return page.evaluate(() => {
+    const main = document.querySelector('main').cloneNode(true);
+    for (const d of main.querySelectorAll('details')) d.remove();
+    return main.textContent;
+  });
+}
+
+async function noJargon(page, label) {
+  const text = await plainText(page);
+  assert.doesNotMatch(text, /[0-9a-f]{16,}/i, `${label}: no hex on the screen`);
+  assert.doesNotMatch(text, /https?:\/\//, `${label}: no URL on the screen`);
+  assert.doesNotMatch(text, /checkpoint|cosignature|epoch|log key/i, `${label}: no ledger jargon`);
+}
+
+// The server is created in before(); tests read it through this (keeps the calls short).
+function s0() { return server.url; }
+
+async function home(page) {
+  await heading(page, HOME);
+  await page.locator('.home-area .holders, .home-area .home-empty').first().waitFor();
+}
+
+test('grant page: what, with whom (the code to compare), when, history; technical details folded', async () => {
+  const s = await open(browser, s0(), { route: '/home' });
+  const { page } = s;
+  await home(page);
+  await page.getByRole('link', { name: BERG }).click();
+  await heading(page, BERG);
+  await page.getByText('Sharing now: 25 days left, until 8 Apr 2025.').waitFor();
+  const records = page.locator('.shared-records a');
+  assert.equal(await records.count(), 6);
+  assert.match(await records.first().getAttribute('href'), /^#\/records\/[0-9a-f]{64}$/);
+  await page.getByText(/no directory has checked them\. When you shared, you compared the code/).waitFor();
+  assert.match(await page.locator('.provider-code').first().textContent(), /^[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{2}$/);
+  await page.getByText('9 Mar 2025 (5 days ago)').waitFor();
+  const history = page.locator('.history-item');
+  assert.equal(await history.count(), 2);
+  assert.match(await history.first().textContent(), /read 3 records: HbA1c, Glucose \(fasting\), Blood pressure\./);
+  assert.equal(await page.locator('details.technical[open]').count(), 0);
+  await noJargon(page, 'grant page');
+  await axe(page, 'grant page');
+  await shot(page, 'grant-1280');
+  await page.locator('.grant-body > details.technical summary').click();
+  await page.locator('.grant-body > details.technical', { hasText: BERG_GRANT }).waitFor();
+  await s.done();
+});
+
+test('grant page: ended, with the date and no actions', async () => {
+  const s = await open(browser, s0(), { route: `/grants/${PHARMACY_GRANT}` });
+  const { page } = s;
+  await heading(page, 'Lindenhof Pharmacy');
+  await page.getByText('You stopped sharing on 4 Mar 2025.').waitFor();
+  await page.getByText(/^Ended$/).waitFor();
+  assert.equal(await page.getByRole('button', { name: /Stop sharing|End early|Delete what was shared/ }).count(), 0);
+  await axe(page, 'grant ended');
+  await shot(page, 'grant-ended-1280');
+  await s.done();
+});
+
+test('grant page: end early to a chosen day', async () => {
+  const s = await open(browser, s0(), { route: `/grants/${BERG_GRANT}` });
+  const { page } = s;
+  await heading(page, BERG);
+  const open_ = page.getByRole('button', { name: 'End early…' });
+  assert.equal(await open_.getAttribute('aria-expanded'), 'false');
+  await open_.click();
+  const day = page.getByLabel('New last day');
+  assert.equal(await page.evaluate(() => document.activeElement?.type), 'date', 'focus moves to the day');
+  assert.equal(await day.getAttribute('max'), '2025-04-07');
+  await day.fill('2025-03-20');
+  await axe(page, 'end early form');
+  await page.getByRole('button', { name: 'End on this day' }).click();
+  await page.getByText(/^Sharing with Dr\. Anna Berg .* now ends on 20 Mar 2025, 09:30\.$/).waitFor();
+  await page.getByText('Sharing now: 6 days left, until 20 Mar 2025.').waitFor();
+  const [call] = await mockCalls(page, 'shortenGrant');
+  assert.equal(call.grantId, BERG_GRANT);
+  assert.equal(call.notAfter, Date.UTC(2025, 2, 20, 9, 30) / 1000, 'the chosen day, at the grant\u2019s own time of day (local time; UTC here)');
+  // A day the wallet refuses (the end would be in the past) comes back as an error, in words.
+  await page.getByRole('button', { name: 'End early…' }).click();
+  await page.evaluate(() => window.__carekeyMock.failNext('shortenGrant', 'bad_duration', 'a grant can only be shortened, never lengthened'));
+  await page.getByRole('button', { name: 'End on this day' }).click();
+  await page.getByRole('alert').filter({ hasText: /shortened/ }).waitFor();
+  await s.done();
+});
+
+test('grant page: stop sharing, then it shows when it ended', async () => {
+  const s = await open(browser, s0(), { route: `/grants/${BERG_GRANT}` });
+  const { page } = s;
+  await heading(page, BERG);
+  await page.locator('#stop-sharing').click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Stop sharing' }).click();
+  await page.getByText('You stopped sharing on 14 Mar 2025.').waitFor();
+  await page.getByText(`${BERG} can no longer open your records.`, { exact: false }).waitFor();
+  assert.equal(await page.locator('#stop-sharing').count(), 0);
+  await s.done();
+});
+
+test('grant page: delete what was shared leads to the receipt', async () => {
+  const s = await open(browser, s0(), { route: `/grants/${BERG_GRANT}` });
+  const { page } = s;
+  await heading(page, BERG);
+  await page.getByRole('button', { name: 'Delete what was shared…' }).click();
+  const dialog = page.getByRole('dialog', { name: `Delete what you shared with ${BERG}?` });
+  await dialog.waitFor();
+  await axe(page, 'delete shared dialog');
+  await dialog.getByRole('button', { name: 'Delete shared copy' }).click();
+  await page.waitForFunction(() => location.hash === '#/receipt');
+  assert.deepEqual(await mockCalls(page, 'eraseGrant'), [{ grantId: BERG_GRANT }]);
+  await s.done();
+});
+
+test('all sharing: now, ending, ended, each linking to its page', async () => {
+  const s = await open(browser, s0(), { route: '/grants', query: 'scenario=unlocked&fail=unreachable' });
+  const { page } = s;
+  await heading(page, 'All sharing');
+  await page.locator('.group h2').first().waitFor();
+  assert.deepEqual((await page.locator('.group h2').allTextContents()).map((t) => t.replace(/\s+\d+$/, '')), ['Sharing now', 'Ended']);
+  assert.equal(await page.getByRole('button', { name: /Stop sharing|Revoke/ }).count(), 0, 'stopping is on the grant\u2019s page');
+  await page.getByText('Ended on 19 Feb 2025: the time ran out').waitFor();
+  await noJargon(page, 'all sharing');
+  await axe(page, 'all sharing');
+  await page.getByRole('link', { name: 'Lindenhof Pharmacy' }).click();
+  await heading(page, 'Lindenhof Pharmacy');
+  await s.done();
+});
+
+test('activity: plain sentences by day, the forged access first and loud; seen after a check', async () => {
+  const s = await open(browser, s0(), { route: '/access' });
+  const { page } = s;
+  await heading(page, 'Activity');
+  await page.locator('.timeline li').first().waitFor();
+  const alarm = page.locator('.alarms');
+  assert.match(await alarm.getByRole('alert').textContent(), /1 access does not check out/);
+  assert.match(await alarm.locator('.event.alarm').textContent(), /Northgate Laboratory read 1 record: Type 2 diabetes mellitus\..*Not genuine\./);
+  assert.deepEqual(await page.locator('.day h2').allTextContents(), ['Wednesday, 12 March 2025', 'Monday, 10 March 2025', 'Saturday, 15 February 2025']);
+  await page.getByText(`${BERG} read 3 records: HbA1c, Glucose (fasting), Blood pressure.`).waitFor();
+  await page.waitForFunction(() => window.__carekeyMock.calls.some((c) => c.method === 'markAccessesSeen'));
+  const order = await page.evaluate(() => window.__carekeyMock.calls.map((c) => c.method).filter((m) => m === 'checkNow' || m === 'markAccessesSeen'));
+  assert.deepEqual(order.slice(0, 2), ['checkNow', 'markAccessesSeen'], 'checked first, then marked seen');
+  await noJargon(page, 'activity');
+  await axe(page, 'activity');
+  await shot(page, 'activity-1280');
+  // A new access while the list is open appears by itself.
+  await page.evaluate(() => window.__carekeyMock.simulateBackgroundAccess());
+  await page.locator('.day h2', { hasText: 'Today' }).waitFor();
+  await s.done();
+});
+
+test('German: home, a grant page, all sharing and activity', async () => {
+  const s = await open(browser, s0(), { route: '/home', width: 390, height: 844 });
+  const { page } = s;
+  await page.evaluate(() => localStorage.setItem('carekey-language', 'de'));
+  await page.reload();
+  await heading(page, 'Wer meine Daten sehen kann');
+  const card = page.locator('.holder', { hasText: BERG });
+  await card.waitFor();
+  assert.match(await card.textContent(), /noch 25 Tage · bis 8\. Apr\. 2025/);
+  assert.match(await card.textContent(), /Hat vor 2 Tagen 3 Einträge gelesen/);
+  await card.getByRole('button', { name: 'Teilen beenden' }).waitFor();
+  await page.getByText('Noch keine Sicherung').first().waitFor();
+  await noSideScroll(page, 'home de 390');
+  await axe(page, 'home de');
+  await shot(page, 'home-de-390');
+  await card.getByRole('link', { name: BERG }).click();
+  await heading(page, BERG);
+  await page.getByText('Wird geteilt: noch 25 Tage, bis 8. Apr. 2025.').waitFor();
+  await page.getByRole('button', { name: 'Früher beenden …' }).waitFor();
+  await noSideScroll(page, 'grant de 390');
+  await axe(page, 'grant de');
+  await shot(page, 'grant-de-390');
+  await page.evaluate(() => { location.hash = '#/grants'; });
+  await heading(page, 'Alle Freigaben');
+  await page.locator('.group h2', { hasText: 'Beendet' }).waitFor();
+  await axe(page, 'all sharing de');
+  await page.evaluate(() => { location.hash = '#/access'; });
+  await heading(page, 'Aktivität');
+  await page.getByText('1 Zugriff ist nicht echt').waitFor();
+  await noSideScroll(page, 'activity de 390');
+  await axe(page, 'activity de');
+  await shot(page, 'activity-de-390');
+  await s.done();
+});
+
+test('390 px and dark: home, grant page, all sharing and activity', async () => {
+  for (const route of ['/home', `/grants/${BERG_GRANT}`, '/access', '/grants']) {
+    const s = await open(browser, s0(), { route, width: 390, height: 844, dark: true });
+    await s.page.locator('main h1').waitFor();
+    await s.page.waitForFunction(() => !document.querySelector('[aria-busy="true"], .loading'));
+    await noSideScroll(s.page, `${route} 390 dark`);
+    await axe(s.page, `${route} 390 dark`);
+    await shot(s.page, `${{ '/home': 'home', '/access': 'activity', '/grants': 'all-sharing' }[route] ?? 'grant'}-390-dark`);
+    await s.done();
+  }
+});
