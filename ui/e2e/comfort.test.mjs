@@ -236,6 +236,11 @@ test('narrow window: the navigation is a menu button, keyboard and screen-reader
   await settled(page);
   assert.match(await menu.textContent(), /^Menü/);
   await noSideScroll(page, 'records 390 larger German');
+  const overlap = await page.evaluate(() => {
+    const boxes = [...document.querySelectorAll('.brand .mark, .brand-text, #lock, #menu-toggle')].map((e) => e.getBoundingClientRect());
+    return boxes.some((a, i) => boxes.some((b, j) => i < j && a.right > b.left + 1 && b.right > a.left + 1 && a.bottom > b.top && b.bottom > a.top));
+  });
+  assert.equal(overlap, false, 'the header items do not overlap');
   await menu.click();
   await axe(page, 'menu open 390 larger German');
   await shot(page, 'menu-open-390-de-larger');

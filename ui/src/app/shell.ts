@@ -127,7 +127,7 @@ export async function startApp(root: HTMLElement, backend: Backend): Promise<voi
   const drawChrome = () => {
     nav.setAttribute('aria-label', t('shell.navLabel'));
     skip.textContent = t('shell.skip');
-    replace(brand, h('span', { class: 'mark', 'aria-hidden': 'true' }), 'Carekey');
+    replace(brand, h('span', { class: 'mark', 'aria-hidden': 'true' }), h('span', { class: 'brand-text' }, 'Carekey'));
     brand.setAttribute('aria-label', t('shell.brand'));
     lockBtn.textContent = t('shell.lock');
     replace(footerText, t('shell.footer'), ' ', backend.kind === 'mock' ? h('span', { class: 'badge info' }, t('shell.mock')) : null);

@@ -16,6 +16,7 @@ const shell: Catalogue = {
   'shell.themeLabel': 'Colour theme: {name}. Change theme',
   'shell.footer': 'Records are encrypted on this device.',
   'shell.mock': 'Mock backend: test data',
+  'shell.startFailed': 'Carekey could not start: {message}',
   'shell.pageTitle': '{page} — Carekey',
   'shell.unseen.one': '{n} new access',
   'shell.unseen.other': '{n} new accesses',
