@@ -38,6 +38,11 @@ function navLabel(route: string, fallback: string): string {
 
 /** At most one focus-triggered check a minute. */
 const CHECK_THROTTLE_MS = 60_000;
+/**
+ * Screens auto-lock leaves alone: the recovery kit is shown once, and writing 24 words on paper
+ * can take longer than the idle time without a key being pressed.
+ */
+const NO_AUTO_LOCK = new Set(['/recovery-kit']);
 /** Input that counts as "in use" for auto-lock. */
 const INPUT_EVENTS = ['pointerdown', 'pointermove', 'keydown', 'wheel', 'touchstart', 'scroll'] as const;
 
@@ -171,7 +176,11 @@ export async function startApp(root: HTMLElement, backend: Backend): Promise<voi
     const wasNew = newWhileLocked;
     if (s.locked && status.unlocked) {
       // Locked behind the window's back (another window, the tray): follow it.
-      void backend.appStatus().then((st) => { status = st; void render(); }, () => undefined);
+      void backend.appStatus().then((st) => {
+        if (st.unlocked || !status.unlocked) return; // a stale answer from before an unlock
+        status = st;
+        void render();
+      }, () => undefined);
     }
     unseen = s.locked ? 0 : s.unseenAccesses;
     ledgerAlarm = !s.locked && s.problem?.kind === 'alarm';
@@ -275,7 +284,7 @@ export async function startApp(root: HTMLElement, backend: Backend): Promise<voi
   };
   function checkIdle(): void {
     const limit = idleLimit();
-    if (!limit || !status.unlocked) return;
+    if (!limit || !status.unlocked || NO_AUTO_LOCK.has(currentPath)) return;
     if (Date.now() - lastInput < limit) return armIdle();
     // Never in the middle of an action: wait until the busy button or screen is done.
     if (document.querySelector('button[aria-busy="true"]')) {

@@ -36,7 +36,7 @@ const shell: Catalogue = {
   'shell.comfort.size.normal': 'Normal',
   'shell.comfort.size.large': 'Large',
   'shell.comfort.size.larger': 'Larger',
-  'shell.comfort.theme': 'Colours',
+  'shell.comfort.theme': 'Theme',
   'shell.comfort.theme.system': 'Same as this computer',
   'shell.comfort.theme.light': 'Light',
   'shell.comfort.theme.dark': 'Dark',
