@@ -147,8 +147,11 @@ test('badge: a background access shows on Activity and is announced; seen access
   assert.equal(await count(), 1);
   assert.match(await activity.textContent(), /Activity.*1 new access/);
   await page.waitForFunction(() => document.querySelector('#announcer').textContent === '1 new access');
+  // A background check never moves the keyboard focus.
+  await activity.focus();
   await page.evaluate(() => window.__carekeyMock.simulateBackgroundAccess());
   await activity.locator('.nav-badge', { hasText: '2' }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('href')), '#/access', 'focus stays on the link');
   await page.waitForFunction(() => document.querySelector('#announcer').textContent === '2 new accesses');
   await axe(page, 'badge');
   await shot(page, 'badge-1280');

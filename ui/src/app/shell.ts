@@ -114,6 +114,13 @@ export async function startApp(root: HTMLElement, backend: Backend): Promise<voi
   });
 
   let currentPath = '';
+  // The badges are updated in place, so a background check never moves the keyboard focus.
+  const activityBadge = h('span', { class: 'badge-slot' });
+  const menuBadge = h('span', { class: 'badge-slot' });
+  const drawBadges = () => {
+    replace(activityBadge, badge(unseen));
+    replace(menuBadge, badge(unseen));
+  };
   const drawNav = () => {
     const unlocked = status.walletExists && status.unlocked;
     nav.hidden = !unlocked;
@@ -123,9 +130,10 @@ export async function startApp(root: HTMLElement, backend: Backend): Promise<voi
       const current = currentPath === route || currentPath.startsWith(`${route}/`);
       return h('li', null, h('a', { href: `#${route}`, 'aria-current': current ? 'page' : null },
         h('span', { class: 'nav-label' }, navLabel(route, label)),
-        route === '/access' ? badge(unseen) : null));
+        route === '/access' ? activityBadge : null));
     }));
-    replace(menuBtn, h('span', { class: 'menu-icon', 'aria-hidden': 'true' }), t('shell.menu'), badge(unseen));
+    replace(menuBtn, h('span', { class: 'menu-icon', 'aria-hidden': 'true' }), t('shell.menu'), menuBadge);
+    drawBadges();
   };
 
   /** Every word of the chrome, in the current language (again after a language change). */
@@ -185,7 +193,7 @@ export async function startApp(root: HTMLElement, backend: Backend): Promise<voi
     unseen = s.locked ? 0 : s.unseenAccesses;
     ledgerAlarm = !s.locked && s.problem?.kind === 'alarm';
     newWhileLocked = s.locked && s.newWhileLocked;
-    if (unseen !== before) drawNav();
+    if (unseen !== before) drawBadges();
     drawAlarm();
     if (newWhileLocked !== wasNew) drawNote();
     if (unseen > before) announce(t('shell.unseen', { n: unseen }));
