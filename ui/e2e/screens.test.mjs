@@ -355,9 +355,9 @@ test('split-view alarm: a LOUD banner on every screen, evidence on the node', as
   const banner = page.locator('.alarm-banner');
   await banner.waitFor();
   assert.equal(await banner.getAttribute('role'), 'alert');
-  assert.match(await banner.textContent(), /Ledger alarm.*caught lying.*two different histories/);
+  assert.match(await banner.textContent(), /Warning: a ledger node gave two different answers/);
   await shot(page, 'alarm-records-1280');
-  await page.getByRole('link', { name: 'Details in Settings' }).click();
+  await page.getByRole('link', { name: 'What to do, in Settings' }).click();
   await heading(page, 'Settings');
   await page.getByText('EVIDENCE KEPT').waitFor();
   await page.getByRole('button', { name: 'Sync now' }).click();

@@ -10,12 +10,13 @@ import './styles/receipt.css';
 
 import { selectBackend } from './backend/select';
 import { startApp } from './app/shell';
+import { t } from './i18n';
 
 const root = document.getElementById('app');
 if (root) {
   selectBackend()
     .then((backend) => startApp(root, backend))
     .catch((err: unknown) => {
-      root.textContent = `Carekey could not start: ${err instanceof Error ? err.message : String(err)}`;
+      root.textContent = t('shell.startFailed', { message: err instanceof Error ? err.message : String(err) });
     });
 }

@@ -45,8 +45,11 @@ describe('error mapping', () => {
   });
   it('explains the codes a patient meets', () => {
     expect(explainError(new BackendError('wrong_passphrase', 'x'))).toMatch(/not right/);
-    expect(explainError(new BackendError('bad_qr', 'no QR code found'))).toMatch(/no QR code found/);
-    expect(explainError(new BackendError('ledger', 'node said no'))).toBe('node said no');
+    // The wallet's message is for "Technical details", never the sentence itself.
+    expect(explainError(new BackendError('bad_qr', 'no QR code found'))).toMatch(/^No Carekey request could be read/);
+    expect(explainError(new BackendError('bad_qr', 'no QR code found'))).not.toMatch(/no QR code found/);
+    expect(explainError(new BackendError('ledger', 'node said no'))).not.toMatch(/node said no/);
+    expect(explainError(new BackendError('not_a_code_we_know', 'x'))).toBe(explainError(new BackendError('unknown', 'x')));
   });
 });
 

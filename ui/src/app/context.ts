@@ -15,8 +15,19 @@ export interface Ctx {
   refreshStatus(): Promise<AppStatus>;
   /** Polite screen-reader announcement. */
   announce(text: string): void;
-  /** The loud ledger alarm banner (null hides it). */
+  /**
+   * The loud ledger alarm banner. The shell words it plainly; `text` (technical: nodes, URLs)
+   * goes under its "Technical details". `null` hides it unless the ledger status still reports
+   * an alarm.
+   */
   setAlarm(text: string | null): void;
+  /**
+   * Re-reads the ledger status (unseen-accesses badge, alarm). The shell already does this after
+   * every screen, after `markAccessesSeen`, `sync` and `checkNow`, and on `ledger-update`.
+   */
+  refreshLedger(): void;
+  /** Draws the whole window again (after a language change); focus stays on the same control. */
+  rerender(): void;
   /** Called when the screen is left (stop cameras, drop listeners). */
   onLeave(cleanup: () => void): void;
   session: Session;

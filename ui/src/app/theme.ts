@@ -1,6 +1,9 @@
 /** Light / dark / follow the system, remembered on this device. */
 export type Theme = 'system' | 'light' | 'dark';
+export const THEMES: Theme[] = ['system', 'light', 'dark'];
 const KEY = 'carekey-theme';
+/** Fired on `window` after the theme changed (the header button and Settings follow it). */
+export const THEME_EVENT = 'carekey-theme';
 
 export function storedTheme(): Theme {
   try {
@@ -19,6 +22,12 @@ export function applyTheme(theme: Theme): void {
   } catch {
     // Storage may be unavailable; the choice then lasts for this session.
   }
+}
+
+/** Applies and remembers a theme, and tells whoever shows it. */
+export function setTheme(theme: Theme): void {
+  applyTheme(theme);
+  window.dispatchEvent(new CustomEvent(THEME_EVENT, { detail: theme }));
 }
 
 export function nextTheme(theme: Theme): Theme {

@@ -1,7 +1,8 @@
 /** Shared building blocks: fields, busy buttons, notices, dialogs. */
 import { BackendError, explainError, toBackendError } from '../backend/errors';
-import { passphraseStrength } from '../lib/passphrase';
+import { passphraseStrength, strengthWords } from '../lib/passphrase';
 import { h, replace, uid, type Child } from '../lib/dom';
+import { language, t } from '../i18n';
 
 export function page(title: string, lead: Child, ...body: Child[]): HTMLElement {
   return h('div', { class: 'page' },
@@ -63,15 +64,33 @@ export class Notice {
     replace(this.el, h('p', { class: 'notice info' }, ...text));
   }
 
+  /**
+   * The sentence for the error's code (what happened, what to do), with the wallet's own message
+   * and the code folded under "Technical details" (still in the DOM, for support and tests).
+   */
   error(err: unknown): BackendError {
     const e = toBackendError(err);
-    replace(this.el, h('p', { class: 'notice error', role: 'alert' }, h('strong', null, 'Could not complete: '), explainError(e), h('span', { class: 'code' }, ` (${e.code})`)));
+    replace(this.el, errorBox(e));
     return e;
   }
 
   problem(text: string): void {
     replace(this.el, h('p', { class: 'notice error', role: 'alert' }, text));
   }
+}
+
+/** An error as the patient sees it: one plain sentence, technical details folded away. */
+export function errorBox(e: BackendError): HTMLElement {
+  return h('div', { class: 'notice error', role: 'alert' },
+    h('p', { class: 'notice-text' }, explainError(e)),
+    technicalDetails(
+      e.message && e.message !== e.code ? h('p', null, e.message) : null,
+      h('p', { class: 'code' }, t('common.errorCode', { code: e.code }))));
+}
+
+/** A `<details>` with the summary "Technical details": the only place for keys, URLs and codes. */
+export function technicalDetails(...body: Child[]): HTMLDetailsElement {
+  return h('details', { class: 'tech' }, h('summary', null, t('common.technicalDetails')), ...body);
 }
 
 /**
@@ -106,7 +125,7 @@ export function confirmDialog(opts: { title: string; body: Child; confirm: strin
     const bodyId = uid('dlgb');
     const returnTo = document.activeElement as HTMLElement | null;
     const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': titleId, 'aria-describedby': bodyId });
-    const cancel = button('Cancel', { class: 'btn secondary', value: 'cancel' });
+    const cancel = button(t('common.cancel'), { class: 'btn secondary', value: 'cancel' });
     const ok = button(opts.confirm, { class: opts.danger ? 'btn danger' : 'btn primary', value: 'ok' });
     const finish = (result: boolean) => {
       if (dialog.open) dialog.close();
@@ -128,16 +147,21 @@ export function confirmDialog(opts: { title: string; body: Child; confirm: strin
   });
 }
 
-/** Passphrase + confirmation with live strength feedback. */
-export function passphraseFields(label = 'Passphrase'): { wrap: HTMLElement; value(): string; validate(): string | null; focus(): void } {
-  const pass = textInput(label, { type: 'password', autocomplete: 'new-password', required: true, 'aria-describedby': '' });
-  const confirm = textInput(`Repeat the ${label.toLowerCase()}`, { type: 'password', autocomplete: 'new-password', required: true });
+/**
+ * Passphrase + confirmation with live strength feedback. `label` defaults to "Passphrase";
+ * pass `repeatLabel` with a custom label (otherwise "Repeat the <label>").
+ */
+export function passphraseFields(label?: string, repeatLabel?: string): { wrap: HTMLElement; value(): string; validate(): string | null; focus(): void } {
+  const repeat = repeatLabel
+    ?? (label === undefined ? t('common.passphrase.repeat') : t('common.passphrase.repeatNamed', { label: language() === 'en' ? label.toLowerCase() : label }));
+  const pass = textInput(label ?? t('common.passphrase'), { type: 'password', autocomplete: 'new-password', required: true, 'aria-describedby': '' });
+  const confirm = textInput(repeat, { type: 'password', autocomplete: 'new-password', required: true });
   const meterId = uid('strength');
   const bar = h('div', { class: 'meter-bar' });
-  const text = h('p', { class: 'strength-text', id: meterId, 'aria-live': 'polite' }, 'Strength: type a passphrase');
+  const text = h('p', { class: 'strength-text', id: meterId, 'aria-live': 'polite' }, t('common.passphrase.strengthEmpty'));
   const hints = h('ul', { class: 'hints' });
   pass.input.setAttribute('aria-describedby', meterId);
-  const show = checkbox('Show passphrase');
+  const show = checkbox(t('common.passphrase.show'));
   show.input.addEventListener('change', () => {
     const type = show.input.checked ? 'text' : 'password';
     pass.input.type = type;
@@ -147,8 +171,8 @@ export function passphraseFields(label = 'Passphrase'): { wrap: HTMLElement; val
     const s = passphraseStrength(pass.input.value);
     bar.style.width = `${pass.input.value ? (s.score + 1) * 20 : 0}%`;
     bar.className = `meter-bar s${s.score}`;
-    text.textContent = pass.input.value ? `Strength: ${s.label} (about ${s.bits} bits)` : 'Strength: type a passphrase';
-    replace(hints, ...s.hints.map((t) => h('li', null, t)));
+    text.textContent = pass.input.value ? t('common.passphrase.strength', { label: strengthWords(s.label) }) : t('common.passphrase.strengthEmpty');
+    replace(hints, ...s.hints.map((x) => h('li', null, x)));
   };
   pass.input.addEventListener('input', update);
   return {
@@ -159,15 +183,15 @@ export function passphraseFields(label = 'Passphrase'): { wrap: HTMLElement; val
     value: () => pass.input.value,
     validate: () => {
       const s = passphraseStrength(pass.input.value);
-      if (!s.acceptable) return `This passphrase is ${s.label}. Choose a stronger one: four or more unrelated words work well.`;
-      if (pass.input.value !== confirm.input.value) return 'The two passphrases are not the same.';
+      if (!s.acceptable) return t('common.passphrase.tooWeak', { label: strengthWords(s.label) });
+      if (pass.input.value !== confirm.input.value) return t('common.passphrase.mismatch');
       return null;
     },
     focus: () => pass.input.focus(),
   };
 }
 
-export function loading(text = 'Loading…'): HTMLElement {
+export function loading(text = t('common.loading')): HTMLElement {
   return h('p', { class: 'loading', role: 'status', 'aria-busy': 'true' }, spinner(), text);
 }
 
@@ -186,7 +210,7 @@ export function withPathChooser(
   title: string,
 ): Field<HTMLInputElement> {
   if (backend.kind !== 'tauri') return field;
-  const choose = button('Choose…', { class: 'btn secondary' });
+  const choose = button(t('common.choose'), { class: 'btn secondary' });
   choose.addEventListener('click', async () => {
     try {
       const chosen = mode === 'save'

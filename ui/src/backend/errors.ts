@@ -1,4 +1,5 @@
 import type { AppError } from '../bindings/AppError';
+import { t } from '../i18n';
 
 /** An error from the wallet, as `{ code, message }`: screens branch on `code`, show `message`. */
 export class BackendError extends Error implements AppError {
@@ -41,24 +42,48 @@ export function toBackendError(error: unknown): BackendError {
   return new BackendError('unknown', 'Unknown error');
 }
 
-/** Words a patient can act on, for the codes where the wallet's own message is too technical. */
+/**
+ * Every code the wallet and the app can return (docs/app-commands.md, plus the app's own
+ * `locked`, `no_wallet`, `bad_input`, `io`, `internal`, and `unknown` for anything else). Each has
+ * a sentence in the `errors` area of every catalogue (`errors.<code>`); a test checks both, and a
+ * Rust test compares this list with `WalletError::code()`.
+ */
+export const ERROR_CODES = [
+  // vault
+  'wrong_passphrase', 'weak_kdf', 'no_wallet', 'wallet_exists', 'vault',
+  // policy
+  'weak_passphrase',
+  // shared
+  'record_crypto', 'crypto', 'bad_document', 'bad_fhir', 'bad_qr',
+  'io', 'state', 'wrong_role', 'not_found', 'ambiguous', 'bad_journal', 'no_home',
+  // RecordError
+  'not_a_file', 'record_tampered', 'rekey_failed',
+  // ShareError
+  'unconfirmed_nodes', 'empty_share', 'not_requested', 'bad_duration', 'grant_not_active', 'bad_key',
+  // LinkError
+  'bad_node_url', 'bad_node_ref', 'bad_log_key', 'bad_witness_key', 'bad_quorum', 'needs_witness',
+  'node_key_mismatch', 'node_in_use', 'node_url_taken',
+  // BackupError
+  'backup_share_gone', 'backup_share_unreachable',
+  // ReceiptError
+  'not_a_receipt', 'bad_receipt', 'receipt_mismatch', 'bad_ledger_proof',
+  // ProviderError, DirectoryError
+  'bad_name', 'empty_request', 'bad_validity', 'refused', 'ledger',
+  // the app's own
+  'locked', 'bad_input', 'internal', 'unknown',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export function isKnownCode(code: string): code is ErrorCode {
+  return (ERROR_CODES as readonly string[]).includes(code);
+}
+
+/**
+ * What happened and what to do next, in the patient's language (`errors.<code>`). A code this
+ * build does not know reads as `unknown`; the wallet's own message is shown only under
+ * "Technical details" (Notice.error).
+ */
 export function explainError(error: BackendError): string {
-  switch (error.code) {
-    case 'wrong_passphrase':
-      return 'That passphrase is not right. Check Caps Lock and try again.';
-    case 'locked':
-      return 'The wallet is locked. Unlock it and try again.';
-    case 'no_wallet':
-      return 'There is no wallet on this device yet.';
-    case 'bad_qr':
-      return `No Carekey request could be read: ${error.message}`;
-    case 'unconfirmed_nodes':
-      return 'Confirm the ledger nodes this request names before sharing.';
-    case 'empty_share':
-      return 'Choose at least one record or type of record to share.';
-    case 'weak_passphrase':
-      return `Choose a stronger passphrase: ${error.message}`;
-    default:
-      return error.message;
-  }
+  return t(`errors.${isKnownCode(error.code) ? error.code : 'unknown'}`);
 }

@@ -1,16 +1,18 @@
 /** Passphrase strength as the patient sees it while typing. Pure: no I/O, no randomness. */
+import { t } from '../i18n';
 
 export type StrengthLabel = 'empty' | 'very weak' | 'weak' | 'fair' | 'strong' | 'very strong';
 
 export interface PassphraseStrength {
   /** 0 (very weak) … 4 (very strong). */
   score: 0 | 1 | 2 | 3 | 4;
+  /** A stable id; `strengthWords(label)` is what the patient reads. */
   label: StrengthLabel;
   /** A rough guessing-entropy estimate, in bits. */
   bits: number;
   /** Good enough to protect a health wallet (score ≥ 3). */
   acceptable: boolean;
-  /** What would make it stronger, in plain words. */
+  /** What would make it stronger, in plain words (in the current language). */
   hints: string[];
 }
 
@@ -62,7 +64,7 @@ function isCommon(p: string): boolean {
 }
 
 export function passphraseStrength(p: string): PassphraseStrength {
-  if (p.length === 0) return { score: 0, label: 'empty', bits: 0, acceptable: false, hints: ['Type a passphrase.'] };
+  if (p.length === 0) return { score: 0, label: 'empty', bits: 0, acceptable: false, hints: [t('common.hint.typeOne')] };
   const hints: string[] = [];
   const words = p.trim().split(/[\s\-_.]+/).filter((w) => w.length >= 3);
   let bits = effectiveLength(p) * Math.log2(Math.max(poolSize(p), 1));
@@ -71,13 +73,23 @@ export function passphraseStrength(p: string): PassphraseStrength {
   if (words.length >= 2) bits = Math.min(bits, Math.max(words.length * 12.9, bits * 0.5));
   if (isCommon(p)) {
     bits = Math.min(bits, 10);
-    hints.push('This is one of the first passwords an attacker tries.');
+    hints.push(t('common.hint.common'));
   }
-  if (p.length < 12) hints.push('Use at least 12 characters; four or more unrelated words work well.');
-  if (/^(.)\1*$/.test(p)) hints.push('Avoid repeating one character.');
-  if (words.length < 4 && p.length >= 12 && bits < 60) hints.push('Add another unrelated word.');
+  if (p.length < 12) hints.push(t('common.hint.length'));
+  if (/^(.)\1*$/.test(p)) hints.push(t('common.hint.repeat'));
+  if (words.length < 4 && p.length >= 12 && bits < 60) hints.push(t('common.hint.addWord'));
   bits = Math.round(bits);
   const score: PassphraseStrength['score'] = bits < 28 ? 0 : bits < 40 ? 1 : bits < 56 ? 2 : bits < 72 ? 3 : 4;
   const label: StrengthLabel = (['very weak', 'weak', 'fair', 'strong', 'very strong'] as const)[score];
   return { score, label, bits, acceptable: score >= 3, hints };
+}
+
+const LABEL_KEYS: Record<StrengthLabel, string> = {
+  empty: 'common.strength.empty', 'very weak': 'common.strength.veryWeak', weak: 'common.strength.weak',
+  fair: 'common.strength.fair', strong: 'common.strength.strong', 'very strong': 'common.strength.veryStrong',
+};
+
+/** "very weak" … "very strong", in the current language. */
+export function strengthWords(label: StrengthLabel): string {
+  return t(LABEL_KEYS[label]);
 }

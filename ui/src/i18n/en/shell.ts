@@ -1,6 +1,51 @@
 import type { Catalogue } from '..';
 
+/** The window around every screen (shell.ts) and the comfort settings (screens/comfort.ts). */
 const shell: Catalogue = {
+  'shell.skip': 'Skip to content',
+  'shell.brand': 'Carekey, home',
+  'shell.navLabel': 'Main',
+  'shell.nav.home': 'Home',
+  'shell.nav.records': 'Records',
+  'shell.nav.share': 'Share',
+  'shell.nav.access': 'Activity',
+  'shell.nav.settings': 'Settings',
+  'shell.menu': 'Menu',
+  'shell.lock': 'Lock',
+  'shell.theme': 'Theme: {name}',
+  'shell.themeLabel': 'Colour theme: {name}. Change theme',
+  'shell.footer': 'Records are encrypted on this device.',
+  'shell.mock': 'Mock backend: test data',
+  'shell.startFailed': 'Carekey could not start: {message}',
+  'shell.pageTitle': '{page} — Carekey',
+  'shell.unseen.one': '{n} new access',
+  'shell.unseen.other': '{n} new accesses',
+  'shell.alarm.title': 'Warning:',
+  'shell.alarm.text': 'a ledger node gave two different answers about who opened your records, so your access history may have been tampered with. Carekey kept the proof. Do not rely on that node until this is explained.',
+  'shell.alarm.link': 'What to do, in Settings',
+  'shell.newWhileLocked': 'Something new happened — unlock to see.',
+  'shell.locked': 'Wallet locked.',
+  'shell.autoLocked.one': 'Carekey locked itself after {n} minute without use.',
+  'shell.autoLocked.other': 'Carekey locked itself after {n} minutes without use.',
+
+  // Settings → Display and comfort
+  'shell.comfort.title': 'Display and comfort',
+  'shell.comfort.lead': 'These choices are kept on this device only.',
+  'shell.comfort.language': 'Language',
+  'shell.comfort.textSize': 'Text size',
+  'shell.comfort.size.normal': 'Normal',
+  'shell.comfort.size.large': 'Large',
+  'shell.comfort.size.larger': 'Larger',
+  'shell.comfort.theme': 'Theme',
+  'shell.comfort.theme.system': 'Same as this computer',
+  'shell.comfort.theme.light': 'Light',
+  'shell.comfort.theme.dark': 'Dark',
+  'shell.comfort.autoLock': 'Lock automatically',
+  'shell.comfort.autoLockHint': 'After this long without use, Carekey locks and asks for your passphrase again.',
+  'shell.comfort.autoLock.off': 'Never',
+  'shell.comfort.autoLock.minutes.one': 'After {n} minute',
+  'shell.comfort.autoLock.minutes.other': 'After {n} minutes',
+  'shell.comfort.saved': 'Saved: {choice}.',
 };
 
 export default shell;
