@@ -50,14 +50,8 @@ test('keyboard only: unlock, share by link, confirm, revoke (Tab / Enter / Space
   await heading(page, 'Shared');
   assert.deepEqual((await mockCalls(page, 'share'))[0].resourceTypes, ['AllergyIntolerance', 'Condition']);
 
-<<<<<<< HEAD
   await page.evaluate(() => { location.hash = '#/grants'; });
-  await heading(page, 'Grants');
-=======
-  await tabTo(page, /^See grants$/);
-  await page.keyboard.press('Enter');
   await heading(page, 'All sharing');
->>>>>>> ui-home
   await page.locator('.grants').first().waitFor();
   await tabTo(page, /^Dr\. Anna Berg/);
   await page.keyboard.press('Enter');

@@ -179,8 +179,13 @@ export async function startApp(root: HTMLElement, backend: Backend): Promise<voi
   // ---- the ledger status: badge, alarm, "something new" ----
 
   let ledgerSeq = 0;
+  // The first status after start or unlock is the state of things, not news: the screen's own
+  // summary is announced then, and only later changes are.
+  let ledgerKnown = false;
   const applyLedger = (s: LedgerStatusView) => {
     const before = unseen;
+    const news = ledgerKnown;
+    ledgerKnown = !s.locked;
     const wasNew = newWhileLocked;
     if (s.locked && status.unlocked) {
       // Locked behind the window's back (another window, the tray): follow it.
@@ -196,7 +201,7 @@ export async function startApp(root: HTMLElement, backend: Backend): Promise<voi
     if (unseen !== before) drawBadges();
     drawAlarm();
     if (newWhileLocked !== wasNew) drawNote();
-    if (unseen > before) announce(t('shell.unseen', { n: unseen }));
+    if (news && unseen > before) announce(t('shell.unseen', { n: unseen }));
     else if (newWhileLocked && !wasNew) announce(t('shell.newWhileLocked'));
   };
 
