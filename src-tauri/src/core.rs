@@ -249,6 +249,12 @@ impl Core {
     pub(crate) fn keep(&self, mut wallet: PatientWallet) {
         self.pin_embedded(&mut wallet);
         self.remember_keyring_unlock(wallet.device_unlock_enabled());
+        // Known unlocked at once: a status asked while a command (or a background check)
+        // holds the wallet must not report the wallet locked.
+        *self.last_unlocked_slot() = Some(UnlockedStatus {
+            keyring_unlock: wallet.device_unlock_enabled(),
+            secret_store: wallet.secret_store(),
+        });
         *self.slot() = Some(wallet);
         // Sync on unlock: the background checks run at once.
         self.watch().wake();
@@ -258,6 +264,7 @@ impl Core {
     /// can still notice that something new happened.
     pub(crate) fn lock_wallet(&self, now: u64) {
         let taken = self.slot().take();
+        *self.last_unlocked_slot() = None;
         if let Some(mut w) = taken {
             self.watch().keep_locked_watch(&mut w, now);
             w.lock();

@@ -88,7 +88,7 @@ async fn save_kit_through_the_dialog(w: &Window, xdo: &Xdo, root: &Path) {
 
 pub(crate) async fn story(rig: &Rig, xdo: Option<Xdo>) {
     let root = rig.dir.path();
-    let w = Window::new(connect(rig).await);
+    let mut w = Window::new(connect(rig).await);
     w.heading("Welcome to Carekey").await;
     let status = w.invoke("app_status", json!({})).await;
     let store = status["secretStore"]
@@ -135,58 +135,41 @@ pub(crate) async fn story(rig: &Rig, xdo: Option<Xdo>) {
     if let Some(xdo) = &xdo {
         save_kit_through_the_dialog(&w, xdo, root).await;
     }
-    w.tick("I have written down, saved or printed my recovery kit")
-        .await;
-    w.click_button("Continue").await;
-    w.heading("Records").await;
+    w.click_button("I have written them down").await;
+    // The first backup, to a folder off the wallet's disk (typed under "More").
+    w.heading("Make your first backup").await;
+    let drive = crate::backup_drive(root);
+    crate::type_backup_folder(&w, drive.path()).await;
+    crate::first_backup(&mut w, drive.path()).await;
+    w.nav("Records", "Records").await;
     if let Some(xdo) = &xdo {
-        w.click_button("Choose files…").await;
-        xdo.answer("Import records into Carekey", Mode::Open, &bundle)
+        w.click_button("Add records").await;
+        xdo.answer("Add records to Carekey", Mode::Open, &bundle)
             .await;
     } else {
-        w.type_into("File path on this computer", bundle.to_str().unwrap())
-            .await;
-        w.click_button("Import").await;
+        crate::type_record_path(&w, &bundle).await;
     }
-    w.text_in("//p[contains(@class,'notice')]", "Imported 6 records")
+    w.text_in("//p[contains(@class,'notice')]", "Added 6 records")
         .await;
 
     // Lock; the unlock screen offers the keyring, which opens the wallet without a passphrase.
     w.wait("//button[@id='lock']").await.click().await.unwrap();
     w.heading("Unlock your wallet").await;
     w.click_button("Unlock with device keyring").await;
-    w.heading("Records").await;
+    w.heading("Who can see my records").await;
     let records = w.invoke("list_records", json!({})).await;
     assert_eq!(records.as_array().unwrap().len(), 6, "{records}");
 
     // Erasing a record rotates the epoch: the old epoch key item is gone, a new one is there.
-    w.nav("Erase", "Erase").await;
-    let select = w.labelled("Record").await;
-    select
-        .find(fantoccini::Locator::XPath(
-            ".//option[contains(., 'Body weight')]",
-        ))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    w.click_button("Erase record").await;
-    w.wait("//dialog[@open]//button[normalize-space()='Erase record']")
-        .await
-        .click()
-        .await
-        .unwrap();
-    w.wait("//section[contains(@class,'receipt')][.//h2[normalize-space()='Erasure receipt']]")
-        .await;
+    w.nav("Records", "Records").await;
+    crate::delete_record(&mut w, "Body weight").await;
     let (after, kinds) = items_of(rig);
     assert_eq!(after, vault);
     assert_eq!(kinds, ["epoch-2", "unlock"], "after erasing a record");
-    // The forms re-render without the erased record; type into the new ones.
-    w.wait("//select[option][not(option[contains(., 'Body weight')])]")
-        .await;
 
-    // Erasing everything leaves nothing of the wallet in the Secret Service.
+    // Erasing everything (Settings, danger zone) leaves nothing of the wallet in the Secret
+    // Service.
+    w.nav("Settings", "Settings").await;
     w.type_into("Type ERASE to confirm", "ERASE").await;
     w.click_button("Erase everything").await;
     w.wait("//dialog[@open]//button[normalize-space()='Erase everything']")
@@ -194,7 +177,9 @@ pub(crate) async fn story(rig: &Rig, xdo: Option<Xdo>) {
         .click()
         .await
         .unwrap();
-    w.wait("//a[normalize-space()='Finish']").await;
+    w.heading("Erasure receipt").await;
+    w.wait("//button[normalize-space()='Finish'] | //a[normalize-space()='Finish']")
+        .await;
     let (_, kinds) = items_of(rig);
     assert_eq!(kinds, Vec::<String>::new(), "after erasing all");
     // And the app's own probe item goes too: soon nothing of Carekey is left.

@@ -356,6 +356,7 @@ impl Rig {
         let script = format!(
             "#!/bin/sh\n\
              export CAREKEY_HOME={home} CAREKEY_KDF=test CAREKEY_SECRET_STORE={store}\n\
+             export CAREKEY_CHECK_EVERY_SECS=2\n\
              unset CAREKEY_NOW CAREKEY_NO_EMBEDDED_NODE CAREKEY_PASSPHRASE\n\
              export XDG_DATA_HOME={data} XDG_CONFIG_HOME={config} XDG_CACHE_HOME={cache}\n\
              echo $$ > {pid}\n\

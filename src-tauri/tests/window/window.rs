@@ -572,22 +572,14 @@ impl Window {
         assert!(input.is_selected().await.unwrap(), "{label} did not tick");
     }
 
-    /// Scrolls the first element matching `xpath` to the top of the window.
-    pub(crate) async fn scroll_to(&self, xpath: &str) {
-        let el = self.wait(xpath).await;
-        self.c
-            .execute(
-                "arguments[0].scrollIntoView({ block: 'start' });",
-                vec![serde_json::to_value(&el).unwrap()],
-            )
-            .await
-            .unwrap();
-    }
-
     /// Follows the main navigation link `label` from the keyboard (so the pointer leaves no
     /// hover highlight on the navigation in screenshots) and waits for the screen's heading.
     pub(crate) async fn nav(&self, label: &str, title: &str) {
-        self.wait(&format!("//nav//a[normalize-space()={}]", lit(label)))
+        // A link's text may carry the unseen badge ("Activity 2 (2 new accesses)").
+        self.wait(&format!(
+            "//nav//a[normalize-space()={l} or .//span[contains(@class,'nav-label')][normalize-space()={l}]]",
+            l = lit(label)
+        ))
             .await
             .send_keys(&char::from(Key::Enter).to_string())
             .await
