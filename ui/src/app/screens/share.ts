@@ -114,7 +114,7 @@ function imageOpener(ctx: Ctx, notice: Notice): HTMLElement {
 }
 
 function linkPaster(ctx: Ctx, notice: Notice): HTMLElement {
-  const link = textInput(t('share.link.label'), { placeholder: 'carekey:request/v1/…', autocomplete: 'off', name: 'carekey-link' });
+  const link = textInput(t('share.link.label'), { autocomplete: 'off', name: 'carekey-link' });
   const go = button(t('share.link.go'), { type: 'submit', class: 'btn secondary' });
   const form = h('form', { class: 'form', novalidate: true }, h('div', { class: 'row' }, link.wrap, go));
   form.addEventListener('submit', async (e) => {
