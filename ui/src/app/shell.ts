@@ -318,7 +318,8 @@ export async function startApp(root: HTMLElement, backend: Backend): Promise<voi
     for (const f of leaving) f();
     leaving = [];
     setMenu(false);
-    const path = location.hash.replace(/^#/, '') || '';
+    // `#/settings#backup`: the route, then a part of its screen to scroll to and focus.
+    const [path, part = ''] = (location.hash.replace(/^#/, '') || '').split('#');
     const match = matchRoute(path);
     if (!match || !allowed(match.screen, status)) {
       const target = landing(status);
@@ -368,19 +369,25 @@ export async function startApp(root: HTMLElement, backend: Backend): Promise<voi
     (again ?? heading ?? main).focus();
     if (!again) window.scrollTo(0, 0);
     if (focusId && !again) refocusWhenDrawn(focusId, gen);
+    else if (part && !again) refocusWhenDrawn(part, gen, 'start');
     void refreshLedger();
   }
 
   /** A screen that draws its content after loading: focus the control once it is back. */
-  function refocusWhenDrawn(id: string, gen: number): void {
+  function refocusWhenDrawn(id: string, gen: number, block: ScrollLogicalPosition = 'center'): void {
     const placeholder = document.activeElement;
+    const land = (el: HTMLElement): void => {
+      el.focus({ preventScroll: true });
+      el.scrollIntoView({ block });
+    };
+    const now = main.querySelector<HTMLElement>(`[id="${CSS.escape(id)}"]`);
+    if (now) return land(now);
     const observer = new MutationObserver(() => {
-      const el = document.getElementById(id);
+      const el = main.querySelector<HTMLElement>(`[id="${CSS.escape(id)}"]`);
       if (gen !== generation || document.activeElement !== placeholder) observer.disconnect();
       else if (el) {
         observer.disconnect();
-        el.focus();
-        el.scrollIntoView({ block: 'center' });
+        land(el);
       }
     });
     observer.observe(main, { childList: true, subtree: true });

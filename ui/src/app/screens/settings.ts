@@ -442,7 +442,6 @@ export const settings: Screen = {
   needs: 'unlocked',
   render: (ctx) => {
     const area = h('div', { class: 'settings' }, loading(t('settings.loading')));
-    let first = true;
     const load = async (after: { flash?: HTMLElement[]; focus?: string } = {}) => {
       try {
         const [s, home, dirs] = await Promise.all([ctx.backend.settings(), ctx.backend.home(), ctx.backend.listDirectories()]);
@@ -464,14 +463,8 @@ export const settings: Screen = {
           comfortSection(ctx),
           technical,
           dangerZone(ctx));
-        // `#/settings#backup`: links from elsewhere (home's backup banner) land on the backups.
-        if (first && /#backup$/.test(location.hash)) {
-          const target = area.querySelector<HTMLElement>('#backup');
-          target?.scrollIntoView();
-          target?.focus();
-        }
+        // `#/settings#backup` (home's backup banner): the shell scrolls to and focuses #backup.
         if (after.focus) area.querySelector<HTMLElement>(`#${after.focus}`)?.focus({ preventScroll: true });
-        first = false;
       } catch (err) {
         const n = new Notice();
         n.error(err);
