@@ -76,6 +76,8 @@ export async function startApp(root: HTMLElement, backend: Backend): Promise<voi
   const skip = h('a', { class: 'skip', href: '#main' });
   const brand = h('a', { class: 'brand', href: '#/home' });
   const footerText = h('p', null);
+  // `?mockbadge=off` (docs screenshots only, e2e/shots.mjs): no "Mock backend" badge.
+  const showMockBadge = backend.kind === 'mock' && new URLSearchParams(location.search).get('mockbadge') !== 'off';
   skip.addEventListener('click', (e) => { e.preventDefault(); main.focus(); });
 
   const announce = (text: string) => {
@@ -143,7 +145,7 @@ export async function startApp(root: HTMLElement, backend: Backend): Promise<voi
     replace(brand, h('span', { class: 'mark', 'aria-hidden': 'true' }), h('span', { class: 'brand-text' }, 'Carekey'));
     brand.setAttribute('aria-label', t('shell.brand'));
     lockBtn.textContent = t('shell.lock');
-    replace(footerText, t('shell.footer'), ' ', backend.kind === 'mock' ? h('span', { class: 'badge info' }, t('shell.mock')) : null);
+    replace(footerText, t('shell.footer'), ' ', showMockBadge ? h('span', { class: 'badge info' }, t('shell.mock')) : null);
     showTheme();
     drawNav();
     drawAlarm(true);

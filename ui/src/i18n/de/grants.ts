@@ -49,7 +49,7 @@ const grants: Catalogue = {
   'grants.erase.body1': 'Die für sie bereitgestellte Kopie auf den Ledger-Knoten und ihre Schlüssel werden vernichtet: es kann nichts mehr abgerufen werden. Ihre eigenen Daten bleiben.',
   'grants.erase.body2': 'Was bereits heruntergeladen wurde, bleibt dort. Sie erhalten eine Quittung als Nachweis.',
   'grants.erase.confirm': 'Geteilte Kopie löschen',
-  'grants.actions.title': 'Ändern oder beenden',
+  'grants.actions.title': 'Dieses Teilen beenden',
   'grants.actions.stopHint': 'Beendet es sofort.',
   'grants.actions.eraseHint': 'Beendet es und vernichtet die für sie bereitgestellte Kopie; Sie erhalten eine Quittung.',
   'grants.page.title': 'Freigabe',

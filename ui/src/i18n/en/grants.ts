@@ -49,7 +49,7 @@ const grants: Catalogue = {
   'grants.erase.body1': 'The copy prepared for them on the ledger nodes and its keys are destroyed: they can no longer fetch anything. Your own records stay.',
   'grants.erase.body2': 'Records they have already downloaded stay with them. You get a receipt as proof.',
   'grants.erase.confirm': 'Delete shared copy',
-  'grants.actions.title': 'Change or end',
+  'grants.actions.title': 'End this sharing',
   'grants.actions.stopHint': 'Ends it now.',
   'grants.actions.eraseHint': 'Ends it and destroys the copy prepared for them; you get a receipt.',
   'grants.page.title': 'Sharing',
