@@ -227,7 +227,7 @@ test('settings: backups first — last backup in plain words, back up now, sched
   assert.equal(await backups.getByLabel('Folder for the backup').inputValue(), USB);
   await backups.getByRole('button', { name: 'Back up now' }).click();
   await backups.getByText(`Your backup is saved: ${USB}/carekey-backup.ckb.`).waitFor();
-  await backups.getByText(`Last backup today, to ${USB}.`).waitFor();
+  await backups.getByText(`Last backup just now, to ${USB}.`).waitFor();
   // Turn the schedule on, every 14 days.
   await backups.getByLabel('Back up every how many days').fill('14');
   await backups.getByRole('button', { name: 'Back up here automatically' }).click();

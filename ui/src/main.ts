@@ -10,10 +10,14 @@ import './styles/receipt.css';
 
 import { selectBackend } from './backend/select';
 import { startApp } from './app/shell';
-import { t } from './i18n';
+import { language, t } from './i18n';
 
 const root = document.getElementById('app');
 if (root) {
+  // "Starting Carekey…" in the patient's language (index.html has no words of its own).
+  document.documentElement.lang = language();
+  const boot = root.querySelector('.boot');
+  if (boot) boot.textContent = t('shell.starting');
   selectBackend()
     .then((backend) => startApp(root, backend))
     .catch((err: unknown) => {

@@ -94,10 +94,10 @@ describe('relative phrases', () => {
     expect(agoPhrase(T - 400 * D, T, 'UTC')).toBe('on 8 Feb 2024');
   });
   it('deadlines', () => {
-    expect(dueBy(T + 7 * H + 38 * 60, T, 'UTC')).toBe('respond by 17:08 today');
-    expect(dueBy(T + D, T, 'UTC')).toBe('respond by 09:30 tomorrow');
-    expect(dueBy(T + 3 * D, T, 'UTC')).toBe('respond by 17 Mar 2025, 09:30 UTC');
-    expect(dueBy(T - 1, T, 'UTC')).toBe('the time to respond has passed');
+    expect(dueBy(T + 7 * H + 38 * 60, T, 'UTC')).toBe('Respond by 17:08 today.');
+    expect(dueBy(T + D, T, 'UTC')).toBe('Respond by 09:30 tomorrow.');
+    expect(dueBy(T + 3 * D, T, 'UTC')).toBe('Respond by 17 Mar 2025, 09:30 UTC.');
+    expect(dueBy(T - 1, T, 'UTC')).toBe('The time to respond has passed.');
   });
   it('day headings', () => {
     expect(dayHeading(T - H, T, 'UTC')).toBe('Today');
@@ -111,7 +111,7 @@ describe('relative phrases', () => {
     expect(agoPhrase(T - 2 * 60, T, 'UTC')).toBe('vor 2 Min.');
     expect(agoPhrase(T - 12 * H, T, 'UTC')).toBe('gestern');
     expect(agoPhrase(T - 12 * D, T, 'UTC')).toBe('vor 12 Tagen');
-    expect(dueBy(T + 7 * H + 38 * 60, T, 'UTC')).toBe('Antwort bis heute, 17:08 Uhr');
+    expect(dueBy(T + 7 * H + 38 * 60, T, 'UTC')).toBe('Bitte antworten Sie bis heute, 17:08 Uhr.');
     expect(dayHeading(T - 10 * H, T, 'UTC')).toBe('Gestern');
   });
 });

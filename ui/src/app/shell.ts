@@ -76,6 +76,8 @@ export async function startApp(root: HTMLElement, backend: Backend): Promise<voi
   const skip = h('a', { class: 'skip', href: '#main' });
   const brand = h('a', { class: 'brand', href: '#/home' });
   const footerText = h('p', null);
+  // `?mockbadge=off` (docs screenshots only, e2e/shots.mjs): no "Mock backend" badge.
+  const showMockBadge = backend.kind === 'mock' && new URLSearchParams(location.search).get('mockbadge') !== 'off';
   skip.addEventListener('click', (e) => { e.preventDefault(); main.focus(); });
 
   const announce = (text: string) => {
@@ -143,7 +145,7 @@ export async function startApp(root: HTMLElement, backend: Backend): Promise<voi
     replace(brand, h('span', { class: 'mark', 'aria-hidden': 'true' }), h('span', { class: 'brand-text' }, 'Carekey'));
     brand.setAttribute('aria-label', t('shell.brand'));
     lockBtn.textContent = t('shell.lock');
-    replace(footerText, t('shell.footer'), ' ', backend.kind === 'mock' ? h('span', { class: 'badge info' }, t('shell.mock')) : null);
+    replace(footerText, t('shell.footer'), ' ', showMockBadge ? h('span', { class: 'badge info' }, t('shell.mock')) : null);
     showTheme();
     drawNav();
     drawAlarm(true);
@@ -318,7 +320,8 @@ export async function startApp(root: HTMLElement, backend: Backend): Promise<voi
     for (const f of leaving) f();
     leaving = [];
     setMenu(false);
-    const path = location.hash.replace(/^#/, '') || '';
+    // `#/settings#backup`: the route, then a part of its screen to scroll to and focus.
+    const [path, part = ''] = (location.hash.replace(/^#/, '') || '').split('#');
     const match = matchRoute(path);
     if (!match || !allowed(match.screen, status)) {
       const target = landing(status);
@@ -368,19 +371,25 @@ export async function startApp(root: HTMLElement, backend: Backend): Promise<voi
     (again ?? heading ?? main).focus();
     if (!again) window.scrollTo(0, 0);
     if (focusId && !again) refocusWhenDrawn(focusId, gen);
+    else if (part && !again) refocusWhenDrawn(part, gen, 'start');
     void refreshLedger();
   }
 
   /** A screen that draws its content after loading: focus the control once it is back. */
-  function refocusWhenDrawn(id: string, gen: number): void {
+  function refocusWhenDrawn(id: string, gen: number, block: ScrollLogicalPosition = 'center'): void {
     const placeholder = document.activeElement;
+    const land = (el: HTMLElement): void => {
+      el.focus({ preventScroll: true });
+      el.scrollIntoView({ block });
+    };
+    const now = main.querySelector<HTMLElement>(`[id="${CSS.escape(id)}"]`);
+    if (now) return land(now);
     const observer = new MutationObserver(() => {
-      const el = document.getElementById(id);
+      const el = main.querySelector<HTMLElement>(`[id="${CSS.escape(id)}"]`);
       if (gen !== generation || document.activeElement !== placeholder) observer.disconnect();
       else if (el) {
         observer.disconnect();
-        el.focus();
-        el.scrollIntoView({ block: 'center' });
+        land(el);
       }
     });
     observer.observe(main, { childList: true, subtree: true });

@@ -60,17 +60,18 @@ export const ERROR_CODES = [
   'not_a_file', 'record_tampered', 'rekey_failed',
   // ShareError
   'unconfirmed_nodes', 'empty_share', 'not_requested', 'bad_duration', 'grant_not_active', 'bad_key',
+  'directory_key_mismatch',
   // LinkError
   'bad_node_url', 'bad_node_ref', 'bad_log_key', 'bad_witness_key', 'bad_quorum', 'needs_witness',
   'node_key_mismatch', 'node_in_use', 'node_url_taken',
   // BackupError
-  'backup_share_gone', 'backup_share_unreachable',
+  'backup_share_gone', 'backup_share_unreachable', 'bad_interval', 'backup_folder_missing',
   // ReceiptError
   'not_a_receipt', 'bad_receipt', 'receipt_mismatch', 'bad_ledger_proof',
   // ProviderError, DirectoryError
   'bad_name', 'empty_request', 'bad_validity', 'refused', 'ledger',
   // the app's own
-  'locked', 'bad_input', 'internal', 'unknown',
+  'locked', 'not_supported', 'bad_input', 'internal', 'unknown',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

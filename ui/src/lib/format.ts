@@ -108,7 +108,7 @@ export function agoPhrase(at: number, now: number, timeZone?: string): string {
   return t('common.time.onDate', { date: formatDate(at, timeZone) });
 }
 
-/** A deadline: "respond by 17:08 today", "respond by 09:00 tomorrow", "respond by 20 Mar 2025, 09:00". */
+/** A deadline, as a sentence: "Respond by 17:08 today.", "Respond by 09:00 tomorrow.", "Respond by 20 Mar 2025, 09:00." */
 export function dueBy(at: number, now: number, timeZone?: string): string {
   if (at <= now) return t('common.time.respondPassed');
   const days = dayNumber(at, timeZone) - dayNumber(now, timeZone);
@@ -216,55 +216,4 @@ const GRANT_STATUSES = ['active', 'expired', 'ending', 'revoked', 'erased'];
 
 export function grantStatusLabel(status: string): string {
   return GRANT_STATUSES.includes(status) ? t(`common.grantStatus.${status}`) : status;
-}
-
-// ---- Appended for the records, share and receipt screens (local time, the patient's language) ----
-
-/** "14 March 2025 at 10:40" in the patient's language and time zone. */
-export function formatLocalDateTime(unixSecs: number): string {
-  return new Intl.DateTimeFormat(locale(), { dateStyle: 'long', timeStyle: 'short' }).format(unixSecs * 1000);
-}
-
-/** "14 March 2025" in the patient's language and time zone. */
-export function formatLocalDate(unixSecs: number): string {
-  return new Intl.DateTimeFormat(locale(), { dateStyle: 'long' }).format(unixSecs * 1000);
-}
-
-/**
- * A deadline as the parts of "by 17:08 today": the local time, and whether that is today,
- * tomorrow or another day (then `date`, e.g. "Sat 15 Mar").
- */
-export function deadlineParts(unixSecs: number, nowSecs: number): { day: 'today' | 'tomorrow' | 'other'; time: string; date: string } {
-  const key = (secs: number) => new Intl.DateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit' }).format(secs * 1000);
-  const day = key(unixSecs) === key(nowSecs) ? 'today' : key(unixSecs) === key(nowSecs + 86400) ? 'tomorrow' : 'other';
-  return {
-    day,
-    time: new Intl.DateTimeFormat(locale(), { hour: '2-digit', minute: '2-digit' }).format(unixSecs * 1000),
-    date: new Intl.DateTimeFormat(locale(), { weekday: 'short', day: 'numeric', month: 'short' }).format(unixSecs * 1000),
-  };
-}
-
-const SPAN_UNITS: [number, 'year' | 'month' | 'week' | 'day' | 'hour' | 'minute'][] = [
-  [365 * 86400, 'year'], [30 * 86400, 'month'], [7 * 86400, 'week'], [86400, 'day'], [3600, 'hour'], [60, 'minute'],
-];
-
-/** "30 days", "2 weeks", "1 year" ("30 Tage" …) in the patient's language: like `formatDuration`. */
-export function formatSpan(secs: number): string {
-  const unit = (n: number, u: string) => new Intl.NumberFormat(locale(), { style: 'unit', unit: u, unitDisplay: 'long' }).format(n);
-  if (!Number.isFinite(secs) || secs < 60) return unit(Math.max(0, Math.round(secs / 60)), 'minute');
-  const parts: string[] = [];
-  let rest = Math.round(secs);
-  for (const [size, name] of SPAN_UNITS) {
-    if (parts.length === 2) break;
-    if ((name === 'month' || name === 'week') && rest % size !== 0) continue;
-    if (name === 'month' && rest % (365 * 86400) !== 0 && rest < 365 * 86400) continue;
-    const n = Math.floor(rest / size);
-    if (n > 0) {
-      parts.push(unit(n, name));
-      rest -= n * size;
-    } else if (parts.length > 0) {
-      break;
-    }
-  }
-  return new Intl.ListFormat(locale(), { style: 'long', type: 'unit' }).format(parts);
 }

@@ -7,7 +7,7 @@
 import type { BackupPlaceView } from '../../bindings/BackupPlaceView';
 import type { BackupView } from '../../bindings/BackupView';
 import { h, replace } from '../../lib/dom';
-import { locale, t } from '../../i18n';
+import { t } from '../../i18n';
 import type { Ctx } from '../context';
 import { Notice, button, textInput } from '../ui';
 
@@ -18,26 +18,6 @@ export function backupFileIn(folder: string): string {
   const sep = folder.includes('\\') && !folder.includes('/') ? '\\' : '/';
   const trimmed = folder.replace(/[\\/]+$/, '');
   return `${trimmed || sep}${trimmed ? sep : ''}${BACKUP_FILE}`;
-}
-
-/**
- * "today", "yesterday", "3 days ago", "2 months ago": calendar days in the local time zone,
- * relative to the wallet's clock (`now`).
- */
-export function relativeDays(at: number, now: number): string {
-  const rtf = new Intl.RelativeTimeFormat(locale(), { numeric: 'auto' });
-  const day = (secs: number) => {
-    const d = new Date(secs * 1000);
-    return Date.UTC(d.getFullYear(), d.getMonth(), d.getDate()) / 86_400_000;
-  };
-  const days = day(at) - day(now);
-  if (Math.abs(days) < 60) return rtf.format(days, 'day');
-  return rtf.format(Math.round(days / 30), 'month');
-}
-
-/** "14 Mar 2025" in the patient's language and time zone. */
-export function localDate(unixSecs: number): string {
-  return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium' }).format(unixSecs * 1000);
 }
 
 export interface FolderPickerOptions {

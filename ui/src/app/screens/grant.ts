@@ -1,7 +1,8 @@
 /**
  * A grant's own page (`#/grants/:id`): what was shared, with whom (checked or not, and why),
- * when, every access under it, and the ways to end it: stop now, end early, delete what was
- * shared. After it ended: when, and nothing to do.
+ * when, every access under it, and the ways to end it: stop now, delete what was shared. (No
+ * "end early": the ledger protocol cannot move a grant's end yet, ADR 0015.) After it ended: when,
+ * and nothing to do.
  */
 import type { AccessView } from '../../bindings/AccessView';
 import type { GrantDetailView } from '../../bindings/GrantDetailView';
@@ -9,7 +10,7 @@ import type { GrantView } from '../../bindings/GrantView';
 import { t } from '../../i18n';
 import { h, replace, uid, type Child } from '../../lib/dom';
 import {
-  accessSeverity, agoPhrase, categoryLabel, formatDate, formatDateTime, formatTime, resourceTypeLabel, timeLeft,
+  accessSeverity, agoPhrase, categoryLabel, formatDate, formatDateTime, resourceTypeLabel, timeLeft,
 } from '../../lib/format';
 import type { Ctx, Screen } from '../context';
 import { Notice, busy, button, confirmDialog } from '../ui';
@@ -161,60 +162,6 @@ function history(d: GrantDetailView, titles: Map<string, string>): HTMLElement {
       })));
 }
 
-/** A local calendar day as a date field value ("2025-03-14"). */
-function dateInputValue(unixSecs: number): string {
-  const d = new Date(unixSecs * 1000);
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-}
-
-function endEarlyForm(ctx: Ctx, d: GrantDetailView, notice: Notice, reload: () => void): HTMLElement {
-  const g = d.grant;
-  const formId = uid('short');
-  const open = button(t('grants.short.open'), { class: 'btn secondary', 'aria-expanded': 'false', 'aria-controls': formId, id: 'end-early' });
-  const input = h('input', {
-    type: 'date', id: uid('short-date'), required: true,
-    min: dateInputValue(d.now), max: dateInputValue(Math.max(d.now, g.notAfter - 86400)),
-    value: dateInputValue(Math.max(d.now, g.notAfter - 86400)), 'aria-describedby': `${formId}-hint`,
-  });
-  const submit = button(t('grants.short.submit'), { class: 'btn primary', type: 'submit' });
-  const cancel = button(t('common.cancel'), { class: 'btn secondary' });
-  const form = h('form', { class: 'short-form form', id: formId, hidden: true, novalidate: true },
-    h('div', { class: 'field' },
-      h('label', { for: input.id }, t('grants.short.label')), input,
-      h('p', { class: 'hint', id: `${formId}-hint` }, t('grants.short.hint', { date: formatDateTime(g.notAfter), time: formatTime(g.notAfter) }))),
-    h('div', { class: 'actions' }, submit, cancel));
-  open.addEventListener('click', () => {
-    form.hidden = false;
-    open.setAttribute('aria-expanded', 'true');
-    input.focus();
-  });
-  cancel.addEventListener('click', () => {
-    form.hidden = true;
-    open.setAttribute('aria-expanded', 'false');
-    open.focus();
-  });
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(input.value);
-    if (!m) {
-      notice.problem(t('grants.short.pick'));
-      input.focus();
-      return;
-    }
-    // The chosen day's end at the grant's own time of day, in local time: "ends on 20 March at 17:08".
-    const end = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-    const orig = new Date(g.notAfter * 1000);
-    end.setHours(orig.getHours(), orig.getMinutes(), orig.getSeconds());
-    const notAfter = Math.floor(end.getTime() / 1000);
-    const ok = await busy(submit, notice, async () => { await ctx.backend.shortenGrant({ grantId: g.id, notAfter }); return true; });
-    if (ok) {
-      notice.ok(t('grants.short.done', { who: g.providerName, date: formatDateTime(notAfter) }));
-      reload();
-    }
-  });
-  return h('div', { class: 'end-early' }, open, form);
-}
-
 function actions(ctx: Ctx, d: GrantDetailView, notice: Notice, reload: () => void): HTMLElement | null {
   const g = d.grant;
   if (g.status !== 'active') return null;
@@ -241,7 +188,6 @@ function actions(ctx: Ctx, d: GrantDetailView, notice: Notice, reload: () => voi
   return h('section', { class: 'card grant-actions', 'aria-labelledby': headId },
     h('h2', { id: headId }, t('grants.actions.title')),
     h('div', { class: 'action-row' }, stop, h('p', { class: 'hint' }, t('grants.actions.stopHint'))),
-    h('div', { class: 'action-row' }, endEarlyForm(ctx, d, notice, reload), h('p', { class: 'hint' }, t('grants.actions.shortHint'))),
     h('div', { class: 'action-row' }, erase, h('p', { class: 'hint' }, t('grants.actions.eraseHint'))));
 }
 

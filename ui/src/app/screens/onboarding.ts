@@ -1,9 +1,10 @@
 import { h, replace, uid } from '../../lib/dom';
+import { formatDate } from '../../lib/format';
 import { svgDataUrl } from '../../lib/qr';
 import { t } from '../../i18n';
 import type { Screen } from '../context';
 import { Notice, busy, button, checkbox, page, passphraseFields, section, textInput, withPathChooser } from '../ui';
-import { FolderPicker, backupFileIn, backupResult, localDate } from './backup-folder';
+import { FolderPicker, backupFileIn, backupResult } from './backup-folder';
 
 /** Days between scheduled backups, offered at the first backup. */
 const FIRST_SCHEDULE_DAYS = 7;
@@ -15,7 +16,7 @@ function step(el: HTMLElement, n: number): HTMLElement {
 }
 
 export const welcome: Screen = {
-  title: 'Welcome',
+  get title() { return t('onboarding.welcome.title'); },
   needs: 'no-wallet',
   render: (ctx) =>
     page(t('onboarding.welcome.title'),
@@ -37,7 +38,7 @@ export const welcome: Screen = {
 };
 
 export const create: Screen = {
-  title: 'Create your wallet',
+  get title() { return t('onboarding.create.title'); },
   needs: 'no-wallet',
   render: (ctx) => {
     const notice = new Notice();
@@ -68,7 +69,7 @@ export const create: Screen = {
 };
 
 export const recoveryKit: Screen = {
-  title: 'Your recovery kit',
+  get title() { return t('onboarding.kit.title'); },
   needs: 'unlocked',
   render: (ctx) => {
     const kit = ctx.session.recoveryKit;
@@ -120,7 +121,7 @@ export const recoveryKit: Screen = {
  * A patient who only presses primary buttons ends here with a backup.
  */
 export const firstBackup: Screen = {
-  title: 'Your first backup',
+  get title() { return t('onboarding.backup.title'); },
   needs: 'unlocked',
   render: (ctx) => {
     const notice = new Notice();
@@ -182,7 +183,7 @@ export const firstBackup: Screen = {
       replace(result, h('section', { class: 'card', 'aria-labelledby': headId },
         h('h2', { id: headId }, r.ok ? t('onboarding.backup.doneTitle') : t('onboarding.backup.pendingTitle')),
         h('p', { class: r.ok ? 'notice ok' : 'notice info' }, r.text),
-        done.nextAt !== null ? h('p', null, t('onboarding.backup.scheduled', { n: FIRST_SCHEDULE_DAYS, date: localDate(done.nextAt) })) : null,
+        done.nextAt !== null ? h('p', null, t('onboarding.backup.scheduled', { n: FIRST_SCHEDULE_DAYS, date: formatDate(done.nextAt) })) : null,
         scheduleProblem,
         h('p', null, t('onboarding.backup.keepWords')),
         r.details,
@@ -217,7 +218,7 @@ function restoreWords(text: string): string[] {
  * keeps aside rather than deleting.
  */
 export const restore: Screen = {
-  title: 'Restore your wallet',
+  get title() { return t('onboarding.restore.title'); },
   needs: 'nothing',
   render: (ctx) => {
     const replacing = ctx.status.walletExists;
@@ -287,7 +288,7 @@ export const restore: Screen = {
 };
 
 export const unlock: Screen = {
-  title: 'Unlock',
+  get title() { return t('onboarding.unlock.title'); },
   needs: 'locked',
   render: (ctx) => {
     const notice = new Notice();

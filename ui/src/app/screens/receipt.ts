@@ -1,7 +1,7 @@
 import type { GrantView } from '../../bindings/GrantView';
 import type { ReceiptView } from '../../bindings/ReceiptView';
 import { h } from '../../lib/dom';
-import { formatLocalDateTime } from '../../lib/format';
+import { formatDateTime } from '../../lib/format';
 import { t } from '../../i18n';
 import type { Ctx, Screen } from '../context';
 import { Notice, busy, button, page, section, textInput, withPathChooser } from '../ui';
@@ -91,7 +91,7 @@ function saver(ctx: Ctx, r: ReceiptView): HTMLElement {
 }
 
 export const receiptPage: Screen = {
-  title: 'Erasure receipt',
+  get title() { return t('receipt.title'); },
   needs: 'nothing',
   render: async (ctx) => {
     const r = ctx.session.receipt;
@@ -115,7 +115,7 @@ export const receiptPage: Screen = {
       h('h2', { id: 'receipt-subject-head' }, t('receipt.what')),
       h('p', { class: 'receipt-subject' }, subject),
       h('h2', null, t('receipt.when')),
-      h('p', null, h('time', { datetime: new Date(r.erasedAt * 1000).toISOString() }, formatLocalDateTime(r.erasedAt))),
+      h('p', null, h('time', { datetime: new Date(r.erasedAt * 1000).toISOString() }, formatDateTime(r.erasedAt))),
       h('h2', null, t('receipt.destroyed')),
       list(destroyedLines(kind)),
       h('p', null, r.ledgerNodes.length ? t('receipt.proof', { n: r.ledgerNodes.length }) : t('receipt.proof.none')),

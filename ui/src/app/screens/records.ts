@@ -1,7 +1,7 @@
 import type { GrantView } from '../../bindings/GrantView';
 import type { RecordView } from '../../bindings/RecordView';
 import { h, replace } from '../../lib/dom';
-import { formatBytes, formatClinicalDate, formatLocalDate, groupByCategory } from '../../lib/format';
+import { formatBytes, formatClinicalDate, formatDate, groupByCategory } from '../../lib/format';
 import { locale, t } from '../../i18n';
 import type { Ctx, Screen } from '../context';
 import { Notice, busy, button, confirmDialog, loading, page, section, textInput, withPathChooser } from '../ui';
@@ -166,7 +166,7 @@ function importer(ctx: Ctx, onImported: () => void): HTMLElement {
 }
 
 export const records: Screen = {
-  title: 'Records',
+  get title() { return t('records.title'); },
   needs: 'unlocked',
   render: async (ctx) => {
     const listArea = h('div', { class: 'record-area' }, loading(t('records.loading')));
@@ -189,7 +189,7 @@ export const records: Screen = {
 };
 
 export const recordDetail: Screen = {
-  title: 'Record',
+  get title() { return t('records.pageTitle'); },
   needs: 'unlocked',
   render: async (ctx) => {
     const notice = new Notice();
@@ -249,7 +249,7 @@ export const recordDetail: Screen = {
     const sharedList = sharing.length
       ? h('ul', { class: 'shared-list' }, ...sharing.map((g) => h('li', null,
         h('a', { href: `#/grants/${g.id}` }, g.providerName),
-        h('span', { class: 'muted' }, ` · ${t('records.sharedUntil', { date: formatLocalDate(g.notAfter) })}`))))
+        h('span', { class: 'muted' }, ` · ${t('records.sharedUntil', { date: formatDate(g.notAfter) })}`))))
       : h('p', { class: 'muted' }, t('records.sharedNobody'));
 
     return page(r.title, r.detail,

@@ -4,11 +4,11 @@ import type { NodeView } from '../../bindings/NodeView';
 import type { SettingsView } from '../../bindings/SettingsView';
 import type { SyncView } from '../../bindings/SyncView';
 import { h, replace, uid } from '../../lib/dom';
-import { formatDateTime } from '../../lib/format';
+import { agoPhrase, formatDate, formatDateTime } from '../../lib/format';
 import { t } from '../../i18n';
 import type { Ctx, Screen } from '../context';
 import { comfortSection } from './comfort';
-import { FolderPicker, backupFileIn, backupResult, localDate, relativeDays } from './backup-folder';
+import { FolderPicker, backupFileIn, backupResult } from './backup-folder';
 import { Notice, badge, busy, button, checkbox, confirmDialog, loading, page, passphraseFields, section, textInput, withPathChooser } from '../ui';
 
 /** The banner text for a ledger alarm, or null. Used by the shell after unlock too. */
@@ -207,7 +207,7 @@ function backupSection(ctx: Ctx, state: BackupStateView, now: number, reload: Re
   if (state.lastAt === null) {
     status.push(h('p', { class: 'callout warning' }, h('strong', null, t('settings.backup.none')), ' ', t('settings.backup.noneWhy')));
   } else {
-    const when = relativeDays(state.lastAt, now);
+    const when = agoPhrase(state.lastAt, now);
     status.push(h('p', { class: state.due ? 'callout warning' : 'backup-last' },
       state.lastPlace ? t('settings.backup.last', { when, place: state.lastPlace }) : t('settings.backup.lastNoPlace', { when }),
       state.due ? [' ', h('strong', null, t('settings.backup.due'))] : null));
@@ -281,7 +281,7 @@ function backupSection(ctx: Ctx, state: BackupStateView, now: number, reload: Re
   const scheduleArea = h('div', { class: 'schedule', role: 'group', 'aria-labelledby': scheduleId },
     h('h3', { id: scheduleId }, t('settings.schedule.title')),
     schedule
-      ? h('p', null, t('settings.schedule.on', { n: schedule.everyDays, folder: schedule.folder, next: localDate(schedule.nextAt) }))
+      ? h('p', null, t('settings.schedule.on', { n: schedule.everyDays, folder: schedule.folder, next: formatDate(schedule.nextAt) }))
       : h('p', { class: 'muted' }, t('settings.schedule.isOff')),
     schedule?.lastProblem ? h('p', { class: 'notice error', role: 'alert' }, h('strong', null, t('settings.schedule.problem')), ' ', schedule.lastProblem) : null,
     h('p', { class: 'hint' }, t('settings.schedule.while')),
@@ -357,7 +357,7 @@ function directoriesSection(ctx: Ctx, dirs: DirectoryView[], now: number, reload
             h('p', { class: 'directory-name' }, name),
             h('p', { class: 'muted' }, d.signedAt === null
               ? t('settings.dirs.lists', { n: d.providers })
-              : t('settings.dirs.listsUpdated', { n: d.providers, when: relativeDays(d.signedAt, now) }))),
+              : t('settings.dirs.listsUpdated', { n: d.providers, when: agoPhrase(d.signedAt, now) }))),
           remove),
         h('details', { class: 'tech' }, h('summary', null, t('common.technicalDetails')),
           h('p', null, t('settings.dirs.key'), ' ', h('code', { class: 'key' }, d.key))));
@@ -438,11 +438,10 @@ function dangerZone(ctx: Ctx): HTMLElement {
 }
 
 export const settings: Screen = {
-  title: 'Settings',
+  get title() { return t('settings.title'); },
   needs: 'unlocked',
   render: (ctx) => {
     const area = h('div', { class: 'settings' }, loading(t('settings.loading')));
-    let first = true;
     const load = async (after: { flash?: HTMLElement[]; focus?: string } = {}) => {
       try {
         const [s, home, dirs] = await Promise.all([ctx.backend.settings(), ctx.backend.home(), ctx.backend.listDirectories()]);
@@ -464,14 +463,8 @@ export const settings: Screen = {
           comfortSection(ctx),
           technical,
           dangerZone(ctx));
-        // `#/settings#backup`: links from elsewhere (home's backup banner) land on the backups.
-        if (first && /#backup$/.test(location.hash)) {
-          const target = area.querySelector<HTMLElement>('#backup');
-          target?.scrollIntoView();
-          target?.focus();
-        }
+        // `#/settings#backup` (home's backup banner): the shell scrolls to and focuses #backup.
         if (after.focus) area.querySelector<HTMLElement>(`#${after.focus}`)?.focus({ preventScroll: true });
-        first = false;
       } catch (err) {
         const n = new Notice();
         n.error(err);

@@ -1,7 +1,7 @@
 import type { RequestView } from '../../bindings/RequestView';
 import type { ShareResult } from '../../bindings/ShareResult';
 import { h, replace, uid } from '../../lib/dom';
-import { deadlineParts, formatClinicalDate, formatLocalDate, formatLocalDateTime, formatSpan, groupedKey, requestSeverity, resourceTypeLabel } from '../../lib/format';
+import { dueBy, formatClinicalDate, formatDate, formatDateTime, formatDuration, groupedKey, requestSeverity, resourceTypeLabel } from '../../lib/format';
 import { decodeQrFrame, fileToBase64, svgDataUrl } from '../../lib/qr';
 import { catalogue, language, t } from '../../i18n';
 import type { Ctx, Screen } from '../context';
@@ -114,7 +114,7 @@ function imageOpener(ctx: Ctx, notice: Notice): HTMLElement {
 }
 
 function linkPaster(ctx: Ctx, notice: Notice): HTMLElement {
-  const link = textInput(t('share.link.label'), { placeholder: 'carekey:request/v1/…', autocomplete: 'off', name: 'carekey-link' });
+  const link = textInput(t('share.link.label'), { autocomplete: 'off', name: 'carekey-link' });
   const go = button(t('share.link.go'), { type: 'submit', class: 'btn secondary' });
   const form = h('form', { class: 'form', novalidate: true }, h('div', { class: 'row' }, link.wrap, go));
   form.addEventListener('submit', async (e) => {
@@ -131,7 +131,7 @@ function linkPaster(ctx: Ctx, notice: Notice): HTMLElement {
 }
 
 export const share: Screen = {
-  title: 'Share',
+  get title() { return t('share.title'); },
   needs: 'unlocked',
   render: (ctx) => {
     const notice = new Notice();
@@ -181,13 +181,8 @@ function providerCheck(v: RequestView): { el: HTMLElement; matched: HTMLInputEle
   };
 }
 
-function respondBy(expiresAt: number): string {
-  const { day, time, date } = deadlineParts(expiresAt, Math.floor(Date.now() / 1000));
-  return t(`share.respondBy.${day === 'other' ? 'date' : day}`, { time, date });
-}
-
 export const shareReview: Screen = {
-  title: 'Review the request',
+  get title() { return t('share.review.title'); },
   needs: 'unlocked',
   render: (ctx) => {
     const v = ctx.session.review;
@@ -209,8 +204,8 @@ export const shareReview: Screen = {
     }));
     const durationId = uid('dur');
     const select = h('select', { id: durationId, 'aria-describedby': `${durationId}-hint` },
-      h('option', { value: '' }, t('share.duration.asked', { duration: formatSpan(v.durationSecs) })),
-      ...DURATIONS.filter((d) => d < v.durationSecs).map((d) => h('option', { value: String(d) }, formatSpan(d))));
+      h('option', { value: '' }, t('share.duration.asked', { duration: formatDuration(v.durationSecs) })),
+      ...DURATIONS.filter((d) => d < v.durationSecs).map((d) => h('option', { value: String(d) }, formatDuration(d))));
     const n = v.unpinnedNodes.length;
     const confirmNodes = n > 0 ? checkbox(t('share.nodes.confirm'), { required: true }) : null;
     const submit = button(t('share.submit'), { type: 'submit', class: 'btn primary' });
@@ -260,20 +255,20 @@ export const shareReview: Screen = {
         ctx.go('#/share/done');
       }
     });
-    return page(t('share.review.title'), h('span', null, t('share.review.lead', { name: v.providerName }), ' ', h('strong', { class: 'respond-by' }, respondBy(v.expiresAt))),
+    return page(t('share.review.title'), h('span', null, t('share.review.lead', { name: v.providerName }), ' ', h('strong', { class: 'respond-by' }, dueBy(v.expiresAt, Math.floor(Date.now() / 1000)))),
       check.el,
       section(t('share.who.head'), h('dl', { class: 'facts' },
         h('dt', null, t('share.who.provider')), h('dd', { class: 'provider-name' }, v.providerName),
         h('dt', null, t('share.who.purpose')), h('dd', null, v.purpose),
         h('dt', null, t('share.who.asks')), h('dd', null, v.resourceTypes.map(typeName).join(', ') || t('common.records', { n: v.recordIds.length })),
-        h('dt', null, t('share.who.howLong')), h('dd', null, formatSpan(v.durationSecs)))),
+        h('dt', null, t('share.who.howLong')), h('dd', null, formatDuration(v.durationSecs)))),
       section(t('share.decision.head'), form),
       h('details', { class: 'card tech' },
         h('summary', null, t('common.technicalDetails')),
         h('dl', { class: 'facts' },
           h('dt', null, t('share.tech.key')), h('dd', null, h('code', { class: 'key' }, groupedKey(v.providerKey))),
           h('dt', null, t('share.tech.code')), h('dd', null, h('code', null, v.providerCode)),
-          h('dt', null, t('share.tech.validUntil')), h('dd', null, formatLocalDateTime(v.expiresAt)),
+          h('dt', null, t('share.tech.validUntil')), h('dd', null, formatDateTime(v.expiresAt)),
           n > 0 ? [h('dt', null, t('share.tech.nodes')), h('dd', null, h('ul', { class: 'node-list' }, ...v.unpinnedNodes.map((node) => {
             const [url, key] = node.split(/\s+/);
             return h('li', null, h('code', { class: 'node-url' }, url), ' ', key ? h('code', { class: 'key' }, key) : h('span', null, `(${t('share.nodes.noKey')})`));
@@ -282,7 +277,7 @@ export const shareReview: Screen = {
 };
 
 export const shareDone: Screen = {
-  title: 'Shared',
+  get title() { return t('share.done.title'); },
   needs: 'unlocked',
   render: (ctx) => {
     const r = ctx.session.shareResult;
@@ -297,8 +292,8 @@ export const shareDone: Screen = {
         h('span', { class: 'verdict-mark', 'aria-hidden': 'true' }, '✓'),
         h('div', null, h('strong', { class: 'verdict-head' }, t('share.done.head', { records: t('common.records', { n: r.records }), name: r.providerName })),
           h('p', null, span !== undefined
-            ? t('share.done.until', { date: formatLocalDate(r.notAfter), span: formatSpan(span) })
-            : formatLocalDate(r.notAfter)),
+            ? t('share.done.until', { date: formatDate(r.notAfter), span: formatDuration(span) })
+            : formatDate(r.notAfter)),
           h('p', null, t('share.done.watch')))),
       h('div', { class: 'actions' },
         h('a', { class: 'btn primary', href: '#/home', id: 'share-done' }, t('share.done.done')),
@@ -312,7 +307,7 @@ export const shareDone: Screen = {
 };
 
 export const myQr: Screen = {
-  title: 'My QR code',
+  get title() { return t('share.myqr.title'); },
   needs: 'unlocked',
   render: (ctx) => {
     const area = h('div', { class: 'card center' }, loading(t('common.loading')));

@@ -48,6 +48,7 @@ const records: Catalogue = {
   'records.cat.files.hint': 'Bilder und andere Dateien',
 
   'records.back': '← Alle Einträge',
+  'records.pageTitle': 'Eintrag',
   'records.notFound': 'Eintrag nicht gefunden',
   'records.backToList': 'Zurück zu den Einträgen',
   'records.about': 'Worum es geht',

@@ -16,6 +16,7 @@ const shell: Catalogue = {
   'shell.themeLabel': 'Farben: {name}. Farbschema wechseln',
   'shell.footer': 'Ihre Einträge sind auf diesem Gerät verschlüsselt.',
   'shell.mock': 'Test-Backend: Beispieldaten',
+  'shell.starting': 'Carekey startet …',
   'shell.startFailed': 'Carekey konnte nicht starten: {message}',
   'shell.pageTitle': '{page} — Carekey',
   'shell.unseen.one': '{n} neuer Zugriff',

@@ -36,6 +36,7 @@ const errors: Catalogue = {
   'errors.not_requested': 'You chose something the provider did not ask for. Share only what the request lists, or ask the provider for a new request.',
   'errors.bad_duration': 'That end date does not work: sharing can only be made shorter, and it must end in the future. Choose another date, or stop sharing now.',
   'errors.grant_not_active': 'This sharing has already ended, so it cannot be changed.',
+  'errors.directory_key_mismatch': 'This directory file is not signed by the key you entered. Check that the file and the key came from the same source you trust, and try again.',
   'errors.bad_key': 'That key is not valid. Check that you copied all of it, from a source you trust, and try again.',
   // Ledger nodes
   'errors.bad_node_url': 'That is not an address Carekey can use for a ledger node. Check it and try again.',
@@ -51,6 +52,9 @@ const errors: Catalogue = {
   'errors.backup_share_gone': 'This backup can no longer be opened: its key was deleted from the ledger nodes after an erasure. Use a newer backup.',
   'errors.backup_share_unreachable': 'This backup needs a ledger node that cannot be reached right now. Check your internet connection and try again later.',
   // Erasure receipts
+  'errors.bad_interval': 'Choose how often to back up: every 1 to 90 days.',
+  'errors.backup_folder_missing': 'The backup folder is not there. Plug in the drive that holds it (or choose another folder) and try again.',
+
   'errors.not_a_receipt': 'This file is not a Carekey erasure receipt. Choose the receipt file you saved.',
   'errors.bad_receipt': 'This erasure receipt is damaged or was changed, so it cannot be trusted.',
   'errors.receipt_mismatch': 'This receipt does not match what the ledger nodes recorded, so it cannot be trusted. Keep it, and ask for help.',
@@ -63,6 +67,7 @@ const errors: Catalogue = {
   'errors.ledger': 'A ledger node could not be reached or did not answer properly. Check your internet connection and try again later.',
   // The app's own
   'errors.locked': 'The wallet is locked. Unlock it and try again.',
+  'errors.not_supported': 'Carekey cannot do this yet. To end sharing now, use “Stop sharing”.',
   'errors.bad_input': 'Something you entered could not be used. Check it and try again.',
   'errors.internal': 'Something went wrong inside Carekey and nothing was changed. Try again, or restart Carekey.',
   'errors.unknown': 'Something went wrong. Try again; if it keeps happening, restart Carekey.',

@@ -48,6 +48,7 @@ const records: Catalogue = {
   'records.cat.files.hint': 'Pictures and other files',
 
   'records.back': '← All records',
+  'records.pageTitle': 'Record',
   'records.notFound': 'Record not found',
   'records.backToList': 'Back to records',
   'records.about': 'What it is',

@@ -16,6 +16,7 @@ const shell: Catalogue = {
   'shell.themeLabel': 'Colour theme: {name}. Change theme',
   'shell.footer': 'Records are encrypted on this device.',
   'shell.mock': 'Mock backend: test data',
+  'shell.starting': 'Starting Carekey…',
   'shell.startFailed': 'Carekey could not start: {message}',
   'shell.pageTitle': '{page} — Carekey',
   'shell.unseen.one': '{n} new access',
