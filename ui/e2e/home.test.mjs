@@ -70,6 +70,35 @@ test('home: empty, nobody can see the records', async () => {
   await s.done();
 });
 
+test('home: no records yet either — "Add records" first; German at 390 px', async () => {
+  const s = await open(browser, s0(), { route: '/settings', query: 'scenario=unlocked&grants=none', width: 390, height: 844 });
+  const { page } = s;
+  await page.evaluate(() => localStorage.setItem('carekey-language', 'de'));
+  await page.reload();
+  await heading(page, 'Einstellungen');
+  await page.evaluate(async () => {
+    const m = window.__carekeyMock;
+    for (const r of await m.listRecords()) await m.eraseRecord({ id: r.id });
+    location.hash = '#/home';
+  });
+  await heading(page, 'Wer meine Daten sehen kann');
+  const add = page.locator('#home-add-records');
+  await add.waitFor();
+  assert.equal(await add.textContent(), 'Einträge hinzufügen');
+  assert.match(await add.getAttribute('class'), /\bprimary\b/);
+  assert.match(await page.getByRole('link', { name: 'Mit einer Praxis teilen' }).getAttribute('class'), /\bsecondary\b/);
+  await page.getByText(/In Ihrer Wallet sind noch keine Einträge\./).waitFor();
+  await noSideScroll(page, 'home no records 390 de');
+  await axe(page, 'home no records 390 de');
+  await shot(page, 'home-no-records-390-de');
+  // The chooser, then Records with what was added.
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), add.click()]);
+  await chooser.setFiles({ name: 'weight.json', mimeType: 'application/json', buffer: Buffer.from('{}') });
+  await page.waitForFunction(() => location.hash === '#/records');
+  await page.getByRole('link', { name: /^Body weight|^Körpergewicht/ }).waitFor();
+  await s.done();
+});
+
 test('home: many holders, soonest end first, at 390 px', async () => {
   const s = await open(browser, s0(), { route: '/home', query: 'scenario=unlocked&grants=many', width: 390, height: 844 });
   const { page } = s;
