@@ -141,3 +141,46 @@ export function tempDir() {
   const dir = mkdtempSync(join(tmpdir(), 'carekey-ui-e2e-'));
   return { dir, file: (name) => join(dir, name), write: (name, data) => writeFileSync(join(dir, name), data), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+// ---- shared by the home and grant-page tests ----
+
+export const BERG = 'Dr. Anna Berg — Riverside Family Practice';
+export const HOME = 'Who can see my records';
+
+/** The mock's ids (src/backend/mock.ts `hexId`). */
+export function hexId(seed) {
+  let out = '';
+  let h = 0x811c9dc5;
+  for (let round = 0; out.length < 64; round++) {
+    for (const c of `${seed}:${round}`) {
+      h ^= c.charCodeAt(0);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    out += h.toString(16).padStart(8, '0');
+  }
+  return out.slice(0, 64);
+}
+export const BERG_GRANT = hexId('grant-berg');
+export const PHARMACY_GRANT = hexId('grant-pharmacy');
+
+/** What the patient reads: main's text without folded technical details. */
+export async function plainText(page) {
+  return page.evaluate(() => {
+    const main = document.querySelector('main').cloneNode(true);
+    for (const d of main.querySelectorAll('details')) d.remove();
+    return main.textContent;
+  });
+}
+
+export async function noJargon(page, label) {
+  const text = await plainText(page);
+  assert.doesNotMatch(text, /[0-9a-f]{16,}/i, `${label}: no hex on the screen`);
+  assert.doesNotMatch(text, /https?:\/\//, `${label}: no URL on the screen`);
+  assert.doesNotMatch(text, /checkpoint|cosignature|epoch|log key/i, `${label}: no ledger jargon`);
+}
+
+/** Waits for Home with its content drawn (holders or the empty state). */
+export async function home(page) {
+  await heading(page, HOME);
+  await page.locator('.home-area .holders, .home-area .home-empty').first().waitFor();
+}

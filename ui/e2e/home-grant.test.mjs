@@ -2,55 +2,17 @@
 // active, ended, no end early (not supported yet), stop, delete the shared copy; German; 390 px dark; axe on each.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { axe, heading, launch, mockCalls, noSideScroll, open, serve, shot } from './harness.mjs';
+import {
+  BERG, BERG_GRANT, PHARMACY_GRANT, axe, heading, home, launch, mockCalls, noJargon, noSideScroll, open, serve, shot,
+} from './harness.mjs';
 
 let server;
 let browser;
 before(async () => { server = await serve(); browser = await launch(); });
 after(async () => { await browser?.close(); await server?.close(); });
 
-const BERG = 'Dr. Anna Berg — Riverside Family Practice';
-const HOME = 'Who can see my records';
-
-/** The mock's ids (src/backend/mock.ts `hexId`). */
-function hexId(seed) {
-  let out = '';
-  let h = 0x811c9dc5;
-  for (let round = 0; out.length < 64; round++) {
-    for (const c of `${seed}:${round}`) {
-      h ^= c.charCodeAt(0);
-      h = Math.imul(h, 0x01000193) >>> 0;
-    }
-    out += h.toString(16).padStart(8, '0');
-  }
-  return out.slice(0, 64);
-}
-const BERG_GRANT = hexId('grant-berg');
-const PHARMACY_GRANT = hexId('grant-pharmacy');
-
-/** What the patient reads: main's text without folded technical details. */
-async function plainText(page) {
-  return page.evaluate(() => {
-    const main = document.querySelector('main').cloneNode(true);
-    for (const d of main.querySelectorAll('details')) d.remove();
-    return main.textContent;
-  });
-}
-
-async function noJargon(page, label) {
-  const text = await plainText(page);
-  assert.doesNotMatch(text, /[0-9a-f]{16,}/i, `${label}: no hex on the screen`);
-  assert.doesNotMatch(text, /https?:\/\//, `${label}: no URL on the screen`);
-  assert.doesNotMatch(text, /checkpoint|cosignature|epoch|log key/i, `${label}: no ledger jargon`);
-}
-
 // The server is created in before(); tests read it through this (keeps the calls short).
 function s0() { return server.url; }
-
-async function home(page) {
-  await heading(page, HOME);
-  await page.locator('.home-area .holders, .home-area .home-empty').first().waitFor();
-}
 
 test('grant page: what, with whom (the code to compare), when, history; technical details folded', async () => {
   const s = await open(browser, s0(), { route: '/home' });

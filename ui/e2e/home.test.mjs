@@ -3,55 +3,17 @@
 // and a provider's access that shows up without any click.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { axe, heading, launch, mockCalls, noSideScroll, open, serve, shot } from './harness.mjs';
+import {
+  BERG, BERG_GRANT, axe, heading, home, launch, mockCalls, noJargon, noSideScroll, open, serve, shot,
+} from './harness.mjs';
 
 let server;
 let browser;
 before(async () => { server = await serve(); browser = await launch(); });
 after(async () => { await browser?.close(); await server?.close(); });
 
-const BERG = 'Dr. Anna Berg — Riverside Family Practice';
-const HOME = 'Who can see my records';
-
-/** The mock's ids (src/backend/mock.ts `hexId`). */
-function hexId(seed) {
-  let out = '';
-  let h = 0x811c9dc5;
-  for (let round = 0; out.length < 64; round++) {
-    for (const c of `${seed}:${round}`) {
-      h ^= c.charCodeAt(0);
-      h = Math.imul(h, 0x01000193) >>> 0;
-    }
-    out += h.toString(16).padStart(8, '0');
-  }
-  return out.slice(0, 64);
-}
-const BERG_GRANT = hexId('grant-berg');
-const PHARMACY_GRANT = hexId('grant-pharmacy');
-
-/** What the patient reads: main's text without folded technical details. */
-async function plainText(page) {
-  return page.evaluate(() => {
-    const main = document.querySelector('main').cloneNode(true);
-    for (const d of main.querySelectorAll('details')) d.remove();
-    return main.textContent;
-  });
-}
-
-async function noJargon(page, label) {
-  const text = await plainText(page);
-  assert.doesNotMatch(text, /[0-9a-f]{16,}/i, `${label}: no hex on the screen`);
-  assert.doesNotMatch(text, /https?:\/\//, `${label}: no URL on the screen`);
-  assert.doesNotMatch(text, /checkpoint|cosignature|epoch|log key/i, `${label}: no ledger jargon`);
-}
-
 // The server is created in before(); tests read it through this (keeps the calls short).
 function s0() { return server.url; }
-
-async function home(page) {
-  await heading(page, HOME);
-  await page.locator('.home-area .holders, .home-area .home-empty').first().waitFor();
-}
 
 test('home: who can see my records, with time left, last access, backup and a check on open', async () => {
   const s = await open(browser, s0(), { route: '/home' });
@@ -105,6 +67,35 @@ test('home: empty, nobody can see the records', async () => {
   await page.getByText('Nobody has opened your records yet.').waitFor();
   await axe(page, 'home empty');
   await shot(page, 'home-empty-1280');
+  await s.done();
+});
+
+test('home: no records yet either — "Add records" first; German at 390 px', async () => {
+  const s = await open(browser, s0(), { route: '/settings', query: 'scenario=unlocked&grants=none', width: 390, height: 844 });
+  const { page } = s;
+  await page.evaluate(() => localStorage.setItem('carekey-language', 'de'));
+  await page.reload();
+  await heading(page, 'Einstellungen');
+  await page.evaluate(async () => {
+    const m = window.__carekeyMock;
+    for (const r of await m.listRecords()) await m.eraseRecord({ id: r.id });
+    location.hash = '#/home';
+  });
+  await heading(page, 'Wer meine Daten sehen kann');
+  const add = page.locator('#home-add-records');
+  await add.waitFor();
+  assert.equal(await add.textContent(), 'Einträge hinzufügen');
+  assert.match(await add.getAttribute('class'), /\bprimary\b/);
+  assert.match(await page.getByRole('link', { name: 'Mit einer Praxis teilen' }).getAttribute('class'), /\bsecondary\b/);
+  await page.getByText(/In Ihrer Wallet sind noch keine Einträge\./).waitFor();
+  await noSideScroll(page, 'home no records 390 de');
+  await axe(page, 'home no records 390 de');
+  await shot(page, 'home-no-records-390-de');
+  // The chooser, then Records with what was added.
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), add.click()]);
+  await chooser.setFiles({ name: 'weight.json', mimeType: 'application/json', buffer: Buffer.from('{}') });
+  await page.waitForFunction(() => location.hash === '#/records');
+  await page.getByRole('link', { name: /^Body weight|^Körpergewicht/ }).waitFor();
   await s.done();
 });
 

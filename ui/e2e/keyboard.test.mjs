@@ -47,7 +47,9 @@ test('keyboard only: unlock, share by link, confirm, revoke (Tab / Enter / Space
   await page.keyboard.press('Space');
   await tabTo(page, /^Share$/);
   await page.keyboard.press('Enter');
-  await heading(page, 'Shared');
+  await heading(page, 'Who can see my records');
+  await page.locator('#home-flash').getByText(/^You shared 3 records with /).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Who can see my records', 'focus on Home\u2019s heading');
   assert.deepEqual((await mockCalls(page, 'share'))[0].resourceTypes, ['AllergyIntolerance', 'Condition']);
 
   await page.evaluate(() => { location.hash = '#/grants'; });

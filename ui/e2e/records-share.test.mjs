@@ -13,6 +13,7 @@ after(async () => { await browser?.close(); await server?.close(); });
 /** The mock's clock: 2025-03-14 09:30 UTC (10:30 in Berlin). */
 const MOCK_NOW = 1741944600;
 const BERG = 'Dr. Anna Berg — Riverside Family Practice';
+const HOME_DE = 'Wer meine Daten sehen kann';
 
 /**
  * A page on the mock at the mock's "now", in Berlin, in a language: like harness `open`, plus a
@@ -281,7 +282,6 @@ test('loading, errors and nothing to show: records, a record, a failed delete, t
   for (const [route, title, text] of [
     ['#/receipt', 'Erasure receipt', 'There is no receipt to show.'],
     ['#/share/review', 'Review the request', 'There is no request to review.'],
-    ['#/share/done', 'Shared', 'Nothing was shared just now.'],
   ]) {
     await go(page, route);
     await heading(page, title);
@@ -343,20 +343,28 @@ test('share, verified provider: calm check, plain durations, "respond by … tod
   await page.getByRole('checkbox', { name: /^Medications/ }).uncheck();
   await page.getByLabel('For how long').selectOption({ label: '1 week' });
   await page.getByRole('button', { name: 'Share', exact: true }).click();
-  await heading(page, 'Shared');
+  // Sharing ends on Home: the result once at the top, the provider among those who can see.
+  await heading(page, 'Who can see my records');
   await seen();
-  await page.getByText(`You shared 3 records with ${BERG}`).waitFor();
-  await page.getByText('Until 21 Mar 2025 (1 week).').waitFor();
+  await page.waitForFunction(() => location.hash === '#/home');
+  const flash = page.locator('#home-flash');
+  await flash.locator('.verdict.ok strong', { hasText: `You shared 3 records with ${BERG}` }).waitFor();
+  await flash.getByText('Until 21 Mar 2025 (1 week).').waitFor();
+  await page.waitForFunction((who) => document.getElementById('announcer')?.textContent === `You shared 3 records with ${who}. Until 21 Mar 2025 (1 week). 2 people can see your records`, BERG);
+  // The seeded share with Dr. Berg and the new one.
+  assert.equal(await page.locator('.holder', { hasText: BERG }).count(), 2);
   const [args] = await mockCalls(page, 'share');
   assert.deepEqual(args, { uri: REQUEST, recordIds: [], resourceTypes: ['AllergyIntolerance', 'Condition'], durationSecs: 604800, confirmNodes: false });
-  assert.equal(await page.locator('.grant-id').isVisible(), false, 'the grant id is only in technical details');
   await assertPlain(page, 'share done');
   await axe(page, 'share done');
   await shot(page, 'share-done-1280');
-  await page.getByRole('link', { name: 'Done' }).click();
-  await page.waitForFunction(() => location.hash === '#/home');
   assert.ok(screens.length <= 4, `scan to done in at most 4 screens: ${screens.join(' → ')}`);
-  assert.deepEqual(screens, ['Share with a provider', 'Review the request', 'Shared']);
+  assert.deepEqual(screens, ['Share with a provider', 'Review the request', 'Who can see my records']);
+  // A direct visit to the old result page lands on Home, without the result.
+  await go(page, '#/share/done');
+  await heading(page, 'Who can see my records');
+  await page.waitForFunction(() => location.hash === '#/home');
+  assert.equal(await page.locator('#home-flash').count(), 0, 'the result is shown once');
   await s.done();
 });
 
@@ -391,7 +399,8 @@ test('share, no directory vouches: the patient compares the code; sharing needs 
   assert.equal((await mockCalls(page, 'share')).length, 0);
   await page.getByLabel('I agree to keep my shared records there').check();
   await page.getByRole('button', { name: 'Share', exact: true }).click();
-  await heading(page, 'Shared');
+  await heading(page, 'Who can see my records');
+  await page.locator('#home-flash').getByText(/^You shared \d+ records? with /).waitFor();
   assert.equal((await mockCalls(page, 'share'))[0].confirmNodes, true);
 
   // No directory at all: the same comparison, with a pointer to Settings.
@@ -475,9 +484,8 @@ test('German: records, a record, the review with the code, the receipt', async (
   await page.getByLabel('Die Codes stimmen überein').check();
   await page.getByLabel(/Ich bin einverstanden/).check();
   await page.getByRole('button', { name: 'Teilen', exact: true }).click();
-  await heading(page, 'Geteilt');
-  await page.getByText(/Sie haben \d+ Einträge mit QuickCare Online Clinic geteilt/).waitFor();
-  await page.getByRole('link', { name: 'Fertig' }).waitFor();
+  await heading(page, HOME_DE);
+  await page.locator('#home-flash').getByText(/Sie haben \d+ Einträge mit QuickCare Online Clinic geteilt/).waitFor();
   await axe(page, 'share done de');
   await s.done();
 });
@@ -518,35 +526,40 @@ test('390 px: records, a record, the review with the code, the receipt fit witho
 });
 
 test('first import + first share, as a new patient does it: the actions counted', async () => {
-  // Starts unlocked with an empty wallet, as right after onboarding.
-  const s = await openAt(server.url, { route: '/settings' });
+  // Starts unlocked with an empty wallet on Home, as right after onboarding.
+  const s = await openAt(server.url, { route: '/settings', query: 'scenario=unlocked&grants=none' });
   const { page } = s;
   await page.evaluate(async () => {
     const m = window.__carekeyMock;
     for (const r of await m.listRecords()) await m.eraseRecord({ id: r.id });
   });
+  await go(page, '#/home');
+  await heading(page, 'Who can see my records');
   let actions = 0;
   const click = async (locator) => { actions += 1; await locator.click(); };
-  // Records (1), Add records (2), the file in the chooser (3).
-  await click(page.getByRole('link', { name: 'Records', exact: true }));
-  await heading(page, 'Records');
-  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), click(page.getByRole('button', { name: 'Add records' }))]);
+  // Home's "Add records" (1), the file in the chooser (2); Records then shows it.
+  const add = page.locator('#home-add-records');
+  assert.equal(await add.textContent(), 'Add records');
+  assert.match(await add.getAttribute('class'), /\bprimary\b/);
+  await axe(page, 'home, no records yet');
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), click(add)]);
   actions += 1;
   await chooser.setFiles({ name: 'patient-summary.json', mimeType: 'application/json', buffer: Buffer.from('{}') });
-  await page.getByText(/Added 1 record/).waitFor();
-  // Share (4); the provider's code (the camera reads it: "Start camera" (5)); here the link is pasted instead,
+  await heading(page, 'Records');
+  await page.waitForFunction(() => /^Added 1 record/.test(document.getElementById('announcer')?.textContent ?? ''));
+  assert.equal((await mockCalls(page, 'importFiles')).length, 1);
+  // Share (3); the provider's code (the camera reads it: "Start camera" (4)); here the link is pasted instead,
   // counted as that one action.
   await click(page.getByRole('link', { name: 'Share', exact: true }));
   await heading(page, 'Share with a provider');
   await page.getByLabel('Request link').fill(REQUEST);
   await click(page.getByRole('button', { name: 'Review request' }));
   await heading(page, 'Review the request');
-  // Share (6), Done (7).
+  // Share (5): Home shows the provider.
   await click(page.getByRole('button', { name: 'Share', exact: true }));
-  await heading(page, 'Shared');
-  await click(page.getByRole('link', { name: 'Done' }));
-  await page.waitForFunction(() => location.hash === '#/home');
-  assert.equal(actions, 7, 'first import + first share (verified provider)');
+  await heading(page, 'Who can see my records');
+  await page.locator('.holder', { hasText: BERG }).waitFor();
+  assert.equal(actions, 5, 'first import + first share (verified provider)');
   console.log(`# actions, first import + first share: ${actions} (a provider no directory vouches for: +1 "The codes match")`);
   await s.done();
 });

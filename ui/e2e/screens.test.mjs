@@ -78,8 +78,8 @@ test('share by pasted link: checked provider, pre-selected scope, shorter durati
   await page.getByRole('checkbox', { name: /^Medications/ }).uncheck();
   await page.getByLabel('For how long').selectOption({ label: '1 week' });
   await page.getByRole('button', { name: 'Share', exact: true }).click();
-  await heading(page, 'Shared');
-  await page.getByText(/You shared 3 records with Dr. Anna Berg/).waitFor();
+  await heading(page, 'Who can see my records');
+  await page.locator('#home-flash').getByText(/You shared 3 records with Dr. Anna Berg/).waitFor();
   const [args] = await mockCalls(page, 'share');
   assert.deepEqual(args, { uri: REQUEST, recordIds: [], resourceTypes: ['AllergyIntolerance', 'Condition'], durationSecs: 604800, confirmNodes: false });
   await shot(page, 'share-done-1280');
@@ -105,7 +105,7 @@ test('share: an unlisted provider with an unpinned node needs the codes compared
   assert.equal((await mockCalls(page, 'share')).length, 0);
   await page.getByLabel('I agree to keep my shared records there').check();
   await page.getByRole('button', { name: 'Share', exact: true }).click();
-  await heading(page, 'Shared');
+  await heading(page, 'Who can see my records');
   assert.equal((await mockCalls(page, 'share'))[0].confirmNodes, true);
 
   await page.goto(`${server.url}?backend=mock&scenario=unlocked#/share`);

@@ -2,7 +2,7 @@
 // passphrase, restore from Settings, and Settings reorganised (backups, directories, erase everything).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { STRONG, axe, heading, launch, mockCalls, noSideScroll, open, serve, shot } from './harness.mjs';
+import { HOME, STRONG, axe, heading, home, launch, mockCalls, noSideScroll, open, serve, shot } from './harness.mjs';
 
 let server;
 let browser;
@@ -11,7 +11,6 @@ after(async () => { await browser?.close(); await server?.close(); });
 
 const WORDS = 'harbor velvet orbit maple quiet lantern cobalt meadow ripple saddle timber violin walnut ember fabric glacier hazel island jungle kernel ladder mosaic nectar oyster';
 const USB = '/media/patient/USB-STICK';
-const HOME = 'Who can see my records';
 
 /** The one visible primary action on the screen: clicks it and returns its text. */
 async function pressPrimary(page) {
@@ -54,20 +53,32 @@ test('a new patient who presses only primary buttons ends with a backup and a sc
   actions += 1;
   assert.equal(await pressPrimary(page), 'Back up now');
   actions += 1;
-  await page.getByRole('heading', { name: 'Your first backup is done' }).waitFor();
-  await page.getByText(`Your backup is saved: ${USB}/carekey-backup.ckb.`).waitFor();
-  await page.getByText(/Carekey will back up to this folder again every 7 days while it is open \(next: /).waitFor();
+  // Setup ends on Home, which says once how the backup went.
+  await heading(page, HOME);
+  const flash = page.locator('#home-flash');
+  await flash.locator('strong', { hasText: 'Your first backup is done' }).waitFor();
+  await flash.getByText(/Carekey will back up to this folder again every 7 days while it is open \(next: .*\)\. To restore, you need this backup file and your 24 recovery words\./).waitFor();
+  assert.equal(await flash.locator('[role="status"]').count(), 1, 'a polite status notice');
+  await page.waitForFunction(() => /^Your first backup is done\. Carekey will back up .* recovery words\. Nobody can see your records/.test(document.getElementById('announcer')?.textContent ?? ''));
   assert.deepEqual(await mockCalls(page, 'backup'), [{ path: `${USB}/carekey-backup.ckb` }]);
   assert.deepEqual(await mockCalls(page, 'setBackupSchedule'), [{ folder: USB, everyDays: 7 }]);
-  // Node addresses only under "Technical details".
-  assert.equal(await page.locator('.backup-result details.tech').count(), 1);
-  await axe(page, 'first backup done');
+  await axe(page, 'home after the first backup');
   await shot(page, 'first-backup-done-1280');
-  assert.equal(await pressPrimary(page), 'Continue');
-  actions += 1;
-  await heading(page, HOME);
-  // create (type twice + 1) → kit (1) → first backup (folder + back up + continue) → home.
-  assert.equal(actions, 7);
+  // create (type twice + 1) → kit (1) → first backup (folder + back up) → home.
+  assert.equal(actions, 6);
+  // Nothing in the wallet yet: Home's one primary action adds records (the mock's file chooser).
+  await page.getByText('There are no records in your wallet yet.', { exact: false }).waitFor();
+  await page.getByRole('link', { name: 'Share with a provider' }).waitFor();
+  await axe(page, 'home, no records yet');
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), pressPrimary(page).then((text) => assert.equal(text, 'Add records'))]);
+  await chooser.setFiles({ name: 'weight.json', mimeType: 'application/json', buffer: Buffer.from('{}') });
+  await heading(page, 'Records');
+  await page.getByRole('link', { name: /^Body weight/ }).waitFor();
+  assert.deepEqual(await mockCalls(page, 'importFiles'), [{ paths: ['weight.json'] }]);
+  // The result was shown once: Home no longer has it.
+  await page.evaluate(() => { location.hash = '#/home'; });
+  await home(page);
+  assert.equal(await page.locator('#home-flash').count(), 0);
   console.log(`onboarding actions (create → kit → first backup → home, typed folder): ${actions}`);
   await s.done();
 });
@@ -95,7 +106,8 @@ test('first backup with the app’s folder chooser: choose, verdict, back up; th
   await page.getByText(/Good: this is a removable drive/).waitFor();
   await page.getByText('Folder: /media/patient/USB-STICK').waitFor();
   assert.equal(await pressPrimary(page), 'Back up now');
-  await page.getByRole('heading', { name: 'Your first backup is done' }).waitFor();
+  await heading(page, HOME);
+  await page.locator('#home-flash strong', { hasText: 'Your first backup is done' }).waitFor();
   assert.deepEqual(await mockCalls(page, 'backup'), [{ path: '/media/patient/USB-STICK/carekey-backup.ckb' }]);
   assert.deepEqual(await mockCalls(page, 'setBackupSchedule'), [{ folder: '/media/patient/USB-STICK', everyDays: 7 }]);
   assert.equal((await mockCalls(page, 'chooseFolder')).length, 2);
@@ -124,13 +136,15 @@ test('first backup: a folder on the wallet’s disk is warned about; the patient
   assert.equal((await mockCalls(page, 'backup')).length, 0, 'no backup to the same disk without a choice');
   await axe(page, 'first backup same disk');
   await shot(page, 'first-backup-same-disk-1280');
-  // The schedule fails (the wallet says why): the backup is still reported, and the way to retry.
+  // The schedule fails (the wallet says why): Home still reports the backup, and the way to retry.
   await page.evaluate(() => window.__carekeyMock.failNext('setBackupSchedule', 'io', '/home/patient/Documents: Permission denied'));
   await page.getByRole('button', { name: 'Use it anyway (it is a synced folder)' }).click();
-  await page.getByRole('heading', { name: 'Your first backup is done' }).waitFor();
+  await heading(page, HOME);
+  const flash = page.locator('#home-flash');
+  await flash.locator('.verdict.warning strong', { hasText: 'Your first backup is done' }).waitFor();
   assert.deepEqual(await mockCalls(page, 'backup'), [{ path: '/home/patient/Documents/carekey-backup.ckb' }]);
-  await page.getByRole('alert').filter({ hasText: /Permission denied/ }).waitFor();
-  await page.getByText(/automatic backups are not on\. You can turn them on in Settings/).waitFor();
+  await flash.getByRole('alert').filter({ hasText: /Permission denied/ }).waitFor();
+  await flash.getByText(/automatic backups are not on\. You can turn them on in Settings/).waitFor();
   await axe(page, 'first backup done, schedule failed');
   await s.done();
 });
@@ -142,8 +156,9 @@ test('first backup with a ledger node offline: the honest sentence, and skipping
   await page.getByLabel(/Back up here automatically/).uncheck();
   await page.getByLabel('Folder for the backup').fill('/home/patient/Dropbox');
   await page.getByRole('button', { name: 'Back up now' }).click();
-  await page.getByRole('heading', { name: 'Your backup is written, but not ready yet' }).waitFor();
-  await page.getByText(/it cannot be restored yet: part of its key still has to reach one of your ledger nodes/).waitFor();
+  await heading(page, HOME);
+  await page.locator('#home-flash .verdict.warning strong', { hasText: 'Your backup is written, but not ready yet' }).waitFor();
+  await page.locator('#home-flash').getByText(/it cannot be restored yet: part of its key still has to reach one of your ledger nodes/).waitFor();
   assert.equal(await page.locator('main p', { hasText: 'northcare' }).filter({ visible: true }).count(), 0, 'no node address outside technical details');
   assert.equal((await mockCalls(page, 'setBackupSchedule')).length, 0, 'unticked: no schedule');
   await noSideScroll(page, 'first backup pending 390');

@@ -92,7 +92,9 @@ const SCREENS = [
   ['19', 'done', 'scenario=unlocked&backup=3', async (page) => {
     await pasteLink(page, REQUEST);
     await page.locator('main form button[type="submit"].primary, main form .btn.primary').first().click();
-    await page.waitForURL(/#\/share\/done/);
+    // Sharing ends on Home, with the result above the new holder.
+    await page.waitForURL(/#\/home/);
+    await page.locator('#home-flash').waitFor();
     await settle(page);
   }],
   ['20', 'my-qr', 'scenario=unlocked&backup=3', async (page) => go(page, '/my-qr')],

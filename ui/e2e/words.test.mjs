@@ -22,7 +22,7 @@ export const RULES = [
   ['"log key"', /log[\s-]key/i],
 ];
 
-const UNLOCKED = ['/home', '/records', '/records/:record', '/share', '/share/review', '/share/done', '/my-qr', '/grants', '/grants/:grant',
+const UNLOCKED = ['/home', '/records', '/records/:record', '/share', '/share/review', '/my-qr', '/grants', '/grants/:grant',
   '/receipt', '/access', '/erase', '/settings'];
 const NEW = ['/welcome', '/create', '/restore', '/recovery-kit'];
 

@@ -2,7 +2,6 @@ import type { AppStatus } from '../bindings/AppStatus';
 import type { ReceiptView } from '../bindings/ReceiptView';
 import type { RecoveryKitView } from '../bindings/RecoveryKitView';
 import type { RequestView } from '../bindings/RequestView';
-import type { ShareResult } from '../bindings/ShareResult';
 import type { Backend } from '../backend/types';
 
 /** What a screen gets: the backend, navigation, and the little state that outlives one screen. */
@@ -37,7 +36,12 @@ export interface Session {
   /** Shown once after create_wallet, then forgotten. */
   recoveryKit?: RecoveryKitView;
   review?: RequestView;
-  shareResult?: ShareResult;
+  /**
+   * A one-time result the next Home shows at the top, announces, then forgets (the first
+   * backup, a share just made). `head` is its strong first sentence; `error` (the first backup's
+   * schedule that could not be set) is shown below it through `Notice.error`.
+   */
+  flash?: { kind: 'ok' | 'warning'; head?: string; text: string; error?: unknown };
   receipt?: ReceiptView;
 }
 

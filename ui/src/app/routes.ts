@@ -6,7 +6,7 @@ import { receiptPage } from './screens/receipt';
 import { create, firstBackup, recoveryKit, restore, unlock, welcome } from './screens/onboarding';
 import { recordDetail, records } from './screens/records';
 import { settings } from './screens/settings';
-import { myQr, share, shareDone, shareReview } from './screens/share';
+import { myQr, share, shareReview } from './screens/share';
 
 export const ROUTES: [pattern: string, screen: Screen][] = [
   ['/welcome', welcome],
@@ -20,7 +20,6 @@ export const ROUTES: [pattern: string, screen: Screen][] = [
   ['/records/:id', recordDetail],
   ['/share', share],
   ['/share/review', shareReview],
-  ['/share/done', shareDone],
   ['/my-qr', myQr],
   ['/grants', grants],
   ['/grants/:id', grantPage],

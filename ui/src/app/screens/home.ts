@@ -12,9 +12,10 @@ import type { LedgerProblemView } from '../../bindings/LedgerProblemView';
 import { t } from '../../i18n';
 import { h, replace, uid, type Child } from '../../lib/dom';
 import { agoPhrase, formatDate, resourceTypeLabel, timeLeft } from '../../lib/format';
-import type { Ctx, Screen } from '../context';
+import type { Ctx, Screen, Session } from '../context';
 import { Notice, busy, button, loading, page } from '../ui';
 import { stopSharing } from './grant';
+import { addRecordsButton } from './records';
 
 /**
  * How each kind of access looks. Only grants exist today; links, caregivers and emergency access
@@ -128,6 +129,36 @@ function accessAlarm(v: HomeView): HTMLElement | null {
       h('a', { href: '#/access', 'data-focus': 'alarm-link' }, t('home.latest.alarmLink'))));
 }
 
+/** The one-time result of what the patient just did (the first backup, a share), at the top. */
+function flashNotice(f: NonNullable<Session['flash']>): HTMLElement {
+  let problem: HTMLElement | null = null;
+  if (f.error !== undefined) {
+    const n = new Notice();
+    n.error(f.error);
+    problem = n.el;
+  }
+  return h('div', { class: 'home-flash', id: 'home-flash' },
+    h('div', { class: `verdict ${f.kind}`, role: 'status' },
+      h('span', { class: 'verdict-mark', 'aria-hidden': 'true' }, f.kind === 'ok' ? '\u2713' : '!'),
+      h('div', null,
+        f.head ? h('strong', { class: 'verdict-head' }, f.head) : null,
+        h('p', null, f.text))),
+    problem);
+}
+
+/**
+ * Nobody has access. With no records yet either, adding them comes first ("Add records" opens the
+ * same chooser as on Records, then Records shows what was added).
+ */
+function emptyState(noRecords: boolean, add: () => HTMLButtonElement): HTMLElement {
+  const share = h('a', { class: `btn ${noRecords ? 'secondary' : 'primary'}`, href: '#/share', 'data-focus': 'share' }, t('home.empty.share'));
+  return h('div', { class: 'empty home-empty' },
+    h('p', { class: 'empty-head' }, t('home.empty.head')),
+    h('p', null, t('home.empty.body')),
+    noRecords ? h('p', null, t('home.empty.noRecords')) : null,
+    noRecords ? h('div', { class: 'actions' }, add(), share) : share);
+}
+
 function glance(v: HomeView): HTMLElement {
   const headId = uid('glance');
   const rows: [string, Child][] = [];
@@ -162,16 +193,36 @@ export const home: Screen = {
   needs: 'unlocked',
   render: (ctx) => {
     const notice = new Notice();
+    // Shown once: the next visit to Home no longer has it.
+    const flash = ctx.session.flash;
+    ctx.session.flash = undefined;
     const area = h('div', { class: 'home-area' }, loading(t('home.loading')));
     let left = false;
     let seq = 0;
     let shown = '';
     let first = true;
     const check = checkLine(ctx, notice, () => void load(true));
+    let adder: HTMLButtonElement | null = null;
+    const addButton = () => {
+      adder ??= (() => {
+        const add = addRecordsButton(ctx, notice, {
+          id: 'home-add-records',
+          inputId: 'home-import-files',
+          attrs: { 'data-focus': 'add-records' },
+          onAdded: (_added, text) => {
+            ctx.announce(text);
+            ctx.go('#/records');
+          },
+        });
+        area.after(add.input);
+        return add.button;
+      })();
+      return adder;
+    };
 
-    const draw = (v: HomeView) => {
+    const draw = (v: HomeView, noRecords: boolean) => {
       check.set(v.ledger.checkedAt, v.now);
-      const key = JSON.stringify({ ...v, ledger: { ...v.ledger, checkedAt: null } });
+      const key = JSON.stringify({ ...v, ledger: { ...v.ledger, checkedAt: null }, noRecords });
       if (key === shown) return;
       const before = shown ? (JSON.parse(shown) as HomeView) : null;
       shown = key;
@@ -180,17 +231,14 @@ export const home: Screen = {
       replace(area,
         h('div', { class: 'attention' }, problemBanner(v), accessAlarm(v), backupBanner(v.backup, v.now)),
         v.holders.length === 0
-          ? h('div', { class: 'empty home-empty' },
-            h('p', { class: 'empty-head' }, t('home.empty.head')),
-            h('p', null, t('home.empty.body')),
-            h('a', { class: 'btn primary', href: '#/share', 'data-focus': 'share' }, t('home.empty.share')))
+          ? emptyState(noRecords, addButton)
           : h('ul', { class: 'holders', 'aria-label': holdersSummary(v.holders.length) },
             ...v.holders.map((x) => holderCard(ctx, x, v.now, notice, () => void load(true)))),
         glance(v),
         h('p', { class: 'all-link' }, h('a', { href: '#/grants', 'data-focus': 'all' }, t('home.all'))));
       if (focused) (area.querySelector(`[data-focus="${CSS.escape(focused)}"]`) as HTMLElement | null)?.focus();
       if (first) {
-        ctx.announce(holdersSummary(v.holders.length));
+        ctx.announce([flash?.head && `${flash.head}.`, flash?.text, holdersSummary(v.holders.length)].filter(Boolean).join(' '));
         first = false;
       } else if (before && v.latestAccess && (before.latestAccess?.at !== v.latestAccess.at || before.latestAccess?.who !== v.latestAccess.who)) {
         ctx.announce(t('home.announce.newAccess', { who: v.latestAccess.who, records: t('common.records', { n: v.latestAccess.records }) }));
@@ -204,8 +252,10 @@ export const home: Screen = {
       const mine = ++seq;
       try {
         const v = await ctx.backend.home();
+        // "No records yet" only matters while nobody has access (the empty state offers to add them).
+        const noRecords = v.holders.length === 0 && (await ctx.backend.listRecords()).length === 0;
         if (left || mine !== seq) return true;
-        draw(v);
+        draw(v, noRecords);
         return true;
       } catch (err) {
         if (left || mine !== seq) return false;
@@ -239,6 +289,6 @@ export const home: Screen = {
       }
     })();
 
-    return page(t('home.title'), null, check.el, notice.el, area);
+    return page(t('home.title'), null, flash ? flashNotice(flash) : null, check.el, notice.el, area);
   },
 };

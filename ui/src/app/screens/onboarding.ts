@@ -1,4 +1,4 @@
-import { h, replace, uid } from '../../lib/dom';
+import { h } from '../../lib/dom';
 import { formatDate } from '../../lib/format';
 import { svgDataUrl } from '../../lib/qr';
 import { t } from '../../i18n';
@@ -118,14 +118,13 @@ export const recoveryKit: Screen = {
 
 /**
  * The last setup step: a first backup to a place off this device, and backups on a schedule.
- * A patient who only presses primary buttons ends here with a backup.
+ * A patient who only presses primary buttons ends with a backup, on Home, which says how it went.
  */
 export const firstBackup: Screen = {
   get title() { return t('onboarding.backup.title'); },
   needs: 'unlocked',
   render: (ctx) => {
     const notice = new Notice();
-    const result = h('div', { class: 'backup-result', tabindex: '-1' });
     const run = button(t('onboarding.backup.run'), { class: 'btn primary' });
     const auto = checkbox(t('onboarding.backup.auto', { n: FIRST_SCHEDULE_DAYS }), { checked: true }, t('onboarding.backup.autoHint'));
     const skip = h('a', { class: 'skip-link', href: '#/home' }, t('onboarding.backup.skip'));
@@ -170,30 +169,18 @@ export const firstBackup: Screen = {
         return;
       }
       if (!done) return;
+      // Setup is over: Home says how the backup went, once (a failed backup stayed on this step).
       const r = backupResult(done.b);
-      const headId = uid('done');
-      // The backup is written even when the schedule could not be set: say both.
-      let scheduleProblem: HTMLElement | null = null;
-      if (done.scheduleFailed) {
-        const n = new Notice();
-        n.error(done.scheduleFailed);
-        scheduleProblem = h('div', null, n.el, h('p', null, t('onboarding.backup.scheduleLater')));
-      }
-      const next = h('a', { class: 'btn primary', href: '#/home' }, t('onboarding.backup.finish'));
-      replace(result, h('section', { class: 'card', 'aria-labelledby': headId },
-        h('h2', { id: headId }, r.ok ? t('onboarding.backup.doneTitle') : t('onboarding.backup.pendingTitle')),
-        h('p', { class: r.ok ? 'notice ok' : 'notice info' }, r.text),
-        done.nextAt !== null ? h('p', null, t('onboarding.backup.scheduled', { n: FIRST_SCHEDULE_DAYS, date: formatDate(done.nextAt) })) : null,
-        scheduleProblem,
-        h('p', null, t('onboarding.backup.keepWords')),
-        r.details,
-        h('div', { class: 'actions' }, next)));
-      where.hidden = true;
-      ctx.announce(r.ok ? t('onboarding.backup.doneTitle') : t('onboarding.backup.pendingTitle'));
-      next.focus();
+      const scheduled = done.nextAt !== null ? t('onboarding.backup.scheduled', { n: FIRST_SCHEDULE_DAYS, date: formatDate(done.nextAt) }) : null;
+      ctx.session.flash = done.scheduleFailed
+        // The backup is written even when the schedule could not be set: say both.
+        ? { kind: 'warning', head: r.ok ? t('onboarding.backup.doneTitle') : t('onboarding.backup.pendingTitle'), text: t('onboarding.backup.scheduleLater'), error: done.scheduleFailed }
+        : r.ok
+          ? { kind: 'ok', head: t('onboarding.backup.doneTitle'), text: [scheduled, t('onboarding.backup.keepWords')].filter(Boolean).join(' ') }
+          : { kind: 'warning', head: t('onboarding.backup.pendingTitle'), text: [r.text, scheduled].filter(Boolean).join(' ') };
+      ctx.go('#/home');
     };
     run.addEventListener('click', () => void backUp());
-    const where = section(t('onboarding.backup.whereTitle'), form);
 
     return step(page(t('onboarding.backup.title'), t('onboarding.backup.lead'),
       section(t('onboarding.backup.whyTitle'),
@@ -202,8 +189,7 @@ export const firstBackup: Screen = {
           h('li', null, t('onboarding.backup.usb')),
           h('li', null, t('onboarding.backup.synced'))),
         h('p', { class: 'muted' }, t('onboarding.backup.encrypted'))),
-      where,
-      result,
+      section(t('onboarding.backup.whereTitle'), form),
     ), 3);
   },
 };

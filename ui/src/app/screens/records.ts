@@ -67,30 +67,83 @@ function recordList(records: RecordView[], grants: GrantView[]): HTMLElement {
   }));
 }
 
+/**
+ * The "Add records" button: the platform's own chooser inside the app, the browser's file input
+ * in the mock; the chosen files are imported and `onAdded` gets the new records and the sentence
+ * that names them. Records and Home's empty state use it. `importPaths` imports other paths
+ * (typed, dropped) the same way.
+ */
+export function addRecordsButton(ctx: Ctx, notice: Notice, opts: {
+  /** Ids of the button and of the mock's file input. */
+  id: string;
+  inputId: string;
+  attrs?: Record<string, unknown>;
+  /** Marked busy while the files are imported. */
+  region?: HTMLElement;
+  /** Before each import (the records screen clears its progress bars). */
+  before?(): void;
+  onAdded(added: RecordView[], text: string): void;
+}): { button: HTMLButtonElement; input: HTMLInputElement; importPaths(list: string[], trigger?: HTMLButtonElement): Promise<void> } {
+  const addBtn = button(t('records.add'), { class: 'btn primary add-records', id: opts.id, ...opts.attrs });
+  // The browser mock's chooser (inside the app the platform's own dialog opens instead).
+  const fileInput = h('input', { type: 'file', id: opts.inputId, multiple: true, class: 'file-input', hidden: true, 'aria-label': t('records.chooserLabel') });
+  const importPaths = async (list: string[], trigger: HTMLButtonElement = addBtn) => {
+    if (list.length === 0) return;
+    opts.before?.();
+    const added = await busy(trigger, notice, () => ctx.backend.importFiles({ paths: list }), opts.region);
+    if (added) opts.onAdded(added, t('records.added', { n: added.length, titles: added.map((r) => r.title).join(', ') }));
+  };
+  addBtn.addEventListener('click', async () => {
+    notice.clear();
+    let chosen: string[] | null = null;
+    try {
+      chosen = await ctx.backend.chooseFiles(t('records.chooseTitle'));
+    } catch (err) {
+      notice.error(err);
+      return;
+    }
+    if (chosen === null) fileInput.click();
+    else void importPaths(chosen);
+  });
+  fileInput.addEventListener('change', () => {
+    const files = Array.from(fileInput.files ?? []);
+    const list = ctx.backend.pathsOfFiles(files);
+    fileInput.value = '';
+    if (files.length > 0 && list.length === 0) {
+      notice.info(t('records.noPaths'));
+      return;
+    }
+    void importPaths(list);
+  });
+  return { button: addBtn, input: fileInput, importPaths };
+}
+
 function importer(ctx: Ctx, onImported: () => void): HTMLElement {
   const notice = new Notice();
   const progress = h('div', { class: 'progress-list' });
   const bars = new Map<string, HTMLProgressElement>();
-  const addBtn = button(t('records.add'), { class: 'btn primary add-records', id: 'add-records', 'aria-describedby': 'add-records-hint' });
-  // The browser mock's chooser (inside the app the platform's own dialog opens instead).
-  const fileInput = h('input', { type: 'file', id: 'import-files', multiple: true, class: 'file-input', hidden: true, 'aria-label': t('records.chooserLabel') });
   const drop = h('div', { class: 'dropzone', id: 'dropzone' }, h('p', null, t('records.drop')));
   const paths = textInput(t('records.pathLabel'), { placeholder: '/home/you/Downloads/patient-summary.json', autocomplete: 'off' }, t('records.pathHint'));
   const pathBtn = button(t('records.pathAdd'), { type: 'submit', class: 'btn secondary' });
   const region = h('div', { class: 'import' });
-
-  const run = async (list: string[], trigger: HTMLButtonElement) => {
-    if (list.length === 0) return;
-    replace(progress);
-    bars.clear();
-    const added = await busy(trigger, notice, () => ctx.backend.importFiles({ paths: list }), region);
-    if (added) {
-      const text = t('records.added', { n: added.length, titles: added.map((r) => r.title).join(', ') });
+  const add = addRecordsButton(ctx, notice, {
+    id: 'add-records',
+    inputId: 'import-files',
+    attrs: { 'aria-describedby': 'add-records-hint' },
+    region,
+    before: () => {
+      replace(progress);
+      bars.clear();
+    },
+    onAdded: (_added, text) => {
       notice.ok(text);
       paths.input.value = '';
       onImported();
-    }
-  };
+    },
+  });
+  const addBtn = add.button;
+
+  const run = (list: string[], trigger: HTMLButtonElement) => add.importPaths(list, trigger);
   ctx.backend.onImportProgress((p) => {
     let bar = bars.get(p.path);
     const name = p.path.split(/[\\/]/).pop() ?? p.path;
@@ -105,28 +158,6 @@ function importer(ctx: Ctx, onImported: () => void): HTMLElement {
   }).then((off) => ctx.onLeave(off));
   ctx.backend.onFileDrop((list) => { void run(list, addBtn); }).then((off) => ctx.onLeave(off));
 
-  addBtn.addEventListener('click', async () => {
-    notice.clear();
-    let chosen: string[] | null = null;
-    try {
-      chosen = await ctx.backend.chooseFiles(t('records.chooseTitle'));
-    } catch (err) {
-      notice.error(err);
-      return;
-    }
-    if (chosen === null) fileInput.click();
-    else void run(chosen, addBtn);
-  });
-  fileInput.addEventListener('change', () => {
-    const files = Array.from(fileInput.files ?? []);
-    const list = ctx.backend.pathsOfFiles(files);
-    fileInput.value = '';
-    if (files.length > 0 && list.length === 0) {
-      notice.info(t('records.noPaths'));
-      return;
-    }
-    void run(list, addBtn);
-  });
   // The browser's own drop (the mock; inside Tauri the window's drop event carries real paths).
   const onDragOver = (e: DragEvent) => { e.preventDefault(); drop.classList.add('over'); };
   const onDragLeave = () => drop.classList.remove('over');
@@ -160,7 +191,7 @@ function importer(ctx: Ctx, onImported: () => void): HTMLElement {
   });
   region.append(
     h('div', { class: 'add-row' }, addBtn, h('p', { class: 'hint', id: 'add-records-hint' }, t('records.addHint'))),
-    fileInput, drop, progress, notice.el,
+    add.input, drop, progress, notice.el,
     h('details', { class: 'more' }, h('summary', null, t('records.more')), form));
   return h('section', { class: 'card add-card', 'aria-label': t('records.add') }, region);
 }

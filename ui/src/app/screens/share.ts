@@ -1,5 +1,4 @@
 import type { RequestView } from '../../bindings/RequestView';
-import type { ShareResult } from '../../bindings/ShareResult';
 import { h, replace, uid } from '../../lib/dom';
 import { dueBy, formatClinicalDate, formatDate, formatDateTime, formatDuration, groupedKey, requestSeverity, resourceTypeLabel } from '../../lib/format';
 import { decodeQrFrame, fileToBase64, svgDataUrl } from '../../lib/qr';
@@ -9,9 +8,6 @@ import { Notice, busy, button, checkbox, loading, page, section, textInput } fro
 
 const DAY = 86400;
 const DURATIONS = [365 * DAY, 90 * DAY, 30 * DAY, 14 * DAY, 7 * DAY, DAY, 3600];
-
-/** How long a share made on this device lasts (the result carries only its end). */
-const spans = new WeakMap<ShareResult, number>();
 
 /** A FHIR resource type in plain words of the patient's language. */
 export function typeName(type: string): string {
@@ -249,10 +245,14 @@ export const shareReview: Screen = {
         uri: v.uri, recordIds, resourceTypes, durationSecs, confirmNodes: confirmNodes?.input.checked ?? false,
       }), form);
       if (result) {
-        spans.set(result, durationSecs ?? v.durationSecs);
-        ctx.session.shareResult = result;
+        // Home shows the new holder under "Who can see my records", and this result above it.
         ctx.session.review = undefined;
-        ctx.go('#/share/done');
+        ctx.session.flash = {
+          kind: 'ok',
+          head: t('share.done.head', { records: t('common.records', { n: result.records }), name: result.providerName }),
+          text: t('share.done.until', { date: formatDate(result.notAfter), span: formatDuration(durationSecs ?? v.durationSecs) }),
+        };
+        ctx.go('#/home');
       }
     });
     return page(t('share.review.title'), h('span', null, t('share.review.lead', { name: v.providerName }), ' ', h('strong', { class: 'respond-by' }, dueBy(v.expiresAt, Math.floor(Date.now() / 1000)))),
@@ -273,36 +273,6 @@ export const shareReview: Screen = {
             const [url, key] = node.split(/\s+/);
             return h('li', null, h('code', { class: 'node-url' }, url), ' ', key ? h('code', { class: 'key' }, key) : h('span', null, `(${t('share.nodes.noKey')})`));
           })))] : null)));
-  },
-};
-
-export const shareDone: Screen = {
-  get title() { return t('share.done.title'); },
-  needs: 'unlocked',
-  render: (ctx) => {
-    const r = ctx.session.shareResult;
-    if (!r) {
-      return page(t('share.done.title'), null, h('div', { class: 'card' }, h('p', null, t('share.done.none')),
-        h('a', { class: 'btn primary', href: '#/home' }, t('share.done.done'))));
-    }
-    const span = spans.get(r);
-    ctx.announce(t('share.done.announce', { name: r.providerName }));
-    return page(t('share.done.title'), null,
-      h('div', { class: 'verdict ok' },
-        h('span', { class: 'verdict-mark', 'aria-hidden': 'true' }, '✓'),
-        h('div', null, h('strong', { class: 'verdict-head' }, t('share.done.head', { records: t('common.records', { n: r.records }), name: r.providerName })),
-          h('p', null, span !== undefined
-            ? t('share.done.until', { date: formatDate(r.notAfter), span: formatDuration(span) })
-            : formatDate(r.notAfter)),
-          h('p', null, t('share.done.watch')))),
-      h('div', { class: 'actions' },
-        h('a', { class: 'btn primary', href: '#/home', id: 'share-done' }, t('share.done.done')),
-        h('a', { class: 'btn secondary', href: `#/grants/${r.grantId}` }, t('share.done.see'))),
-      h('details', { class: 'card tech' },
-        h('summary', null, t('common.technicalDetails')),
-        h('dl', { class: 'facts' },
-          h('dt', null, t('share.done.grantId')), h('dd', null, h('code', { class: 'block grant-id' }, r.grantId))),
-        h('p', { class: 'hint' }, t('share.done.grantIdHint'))));
   },
 };
 

@@ -52,6 +52,7 @@ const home: Catalogue = {
   'home.empty.head': 'Niemand kann Ihre Daten sehen.',
   'home.empty.body': 'Sie teilen sie zurzeit mit niemandem. Wenn Sie mit einer Praxis teilen, erscheint sie hier, mit dem, was sie sehen kann, und wie lange.',
   'home.empty.share': 'Mit einer Praxis teilen',
+  'home.empty.noRecords': 'In Ihrer Wallet sind noch keine Einträge. Fügen Sie die Gesundheitsübersichten, Briefe und PDFs hinzu, die Sie hier aufbewahren möchten, und teilen Sie sie, wenn Sie sie brauchen.',
   'home.all': 'Alle Freigaben, auch beendete',
   'home.announce.newAccess': 'Neu: {who} hat {records} gelesen.',
 };

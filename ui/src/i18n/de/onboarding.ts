@@ -61,7 +61,6 @@ const onboarding: Catalogue = {
   'onboarding.backup.scheduled.other': 'Carekey sichert alle {n} Tage erneut in diesen Ordner, solange es geöffnet ist (nächste Sicherung: {date}).',
   'onboarding.backup.scheduleLater': 'Ihre Sicherung ist geschrieben, aber automatische Sicherungen sind nicht eingeschaltet. Sie können sie unter Einstellungen → Sicherungen einschalten.',
   'onboarding.backup.keepWords': 'Zum Wiederherstellen brauchen Sie diese Sicherungsdatei und Ihre 24 Wiederherstellungswörter.',
-  'onboarding.backup.finish': 'Weiter',
 
   'onboarding.restore.title': 'Wallet wiederherstellen',
   'onboarding.restore.lead': 'Ihre Einträge kommen aus der Sicherungsdatei zurück; die Wiederherstellungswörter öffnen sie.',

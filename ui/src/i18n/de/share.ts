@@ -72,16 +72,8 @@ const share: Catalogue = {
   'share.tech.validUntil': 'Anfrage gültig bis',
   'share.tech.nodes': 'Neue Ledger-Knoten',
 
-  'share.done.title': 'Geteilt',
   'share.done.head': 'Sie haben {records} mit {name} geteilt',
   'share.done.until': 'Bis {date} ({span}).',
-  'share.done.watch': 'Jedes Mal, wenn dort Ihre Einträge angesehen werden, zeigt Carekey es Ihnen. Sie können das Teilen jederzeit beenden.',
-  'share.done.done': 'Fertig',
-  'share.done.see': 'Ansehen, was Sie geteilt haben',
-  'share.done.grantId': 'Freigabe-ID',
-  'share.done.grantIdHint': 'Mit dieser ID ruft die Stelle Ihre Einträge ab; sie verrät nichts über deren Inhalt.',
-  'share.done.none': 'Gerade wurde nichts geteilt.',
-  'share.done.announce': 'Mit {name} geteilt.',
 
   'share.myqr.title': 'Mein QR-Code',
   'share.myqr.lead': 'Zeigen Sie ihn der Praxis, damit sie Ihnen eine Anfrage schicken kann.',

@@ -52,6 +52,7 @@ const home: Catalogue = {
   'home.empty.head': 'Nobody can see your records.',
   'home.empty.body': 'You are not sharing them with anyone right now. When you share with a provider, they appear here with what they can see and for how long.',
   'home.empty.share': 'Share with a provider',
+  'home.empty.noRecords': 'There are no records in your wallet yet. Add the health summaries, letters and PDFs you want to keep, then share them when you need to.',
   'home.all': 'All sharing, including ended',
   'home.announce.newAccess': 'New: {who} read {records}.',
 };

@@ -61,7 +61,6 @@ const onboarding: Catalogue = {
   'onboarding.backup.scheduled.other': 'Carekey will back up to this folder again every {n} days while it is open (next: {date}).',
   'onboarding.backup.scheduleLater': 'Your backup is written, but automatic backups are not on. You can turn them on in Settings → Backups.',
   'onboarding.backup.keepWords': 'To restore, you need this backup file and your 24 recovery words.',
-  'onboarding.backup.finish': 'Continue',
 
   'onboarding.restore.title': 'Restore your wallet',
   'onboarding.restore.lead': 'Your records come back from the backup file; the recovery words open it.',

@@ -72,16 +72,8 @@ const share: Catalogue = {
   'share.tech.validUntil': 'Request valid until',
   'share.tech.nodes': 'New ledger nodes',
 
-  'share.done.title': 'Shared',
   'share.done.head': 'You shared {records} with {name}',
   'share.done.until': 'Until {date} ({span}).',
-  'share.done.watch': 'Each time they look at your records, Carekey shows it to you. You can stop sharing at any time.',
-  'share.done.done': 'Done',
-  'share.done.see': 'See what you shared',
-  'share.done.grantId': 'Grant id',
-  'share.done.grantIdHint': 'The provider fetches your records with this id; it reveals nothing about them.',
-  'share.done.none': 'Nothing was shared just now.',
-  'share.done.announce': 'Shared with {name}.',
 
   'share.myqr.title': 'My QR code',
   'share.myqr.lead': 'Show this to the provider so they can send you a request.',
