@@ -52,11 +52,8 @@ async fn save_kit_through_the_dialog(w: &Window, xdo: &Xdo, root: &Path) {
     let kit = root.join("chosen").join("my-recovery-kit.txt");
     std::fs::create_dir_all(kit.parent().unwrap()).unwrap();
     let field = w.labelled("File name").await;
-    w.wait("//label[normalize-space()='File name']/..//button[normalize-space()='Choose…']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    w.click("//label[normalize-space()='File name']/..//button[normalize-space()='Choose…']")
+        .await;
     xdo.answer("Save the recovery kit", Mode::Save, &kit).await;
     // The dialog's answer reaches the page through an IPC round trip after the dialog closes:
     // wait for it (bounded) rather than read the field once.
@@ -103,11 +100,7 @@ pub(crate) async fn story(rig: &Rig, xdo: Option<Xdo>) {
     assert!(rig.secret_items().is_empty(), "the keyring is not empty");
 
     // Onboarding with the keyring opt-in; the create screen names the OS keyring.
-    w.wait("//a[contains(., 'Create a new wallet')]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    w.click("//a[contains(., 'Create a new wallet')]").await;
     w.heading("Create your wallet").await;
     w.type_into("Passphrase", PASSPHRASE).await;
     w.type_into("Repeat the passphrase", PASSPHRASE).await;
@@ -153,7 +146,7 @@ pub(crate) async fn story(rig: &Rig, xdo: Option<Xdo>) {
         .await;
 
     // Lock; the unlock screen offers the keyring, which opens the wallet without a passphrase.
-    w.wait("//button[@id='lock']").await.click().await.unwrap();
+    w.click("//button[@id='lock']").await;
     w.heading("Unlock your wallet").await;
     w.click_button("Unlock with device keyring").await;
     w.heading("Who can see my records").await;
@@ -172,11 +165,8 @@ pub(crate) async fn story(rig: &Rig, xdo: Option<Xdo>) {
     w.nav("Settings", "Settings").await;
     w.type_into("Type ERASE to confirm", "ERASE").await;
     w.click_button("Erase everything").await;
-    w.wait("//dialog[@open]//button[normalize-space()='Erase everything']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    w.click("//dialog[@open]//button[normalize-space()='Erase everything']")
+        .await;
     w.heading("Erasure receipt").await;
     w.wait("//button[normalize-space()='Finish'] | //a[normalize-space()='Finish']")
         .await;

@@ -262,11 +262,7 @@ async fn story(tools: &Tools, rig: &Rig, xdo: Option<Xdo>) {
     let mut actions = 0;
     w.heading("Welcome to Carekey").await;
     w.shot("01-welcome").await;
-    w.wait("//a[contains(., 'Create a new wallet')]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    w.click("//a[contains(., 'Create a new wallet')]").await;
     actions += 1;
     w.heading("Create your wallet").await;
     w.type_into("Passphrase", PASSPHRASE).await;
@@ -311,7 +307,7 @@ async fn story(tools: &Tools, rig: &Rig, xdo: Option<Xdo>) {
     w.shot("05-home-empty").await;
 
     // Lock, then unlock with the passphrase: Home again.
-    w.wait("//button[@id='lock']").await.click().await.unwrap();
+    w.click("//button[@id='lock']").await;
     w.heading("Unlock your wallet").await;
     w.wait("//a[contains(., 'Forgot passphrase?')]").await;
     w.shot("06-unlock").await;
@@ -332,11 +328,7 @@ async fn story(tools: &Tools, rig: &Rig, xdo: Option<Xdo>) {
     // the records screen when no xdotool drives the dialog).
     if let Some(xdo) = &xdo {
         w.probe().await;
-        w.wait("//button[@id='home-add-records']")
-            .await
-            .click()
-            .await
-            .unwrap();
+        w.click("//button[@id='home-add-records']").await;
         xdo.answer("Add records to Carekey", dialogs::Mode::Open, &bundle)
             .await;
         actions += 2; // "Add records", the file in the dialog
@@ -376,17 +368,11 @@ async fn story(tools: &Tools, rig: &Rig, xdo: Option<Xdo>) {
     w.shot("07-records").await;
 
     // The record's page: plain words first, its FHIR JSON under "Technical details".
-    w.wait("//a[contains(@class,'record-link')][contains(., 'HbA1c')]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    w.click("//a[contains(@class,'record-link')][contains(., 'HbA1c')]")
+        .await;
     w.wait("//main//h1[contains(., 'HbA1c')]").await;
-    w.wait("//main//details/summary[normalize-space()='Technical details']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    w.click("//main//details/summary[normalize-space()='Technical details']")
+        .await;
     w.text_in("//pre[contains(@class,'json')]", "4548-4").await;
     w.shot("08-record-detail").await;
 
@@ -526,11 +512,8 @@ async fn story(tools: &Tools, rig: &Rig, xdo: Option<Xdo>) {
     w.shot("12-home").await;
 
     // The grant's page: what was shared, with whom (the code compared), and its access.
-    w.wait("//main//li[contains(@class,'holder')]//a[normalize-space()='See details']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    w.click("//main//li[contains(@class,'holder')]//a[normalize-space()='See details']")
+        .await;
     w.heading(provider::NAME).await;
     w.text_in("//main", &desk_code[..4]).await;
     w.shot("13-grant").await;
@@ -538,11 +521,7 @@ async fn story(tools: &Tools, rig: &Rig, xdo: Option<Xdo>) {
     // 5. Settings: the backup (scheduled), a sync, the node under "Technical details".
     w.nav("Settings", "Settings").await;
     w.text_in("//section[@id='backup']", "Last backup").await;
-    w.wait("//details[@id='technical']/summary")
-        .await
-        .click()
-        .await
-        .unwrap();
+    w.click("//details[@id='technical']/summary").await;
     w.text_in("//ul[contains(@class,'nodes')]", &node_url).await;
     let sync = w.button("Sync now").await;
     w.act(
@@ -573,17 +552,10 @@ async fn story(tools: &Tools, rig: &Rig, xdo: Option<Xdo>) {
 
     // 6. Stop sharing from the grant's page, confirming; the provider's next fetch is refused.
     w.nav("Home", "Who can see my records").await;
-    w.wait("//main//li[contains(@class,'holder')]//a[normalize-space()='See details']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    w.click("//main//li[contains(@class,'holder')]//a[normalize-space()='See details']")
+        .await;
     w.heading(provider::NAME).await;
-    w.wait("//button[@id='stop-sharing']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    w.click("//button[@id='stop-sharing']").await;
     w.wait("//dialog[@open]//h2[starts-with(normalize-space(), 'Stop sharing with')]")
         .await;
     w.shot("16-stop-confirm").await;
@@ -621,11 +593,8 @@ async fn story(tools: &Tools, rig: &Rig, xdo: Option<Xdo>) {
     );
     w.shot("18-erase-receipt").await;
     // The full receipt under "Technical details": the erasure entry's place in the node's log.
-    w.wait("//main//details[.//pre[contains(@class,'json')]]/summary")
-        .await
-        .click()
-        .await
-        .unwrap();
+    w.click("//main//details[.//pre[contains(@class,'json')]]/summary")
+        .await;
     let json_text = w
         .wait("//pre[contains(@class,'json')]")
         .await
@@ -657,11 +626,7 @@ async fn story(tools: &Tools, rig: &Rig, xdo: Option<Xdo>) {
 
     // My QR code, from the share screen.
     w.nav("Share", "Share with a provider").await;
-    w.wait("//a[@id='show-my-code']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    w.click("//a[@id='show-my-code']").await;
     w.heading("My QR code").await;
     w.wait("//img[@alt='Your Carekey QR code']").await;
     w.shot("19-my-qr").await;
@@ -702,11 +667,7 @@ pub(crate) fn backup_drive(root: &Path) -> tempfile::TempDir {
 
 /// Types the backup folder under "More" (the path a native folder dialog would give).
 pub(crate) async fn type_backup_folder(w: &Window, folder: &Path) {
-    w.wait("//details[contains(@class,'more')]/summary")
-        .await
-        .click()
-        .await
-        .unwrap();
+    w.click("//details[contains(@class,'more')]/summary").await;
     w.type_into("Folder for the backup", folder.to_str().unwrap())
         .await;
     // Leaving the field asks the wallet about the folder; its verdict moves the buttons.
@@ -745,11 +706,8 @@ pub(crate) async fn first_backup(w: &mut Window, folder: &Path) {
 
 /// Types a record file's path under "More" on the records screen (the native dialog's answer).
 pub(crate) async fn type_record_path(w: &Window, file: &Path) {
-    w.wait("//main//details[contains(@class,'more')]/summary")
-        .await
-        .click()
-        .await
-        .unwrap();
+    w.click("//main//details[contains(@class,'more')]/summary")
+        .await;
     w.type_into("File path on this computer", file.to_str().unwrap())
         .await;
 }
@@ -768,11 +726,7 @@ pub(crate) async fn delete_record(w: &mut Window, title: &str) -> String {
     link.click().await.unwrap();
     w.wait(&format!("//main//h1[contains(., {})]", lit(title)))
         .await;
-    w.wait("//button[@id='delete-record']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    w.click("//button[@id='delete-record']").await;
     w.wait(&format!("//dialog[@open]//h2[contains(., {})]", lit(title)))
         .await;
     let delete = w

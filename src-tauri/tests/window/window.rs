@@ -572,6 +572,11 @@ impl Window {
         assert!(input.is_selected().await.unwrap(), "{label} did not tick");
     }
 
+    /// Waits for the element at `xpath` and clicks it.
+    pub(crate) async fn click(&self, xpath: &str) {
+        self.wait(xpath).await.click().await.unwrap();
+    }
+
     /// Follows the main navigation link `label` from the keyboard (so the pointer leaves no
     /// hover highlight on the navigation in screenshots) and waits for the screen's heading.
     pub(crate) async fn nav(&self, label: &str, title: &str) {
