@@ -72,6 +72,7 @@ fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync
         commands::list_directories,
         commands::add_directory,
         commands::remove_directory,
+        commands::set_language,
     ]
 }
 

@@ -38,6 +38,83 @@ pub struct Notice {
     pub body: String,
 }
 
+/// The languages the notifications speak (the window's language setting, `set_language`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Language {
+    /// English (the default).
+    #[default]
+    English,
+    /// German.
+    German,
+}
+
+impl Language {
+    /// `"de…"` is German; anything else English.
+    pub(crate) fn from_tag(tag: &str) -> Self {
+        if tag.trim().to_ascii_lowercase().starts_with("de") {
+            Language::German
+        } else {
+            Language::English
+        }
+    }
+}
+
+/// What a notification is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum About {
+    NewAccesses(usize),
+    EndingSoon,
+    Alarm,
+    NewWhileLocked,
+}
+
+fn notice(lang: Language, about: About) -> Notice {
+    use Language::{English, German};
+    let (title, body) = match (about, lang) {
+        (About::NewAccesses(1), English) => (
+            "New access to your records",
+            "Someone you share with read your records. Open Carekey to see who.".to_owned(),
+        ),
+        (About::NewAccesses(n), English) => (
+            "New access to your records",
+            format!("{n} new accesses to your records. Open Carekey to see who."),
+        ),
+        (About::NewAccesses(1), German) => (
+            "Neuer Zugriff auf Ihre Daten",
+            "Jemand, mit dem Sie teilen, hat Ihre Einträge gelesen. Öffnen Sie Carekey, um zu sehen, wer.".to_owned(),
+        ),
+        (About::NewAccesses(n), German) => (
+            "Neuer Zugriff auf Ihre Daten",
+            format!("{n} neue Zugriffe auf Ihre Einträge. Öffnen Sie Carekey, um zu sehen, wer."),
+        ),
+        (About::EndingSoon, English) => (
+            "Sharing ends soon",
+            "Access you gave ends within three days. Open Carekey to share again, or let it end.".to_owned(),
+        ),
+        (About::EndingSoon, German) => (
+            "Teilen endet bald",
+            "Ein Zugriff, den Sie gewährt haben, endet in den nächsten drei Tagen. Öffnen Sie Carekey, um erneut zu teilen, oder lassen Sie ihn enden.".to_owned(),
+        ),
+        (About::Alarm, English) => (
+            "Carekey alarm",
+            "A ledger node was caught giving false information. Open Carekey for what to do.".to_owned(),
+        ),
+        (About::Alarm, German) => (
+            "Carekey-Warnung",
+            "Ein Ledger-Knoten hat nachweislich falsche Angaben gemacht. Öffnen Sie Carekey, um zu sehen, was zu tun ist.".to_owned(),
+        ),
+        (About::NewWhileLocked, English) => (
+            "Something new in Carekey",
+            "Unlock Carekey to see what happened.".to_owned(),
+        ),
+        (About::NewWhileLocked, German) => (
+            "Etwas Neues in Carekey",
+            "Entsperren Sie Carekey, um zu sehen, was passiert ist.".to_owned(),
+        ),
+    };
+    Notice { title, body }
+}
+
 /// What the checks share with the commands.
 #[derive(Debug, Default)]
 pub(crate) struct Watch {
@@ -56,6 +133,8 @@ struct WatchState {
     alarm_told: bool,
     /// A check was asked for.
     woken: bool,
+    /// The language of the notifications.
+    language: Language,
 }
 
 impl Watch {
@@ -93,6 +172,11 @@ impl Watch {
         };
     }
 
+    /// The notifications' language (the window's setting).
+    pub(crate) fn set_language(&self, language: Language) {
+        self.state().language = language;
+    }
+
     /// What the last check found.
     pub(crate) fn last(&self) -> LedgerStatusView {
         self.state().status.clone()
@@ -100,6 +184,10 @@ impl Watch {
 }
 
 impl Core {
+    fn language(&self) -> Language {
+        self.watch().state().language
+    }
+
     /// One check now (blocking network work: call it off the UI thread). Returns what the
     /// window is told and the notifications to show.
     pub(crate) fn check(&self, now: u64) -> (LedgerStatusView, Vec<Notice>) {
@@ -166,16 +254,11 @@ impl Core {
         new_accesses: usize,
         expiring: Vec<String>,
     ) -> Vec<Notice> {
+        // Read before the state is locked below (the same mutex).
+        let lang = self.language();
         let mut notices = Vec::new();
         if new_accesses > 0 {
-            notices.push(Notice {
-                title: "New access to your records",
-                body: if new_accesses == 1 {
-                    "Someone you share with read your records. Open Carekey to see who.".into()
-                } else {
-                    format!("{new_accesses} new accesses to your records. Open Carekey to see who.")
-                },
-            });
+            notices.push(notice(lang, About::NewAccesses(new_accesses)));
         }
         let mut state = self.watch().state();
         let fresh: Vec<String> = expiring
@@ -183,18 +266,12 @@ impl Core {
             .filter(|id| !state.expiring_told.contains(id))
             .collect();
         if !fresh.is_empty() {
-            notices.push(Notice {
-                title: "Sharing ends soon",
-                body: "Access you gave ends within three days. Open Carekey to extend it by sharing again, or let it end.".into(),
-            });
+            notices.push(notice(lang, About::EndingSoon));
             state.expiring_told.extend(fresh);
         }
         let alarm = matches!(status.problem, Some(p) if p.kind == LedgerProblemKind::Alarm);
         if alarm && !state.alarm_told {
-            notices.push(Notice {
-                title: "Carekey alarm",
-                body: "A ledger node was caught giving false information. Open Carekey for what to do.".into(),
-            });
+            notices.push(notice(lang, About::Alarm));
         }
         state.alarm_told = alarm;
         state.status = status.clone();
@@ -203,6 +280,7 @@ impl Core {
 
     /// Locked: the public watch only. Says that something new happened, never what.
     fn check_locked(&self, now: u64) -> (LedgerStatusView, Vec<Notice>) {
+        let lang = self.language();
         let taken = self.watch().state().locked_watch.take();
         let news = taken.map(|mut watch| {
             let news = watch.check(now);
@@ -213,10 +291,7 @@ impl Core {
         let something = news.is_some_and(|n| n.new_accesses > 0 || n.alarm);
         let mut notices = Vec::new();
         if something && !state.status.new_while_locked {
-            notices.push(Notice {
-                title: "Something new in Carekey",
-                body: "Unlock Carekey to see what happened.".into(),
-            });
+            notices.push(notice(lang, About::NewWhileLocked));
         }
         state.status = LedgerStatusView {
             locked: true,
@@ -282,4 +357,35 @@ fn problem_view(p: LedgerProblem) -> LedgerProblemView {
 
 fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notifications_speak_the_windows_language_and_name_nobody() {
+        assert_eq!(Language::from_tag("de-DE"), Language::German);
+        assert_eq!(Language::from_tag("en"), Language::English);
+        assert_eq!(Language::from_tag("fr"), Language::English);
+        for lang in [Language::English, Language::German] {
+            for about in [
+                About::NewAccesses(1),
+                About::NewAccesses(3),
+                About::EndingSoon,
+                About::Alarm,
+                About::NewWhileLocked,
+            ] {
+                let n = notice(lang, about);
+                assert!(!n.title.is_empty() && !n.body.is_empty(), "{n:?}");
+            }
+        }
+        assert!(notice(Language::German, About::NewAccesses(3))
+            .body
+            .starts_with("3 neue Zugriffe"));
+        assert_eq!(
+            notice(Language::German, About::Alarm).title,
+            "Carekey-Warnung"
+        );
+    }
 }

@@ -254,3 +254,11 @@ pub(crate) async fn shorten_grant(grant_id: String, not_after: u64) -> Result<()
         "ending a sharing on a later date is not possible yet; stop sharing now instead",
     ))
 }
+
+/// The window's language, for the OS notifications the background checks show.
+#[tauri::command]
+pub(crate) async fn set_language(core: State<'_, Core>, language: String) -> Result<()> {
+    core.watch()
+        .set_language(crate::watch::Language::from_tag(&language));
+    Ok(())
+}

@@ -51,6 +51,7 @@ export async function startApp(root: HTMLElement, backend: Backend): Promise<voi
   applyTextSize(storedTextSize());
   let theme: Theme = storedTheme();
   applyTheme(theme);
+  backend.setLanguage({ language: language() }).catch(() => undefined);
 
   let status = await backend.appStatus();
   const session: Session = {};

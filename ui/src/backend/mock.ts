@@ -33,6 +33,7 @@ import type {
   AddDirectoryArgs,
   BackupScheduleArgs,
   DirectoryKeyArgs,
+  LanguageArgs,
   PathArgs,
   ShortenGrantArgs,
   AddNodeArgs,
@@ -818,6 +819,10 @@ export class MockBackend implements Backend {
     await this.enter('removeDirectory', args);
     if (!this.directories.some((d) => d.key === args.key)) throw new BackendError('not_found', `no directory ${args.key}`);
     this.directories = this.directories.filter((d) => d.key !== args.key);
+  }
+
+  async setLanguage(args: LanguageArgs): Promise<void> {
+    await this.enter('setLanguage', args, { needsWallet: false, needsUnlock: false });
   }
 
   async onLedgerUpdate(listener: (status: LedgerStatusView) => void): Promise<Unsubscribe> {

@@ -33,6 +33,7 @@ import {
   type AddDirectoryArgs,
   type BackupScheduleArgs,
   type DirectoryKeyArgs,
+  type LanguageArgs,
   type PathArgs,
   type ShortenGrantArgs,
   type AddNodeArgs,
@@ -108,6 +109,7 @@ export class TauriBackend implements Backend {
   listDirectories() { return call<DirectoryView[]>('listDirectories'); }
   addDirectory(a: AddDirectoryArgs) { return call<DirectoryView>('addDirectory', a); }
   removeDirectory(a: DirectoryKeyArgs) { return call<void>('removeDirectory', a); }
+  setLanguage(a: LanguageArgs) { return call<void>('setLanguage', a); }
 
   async onLedgerUpdate(listener: (status: LedgerStatusView) => void): Promise<Unsubscribe> {
     return listen<LedgerStatusView>(LEDGER_UPDATE_EVENT, (event) => listener(event.payload));

@@ -55,6 +55,8 @@ export interface PathArgs { path: string }
 /** A signed provider directory file, and the directory's key the patient got from a source they trust. */
 export interface AddDirectoryArgs { path: string; key: string }
 export interface DirectoryKeyArgs { key: string }
+/** The window's language (`en`, `de`): the OS notifications speak it. */
+export interface LanguageArgs { language: string }
 export interface SaveTextArgs { path: string; text: string }
 /** `noWitness`: pin a remote node without any witness, knowingly (its results are "not independently checked"). */
 export interface AddNodeArgs { url: string; logKey: string; witnessKeys: string[]; quorum: number; noWitness?: boolean }
@@ -120,6 +122,8 @@ export interface Backend {
   listDirectories(): Promise<DirectoryView[]>;
   addDirectory(args: AddDirectoryArgs): Promise<DirectoryView>;
   removeDirectory(args: DirectoryKeyArgs): Promise<void>;
+  /** Tells the app the window's language, for its OS notifications. */
+  setLanguage(args: LanguageArgs): Promise<void>;
 
   /** `ledger-update` events after every background check (unlocked or locked). */
   onLedgerUpdate(listener: (status: LedgerStatusView) => void): Promise<Unsubscribe>;
@@ -185,6 +189,7 @@ export const COMMANDS = {
   listDirectories: 'list_directories',
   addDirectory: 'add_directory',
   removeDirectory: 'remove_directory',
+  setLanguage: 'set_language',
 } as const satisfies Record<string, string>;
 
 export type CommandMethod = keyof typeof COMMANDS;

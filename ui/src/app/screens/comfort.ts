@@ -32,6 +32,8 @@ export function comfortSection(ctx: Ctx): HTMLElement {
     LANGUAGES.map((l) => ({ value: l.id, label: l.name, lang: l.id })), language(),
     (v, label) => {
       setLanguage(v);
+      // The app's OS notifications speak the window's language too.
+      ctx.backend.setLanguage({ language: v }).catch(() => undefined);
       ctx.rerender();
       saved(label);
     });
