@@ -802,20 +802,23 @@ async fn large_import(w: &mut Window, root: &Path) {
         }
         f.flush().unwrap();
     }
-    w.type_into("File path on this computer", path.to_str().unwrap())
-        .await;
-    let import = w.button("Import").await;
+    w.nav("Records", "Records").await;
+    type_record_path(w, &path).await;
+    let import = w.button("Add").await;
     let r = w
         .act(
             &format!("import a {mib} MiB file"),
             import,
-            "//p[contains(@class,'notice')][contains(normalize-space(.), 'Imported 1 record')]",
+            "//p[contains(@class,'notice')][contains(normalize-space(.), 'Added 1 record')]",
         )
         .await;
     let bar = w
         .wait(&format!(
             "//progress[@aria-label={}]",
-            lit(&format!("Importing {}", path.display()))
+            lit(&format!(
+                "Adding {}",
+                path.file_name().unwrap().to_string_lossy()
+            ))
         ))
         .await;
     let v =
