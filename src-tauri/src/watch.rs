@@ -343,7 +343,7 @@ pub(crate) fn start(core: Core, deliver: impl Fn(&LedgerStatusView, &[Notice]) +
     }
 }
 
-fn problem_view(p: LedgerProblem) -> LedgerProblemView {
+pub(crate) fn problem_view(p: LedgerProblem) -> LedgerProblemView {
     let (kind, nodes) = match p {
         LedgerProblem::Alarm { nodes } => (LedgerProblemKind::Alarm, nodes),
         LedgerProblem::Unverified { nodes } => (LedgerProblemKind::Unverified, nodes),

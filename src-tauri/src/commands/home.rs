@@ -93,7 +93,7 @@ pub(crate) async fn home(core: State<'_, Core>) -> Result<HomeView> {
         ledger.checked_at = home.checked_at.or(ledger.checked_at);
         ledger.unseen_accesses = count(home.unseen_accesses);
         ledger.expiring_soon = count(home.expiring_soon);
-        ledger.problem = core.ledger_status(now).problem;
+        ledger.problem = home.problem.map(watch::problem_view);
         Ok(home_view(home, ledger))
     })
     .await
