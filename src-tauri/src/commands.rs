@@ -42,7 +42,8 @@ fn path_text(p: &Path) -> String {
 
 // ------------------------------------------------------------------------------- ledger
 
-fn count(n: usize) -> u32 {
+/// A count for the UI (`u32` on the wire; saturates).
+pub(crate) fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 

@@ -18,8 +18,9 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use carekey_wallet::agent::{self, LockedWatch};
-use carekey_wallet::{LedgerProblem, PatientWallet, EXPIRING_SOON_SECS};
+use carekey_wallet::{LedgerProblem, PatientWallet};
 
+use crate::commands::count;
 use crate::core::Core;
 use crate::types::{LedgerProblemKind, LedgerProblemView, LedgerStatusView};
 
@@ -226,15 +227,9 @@ impl Core {
         let expiring = home
             .holders
             .iter()
-            .filter(|h| {
-                h.grant.status == carekey_wallet::GrantState::Active
-                    && h.grant.not_after.saturating_sub(now) <= EXPIRING_SOON_SECS
-            })
+            .filter(|h| h.ends_soon)
             .map(|h| h.grant.id.to_string())
             .collect();
-        // The next lock keeps this snapshot for its checks.
-        let locked_watch = w.ledger().locked_watch(now);
-        self.watch().state().locked_watch = Some(locked_watch);
         (
             LedgerStatusView {
                 locked: false,
@@ -353,10 +348,6 @@ pub(crate) fn problem_view(p: LedgerProblem) -> LedgerProblemView {
         kind,
         nodes: count(nodes),
     }
-}
-
-fn count(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

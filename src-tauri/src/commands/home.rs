@@ -10,17 +10,13 @@ use carekey_wallet::{BackupState, GrantId, HolderKind, Home};
 use super::ledger::access_view;
 use super::records::record_view;
 use super::sharing::{grant_view, verification_view};
-use super::{blocking, on_wallet, path_text, Result};
+use super::{blocking, count, on_wallet, path_text, Result};
 use crate::core::{now, Core};
 use crate::types::{
     AccessHolderKind, AccessHolderView, AppError, BackupPlaceView, BackupScheduleView,
     BackupStateView, DirectoryView, GrantDetailView, HomeView, LatestAccessView, LedgerStatusView,
 };
 use crate::watch::{self, LEDGER_UPDATE};
-
-fn count(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
 
 fn grant_id(text: &str) -> Result<GrantId> {
     text.parse()

@@ -45,6 +45,8 @@ pub struct Holder {
     pub last_access_records: usize,
     /// Accesses under it in all.
     pub accesses: usize,
+    /// Active, and its end is at most [`EXPIRING_SOON_SECS`] away (home and notifications).
+    pub ends_soon: bool,
 }
 
 /// The most recent access to any record.
@@ -138,7 +140,7 @@ impl Overview<'_> {
             let mut live: Vec<Holder> = grants
                 .into_iter()
                 .filter(|g| matches!(g.status, GrantState::Active | GrantState::Ending))
-                .map(|g| self.holder(g, &accesses))
+                .map(|g| self.holder(g, &accesses, now))
                 .collect();
             live.sort_by(|a, b| {
                 a.grant
@@ -148,14 +150,12 @@ impl Overview<'_> {
             });
             live
         };
-        let active_ends = holders
+        let next_expiry = holders
             .iter()
             .filter(|h| h.grant.status == GrantState::Active)
-            .map(|h| h.grant.not_after);
-        let next_expiry = active_ends.clone().min();
-        let expiring_soon = active_ends
-            .filter(|end| end.saturating_sub(now) <= EXPIRING_SOON_SECS)
-            .count();
+            .map(|h| h.grant.not_after)
+            .min();
+        let expiring_soon = holders.iter().filter(|h| h.ends_soon).count();
         let latest_access = accesses.first().map(|a| LatestAccess {
             who: a.provider_name.clone(),
             grant_id: a.grant_id,
@@ -176,7 +176,7 @@ impl Overview<'_> {
         }
     }
 
-    fn holder(&self, grant: GrantSummary, accesses: &[AccessView]) -> Holder {
+    fn holder(&self, grant: GrantSummary, accesses: &[AccessView], now: u64) -> Holder {
         let mine: Vec<&AccessView> = accesses.iter().filter(|a| a.grant_id == grant.id).collect();
         let verified = grant
             .provider_key
@@ -190,6 +190,8 @@ impl Overview<'_> {
             .unwrap_or(false);
         Holder {
             kind: HolderKind::Grant,
+            ends_soon: grant.status == GrantState::Active
+                && grant.not_after.saturating_sub(now) <= EXPIRING_SOON_SECS,
             verified,
             last_access: mine.first().map(|a| a.served_at),
             last_access_records: mine.first().map_or(0, |a| a.records.len()),
