@@ -18,7 +18,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use carekey_wallet::agent::{self, LockedWatch};
-use carekey_wallet::{LedgerProblem, PatientWallet};
+use carekey_wallet::{Home, LedgerProblem, PatientWallet};
 
 use crate::commands::count;
 use crate::core::Core;
@@ -230,17 +230,7 @@ impl Core {
             .filter(|h| h.ends_soon)
             .map(|h| h.grant.id.to_string())
             .collect();
-        (
-            LedgerStatusView {
-                locked: false,
-                checked_at: home.checked_at,
-                unseen_accesses: count(home.unseen_accesses),
-                expiring_soon: count(home.expiring_soon),
-                problem: home.problem.map(problem_view),
-                new_while_locked: false,
-            },
-            expiring,
-        )
+        (unlocked_view(&home), expiring)
     }
 
     fn notices_unlocked(
@@ -338,7 +328,19 @@ pub(crate) fn start(core: Core, deliver: impl Fn(&LedgerStatusView, &[Notice]) +
     }
 }
 
-pub(crate) fn problem_view(p: LedgerProblem) -> LedgerProblemView {
+/// What the window is told about an unlocked wallet, from its home.
+pub(crate) fn unlocked_view(home: &Home) -> LedgerStatusView {
+    LedgerStatusView {
+        locked: false,
+        checked_at: home.checked_at,
+        unseen_accesses: count(home.unseen_accesses),
+        expiring_soon: count(home.expiring_soon),
+        problem: home.problem.map(problem_view),
+        new_while_locked: false,
+    }
+}
+
+fn problem_view(p: LedgerProblem) -> LedgerProblemView {
     let (kind, nodes) = match p {
         LedgerProblem::Alarm { nodes } => (LedgerProblemKind::Alarm, nodes),
         LedgerProblem::Unverified { nodes } => (LedgerProblemKind::Unverified, nodes),

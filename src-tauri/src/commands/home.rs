@@ -83,13 +83,9 @@ pub(crate) async fn home(core: State<'_, Core>) -> Result<HomeView> {
     let core = core.inner().clone();
     blocking(move || {
         let home = core.with_wallet(|w| Ok(w.overview().home(now)))?;
-        let mut ledger = core.watch().last();
-        ledger.locked = false;
-        ledger.new_while_locked = false;
-        ledger.checked_at = home.checked_at.or(ledger.checked_at);
-        ledger.unseen_accesses = count(home.unseen_accesses);
-        ledger.expiring_soon = count(home.expiring_soon);
-        ledger.problem = home.problem.map(watch::problem_view);
+        let mut ledger = watch::unlocked_view(&home);
+        // A check made while locked counts as "checked" too.
+        ledger.checked_at = ledger.checked_at.or(core.watch().last().checked_at);
         Ok(home_view(home, ledger))
     })
     .await
