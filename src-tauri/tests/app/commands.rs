@@ -250,11 +250,7 @@ fn errors_cross_the_bridge_as_codes() {
 #[test]
 fn restore_from_backup_and_words() {
     let app = TestApp::new(false);
-    let kit = app.create_wallet();
-    let bundle = app.path("bundle.json");
-    write_bundle(&bundle);
-    app.ok("import_files", json!({ "paths": [bundle] }));
-    let backup = app.ok("backup", json!({ "path": app.path("w.backup") }))["path"].clone();
+    let (kit, backup) = app.wallet_with_a_backup();
     let words = kit["words"].clone();
 
     let other = TestApp::new(false);

@@ -86,6 +86,17 @@ impl TestApp {
         )
     }
 
+    /// A new wallet with the bundle's records imported and a backup written: the recovery
+    /// kit and the backup's path.
+    pub(crate) fn wallet_with_a_backup(&self) -> (Value, Value) {
+        let kit = self.create_wallet();
+        let bundle = self.path("bundle.json");
+        write_bundle(&bundle);
+        self.ok("import_files", json!({ "paths": [bundle] }));
+        let backup = self.ok("backup", json!({ "path": self.path("w.backup") }))["path"].clone();
+        (kit, backup)
+    }
+
     pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }

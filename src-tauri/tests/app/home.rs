@@ -110,11 +110,7 @@ fn issue10_while_locked_a_check_says_only_that_something_new_happened() {
 #[test]
 fn issue10_forgot_passphrase_restore_replaces_the_wallet_and_keeps_the_old_one_aside() {
     let app = TestApp::new(false);
-    let kit = app.create_wallet();
-    let bundle = app.path("bundle.json");
-    write_bundle(&bundle);
-    app.ok("import_files", json!({ "paths": [bundle] }));
-    let backup = app.ok("backup", json!({ "path": app.path("w.backup") }))["path"].clone();
+    let (kit, backup) = app.wallet_with_a_backup();
     app.ok("lock", json!({}));
 
     // Without saying so, a restore never replaces a wallet.
