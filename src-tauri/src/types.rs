@@ -227,6 +227,9 @@ pub struct GrantView {
     pub status: GrantStatusView,
     /// For an "ending" grant: what it ends as.
     pub ends_as: Option<GrantEndView>,
+    /// The earlier end the patient chose (unix seconds), once the grant was shortened.
+    #[ts(type = "number | null")]
+    pub ends_early: Option<u64>,
     /// For an "ending" grant: the nodes that have not yet confirmed its end.
     pub waiting_for: Vec<String>,
     /// Record ids shared.
@@ -283,6 +286,21 @@ impl From<carekey_wallet::GrantEnd> for GrantEndView {
             carekey_wallet::GrantEnd::Erased => Self::Erased,
         }
     }
+}
+
+/// The result of shortening a grant.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export_to = "../../ui/src/bindings/")]
+pub struct ShortenResult {
+    /// The grant's new end (unix seconds).
+    #[ts(type = "number")]
+    pub ends_at: u64,
+    /// Ledger nodes that have not yet confirmed the new end (retried on every sync; until
+    /// each does, it may serve the grant to its old end).
+    pub waiting_for: Vec<String>,
+    /// Backups that could not be re-written (retried on every sync).
+    pub backup_problems: Vec<String>,
 }
 
 /// The result of a revocation.
@@ -519,6 +537,7 @@ pub fn bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError> {
         GrantStatusView,
         GrantEndView,
         RevokeResult,
+        ShortenResult,
         AccessView,
         NodeSyncView,
         SyncView,

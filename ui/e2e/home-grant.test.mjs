@@ -1,5 +1,5 @@
 // A grant's page, "All sharing" and Activity, on the mock (home.test.mjs has the home):
-// active, ended, no end early (not supported yet), stop, delete the shared copy; German; 390 px dark; axe on each.
+// active, ended, end on an earlier date, stop, delete the shared copy; German; 390 px dark; axe on each.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -51,15 +51,36 @@ test('grant page: ended, with the date and no actions', async () => {
   await s.done();
 });
 
-test('grant page: no "End early" (the wallet cannot move a grant\u2019s end yet); the mock refuses like the app', async () => {
+test('grant page: end on an earlier date, then Home and the page show the new end; not twice', async () => {
   const s = await open(browser, s0(), { route: `/grants/${BERG_GRANT}` });
   const { page } = s;
   await heading(page, BERG);
+  await page.locator('#shorten-sharing').click();
+  const dialog = page.getByRole('dialog', { name: `End sharing with ${BERG} earlier?` });
+  await dialog.waitFor();
+  const date = dialog.getByLabel('Last day');
+  // Only days from today to the day before the current end (8 Apr 2025) can be picked.
+  assert.equal(await date.getAttribute('min'), '2025-03-14');
+  assert.equal(await date.getAttribute('max'), '2025-04-07');
+  await axe(page, 'shorten dialog');
+  await shot(page, 'grant-shorten-1280');
+  await date.fill('2025-03-20');
+  await dialog.getByRole('button', { name: 'End on this date' }).click();
+  await page.getByText(`Sharing with ${BERG} now ends on 20 Mar 2025`, { exact: false }).waitFor();
+  const [call] = await mockCalls(page, 'shortenGrant');
+  assert.equal(call.grantId, BERG_GRANT);
+  assert.equal(new Date(call.endsAt * 1000).getDate(), 20, 'ends at the end of the chosen last day');
+  assert.equal(new Date((call.endsAt + 1) * 1000).getDate(), 21);
+  await page.getByText(/Sharing now: 6 days left, until 20 Mar 2025\./).waitFor();
+  await page.getByText(/you moved it from 8 Apr 2025/).waitFor();
+  // Shortened once: no second "earlier date"; stopping now stays.
+  assert.equal(await page.locator('#shorten-sharing').count(), 0);
   await page.locator('#stop-sharing').waitFor();
-  assert.equal(await page.getByRole('button', { name: /End early|Shorten/ }).count(), 0);
-  assert.equal(await page.locator('input[type="date"]').count(), 0);
-  const code = await page.evaluate((id) => window.__carekeyMock.shortenGrant({ grantId: id, notAfter: 1742463000 }).then(() => 'ok', (e) => e.code), BERG_GRANT);
-  assert.equal(code, 'not_supported');
+  const again = await page.evaluate((id) => window.__carekeyMock.shortenGrant({ grantId: id, endsAt: 1742000000 }).then(() => 'ok', (e) => e.code), BERG_GRANT);
+  assert.equal(again, 'already_shortened');
+  await noJargon(page, 'grant page shortened');
+  await page.getByRole('link', { name: 'Home', exact: true }).first().click();
+  await page.getByText('until 20 Mar 2025 (you moved the end)').waitFor();
   await s.done();
 });
 

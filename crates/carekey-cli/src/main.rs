@@ -99,6 +99,8 @@ enum Command {
     Grant(patient::GrantCommand),
     /// Revoke a grant: sign a revocation and re-key the records it covered.
     Revoke(patient::RevokeArgs),
+    /// End a grant on an earlier date than it was given for: its nodes refuse it from then.
+    Shorten(patient::ShortenArgs),
     /// Crypto-erase a record, a grant's share or the whole wallet.
     Erase(patient::EraseArgs),
     /// Erasure receipts.
@@ -162,6 +164,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Grants { json } => patient::grants(g, json),
         Command::Grant(cmd) => patient::grant(g, cmd),
         Command::Revoke(args) => patient::revoke(g, args),
+        Command::Shorten(args) => patient::shorten(g, args),
         Command::Erase(args) => patient::erase(g, args),
         Command::Receipt(cmd) => patient::receipt(cmd),
         Command::Backup { out } => patient::backup(g, &out),

@@ -11,7 +11,7 @@
 //! names a committed, unrevoked, unerased grant key. The first problem is reported with the
 //! entry index and the tile it came from.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use carekey_ledger::note::NoteVerifier;
@@ -185,7 +185,8 @@ pub fn audit(source: &Source, log: &NoteVerifier, now: u64) -> Result<AuditRepor
 struct Policy {
     log_key: [u8; 32],
     committed: HashSet<[u8; 32]>,
-    revoked: HashSet<[u8; 32]>,
+    /// Grant key → from when it is revoked: 0 at once, a later time for a shortened grant.
+    revoked: HashMap<[u8; 32], u64>,
     erased: HashSet<[u8; 32]>,
 }
 
@@ -194,7 +195,7 @@ impl Policy {
         Self {
             log_key,
             committed: HashSet::new(),
-            revoked: HashSet::new(),
+            revoked: HashMap::new(),
             erased: HashSet::new(),
         }
     }
@@ -213,8 +214,16 @@ impl Policy {
                 if !self.committed.contains(&key) {
                     return Err("revocation of a grant key with no earlier grant commitment".into());
                 }
-                if !self.revoked.insert(key) {
-                    return Err("a second revocation of the same grant key".into());
+                // A second revocation may only end a shortened grant sooner (the node also
+                // checks that the first had not taken effect yet, against its own clock).
+                let ends_at = r.document().ends_at.unwrap_or(0);
+                match self.revoked.get(&key) {
+                    Some(&from) if from == 0 || ends_at >= from => {
+                        return Err("a second revocation of the same grant key".into());
+                    }
+                    _ => {
+                        self.revoked.insert(key, ends_at);
+                    }
                 }
             }
             Entry::Erasure(e) => {
@@ -231,7 +240,11 @@ impl Policy {
                         "access event for a grant key with no earlier grant commitment".into(),
                     );
                 }
-                if self.revoked.contains(&key) {
+                if self
+                    .revoked
+                    .get(&key)
+                    .is_some_and(|&from| from <= d.logged_at)
+                {
                     return Err("access event after the grant's revocation".into());
                 }
                 if self.erased.contains(&key) {

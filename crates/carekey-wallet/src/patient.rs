@@ -56,7 +56,7 @@ pub use backups::{BackupError, Backups};
 pub use erasure::Erasure;
 pub use grants::{
     DirectoryInfo, GrantEnd, GrantState, GrantSummary, KeyWrap, KeyWraps, RequestInput,
-    RequestReview, RevokeOutcome, ShareChoice, ShareError, ShareOutcome,
+    RequestReview, RevokeOutcome, ShareChoice, ShareError, ShareOutcome, ShortenOutcome,
 };
 pub use link::{LedgerLink, LocalNode, NodeRemoval};
 pub use nodes::{LinkError, NodeRef, OutboxNode, DEFAULT_MAX_AGE_SECS};

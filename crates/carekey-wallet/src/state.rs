@@ -197,6 +197,9 @@ pub(crate) struct GrantLedger {
     /// The RevocationEntry, once the grant ended.
     #[serde(default)]
     pub(crate) pending_revocation: Option<ByteDoc>,
+    /// The RevocationEntry with an end time, once the patient shortened the grant.
+    #[serde(default)]
+    pub(crate) shortening: Option<ByteDoc>,
     pub(crate) published: Vec<Publication>,
 }
 
@@ -285,6 +288,9 @@ pub(crate) struct GrantEntry {
     /// The grant's ledger pseudonyms, when it names pinned nodes.
     #[serde(default)]
     pub(crate) ledger: Option<GrantLedger>,
+    /// The earlier end the patient chose (unix seconds), once the grant was shortened.
+    #[serde(default)]
+    pub(crate) ends_early: Option<u64>,
 }
 
 /// A provider's wallet.

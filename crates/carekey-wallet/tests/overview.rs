@@ -273,3 +273,100 @@ fn same_fs(a: &Path, b: &Path) -> bool {
 fn same_fs(_a: &Path, _b: &Path) -> bool {
     true
 }
+
+/// "Shorten" (issue 10): a grant ends on a date the patient picks, before its signed end. It
+/// stays on Home until then, sorted by its new end; at the first sync after that end it is
+/// ended here as a revocation at that time (what it shared is re-keyed). It can be shortened
+/// once, only to a time between now and its current end, and still be ended now.
+#[test]
+fn issue10_a_shortened_grant_ends_on_its_new_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut wallet = patient(dir.path());
+    let mut berg = provider(dir.path(), "Dr Berg");
+    let mut lab = provider(dir.path(), "Northgate Lab");
+    share(&mut wallet, dir.path(), &mut berg, 30);
+    share(&mut wallet, dir.path(), &mut lab, 10);
+    let home = wallet.overview().home(NOW + 60);
+    let berg_grant = home.holders[1].grant.id;
+    assert_eq!(home.holders[1].grant.provider_name, "Dr Berg");
+
+    // Refused: in the past, at or after the current end.
+    for bad in [NOW + 30, NOW + 30 * DAY, NOW + 40 * DAY] {
+        let e = wallet
+            .sharing()
+            .shorten(&berg_grant, bad, NOW + 60)
+            .unwrap_err();
+        assert_eq!(e.code(), "bad_end", "end at {bad}");
+    }
+    let out = wallet
+        .sharing()
+        .shorten(&berg_grant, NOW + 2 * DAY, NOW + 60)
+        .unwrap();
+    assert_eq!(out.ends_at, NOW + 2 * DAY);
+    assert!(out.waiting_for.is_empty(), "no nodes pinned");
+    let again = wallet.sharing().shorten(&berg_grant, NOW + DAY, NOW + 90);
+    assert_eq!(again.unwrap_err().code(), "already_shortened");
+
+    // Home: Dr Berg now ends first, and soon.
+    let home = wallet.overview().home(NOW + 120);
+    let who: Vec<&str> = home
+        .holders
+        .iter()
+        .map(|h| h.grant.provider_name.as_str())
+        .collect();
+    assert_eq!(who, ["Dr Berg", "Northgate Lab"]);
+    assert_eq!(home.holders[0].grant.ends_early, Some(NOW + 2 * DAY));
+    assert_eq!(home.next_expiry, Some(NOW + 2 * DAY));
+    assert_eq!(home.expiring_soon, 1);
+
+    // Past the new end: shown as ended at once, ended here (re-keyed) by the next sync.
+    let versions = |w: &mut PatientWallet| -> Vec<u32> {
+        w.records().list().iter().map(|r| r.version).collect()
+    };
+    let before = versions(&mut wallet);
+    let after_end = NOW + 2 * DAY + 1;
+    let listed = wallet.sharing().list(after_end);
+    let berg_now = listed.iter().find(|g| g.id == berg_grant).unwrap();
+    assert_eq!(berg_now.status, GrantState::Revoked);
+    let ended = wallet.sharing().end_shortened(after_end).unwrap();
+    assert_eq!(ended, vec![berg_grant]);
+    assert!(
+        versions(&mut wallet)
+            .iter()
+            .zip(&before)
+            .any(|(a, b)| a > b),
+        "what Dr Berg could read was re-keyed"
+    );
+    let page = wallet
+        .overview()
+        .grant_page(&berg_grant, after_end)
+        .unwrap();
+    assert_eq!(
+        page.ended_at,
+        Some(NOW + 2 * DAY),
+        "ended at the chosen time"
+    );
+    assert!(wallet
+        .sharing()
+        .end_shortened(after_end + 60)
+        .unwrap()
+        .is_empty());
+
+    // The lab, shortened and then ended now: the revocation wins.
+    let lab_grant = wallet.overview().home(after_end).holders[0].grant.id;
+    wallet
+        .sharing()
+        .shorten(&lab_grant, NOW + 5 * DAY, after_end)
+        .unwrap();
+    wallet.sharing().revoke(&lab_grant, after_end + 10).unwrap();
+    let page = wallet
+        .overview()
+        .grant_page(&lab_grant, after_end + 20)
+        .unwrap();
+    assert_eq!(page.ended_at, Some(after_end + 10));
+    assert!(wallet
+        .sharing()
+        .end_shortened(NOW + 6 * DAY)
+        .unwrap()
+        .is_empty());
+}

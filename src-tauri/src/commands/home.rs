@@ -15,6 +15,7 @@ use crate::core::{now, Core};
 use crate::types::{
     AccessHolderKind, AccessHolderView, AppError, BackupPlaceView, BackupScheduleView,
     BackupStateView, DirectoryView, GrantDetailView, HomeView, LatestAccessView, LedgerStatusView,
+    ShortenResult,
 };
 use crate::watch::{self, LEDGER_UPDATE};
 
@@ -56,7 +57,8 @@ fn home_view(home: Home, ledger: LedgerStatusView) -> HomeView {
                 resource_types: h.grant.resource_types.clone(),
                 record_count: count(h.grant.records.len()),
                 since: h.grant.not_before,
-                not_after: h.grant.not_after,
+                not_after: h.grant.ends_at(),
+                shortened: h.grant.ends_early.is_some(),
                 status: h.grant.status.into(),
                 waiting_for: count(h.grant.waiting_for.len()),
                 last_access_at: h.last_access,
@@ -236,15 +238,31 @@ pub(crate) async fn remove_directory(core: State<'_, Core>, key: String) -> Resu
     on_wallet(&core, move |w| w.sharing().remove_directory(&key)).await
 }
 
-/// Ending a grant early is not offered yet: the ledger protocol has no way to move a grant's
-/// end, and the wallet does not pretend to. The patient can stop sharing at once instead.
+/// Ends a grant at `ends_at` instead of its signed end: its nodes get the new end now and
+/// refuse the grant from then on; the wallet re-keys what it shared at the first check after.
 #[tauri::command]
-pub(crate) async fn shorten_grant(grant_id: String, not_after: u64) -> Result<()> {
-    let _ = (self::grant_id(&grant_id)?, not_after);
-    Err(AppError::new(
-        "not_supported",
-        "ending a sharing on a later date is not possible yet; stop sharing now instead",
-    ))
+pub(crate) async fn shorten_grant(
+    core: State<'_, Core>,
+    grant_id: String,
+    ends_at: u64,
+) -> Result<ShortenResult> {
+    let id = self::grant_id(&grant_id)?;
+    let now = now()?;
+    let core = core.inner().clone();
+    blocking(move || {
+        let outcome = core.with_wallet(|w| w.sharing().shorten(&id, ends_at, now))?;
+        // Committed; the nodes hear of it with the wallet lock free.
+        core.publish(now);
+        let waiting_for = core
+            .if_unlocked(|w| w.sharing().waiting_for(&id))
+            .unwrap_or(outcome.waiting_for);
+        Ok(ShortenResult {
+            ends_at: outcome.ends_at,
+            waiting_for,
+            backup_problems: outcome.backup_problems,
+        })
+    })
+    .await
 }
 
 /// The window's language, for the OS notifications the background checks show.

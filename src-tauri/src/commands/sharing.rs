@@ -55,6 +55,7 @@ pub(super) fn grant_view(g: GrantSummary) -> GrantView {
         not_after: g.not_after,
         status: g.status.into(),
         ends_as: g.ends_as.map(Into::into),
+        ends_early: g.ends_early,
         waiting_for: g.waiting_for,
         records: g.records.iter().map(ToString::to_string).collect(),
         resource_types: g.resource_types,

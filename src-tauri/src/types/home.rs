@@ -36,9 +36,11 @@ pub struct AccessHolderView {
     /// Start of validity (unix seconds).
     #[ts(type = "number")]
     pub since: u64,
-    /// End of validity (unix seconds).
+    /// End of validity (unix seconds): the earlier end the patient chose when shortened.
     #[ts(type = "number")]
     pub not_after: u64,
+    /// The patient shortened it (it ends before the end it was given for).
+    pub shortened: bool,
     /// Active or ending.
     pub status: GrantStatusView,
     /// For an "ending" grant: how many ledger nodes have not yet confirmed the end.

@@ -82,6 +82,42 @@ fn issue10_a_providers_access_reaches_home_and_the_grant_page_by_a_check() {
     app.fails("grant_detail", json!({ "grantId": "zz" }), "bad_input");
 }
 
+/// "End on an earlier date" through the command (an hour-long grant now ends in 30 minutes): the embedded node gets the new end (nothing
+/// waits), Home and the page show it, a second shortening and a bad date are refused.
+#[test]
+fn issue10_shorten_grant_moves_the_end_on_the_node_and_on_home() {
+    let (app, _provider, _url, grant) = shared();
+    let id = grant.to_string();
+    let t = now();
+    app.fails(
+        "shorten_grant",
+        json!({ "grantId": id, "endsAt": t - 10 }),
+        "bad_end",
+    );
+    let out = app.ok(
+        "shorten_grant",
+        json!({ "grantId": id, "endsAt": t + 1800 }),
+    );
+    assert_eq!(out["endsAt"], t + 1800);
+    assert_eq!(
+        out["waitingFor"].as_array().unwrap().len(),
+        0,
+        "the embedded node has the new end: {out}"
+    );
+    let home = app.ok("home", json!({}));
+    assert_eq!(home["holders"][0]["notAfter"], t + 1800, "{home}");
+    assert_eq!(home["holders"][0]["shortened"], true);
+    assert_eq!(home["nextExpiry"], t + 1800);
+    let page = app.ok("grant_detail", json!({ "grantId": id }));
+    assert_eq!(page["grant"]["endsEarly"], t + 1800, "{page}");
+    assert_eq!(page["grant"]["status"], "active");
+    app.fails(
+        "shorten_grant",
+        json!({ "grantId": id, "endsAt": t + 600 }),
+        "already_shortened",
+    );
+}
+
 #[test]
 fn issue10_while_locked_a_check_says_only_that_something_new_happened() {
     let (app, provider, url, grant) = shared();

@@ -839,3 +839,79 @@ fn request_named_nodes_are_pinned_on_confirmation_then_moved_and_removed() {
     assert!(sync.contains("0 write(s) waiting"), "{sync}");
     assert!(!patient.run(&["node", "list"]).contains(&urls[1]));
 }
+
+/// "Shorten" (issue 10): a grant the patient shortened is served by a real node until its new
+/// end and refused from then on, with the patient's device switched off; the patient's next
+/// sync ends it in the wallet (re-keying what it shared); an auditor replaying the log finds
+/// the shortening and the access before it consistent.
+#[test]
+fn a_shortened_grant_is_refused_by_the_node_from_its_new_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let (key_file, log_key) = keygen(root, "carekey.test/shorten");
+    let data = root.join("node");
+    let node = start_node(&data, &key_file, free_port(), &[]);
+    let url = node.url.clone();
+    let (mut patient, mut doc, grant) = shared_through(root, &url, &log_key, "Dr Short");
+    let t0 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    patient.now = Some(t0);
+    let out = patient.run(&["shorten", &grant, "--in", "2h"]);
+    assert!(out.contains("has the new end"), "{out}");
+    let listed = &patient.json(&["grants", "--json"])[0];
+    assert_eq!(listed["ends_early"], t0 + 7200, "{listed}");
+    assert_eq!(listed["status"], "active");
+    // A second shortening is refused with a clear error.
+    let (_, err) = patient.fail(&["shorten", &grant, "--in", "1h"]);
+    assert!(err.contains("already shortened"), "{err}");
+
+    // Before the new end the provider still gets the records.
+    let fetched = doc.run(&[
+        "provider", "fetch", &grant, "--node", &url, "--out", "recv1",
+    ]);
+    assert!(fetched.contains("record(s)"), "{fetched}");
+
+    // Three hours later, the patient's device off: the node (restarted at that time) refuses.
+    drop(node);
+    let later = t0 + 3 * 3600;
+    let config = data.with_extension("toml");
+    let _node = Proc::start_with_env(
+        &["serve", "--config", config.to_str().unwrap()],
+        Some(("CAREKEY_NOW", later.to_string())),
+    );
+    doc.now = Some(later);
+    let (_, err) = doc.fail(&[
+        "provider", "fetch", &grant, "--node", &url, "--out", "recv2",
+    ]);
+    assert!(err.contains("revoked"), "{err}");
+
+    // The patient's next sync ends the grant here and re-keys what it shared.
+    let versions = |p: &Actor| -> Vec<u64> {
+        records(p)
+            .iter()
+            .map(|r| r["version"].as_u64().unwrap())
+            .collect()
+    };
+    let before = versions(&patient);
+    patient.now = Some(later);
+    patient.run(&["sync"]);
+    let listed = &patient.json(&["grants", "--json"])[0];
+    assert_eq!(listed["status"], "revoked", "{listed}");
+    assert!(
+        versions(&patient).iter().zip(&before).any(|(a, b)| a > b),
+        "the shared allergy was re-keyed"
+    );
+
+    // An auditor replays the log: grant, shortening, the access before the end.
+    let audit = Command::new(node_bin())
+        .args(["verify", data.to_str().unwrap(), "--log-key", &log_key])
+        .output()
+        .unwrap();
+    assert!(
+        audit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&audit.stderr)
+    );
+}

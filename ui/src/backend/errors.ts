@@ -59,7 +59,7 @@ export const ERROR_CODES = [
   // RecordError
   'not_a_file', 'record_tampered', 'rekey_failed',
   // ShareError
-  'unconfirmed_nodes', 'empty_share', 'not_requested', 'bad_duration', 'grant_not_active', 'bad_key',
+  'unconfirmed_nodes', 'empty_share', 'not_requested', 'bad_duration', 'grant_not_active', 'bad_end', 'already_shortened', 'bad_key',
   'directory_key_mismatch',
   // LinkError
   'bad_node_url', 'bad_node_ref', 'bad_log_key', 'bad_witness_key', 'bad_quorum', 'needs_witness',
@@ -71,7 +71,7 @@ export const ERROR_CODES = [
   // ProviderError, DirectoryError
   'bad_name', 'empty_request', 'bad_validity', 'refused', 'ledger',
   // the app's own
-  'locked', 'not_supported', 'bad_input', 'internal', 'unknown',
+  'locked', 'bad_input', 'internal', 'unknown',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

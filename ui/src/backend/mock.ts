@@ -24,6 +24,7 @@ import type { RecordView } from '../bindings/RecordView';
 import type { RecoveryKitView } from '../bindings/RecoveryKitView';
 import type { RequestView } from '../bindings/RequestView';
 import type { RevokeResult } from '../bindings/RevokeResult';
+import type { ShortenResult } from '../bindings/ShortenResult';
 import type { SettingsView } from '../bindings/SettingsView';
 import type { ShareResult } from '../bindings/ShareResult';
 import type { SyncView } from '../bindings/SyncView';
@@ -218,22 +219,22 @@ function seedGrants(records: MockRecord[]): GrantView[] {
   return [
     {
       id: hexId('grant-berg'), providerName: 'Dr. Anna Berg — Riverside Family Practice', providerKey: hexId('key-berg'),
-      purpose: 'Diabetes follow-up', notBefore: MOCK_NOW - 5 * DAY, notAfter: MOCK_NOW + 25 * DAY, endsAs: null, waitingFor: [], status: 'active',
+      purpose: 'Diabetes follow-up', notBefore: MOCK_NOW - 5 * DAY, notAfter: MOCK_NOW + 25 * DAY, endsAs: null, endsEarly: null, waitingFor: [], status: 'active',
       records: [...ids('conditions'), ...ids('observations'), ...ids('medications')], resourceTypes: ['Condition', 'Observation', 'MedicationStatement'],
     },
     {
       id: hexId('grant-lab'), providerName: 'Northgate Laboratory', providerKey: hexId('key-lab'),
-      purpose: 'Lab order 2025-0217', notBefore: MOCK_NOW - 30 * DAY, notAfter: MOCK_NOW - 23 * DAY, endsAs: null, waitingFor: [], status: 'expired',
+      purpose: 'Lab order 2025-0217', notBefore: MOCK_NOW - 30 * DAY, notAfter: MOCK_NOW - 23 * DAY, endsAs: null, endsEarly: null, waitingFor: [], status: 'expired',
       records: ids('conditions'), resourceTypes: ['Condition'],
     },
     {
       id: hexId('grant-pharmacy'), providerName: 'Lindenhof Pharmacy', providerKey: hexId('key-pharmacy'),
-      purpose: 'Medication review', notBefore: MOCK_NOW - 60 * DAY, notAfter: MOCK_NOW + 30 * DAY, endsAs: null, waitingFor: [], status: 'revoked',
+      purpose: 'Medication review', notBefore: MOCK_NOW - 60 * DAY, notAfter: MOCK_NOW + 30 * DAY, endsAs: null, endsEarly: null, waitingFor: [], status: 'revoked',
       records: [...ids('medications'), ...ids('allergies')], resourceTypes: ['MedicationStatement', 'AllergyIntolerance'],
     },
     {
       id: hexId('grant-clinic'), providerName: 'City Orthopaedics', providerKey: hexId('key-ortho'),
-      purpose: 'Knee consultation', notBefore: MOCK_NOW - 200 * DAY, notAfter: MOCK_NOW - 170 * DAY, endsAs: null, waitingFor: [], status: 'erased',
+      purpose: 'Knee consultation', notBefore: MOCK_NOW - 200 * DAY, notAfter: MOCK_NOW - 170 * DAY, endsAs: null, endsEarly: null, waitingFor: [], status: 'erased',
       records: [], resourceTypes: [],
     },
   ];
@@ -356,7 +357,7 @@ export class MockBackend implements Backend {
         'Northgate Laboratory', 'St. Mary\u2019s Hospital Emergency', 'Dr. Lukas Weber', 'Greenfield Eye Clinic', 'Sunrise Pharmacy', 'Dr. Sofia Rossi', 'Valley Radiology'];
       names.forEach((name, i) => this.grants.push({
         id: hexId(`grant-many-${i}`), providerName: name, providerKey: hexId(`key-many-${i}`), purpose: 'Follow-up', notBefore: MOCK_NOW - (i + 1) * DAY,
-        notAfter: MOCK_NOW + (i * 5 + 1) * DAY, endsAs: null, waitingFor: [], status: 'active',
+        notAfter: MOCK_NOW + (i * 5 + 1) * DAY, endsAs: null, endsEarly: null, waitingFor: [], status: 'active',
         records: this.records.slice(0, (i % 5) + 1).map((r) => r.view.id), resourceTypes: ['Observation'],
       }));
     }
@@ -556,7 +557,7 @@ export class MockBackend implements Backend {
     const duration = args.durationSecs ?? review.durationSecs;
     const grant: GrantView = {
       id: hexId(`grant:${args.uri}:${this.grantCounter++}`), providerName: review.providerName, providerKey: review.providerKey,
-      purpose: review.purpose, notBefore: MOCK_NOW, notAfter: MOCK_NOW + duration, endsAs: null, waitingFor: [], status: 'active',
+      purpose: review.purpose, notBefore: MOCK_NOW, notAfter: MOCK_NOW + duration, endsAs: null, endsEarly: null, waitingFor: [], status: 'active',
       records: [...ids], resourceTypes: [...args.resourceTypes],
     };
     this.grants.unshift(grant);
@@ -720,8 +721,8 @@ export class MockBackend implements Backend {
         const mine = this.access.filter((a) => a.grantId === g.id).sort((a, b) => b.servedAt - a.servedAt);
         return {
           kind: 'grant' as const, id: g.id, who: g.providerName, verified: this.vouched(g.providerName),
-          resourceTypes: [...g.resourceTypes], recordCount: g.records.length, since: g.notBefore, notAfter: g.notAfter,
-          status: g.status, waitingFor: g.waitingFor.length, lastAccessAt: mine[0]?.servedAt ?? null,
+          resourceTypes: [...g.resourceTypes], recordCount: g.records.length, since: g.notBefore,
+          notAfter: g.endsEarly ?? g.notAfter, shortened: g.endsEarly !== null, status: g.status, waitingFor: g.waitingFor.length, lastAccessAt: mine[0]?.servedAt ?? null,
           lastAccessRecords: mine[0]?.records.length ?? 0, accesses: mine.length,
         };
       })
@@ -731,7 +732,7 @@ export class MockBackend implements Backend {
     return {
       now: MOCK_NOW,
       holders,
-      nextExpiry: active.length ? Math.min(...active.map((g) => g.notAfter)) : null,
+      nextExpiry: active.length ? Math.min(...active.map((g) => g.endsEarly ?? g.notAfter)) : null,
       latestAccess: latest
         ? { who: latest.providerName, holderId: latest.grantId, at: latest.servedAt, records: latest.records.length, genuine: latest.verification === 'verified' }
         : null,
@@ -757,11 +758,15 @@ export class MockBackend implements Backend {
     };
   }
 
-  async shortenGrant(args: ShortenGrantArgs): Promise<void> {
-    // As the app: the ledger protocol cannot move a grant's end yet (ADR 0015), so it never does.
+  async shortenGrant(args: ShortenGrantArgs): Promise<ShortenResult> {
+    // As the wallet: once, active, between now and the current end.
     await this.enter('shortenGrant', args);
-    this.grant(args.grantId);
-    throw new BackendError('not_supported', 'ending a sharing on a later date is not possible yet; stop sharing now instead');
+    const g = this.grant(args.grantId);
+    if (g.status !== 'active') throw new BackendError('grant_not_active', `grant ${g.id} is ${g.status}`);
+    if (g.endsEarly !== null) throw new BackendError('already_shortened', 'this sharing was already shortened; end it now to stop it sooner');
+    if (args.endsAt <= MOCK_NOW || args.endsAt >= g.notAfter) throw new BackendError('bad_end', "the new end must be after now and before the sharing's current end");
+    g.endsEarly = args.endsAt;
+    return { endsAt: args.endsAt, waitingFor: [], backupProblems: [] };
   }
 
   async markAccessesSeen(): Promise<void> {

@@ -22,6 +22,7 @@ import type { RecordView } from '../bindings/RecordView';
 import type { RecoveryKitView } from '../bindings/RecoveryKitView';
 import type { RequestView } from '../bindings/RequestView';
 import type { RevokeResult } from '../bindings/RevokeResult';
+import type { ShortenResult } from '../bindings/ShortenResult';
 import type { SettingsView } from '../bindings/SettingsView';
 import type { ShareResult } from '../bindings/ShareResult';
 import type { SyncView } from '../bindings/SyncView';
@@ -100,7 +101,7 @@ export class TauriBackend implements Backend {
 
   home() { return call<HomeView>('home'); }
   grantDetail(a: GrantIdArgs) { return call<GrantDetailView>('grantDetail', a); }
-  shortenGrant(a: ShortenGrantArgs) { return call<void>('shortenGrant', a); }
+  shortenGrant(a: ShortenGrantArgs) { return call<ShortenResult>('shortenGrant', a); }
   markAccessesSeen() { return call<void>('markAccessesSeen'); }
   ledgerStatus() { return call<LedgerStatusView>('ledgerStatus'); }
   checkNow() { return call<LedgerStatusView>('checkNow'); }

@@ -20,6 +20,7 @@ import type { RecordView } from '../bindings/RecordView';
 import type { RecoveryKitView } from '../bindings/RecoveryKitView';
 import type { RequestView } from '../bindings/RequestView';
 import type { RevokeResult } from '../bindings/RevokeResult';
+import type { ShortenResult } from '../bindings/ShortenResult';
 import type { SettingsView } from '../bindings/SettingsView';
 import type { ShareResult } from '../bindings/ShareResult';
 import type { SyncView } from '../bindings/SyncView';
@@ -48,7 +49,7 @@ export interface ShareArgs {
 }
 export interface GrantIdArgs { grantId: string }
 /** End a grant early: the new end (unix seconds), before its current end. */
-export interface ShortenGrantArgs { grantId: string; notAfter: number }
+export interface ShortenGrantArgs { grantId: string; endsAt: number }
 /** A folder for backups (`folder: null` turns scheduled backups off). */
 export interface BackupScheduleArgs { folder: string | null; everyDays: number }
 export interface PathArgs { path: string }
@@ -107,7 +108,7 @@ export interface Backend {
   /** A grant's page: its records, the provider check, every access under it. */
   grantDetail(args: GrantIdArgs): Promise<GrantDetailView>;
   /** Ends a grant earlier than it would (the ledger nodes refuse it from then on). */
-  shortenGrant(args: ShortenGrantArgs): Promise<void>;
+  shortenGrant(args: ShortenGrantArgs): Promise<ShortenResult>;
   /** The patient has looked at the access log: the unseen badge goes to 0. */
   markAccessesSeen(): Promise<void>;
   /** What the last background check found (no network). */

@@ -35,9 +35,13 @@ recordCount: number,
  */
 since: number, 
 /**
- * End of validity (unix seconds).
+ * End of validity (unix seconds): the earlier end the patient chose when shortened.
  */
 notAfter: number, 
+/**
+ * The patient shortened it (it ends before the end it was given for).
+ */
+shortened: boolean, 
 /**
  * Active or ending.
  */

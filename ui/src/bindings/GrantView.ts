@@ -40,6 +40,10 @@ status: GrantStatusView,
  */
 endsAs: GrantEndView | null, 
 /**
+ * The earlier end the patient chose (unix seconds), once the grant was shortened.
+ */
+endsEarly: number | null, 
+/**
  * For an "ending" grant: the nodes that have not yet confirmed its end.
  */
 waitingFor: Array<string>, 

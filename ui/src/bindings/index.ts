@@ -32,6 +32,7 @@ export type { RequestView } from "./RequestView";
 export type { RevokeResult } from "./RevokeResult";
 export type { SettingsView } from "./SettingsView";
 export type { ShareResult } from "./ShareResult";
+export type { ShortenResult } from "./ShortenResult";
 export type { SyncView } from "./SyncView";
 export type { VerificationState } from "./VerificationState";
 export type { VerificationView } from "./VerificationView";

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 
 use carekey_wallet::{agent, DirectoryDesk, ProviderVerification, RequestInput, ShareChoice};
 
-use crate::session::{self, confirm, now, open_patient, vault_dir};
+use crate::session::{self, confirm, duration, now, open_patient, vault_dir, when};
 use crate::Global;
 
 use super::*;
@@ -194,7 +194,10 @@ pub(crate) fn grants(g: &Global, json: bool) -> Result<()> {
             &gr.id.to_string()[..12],
             status,
             gr.provider_name,
-            session::when(gr.not_after),
+            match gr.ends_early {
+                Some(_) => format!("{} (shortened)", session::when(gr.ends_at())),
+                None => session::when(gr.not_after),
+            },
             gr.records.len(),
             gr.purpose
         );
@@ -299,6 +302,41 @@ pub(crate) fn revoke(g: &Global, args: RevokeArgs) -> Result<()> {
         let p = args.out.join(format!("bundle-{other}.ckb"));
         std::fs::write(&p, bundle).with_context(|| format!("writing {}", p.display()))?;
         println!("re-issued bundle for grant {other}: {}", p.display());
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShortenArgs {
+    /// Grant id or prefix.
+    grant: String,
+    /// How long from now the grant still runs, e.g. 3d or 12h (before its current end).
+    #[arg(long = "in", value_name = "DURATION")]
+    within: String,
+}
+
+pub(crate) fn shorten(g: &Global, args: ShortenArgs) -> Result<()> {
+    let mut w = open_patient(g)?;
+    let id = w.sharing().find(&args.grant)?;
+    let t = now()?;
+    let ends_at = t
+        .checked_add(duration(&args.within)?)
+        .context("end time too large")?;
+    let mut outcome = w.sharing().shorten(&id, ends_at, t)?;
+    agent::publish(&mut w, t);
+    outcome.waiting_for = w.sharing().waiting_for(&id);
+    println!("grant {id} now ends at {}", when(outcome.ends_at));
+    if outcome.waiting_for.is_empty() {
+        println!("every ledger node it was published on has the new end");
+    } else {
+        println!(
+            "waiting for {} node(s) to acknowledge the new end ({}); until each does it may serve the grant to its old end; kept queued and retried by every `carekey sync`",
+            outcome.waiting_for.len(),
+            outcome.waiting_for.join(", ")
+        );
+    }
+    for problem in &outcome.backup_problems {
+        println!("warning: {problem}");
     }
     Ok(())
 }

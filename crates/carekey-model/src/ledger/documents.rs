@@ -147,20 +147,36 @@ ledger_document!(
 
 // ----- RevocationEntry -----
 
-/// On the log: the grant with this pseudonym key is revoked.
+/// On the log: the grant with this pseudonym key is revoked — at once, or from `ends_at` on
+/// when the patient shortened it (ended it on a later date than now).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevocationEntry {
     /// 0: the revoked grant's pseudonym key; signs this entry.
     pub grant_key: PublicKey,
-    /// 1: when (unix seconds).
+    /// 1: when the patient signed it (unix seconds).
     pub revoked_at: u64,
+    /// 2: absent for a revocation that ends the grant when the node appends it; present for a
+    /// shortened grant: nodes serve it until this time (unix seconds) and refuse it from then.
+    /// A node accepts a later revocation of the same grant only while this time is still
+    /// ahead, and only to end the grant earlier.
+    pub ends_at: Option<u64>,
 }
 
 impl RevocationEntry {
+    /// A revocation that ends the grant as soon as a node appends it.
+    pub fn now(grant_key: PublicKey, revoked_at: u64) -> Self {
+        Self {
+            grant_key,
+            revoked_at,
+            ends_at: None,
+        }
+    }
+
     fn encode(&self) -> Cbor {
         MapBuilder::new()
             .put(0, key_cbor(&self.grant_key))
             .put(1, Cbor::Uint(self.revoked_at))
+            .put_opt(2, self.ends_at.map(Cbor::Uint))
             .build()
     }
 
@@ -169,6 +185,7 @@ impl RevocationEntry {
         let entry = Self {
             grant_key: public_key(m.required(0)?, "grant key")?,
             revoked_at: timestamp(m.required(1)?, "revoked_at")?,
+            ends_at: m.optional(2).map(|v| timestamp(v, "ends_at")).transpose()?,
         };
         m.finish()?;
         Ok(entry)

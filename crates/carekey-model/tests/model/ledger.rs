@@ -84,6 +84,7 @@ fn entries(grant: &SignedGrant, tombstone: &SignedTombstone) -> Vec<Entry> {
             RevocationEntry {
                 grant_key: grant_key().public(),
                 revoked_at: NOW + 60,
+                ends_at: None,
             },
             &grant_key(),
         )
@@ -247,6 +248,7 @@ fn entries_are_signed_by_their_own_key() {
     let entry = RevocationEntry {
         grant_key: grant_key().public(),
         revoked_at: NOW,
+        ends_at: None,
     };
     assert_eq!(
         Signed::sign(entry.clone(), &patient()),
@@ -290,10 +292,25 @@ fn hand_built_payloads_match_our_encoding() {
     let revocation = RevocationEntry {
         grant_key: key,
         revoked_at: 5,
+        ends_at: None,
     };
     assert_eq!(
         revocation.to_cbor(),
         [vec![0xa2, 0x00], k.clone(), vec![0x01, 0x05]].concat()
+    );
+    // A shortened grant's revocation: field 2, the time from which nodes refuse the grant.
+    let scheduled = RevocationEntry {
+        ends_at: Some(100),
+        ..revocation
+    };
+    assert_eq!(
+        scheduled.to_cbor(),
+        [
+            vec![0xa3, 0x00],
+            k.clone(),
+            vec![0x01, 0x05, 0x02, 0x18, 0x64]
+        ]
+        .concat()
     );
     let erasure = ErasureEntry {
         erasure_key: key,
@@ -389,8 +406,12 @@ fn strict_decoding_refuses_unknown_and_non_canonical_fields() {
     .is_ok());
     for (payload, why) in [
         (
-            [vec![0xa3, 0x00], k.clone(), vec![0x01, 0x05, 0x02, 0x00]].concat(),
+            [vec![0xa3, 0x00], k.clone(), vec![0x01, 0x05, 0x03, 0x00]].concat(),
             "unknown field",
+        ),
+        (
+            [vec![0xa3, 0x00], k.clone(), vec![0x01, 0x05, 0x02, 0x40]].concat(),
+            "an end time that is not a number",
         ),
         ([vec![0xa1, 0x00], k.clone()].concat(), "missing field"),
         (
@@ -708,7 +729,9 @@ proptest! {
         let key = SigningKey::from_bytes(&key_seed);
         let e = round_trip(GrantCommitment { grant_key: key.public(), commitment: h, committed_at: t }, &key)?;
         prop_assert_eq!(Entry::from_bytes(e.as_bytes()).unwrap(), Entry::Grant(e));
-        let e = round_trip(RevocationEntry { grant_key: key.public(), revoked_at: t }, &key)?;
+        let e = round_trip(RevocationEntry { grant_key: key.public(), revoked_at: t, ends_at: None }, &key)?;
+        prop_assert_eq!(Entry::from_bytes(e.as_bytes()).unwrap(), Entry::Revocation(e));
+        let e = round_trip(RevocationEntry { grant_key: key.public(), revoked_at: t, ends_at: Some(t / 2) }, &key)?;
         prop_assert_eq!(Entry::from_bytes(e.as_bytes()).unwrap(), Entry::Revocation(e));
         let e = round_trip(ErasureEntry { erasure_key: key.public(), commitment: h, ciphertext_hashes: hashes, erased_at: t }, &key)?;
         prop_assert_eq!(Entry::from_bytes(e.as_bytes()).unwrap(), Entry::Erasure(e));

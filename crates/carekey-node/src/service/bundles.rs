@@ -70,7 +70,7 @@ impl Node {
         now: u64,
     ) -> Result<Upload<'_>, ApiError> {
         let grant = self.grant(&id)?;
-        refuse_ended(&grant)?;
+        refuse_ended(&grant, now)?;
         if now >= self.verified_grant(&id)?.not_after {
             return Err(ApiError::forbidden("expired", "the grant has expired"));
         }
@@ -82,6 +82,7 @@ impl Node {
             grant: grant.row,
             path,
             reservation,
+            now,
         })
     }
 
@@ -147,7 +148,7 @@ impl Node {
             };
             let keep = match self.db(|c| db::grant_by_id(c, &id))? {
                 None => false,
-                Some(g) if g.revoked || g.erased => false,
+                Some(g) if g.revoked(now) || g.erased => false,
                 Some(_) => self.verified_grant(&GrantId(id))?.not_after > now,
             };
             if !keep {
@@ -179,6 +180,8 @@ pub(crate) struct Upload<'a> {
     grant: GrantRow,
     path: PathBuf,
     reservation: Reservation<'a>,
+    /// The node's clock when the upload began.
+    now: u64,
 }
 
 impl Upload<'_> {
@@ -192,6 +195,7 @@ impl Upload<'_> {
             grant,
             path,
             reservation,
+            now,
         } = self;
         let key = grant_key_of(&grant)?;
         key.verify(&upload_message(&id, &sha256(&bytes)), signature)
@@ -200,7 +204,7 @@ impl Upload<'_> {
             })?;
         let _guard = node.bundle_lock().lock().await;
         // Ended while the body was on its way?
-        refuse_ended(&node.grant(&id)?)?;
+        refuse_ended(&node.grant(&id)?, now)?;
         let old = file_footprint(&path).await;
         let written = files::bundle_footprint(bytes.len() as u64);
         let durability = node.durability();
@@ -219,11 +223,11 @@ fn grant_key_of(row: &GrantRow) -> Result<PublicKey, ApiError> {
     PublicKey::from_bytes(&row.grant_key).map_err(|_| ApiError::internal())
 }
 
-fn refuse_ended(grant: &GrantState) -> Result<(), ApiError> {
+fn refuse_ended(grant: &GrantState, now: u64) -> Result<(), ApiError> {
     if grant.erased {
         return Err(ApiError::forbidden("erased", "the grant was erased"));
     }
-    if grant.revoked {
+    if grant.revoked(now) {
         return Err(ApiError::forbidden("revoked", "the grant was revoked"));
     }
     Ok(())

@@ -70,7 +70,7 @@ impl Node {
         if now >= g.not_after {
             return Err(ApiError::forbidden("expired", "the grant has expired"));
         }
-        if grant_state.revoked {
+        if grant_state.revoked_from.is_some_and(|t| t <= now) {
             return Err(ApiError::forbidden("revoked", "the grant was revoked"));
         }
         if grant_state.erased {
@@ -118,6 +118,7 @@ impl Node {
                 Effect::Access {
                     grant_id: id.0,
                     nonce,
+                    at: now,
                 },
             ))
             .await?;

@@ -104,6 +104,8 @@ pub(crate) fn check_entry(s: EntrySubmission, now: u64) -> Result<Submission, Ap
             }
             Effect::Revoke {
                 grant_key: *r.document().grant_key.as_bytes(),
+                ends_at: r.document().ends_at,
+                now,
             }
         }
         Entry::Erasure(e) => {
@@ -154,20 +156,30 @@ pub(crate) fn apply_effect(
             }
             db::insert_grant(tx, row, index)?;
         }
-        Effect::Revoke { grant_key } => {
+        Effect::Revoke {
+            grant_key,
+            ends_at,
+            now,
+        } => {
             if !db::grant_key_known(tx, grant_key)? {
                 return Ok(Err(ApiError::forbidden(
                     "unknown_grant_key",
                     "no grant commitment uses this grant key",
                 )));
             }
-            if db::revoked(tx, grant_key)? {
-                return Ok(Err(ApiError::forbidden(
-                    "already_revoked",
-                    "this grant is already revoked",
-                )));
+            let ends_at = ends_at.unwrap_or(0);
+            match db::revoked_from(tx, grant_key)? {
+                // Ending a shortened grant sooner, before its end.
+                Some(from) if from > *now && ends_at < from => {}
+                Some(_) => {
+                    return Ok(Err(ApiError::forbidden(
+                        "already_revoked",
+                        "this grant is already revoked",
+                    )))
+                }
+                None => {}
             }
-            db::insert_revocation(tx, grant_key, index)?;
+            db::insert_revocation(tx, grant_key, index, ends_at)?;
         }
         Effect::Erase { erasure_key } => {
             db::insert_erasure(tx, erasure_key, index)?;
@@ -175,14 +187,18 @@ pub(crate) fn apply_effect(
                 db::mark_bundle_deleted(tx, &id)?;
             }
         }
-        Effect::Access { grant_id, nonce } => {
+        Effect::Access {
+            grant_id,
+            nonce,
+            at,
+        } => {
             let Some(grant) = db::grant_by_id(tx, grant_id)? else {
                 return Ok(Err(ApiError::not_found("unknown_grant", "no such grant")));
             };
             if grant.erased {
                 return Ok(Err(ApiError::forbidden("erased", "the grant was erased")));
             }
-            if grant.revoked {
+            if grant.revoked(*at) {
                 return Ok(Err(ApiError::forbidden("revoked", "the grant was revoked")));
             }
             if !db::use_nonce(tx, grant_id, nonce)? {

@@ -30,7 +30,12 @@ impl Submission {
     /// The grant key whose grant this entry ends (a revocation or an erasure), if any.
     pub(crate) fn ended_grant_key(&self) -> Option<[u8; 32]> {
         match &self.effect {
-            Effect::Revoke { grant_key } => Some(*grant_key),
+            // A shortened grant is served until its end: the sweep deletes its bundle then.
+            Effect::Revoke {
+                grant_key,
+                ends_at,
+                now,
+            } if ends_at.is_none_or(|t| t <= *now) => Some(*grant_key),
             Effect::Erase { erasure_key } => Some(*erasure_key),
             _ => None,
         }
@@ -43,12 +48,23 @@ impl Submission {
 pub(crate) enum Effect {
     /// A GrantCommitment: the grant key and grant id must be unused; stores the grant.
     Commit(GrantRow),
-    /// A RevocationEntry: a commitment with this key must exist, not yet revoked.
-    Revoke { grant_key: [u8; 32] },
+    /// A RevocationEntry: a commitment with this key must exist, not yet revoked — or revoked
+    /// from a time still ahead of `now` (the node's clock at submission) that `ends_at` (or
+    /// at once, `None`) moves earlier.
+    Revoke {
+        grant_key: [u8; 32],
+        ends_at: Option<u64>,
+        now: u64,
+    },
     /// An ErasureEntry: always accepted.
     Erase { erasure_key: [u8; 32] },
-    /// An AccessEvent for a fetch: the nonce must be unused, the grant not revoked or erased.
-    Access { grant_id: [u8; 16], nonce: [u8; 16] },
+    /// An AccessEvent for a fetch logged at `at`: the nonce must be unused, the grant not
+    /// revoked at `at` or erased.
+    Access {
+        grant_id: [u8; 16],
+        nonce: [u8; 16],
+        at: u64,
+    },
 }
 
 /// An acknowledged append.

@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS grants (
 );
 CREATE TABLE IF NOT EXISTS revocations (
     grant_key BLOB PRIMARY KEY,
-    idx       INTEGER NOT NULL
+    idx       INTEGER NOT NULL,
+    ends_at   INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS erasures (
     idx         INTEGER PRIMARY KEY,
@@ -72,14 +73,24 @@ pub(crate) struct GrantRow {
 #[derive(Debug, Clone)]
 pub(crate) struct GrantState {
     pub(crate) row: GrantRow,
-    pub(crate) revoked: bool,
+    /// When the grant's revocation takes effect: 0 for at once, a later time for a shortened
+    /// grant; `None` when it was never revoked.
+    pub(crate) revoked_from: Option<u64>,
     pub(crate) erased: bool,
+}
+
+impl GrantState {
+    /// Whether the grant is revoked at `now`.
+    pub(crate) fn revoked(&self, now: u64) -> bool {
+        self.revoked_from.is_some_and(|t| t <= now)
+    }
 }
 
 /// What the fetch handler needs to know about a grant's state on every request.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FetchState {
-    pub(crate) revoked: bool,
+    /// As [`GrantState::revoked_from`].
+    pub(crate) revoked_from: Option<u64>,
     pub(crate) erased: bool,
     pub(crate) nonce_used: bool,
 }
@@ -97,7 +108,22 @@ pub(crate) fn open_db(data: &Path, durability: Durability) -> Result<Connection,
     // Deleted off-log data is overwritten, not just unlinked from the b-tree.
     conn.pragma_update(None, "secure_delete", "ON")?;
     conn.execute_batch(SCHEMA)?;
+    migrate(&conn)?;
     Ok(conn)
+}
+
+/// Brings a database written by an earlier version up to [`SCHEMA`].
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    // Before shortened grants, every revocation took effect at once (0).
+    let has_ends_at = conn
+        .prepare("SELECT 1 FROM pragma_table_info('revocations') WHERE name = 'ends_at'")?
+        .exists([])?;
+    if !has_ends_at {
+        conn.execute_batch(
+            "ALTER TABLE revocations ADD COLUMN ends_at INTEGER NOT NULL DEFAULT 0",
+        )?;
+    }
+    Ok(())
 }
 
 /// Every leaf hash, in index order (the node's tree is rebuilt from these on start).
@@ -163,7 +189,7 @@ pub(crate) fn grant_by_id(
     let row = conn
         .prepare_cached(
             "SELECT g.grant_id, g.grant_key, g.grant_doc, g.binding, g.salt,
-                    EXISTS (SELECT 1 FROM revocations r WHERE r.grant_key = g.grant_key),
+                    (SELECT r.ends_at FROM revocations r WHERE r.grant_key = g.grant_key),
                     EXISTS (SELECT 1 FROM erasures e WHERE e.erasure_key = g.grant_key)
                     OR EXISTS (SELECT 1 FROM deleted_bundles d WHERE d.grant_id = g.grant_id)
              FROM grants g WHERE g.grant_id = ?1",
@@ -175,12 +201,12 @@ pub(crate) fn grant_by_id(
                 r.get::<_, Vec<u8>>(2)?,
                 r.get::<_, Vec<u8>>(3)?,
                 r.get::<_, Vec<u8>>(4)?,
-                r.get::<_, bool>(5)?,
+                r.get::<_, Option<i64>>(5)?,
                 r.get::<_, bool>(6)?,
             ))
         })
         .optional()?;
-    let Some((gid, key, doc, binding, salt, revoked, erased)) = row else {
+    let Some((gid, key, doc, binding, salt, revoked_from, erased)) = row else {
         return Ok(None);
     };
     let grant_id: [u8; 16] = gid
@@ -194,7 +220,7 @@ pub(crate) fn grant_by_id(
             binding,
             salt: blob32(salt)?,
         },
-        revoked,
+        revoked_from: revoked_from.map(|t| t.max(0) as u64),
         erased,
     }))
 }
@@ -208,7 +234,7 @@ pub(crate) fn fetch_state(
 ) -> Result<Option<FetchState>, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM revocations r WHERE r.grant_key = g.grant_key),
+            "SELECT (SELECT r.ends_at FROM revocations r WHERE r.grant_key = g.grant_key),
                     EXISTS (SELECT 1 FROM erasures e WHERE e.erasure_key = g.grant_key)
                     OR EXISTS (SELECT 1 FROM deleted_bundles d WHERE d.grant_id = g.grant_id),
                     EXISTS (SELECT 1 FROM nonces n WHERE n.grant_id = g.grant_id AND n.nonce = ?2)
@@ -216,7 +242,7 @@ pub(crate) fn fetch_state(
         )?
         .query_row(params![&id[..], &nonce[..]], |r| {
             Ok(FetchState {
-                revoked: r.get(0)?,
+                revoked_from: r.get::<_, Option<i64>>(0)?.map(|t| t.max(0) as u64),
                 erased: r.get(1)?,
                 nonce_used: r.get(2)?,
             })
@@ -252,19 +278,32 @@ pub(crate) fn insert_grant(conn: &Connection, g: &GrantRow, index: u64) -> Resul
     Ok(())
 }
 
-pub(crate) fn revoked(conn: &Connection, key: &[u8; 32]) -> Result<bool, StoreError> {
+/// When the grant with this key is revoked from (0: at once), if it was revoked.
+pub(crate) fn revoked_from(conn: &Connection, key: &[u8; 32]) -> Result<Option<u64>, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT 1 FROM revocations WHERE grant_key = ?1")?
-        .exists([&key[..]])?)
+        .prepare_cached("SELECT ends_at FROM revocations WHERE grant_key = ?1")?
+        .query_row([&key[..]], |r| r.get::<_, i64>(0))
+        .optional()?
+        .map(|t| t.max(0) as u64))
 }
 
+/// Records the revocation at `index`, effective from `ends_at` (0: at once); replaces an
+/// earlier, later-ending one (a shortened grant ended sooner).
 pub(crate) fn insert_revocation(
     conn: &Connection,
     key: &[u8; 32],
     index: u64,
+    ends_at: u64,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached("INSERT INTO revocations (grant_key, idx) VALUES (?1, ?2)")?
-        .execute(params![&key[..], index as i64])?;
+    conn.prepare_cached(
+        "INSERT INTO revocations (grant_key, idx, ends_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (grant_key) DO UPDATE SET idx = excluded.idx, ends_at = excluded.ends_at",
+    )?
+    .execute(params![
+        &key[..],
+        index as i64,
+        ends_at.min(i64::MAX as u64) as i64
+    ])?;
     Ok(())
 }
 

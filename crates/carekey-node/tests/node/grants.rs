@@ -282,6 +282,111 @@ async fn revoked_grants_are_not_served() {
     assert_eq!((s, code(&b)), (StatusCode::FORBIDDEN, "revoked".into()));
 }
 
+/// A shortened grant (a revocation with an end time) is served until that time and refused
+/// from it on, across a restart; it can only be ended sooner, never extended, and never
+/// changed once it has ended.
+#[tokio::test]
+async fn shortened_grants_are_served_until_their_new_end() {
+    let mut t = TestNode::new();
+    let f = Fixture::valid();
+    committed_with_bundle(&t, &f).await;
+    let ends = NOW + 3 * DAY;
+    assert_eq!(
+        t.post_json(
+            "/v1/entries",
+            entry_body(f.shortening(NOW, ends).as_bytes())
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    // Still served before the new end, and the bundle can still be replaced.
+    t.clock.set(ends - 1);
+    let (s, _, _) = fetch(
+        &t,
+        &f,
+        f.fetch_request(NODE_URL, ends - 1).as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, _) = t
+        .call(
+            Method::PUT,
+            &format!("/v1/grants/{}/bundle", f.id()),
+            &f.upload_headers(BUNDLE),
+            BUNDLE.to_vec(),
+        )
+        .await;
+    assert!(s.is_success(), "upload before the new end: {s}");
+    // A later end is not an extension the node accepts.
+    let (s, b) = t
+        .post_json(
+            "/v1/entries",
+            entry_body(f.shortening(NOW, ends + DAY).as_bytes()),
+        )
+        .await;
+    assert_eq!(
+        (s, b["code"].as_str().unwrap_or_default().to_owned()),
+        (StatusCode::FORBIDDEN, "already_revoked".into())
+    );
+    // Restart: the end time is on disk, not only in memory.
+    t = t.restart();
+    t.clock.set(ends);
+    let (s, _, b) = fetch(&t, &f, f.fetch_request(NODE_URL, ends).as_bytes().to_vec()).await;
+    assert_eq!((s, code(&b)), (StatusCode::FORBIDDEN, "revoked".into()));
+    // Once ended, not even an immediate revocation is taken again.
+    let (s, b) = t
+        .post_json("/v1/entries", entry_body(f.revocation(ends).as_bytes()))
+        .await;
+    assert_eq!(
+        (s, b["code"].as_str().unwrap_or_default().to_owned()),
+        (StatusCode::FORBIDDEN, "already_revoked".into())
+    );
+    // The sweep deletes the bundle once the grant has ended.
+    let bundle = t.dir.path().join("bundles").join(f.id().to_string());
+    assert!(bundle.exists());
+    assert_eq!(t.state.sweep_bundles().await.unwrap(), 1);
+    assert!(!bundle.exists());
+}
+
+/// "End now" after a shortening: the immediate revocation is accepted before the scheduled
+/// end, and the grant is refused at once.
+#[tokio::test]
+async fn a_shortened_grant_can_be_ended_sooner() {
+    let t = TestNode::new();
+    let f = Fixture::valid();
+    committed_with_bundle(&t, &f).await;
+    let first = t
+        .post_json(
+            "/v1/entries",
+            entry_body(f.shortening(NOW, NOW + 10 * DAY).as_bytes()),
+        )
+        .await;
+    assert_eq!(first.0, StatusCode::OK);
+    let sooner = t
+        .post_json(
+            "/v1/entries",
+            entry_body(f.shortening(NOW, NOW + 2 * DAY).as_bytes()),
+        )
+        .await;
+    assert_eq!(sooner.0, StatusCode::OK);
+    let (s, _, _) = fetch(&t, &f, f.fetch_request(NODE_URL, NOW).as_bytes().to_vec()).await;
+    assert_eq!(s, StatusCode::OK);
+    let now = t
+        .post_json("/v1/entries", entry_body(f.revocation(NOW).as_bytes()))
+        .await;
+    assert_eq!(now.0, StatusCode::OK);
+    let (s, _, b) = fetch(&t, &f, f.fetch_request(NODE_URL, NOW).as_bytes().to_vec()).await;
+    assert_eq!((s, code(&b)), (StatusCode::FORBIDDEN, "revoked".into()));
+    // The immediate revocation deleted the bundle file right away.
+    assert!(!t
+        .dir
+        .path()
+        .join("bundles")
+        .join(f.id().to_string())
+        .exists());
+}
+
 #[tokio::test]
 async fn deleted_and_erased_grants_are_not_served() {
     let t = TestNode::new();

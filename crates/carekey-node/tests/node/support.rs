@@ -251,6 +251,20 @@ impl Fixture {
             RevocationEntry {
                 grant_key: self.grant_key.public(),
                 revoked_at: at,
+                ends_at: None,
+            },
+            &self.grant_key,
+        )
+        .unwrap()
+    }
+
+    /// A revocation signed at `at` that ends the grant at `ends_at` (a shortened grant).
+    pub fn shortening(&self, at: u64, ends_at: u64) -> SignedRevocationEntry {
+        Signed::sign(
+            RevocationEntry {
+                grant_key: self.grant_key.public(),
+                revoked_at: at,
+                ends_at: Some(ends_at),
             },
             &self.grant_key,
         )

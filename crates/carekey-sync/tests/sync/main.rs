@@ -207,6 +207,7 @@ pub(crate) fn revocation_entry(key: &SigningKey) -> Vec<u8> {
     let doc = RevocationEntry {
         grant_key: key.public(),
         revoked_at: NOW,
+        ends_at: None,
     };
     Signed::sign(doc, key).unwrap().as_bytes().to_vec()
 }

@@ -1,6 +1,7 @@
 //! Ending a grant — by revocation, or as part of an erasure: one state write that re-keys what
 //! it shared, sets its status and queues its end on every node it was published on (and the
-//! re-issued bundles of other grants), then the backups are re-written.
+//! re-issued bundles of other grants), then the backups are re-written. Shortening a grant
+//! queues its end now, effective later, and ends it here at the first sync after that.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -10,7 +11,7 @@ use carekey_model::{
 };
 
 use super::bundles::grant_bundle;
-use super::grants::{GrantState, RevokeOutcome, ShareError};
+use super::grants::{GrantState, RevokeOutcome, ShareError, ShortenOutcome};
 use super::session::PatientSession;
 use super::{publish, records};
 use crate::state::{ByteDoc, GrantStatus};
@@ -29,13 +30,17 @@ pub(super) fn end_grant(
 ) -> Result<RevokeOutcome, WalletError> {
     let entry = s.grant_entry(grant_id)?.clone();
     let grant = SignedGrant::from_bytes(&entry.signed.0)?;
+    let revoked_at = match status {
+        GrantStatus::Revoked { at } | GrantStatus::Erased { at } => at,
+        GrantStatus::Active => now,
+    };
     let revocation = match (&entry.status, &entry.revocation) {
         (GrantStatus::Active, _) => Signed::sign(
             Revocation {
                 grant_id: *grant_id,
                 grant_hash: grant.hash(),
                 patient_signing: s.public_key(),
-                revoked_at: now,
+                revoked_at,
             },
             &s.signing_key(),
         )?,
@@ -113,15 +118,76 @@ fn prepare_end_of_grant(
     Ok((old_versions, updated_bundles))
 }
 
-/// The nodes that have not yet acknowledged the end of a grant: its revocation entry or the
-/// deletion of its bundle is still queued for them.
-pub(super) fn waiting_for(s: &PatientSession, grant_id: &GrantId) -> Vec<String> {
-    let revocation = s
+/// Shortens an active grant to end at `ends_at`, in one state write, then re-writes backups.
+pub(super) fn shorten(
+    s: &mut PatientSession,
+    grant_id: &GrantId,
+    ends_at: u64,
+    now: u64,
+) -> Result<ShortenOutcome, WalletError> {
+    let entry = s.grant_entry(grant_id)?.clone();
+    let grant = SignedGrant::from_bytes(&entry.signed.0)?;
+    if entry.status != GrantStatus::Active || now >= grant.document().not_after {
+        let status = match entry.status {
+            GrantStatus::Active => GrantState::Expired,
+            ref ended => GrantState::of_ended(ended),
+        };
+        return Err(ShareError::GrantNotActive {
+            grant: *grant_id,
+            status,
+        }
+        .into());
+    }
+    if entry.ends_early.is_some() {
+        return Err(ShareError::AlreadyShortened.into());
+    }
+    if ends_at <= now || ends_at >= grant.document().not_after {
+        return Err(ShareError::BadEnd.into());
+    }
+    let prepared = (|| {
+        publish::shortening(s, grant_id, ends_at, now)?;
+        if let Some(e) = s.state.grants.get_mut(grant_id) {
+            e.ends_early = Some(ends_at);
+        }
+        Ok(())
+    })();
+    // One state write (its own crash points are the state's): before it nothing changed,
+    // after it the new end is a durable intent the ledger agent sends until acknowledged.
+    let committed = prepared.and_then(|()| s.save_rotating());
+    if committed.is_err() {
+        s.reload_after_failure();
+    }
+    committed?;
+    let (_, backup_problems) = super::backups::rewrite_or_mark(s, now);
+    Ok(ShortenOutcome {
+        grant_id: *grant_id,
+        ends_at,
+        waiting_for: waiting_for(s, grant_id),
+        backup_problems,
+    })
+}
+
+/// Ends (as revoked at their new end) the shortened grants whose new end has come.
+pub(super) fn end_shortened(s: &mut PatientSession, now: u64) -> Result<Vec<GrantId>, WalletError> {
+    let due: Vec<(GrantId, u64)> = s
         .state
         .grants
-        .get(grant_id)
-        .and_then(|g| g.ledger.as_ref())
-        .and_then(|l| l.pending_revocation.as_ref());
+        .iter()
+        .filter(|(_, e)| e.status == GrantStatus::Active)
+        .filter_map(|(id, e)| e.ends_early.filter(|t| *t <= now).map(|t| (*id, t)))
+        .collect();
+    for (id, at) in &due {
+        end_grant(s, id, GrantStatus::Revoked { at: *at }, None, now)?;
+    }
+    Ok(due.into_iter().map(|(id, _)| id).collect())
+}
+
+/// The nodes that have not yet acknowledged the end of a grant: its revocation entry (or the
+/// one that shortened it) or the deletion of its bundle is still queued for them.
+pub(super) fn waiting_for(s: &PatientSession, grant_id: &GrantId) -> Vec<String> {
+    let ledger = s.state.grants.get(grant_id).and_then(|g| g.ledger.as_ref());
+    let revocation = ledger.and_then(|l| l.pending_revocation.as_ref());
+    let shortening = ledger.and_then(|l| l.shortening.as_ref());
     let mut nodes: Vec<String> = s
         .state
         .outbox
@@ -131,6 +197,7 @@ pub(super) fn waiting_for(s: &PatientSession, grant_id: &GrantId) -> Vec<String>
             carekey_sync::OutboxOp::Delete { grant_id: g, .. } => g == grant_id,
             carekey_sync::OutboxOp::Submit { entry, .. } => {
                 revocation.is_some_and(|r| r.0 == *entry)
+                    || shortening.is_some_and(|r| r.0 == *entry)
             }
             _ => false,
         })

@@ -169,6 +169,10 @@ pub(super) fn record_publication(
                 l.published.push(publication("revocation"));
                 return;
             }
+            if l.shortening.as_ref().is_some_and(|r| r.0 == entry) {
+                l.published.push(publication("shortening"));
+                return;
+            }
         }
     }
     for e in &mut s.state.erasures {
@@ -192,7 +196,9 @@ fn submission_of(s: &PatientSession, entry: &[u8]) -> Option<OutboxOp> {
                     salt: <[u8; 32]>::try_from(l.salt.as_slice()).ok(),
                 });
             }
-            if l.pending_revocation.as_ref().is_some_and(|r| r.0 == entry) {
+            if l.pending_revocation.as_ref().is_some_and(|r| r.0 == entry)
+                || l.shortening.as_ref().is_some_and(|r| r.0 == entry)
+            {
                 return Some(publish::submit(entry));
             }
         }

@@ -39,6 +39,12 @@ pub enum ShareError {
     /// A directory key is not a public key.
     #[error("{0:?} is not a directory key (64 hex characters)")]
     BadDirectoryKey(String),
+    /// A shortened grant must end after now and before its current end.
+    #[error("the new end must be after now and before the sharing's current end")]
+    BadEnd,
+    /// A grant can be shortened once; to end it sooner still, end it now.
+    #[error("this sharing was already shortened; end it now to stop it sooner")]
+    AlreadyShortened,
     /// A directory file is not signed by the key the patient gave for it.
     #[error("this directory file is not signed by the key you gave: check both came from the same source")]
     DirectoryKeyMismatch,
@@ -55,6 +61,8 @@ impl ShareError {
             ShareError::GrantNotActive { .. } => "grant_not_active",
             ShareError::BadDirectoryKey(_) => "bad_key",
             ShareError::DirectoryKeyMismatch => "directory_key_mismatch",
+            ShareError::BadEnd => "bad_end",
+            ShareError::AlreadyShortened => "already_shortened",
         }
     }
 }
@@ -244,8 +252,10 @@ pub struct GrantSummary {
     pub purpose: String,
     /// Start of validity (unix seconds).
     pub not_before: u64,
-    /// End of validity (unix seconds).
+    /// End of validity (unix seconds), as signed in the grant.
     pub not_after: u64,
+    /// The earlier end the patient chose, once the grant was shortened.
+    pub ends_early: Option<u64>,
     /// Where it stands at the time asked.
     pub status: GrantState,
     /// For an ending grant: what it ends as.
@@ -257,6 +267,28 @@ pub struct GrantSummary {
     pub records: Vec<RecordId>,
     /// Resource types shared under the grant.
     pub resource_types: Vec<String>,
+}
+
+impl GrantSummary {
+    /// When the grant stops: its shortened end, or the end signed in it.
+    pub fn ends_at(&self) -> u64 {
+        self.ends_early
+            .map_or(self.not_after, |t| t.min(self.not_after))
+    }
+}
+
+/// The result of shortening a grant.
+#[derive(Debug)]
+pub struct ShortenOutcome {
+    /// The shortened grant.
+    pub grant_id: GrantId,
+    /// Its new end (unix seconds).
+    pub ends_at: u64,
+    /// Nodes that have not yet acknowledged the new end (each keeps serving the grant until
+    /// its original end until it does; retried on every sync).
+    pub waiting_for: Vec<String>,
+    /// Backups that could not be re-written (retried on the next sync).
+    pub backup_problems: Vec<String>,
 }
 
 /// The result of a revocation.

@@ -341,7 +341,10 @@ impl<'a> LedgerLink<'a> {
     /// Takes back what the agent verified: new log states, access events, evidence of a lying
     /// node. Also retries backups an earlier erasure could not re-write.
     pub fn apply_sync(&mut self, done: SyncDone, now: u64) -> Result<SyncReport, WalletError> {
-        sync::apply(self.s, done, now)
+        let report = sync::apply(self.s, done, now)?;
+        // A shortened grant whose new end has come: re-key what it shared, as a revocation does.
+        ending::end_shortened(self.s, now)?;
+        Ok(report)
     }
 }
 
@@ -360,7 +363,13 @@ pub(super) fn grants_live_on(s: &PatientSession, url: &str, now: u64) -> Vec<Gra
                 return false;
             }
             match g.status {
-                GrantStatus::Active => now < signed.document().not_after,
+                GrantStatus::Active => {
+                    now < signed
+                        .document()
+                        .not_after
+                        .min(g.ends_early.unwrap_or(u64::MAX))
+                        || ending::waiting_for(s, id).iter().any(|u| u == url)
+                }
                 _ => ending::waiting_for(s, id).iter().any(|u| u == url),
             }
         })

@@ -144,8 +144,8 @@ impl Overview<'_> {
                 .collect();
             live.sort_by(|a, b| {
                 a.grant
-                    .not_after
-                    .cmp(&b.grant.not_after)
+                    .ends_at()
+                    .cmp(&b.grant.ends_at())
                     .then_with(|| a.grant.id.cmp(&b.grant.id))
             });
             live
@@ -153,7 +153,7 @@ impl Overview<'_> {
         let next_expiry = holders
             .iter()
             .filter(|h| h.grant.status == GrantState::Active)
-            .map(|h| h.grant.not_after)
+            .map(|h| h.grant.ends_at())
             .min();
         let expiring_soon = holders.iter().filter(|h| h.ends_soon).count();
         let latest_access = accesses.first().map(|a| LatestAccess {
@@ -191,7 +191,7 @@ impl Overview<'_> {
         Holder {
             kind: HolderKind::Grant,
             ends_soon: grant.status == GrantState::Active
-                && grant.not_after.saturating_sub(now) <= EXPIRING_SOON_SECS,
+                && grant.ends_at().saturating_sub(now) <= EXPIRING_SOON_SECS,
             verified,
             last_access: mine.first().map(|a| a.served_at),
             last_access_records: mine.first().map_or(0, |a| a.records.len()),

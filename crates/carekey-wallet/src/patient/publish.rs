@@ -5,7 +5,7 @@
 use carekey_crypto::{sha256, AgreementSecret, SigningKey};
 use carekey_model::ledger::{
     delete_message, grant_commitment, tombstone_commitment, upload_message, ErasureEntry,
-    GrantCommitment, LedgerBinding, RevocationEntry,
+    GrantCommitment, LedgerBinding, RevocationEntry, SignedRevocationEntry,
 };
 use carekey_model::{GrantId, Signed, SignedTombstone};
 use carekey_sync::OutboxOp;
@@ -78,6 +78,7 @@ pub(super) fn grant(
             binding: ByteDoc(binding.as_bytes().to_vec()),
             entry: ByteDoc(entry.as_bytes().to_vec()),
             pending_revocation: None,
+            shortening: None,
             published: Vec::new(),
         });
     }
@@ -124,18 +125,20 @@ pub(super) fn end_of_grant(
     };
     let grant = s.signed_grant(grant_id)?;
     let key = SigningKey::from_bytes(&ledger.grant_key.0);
-    let revocation = Signed::sign(
-        RevocationEntry {
-            grant_key: key.public(),
-            revoked_at: now,
-        },
-        &key,
-    )?;
+    let revocation = Signed::sign(RevocationEntry::now(key.public(), now), &key)?;
     let logs = nodes::grant_logs(s, &grant);
     // Once queued, the revocation entry stays the one the nodes get (an erasure after a
-    // revocation that is still waiting must not queue a second one).
+    // revocation that is still waiting must not queue a second one). A shortened grant whose
+    // new end has come needs none either: the nodes refuse it from that end on.
+    let shortened_by_now = ledger
+        .shortening
+        .as_ref()
+        .and_then(|e| SignedRevocationEntry::from_bytes(&e.0).ok())
+        .and_then(|e| e.document().ends_at)
+        .is_some_and(|t| t <= now);
     let already_revoked = ledger.published.iter().any(|p| p.kind == "revocation")
-        || ledger.pending_revocation.is_some();
+        || ledger.pending_revocation.is_some()
+        || shortened_by_now;
     // A bundle upload still queued would bring the bundle back after its deletion, and is
     // of no use to a provider whose grant ended.
     s.state.outbox.cancel_uploads(grant_id);
@@ -167,6 +170,41 @@ pub(super) fn end_of_grant(
         if !already_revoked {
             l.pending_revocation = Some(ByteDoc(revocation.as_bytes().to_vec()));
         }
+    }
+    Ok(())
+}
+
+/// Queues, on every node the grant was published on, a revocation entry (signed with the
+/// grant's pseudonymous key) that takes effect at `ends_at`: a shortened grant.
+pub(super) fn shortening(
+    s: &mut PatientSession,
+    grant_id: &GrantId,
+    ends_at: u64,
+    now: u64,
+) -> Result<(), WalletError> {
+    let Some(ledger) = s.state.grants.get(grant_id).and_then(|g| g.ledger.clone()) else {
+        return Ok(());
+    };
+    let grant = s.signed_grant(grant_id)?;
+    let key = SigningKey::from_bytes(&ledger.grant_key.0);
+    let entry = Signed::sign(
+        RevocationEntry {
+            grant_key: key.public(),
+            revoked_at: now,
+            ends_at: Some(ends_at),
+        },
+        &key,
+    )?;
+    for url in nodes::grant_logs(s, &grant) {
+        s.state.outbox.push(&url, submit(entry.as_bytes()), now);
+    }
+    if let Some(l) = s
+        .state
+        .grants
+        .get_mut(grant_id)
+        .and_then(|g| g.ledger.as_mut())
+    {
+        l.shortening = Some(ByteDoc(entry.as_bytes().to_vec()));
     }
     Ok(())
 }

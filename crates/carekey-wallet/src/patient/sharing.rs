@@ -13,7 +13,7 @@ use carekey_model::{
 
 use super::grants::{
     DirectoryInfo, GrantEnd, GrantState, GrantSummary, KeyWraps, RequestInput, RequestReview,
-    RevokeOutcome, ShareChoice, ShareError, ShareOutcome,
+    RevokeOutcome, ShareChoice, ShareError, ShareOutcome, ShortenOutcome,
 };
 use super::nodes::NodeRef;
 use super::session::PatientSession;
@@ -227,6 +227,7 @@ impl Sharing<'_> {
                 records: records.clone(),
                 revocation: None,
                 ledger: None,
+                ends_early: None,
             },
         );
         publish::grant(self.s, &grant_id, now)?;
@@ -262,12 +263,20 @@ impl Sharing<'_> {
                 let signed = SignedGrant::from_bytes(&e.signed.0).ok()?;
                 let g = signed.document();
                 let ended = GrantEnd::of(&e.status);
-                // Only an ended grant can wait for nodes (one pass over the outbox each).
+                // Only an ended or shortened grant can wait for nodes (one pass over the
+                // outbox each).
                 let waiting_for = match ended {
-                    None => Vec::new(),
-                    Some(_) => ending::waiting_for(self.s, id),
+                    None if e.ends_early.is_none() => Vec::new(),
+                    _ => ending::waiting_for(self.s, id),
                 };
+                // A shortened grant past its new end, before the wallet re-keyed what it shared
+                // (at the next sync): the nodes refuse it already.
+                let shortened_past = e.ends_early.is_some_and(|t| now >= t) && ended.is_none();
                 let (status, ends_as) = match ended {
+                    None if shortened_past && !waiting_for.is_empty() => {
+                        (GrantState::Ending, Some(GrantEnd::Revoked))
+                    }
+                    None if shortened_past => (GrantState::Revoked, None),
                     None if now >= g.not_after => (GrantState::Expired, None),
                     None => (GrantState::Active, None),
                     Some(end) if !waiting_for.is_empty() => (GrantState::Ending, Some(end)),
@@ -282,6 +291,7 @@ impl Sharing<'_> {
                         purpose: g.purpose.clone(),
                         not_before: g.not_before,
                         not_after: g.not_after,
+                        ends_early: e.ends_early,
                         status,
                         ends_as,
                         waiting_for,
@@ -308,6 +318,28 @@ impl Sharing<'_> {
     /// The nodes that have not yet acknowledged the end of a grant.
     pub fn waiting_for(&self, grant_id: &GrantId) -> Vec<String> {
         ending::waiting_for(self.s, grant_id)
+    }
+
+    /// Shortens an active grant: it ends at `ends_at` (after `now`, before its current end)
+    /// instead of its signed end. The nodes it was published on get a revocation that takes
+    /// effect at `ends_at` (they serve the grant until then and refuse it from then on, even
+    /// with this device switched off); at the first sync after `ends_at` the wallet re-keys
+    /// what it shared, as for a revocation. One state write; the ledger agent retries the
+    /// nodes until each has acknowledged. To stop it sooner still, [`Self::revoke`] it.
+    pub fn shorten(
+        &mut self,
+        grant_id: &GrantId,
+        ends_at: u64,
+        now: u64,
+    ) -> Result<ShortenOutcome, WalletError> {
+        ending::shorten(self.s, grant_id, ends_at, now)
+    }
+
+    /// Ends every shortened grant whose new end has come (re-keys what it shared, as a
+    /// revocation at that time does). The ledger agent calls this after every sync; returns
+    /// the grants it ended.
+    pub fn end_shortened(&mut self, now: u64) -> Result<Vec<GrantId>, WalletError> {
+        ending::end_shortened(self.s, now)
     }
 
     /// Revokes a grant: signs a revocation, re-keys every record it covered (so later versions

@@ -273,6 +273,7 @@ fn own_entries(s: &PatientSession, url: &str) -> Vec<(u64, Vec<u8>)> {
                 let bytes = match p.kind.as_str() {
                     "grant" => Some(l.entry.0.clone()),
                     "revocation" => l.pending_revocation.as_ref().map(|r| r.0.clone()),
+                    "shortening" => l.shortening.as_ref().map(|r| r.0.clone()),
                     _ => None,
                 };
                 if let Some(bytes) = bytes {

@@ -1,8 +1,7 @@
 /**
  * A grant's own page (`#/grants/:id`): what was shared, with whom (checked or not, and why),
- * when, every access under it, and the ways to end it: stop now, delete what was shared. (No
- * "end early": the ledger protocol cannot move a grant's end yet, ADR 0015.) After it ended: when,
- * and nothing to do.
+ * when, every access under it, and the ways to end it: on an earlier date (once), now, or by
+ * deleting what was shared. After it ended: when, and nothing to do.
  */
 import type { AccessView } from '../../bindings/AccessView';
 import type { GrantDetailView } from '../../bindings/GrantDetailView';
@@ -13,7 +12,7 @@ import {
   accessSeverity, agoPhrase, categoryLabel, formatDate, formatDateTime, resourceTypeLabel, timeLeft,
 } from '../../lib/format';
 import type { Ctx, Screen } from '../context';
-import { Notice, busy, button, confirmDialog } from '../ui';
+import { Notice, busy, button, confirmDialog, textInput } from '../ui';
 
 /** Technical details, folded: shown only to those who open them. */
 export function technical(rows: [string, Child][]): HTMLElement {
@@ -73,10 +72,65 @@ export function accessTechnical(a: AccessView): HTMLElement {
   ]);
 }
 
+/** When the grant stops: the earlier end the patient chose, or the end it was given for. */
+export function endsAt(g: GrantView): number {
+  return g.endsEarly === null ? g.notAfter : Math.min(g.endsEarly, g.notAfter);
+}
+
+const DAY = 86_400;
+
+/** `yyyy-mm-dd` of a unix time in the local zone (the form a date input speaks). */
+function isoDay(secs: number): string {
+  const d = new Date(secs * 1000);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/** The last second of a chosen last day, local time (unix seconds). */
+function endOfDay(value: string): number | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m) return null;
+  const next = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + 1);
+  return Math.floor(next.getTime() / 1000) - 1;
+}
+
+/**
+ * "End on an earlier date": the patient picks the last day the provider can see what was shared;
+ * the ledger refuses them from the midnight after, even with this device switched off.
+ */
+async function shorten(ctx: Ctx, btn: HTMLButtonElement, notice: Notice, d: GrantDetailView): Promise<boolean> {
+  const g = d.grant;
+  // The last day can be today up to the day before the current end.
+  const field = textInput(t('grants.shorten.label'), {
+    type: 'date', id: 'shorten-date', required: true,
+    min: isoDay(d.now), max: isoDay(g.notAfter - DAY), value: isoDay(Math.min(d.now + 7 * DAY, g.notAfter - DAY)),
+  });
+  const yes = await confirmDialog({
+    title: t('grants.shorten.title', { who: g.providerName }),
+    body: h('div', null, h('p', null, t('grants.shorten.body', { who: g.providerName, date: formatDate(g.notAfter) })), field.wrap),
+    confirm: t('grants.shorten.confirm'),
+  });
+  if (!yes) return false;
+  const ends = endOfDay(field.input.value);
+  if (ends === null) {
+    notice.error(t('grants.shorten.noDate'));
+    return false;
+  }
+  const r = await busy(btn, notice, () => ctx.backend.shortenGrant({ grantId: g.id, endsAt: Math.min(ends, g.notAfter - 1) }));
+  if (!r) return false;
+  // The notice sits outside the part the reload redraws, and announces itself (polite).
+  if (r.waitingFor.length) {
+    notice.info(t('grants.shorten.waiting', { who: g.providerName, date: formatDate(r.endsAt), n: r.waitingFor.length }));
+  } else {
+    notice.ok(t('grants.shorten.done', { who: g.providerName, date: formatDate(r.endsAt) }));
+  }
+  return true;
+}
+
 function statusLead(d: GrantDetailView): string {
   const g = d.grant;
   switch (g.status) {
-    case 'active': return t('grants.lead.active', { when: timeLeft(g.notAfter, d.now), date: formatDate(g.notAfter) });
+    case 'active': return t('grants.lead.active', { when: timeLeft(endsAt(g), d.now), date: formatDate(endsAt(g)) });
     case 'ending': return t('grants.lead.ending', { n: g.waitingFor.length });
     case 'expired': return t('grants.lead.expired', { date: formatDate(g.notAfter) });
     case 'revoked': return d.endedAt === null ? t('grants.lead.revokedNoDate') : t('grants.lead.revoked', { date: formatDate(d.endedAt) });
@@ -137,7 +191,11 @@ function when(d: GrantDetailView): HTMLElement {
   const g = d.grant;
   const rows: [string, string][] = [
     [t('grants.when.from'), `${formatDate(g.notBefore)} (${agoPhrase(g.notBefore, d.now)})`],
-    [t('grants.when.until'), `${formatDate(g.notAfter)} (${timeLeft(g.notAfter, d.now)})`],
+    g.endsEarly === null || d.endedAt !== null
+      ? [t('grants.when.until'), `${formatDate(g.notAfter)} (${timeLeft(g.notAfter, d.now)})`]
+      : [t('grants.when.until'), t('grants.when.shortened', {
+        date: formatDate(endsAt(g)), left: timeLeft(endsAt(g), d.now), was: formatDate(g.notAfter),
+      })],
   ];
   if (d.endedAt !== null) rows.push([t('grants.when.ended'), `${formatDateTime(d.endedAt)} (${agoPhrase(d.endedAt, d.now)})`]);
   return h('section', { class: 'card', 'aria-labelledby': headId },
@@ -170,6 +228,13 @@ function actions(ctx: Ctx, d: GrantDetailView, notice: Notice, reload: () => voi
   stop.addEventListener('click', async () => {
     if (await stopSharing(ctx, stop, notice, g.id, g.providerName)) reload();
   });
+  // Once shortened, a grant is not shortened again: "Stop sharing" ends it sooner still.
+  const earlier = g.endsEarly === null && g.notAfter - d.now > DAY
+    ? button(t('grants.shorten.open'), { class: 'btn secondary', id: 'shorten-sharing' })
+    : null;
+  earlier?.addEventListener('click', async () => {
+    if (await shorten(ctx, earlier, notice, d)) reload();
+  });
   const erase = button(t('grants.erase.open'), { class: 'btn danger-outline', id: 'erase-shared' });
   erase.addEventListener('click', async () => {
     const yes = await confirmDialog({
@@ -188,6 +253,7 @@ function actions(ctx: Ctx, d: GrantDetailView, notice: Notice, reload: () => voi
   return h('section', { class: 'card grant-actions', 'aria-labelledby': headId },
     h('h2', { id: headId }, t('grants.actions.title')),
     h('div', { class: 'action-row' }, stop, h('p', { class: 'hint' }, t('grants.actions.stopHint'))),
+    earlier ? h('div', { class: 'action-row' }, earlier, h('p', { class: 'hint' }, t('grants.actions.shortenHint'))) : null,
     h('div', { class: 'action-row' }, erase, h('p', { class: 'hint' }, t('grants.actions.eraseHint'))));
 }
 
@@ -198,6 +264,7 @@ function grantTechnical(g: GrantView): HTMLElement {
     [t('grants.tech.purpose'), g.purpose],
     [t('grants.tech.status'), g.status + (g.endsAs ? ` (${g.endsAs})` : '')],
     ...(g.waitingFor.length ? [[t('grants.tech.waitingFor'), g.waitingFor.join(', ')] as [string, Child]] : []),
+    ...(g.endsEarly !== null ? [[t('grants.tech.signedEnd'), formatDateTime(g.notAfter)] as [string, Child]] : []),
   ]);
 }
 

@@ -95,7 +95,7 @@ function holderCard(ctx: Ctx, x: AccessHolderView, now: number, notice: Notice, 
         types.length ? `${types.join(', ')} \u00b7 ` : '', t('common.records', { n: x.recordCount })),
       ending
         ? h('li', { class: 'pending' }, t('home.ending', { n: x.waitingFor }))
-        : h('li', { class: 'time-left' }, h('strong', null, timeLeft(x.notAfter, now)), ' \u00b7 ', t('home.until', { date: formatDate(x.notAfter) })),
+        : h('li', { class: 'time-left' }, h('strong', null, timeLeft(x.notAfter, now)), ' \u00b7 ', t(x.shortened ? 'home.untilShortened' : 'home.until', { date: formatDate(x.notAfter) })),
       h('li', { class: x.lastAccessAt === null ? 'muted' : null }, lastAccessText(x, now))),
     h('div', { class: 'actions' },
       stop,

@@ -11,6 +11,7 @@ const home: Catalogue = {
   'home.ending.one': 'Wird beendet: {n} Ledger-Knoten muss das noch bestätigen. Bis dahin kann er Ihre Daten noch herausgeben.',
   'home.ending.other': 'Wird beendet: {n} Ledger-Knoten müssen das noch bestätigen. Bis dahin können sie Ihre Daten noch herausgeben.',
   'home.until': 'bis {date}',
+  'home.untilShortened': 'bis {date} (von Ihnen vorverlegt)',
   'home.lastAccess': 'Hat {when} {records} gelesen',
   'home.lastAccess.never': 'Hat noch nichts geöffnet',
   'home.details': 'Details ansehen',

@@ -67,7 +67,8 @@ const errors: Catalogue = {
   'errors.ledger': 'A ledger node could not be reached or did not answer properly. Check your internet connection and try again later.',
   // The app's own
   'errors.locked': 'The wallet is locked. Unlock it and try again.',
-  'errors.not_supported': 'Carekey cannot do this yet. To end sharing now, use “Stop sharing”.',
+  'errors.bad_end': 'That date does not work: the new last day must be from today and before the day sharing ends now. Choose another date, or stop sharing now.',
+  'errors.already_shortened': 'You already moved the end of this sharing. To end it sooner still, use “Stop sharing”.',
   'errors.bad_input': 'Something you entered could not be used. Check it and try again.',
   'errors.internal': 'Something went wrong inside Carekey and nothing was changed. Try again, or restart Carekey.',
   'errors.unknown': 'Something went wrong. Try again; if it keeps happening, restart Carekey.',

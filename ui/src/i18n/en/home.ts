@@ -11,6 +11,7 @@ const home: Catalogue = {
   'home.ending.one': 'Ending: waiting for {n} ledger node to confirm. Until it does, it may still hand out your records.',
   'home.ending.other': 'Ending: waiting for {n} ledger nodes to confirm. Until they do, they may still hand out your records.',
   'home.until': 'until {date}',
+  'home.untilShortened': 'until {date} (you moved the end)',
   'home.lastAccess': 'Read {records} {when}',
   'home.lastAccess.never': 'Has not opened anything yet',
   'home.details': 'See details',
