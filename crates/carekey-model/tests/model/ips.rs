@@ -699,3 +699,207 @@ fn a_document_that_is_not_an_ips_keeps_its_composition() {
         .unwrap();
     assert_eq!(split[0].resource_type, "Composition");
 }
+
+// ----- HL7's IPS 2.0.0 examples (npm hl7.fhir.uv.ips, pinned in tests/vectors) -----
+
+/// Every example IPS document Bundle of the IPS 2.0.0 package, by file name.
+fn hl7_ips_examples() -> Vec<(String, Value)> {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/vectors/node_modules/hl7.fhir.uv.ips/example");
+    assert!(
+        dir.join("Bundle-bundle-minimal.json").is_file(),
+        "the HL7 IPS 2.0.0 examples are missing at {}: run `npm ci --prefix tests/vectors`",
+        dir.display()
+    );
+    let mut examples: Vec<(String, Value)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with("Bundle-") && name.ends_with(".json")
+        })
+        .map(|p| {
+            let value: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+            (p.file_name().unwrap().to_string_lossy().into_owned(), value)
+        })
+        .filter(|(_, v)| v["type"] == "document")
+        .collect();
+    examples.sort_by(|a, b| a.0.cmp(&b.0));
+    // The five IPS documents 2.0.0 ships; a different count means a different package.
+    assert_eq!(
+        examples.len(),
+        5,
+        "{:?}",
+        examples.iter().map(|e| &e.0).collect::<Vec<_>>()
+    );
+    examples
+}
+
+#[test]
+fn every_hl7_example_passes_the_checker() {
+    for (name, bundle) in hl7_ips_examples() {
+        assert!(ips::is_ips(&bundle), "{name}");
+        assert_eq!(ips::check(&bundle), Ok(()), "{name}");
+    }
+}
+
+#[test]
+fn every_hl7_example_imports_and_rebuilds_with_the_same_clinical_resources() {
+    for (name, original) in hl7_ips_examples() {
+        let (split, again) = reimport(&original);
+        let entries = original["entry"].as_array().unwrap();
+        // One record per resource, the Composition left out.
+        assert_eq!(split.len(), entries.len() - 1, "{name}");
+        assert!(
+            split.iter().all(|r| r.resource_type != "Composition"),
+            "{name}"
+        );
+
+        let rebuilt = ips::build(&again).unwrap();
+        assert_eq!(ips::check(&rebuilt.bundle), Ok(()), "{name}");
+        assert!(rebuilt.dropped.is_empty(), "{name}: {:?}", rebuilt.dropped);
+
+        let before = normalised(&original);
+        let after = normalised(&rebuilt.bundle);
+        // Every resource of the summary is one of the original's, unchanged (references
+        // compared by what they point to)…
+        for (key, resource) in &after {
+            assert_eq!(before.get(key), Some(resource), "{name}: {key}");
+        }
+        // …and every resource the original listed in a section is in it.
+        let composition = &entries[0];
+        let base = composition["fullUrl"]
+            .as_str()
+            .unwrap()
+            .starts_with("http")
+            .then(|| {
+                composition["fullUrl"]
+                    .as_str()
+                    .unwrap()
+                    .rsplitn(3, '/')
+                    .nth(2)
+                    .unwrap()
+            });
+        let listed: Vec<String> = composition["resource"]["section"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["entry"].as_array().cloned().unwrap_or_default())
+            .map(|e| {
+                let r = e["reference"].as_str().unwrap();
+                let url = match base {
+                    Some(base) if !r.contains(':') => format!("{base}/{r}"),
+                    _ => r.to_owned(),
+                };
+                let target = entries
+                    .iter()
+                    .find(|e| e["fullUrl"] == url.as_str())
+                    .unwrap();
+                format!(
+                    "{}/{}",
+                    target["resource"]["resourceType"].as_str().unwrap(),
+                    target["resource"]["id"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert!(!listed.is_empty(), "{name}");
+        for key in listed {
+            assert!(
+                after.contains_key(&key),
+                "{name}: {key} is missing from the rebuilt IPS"
+            );
+        }
+        // The patient is the same one.
+        let patient = |b: &Value| {
+            b["entry"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["resource"]["resourceType"] == "Patient")
+                .unwrap()["resource"]["id"]
+                .clone()
+        };
+        assert_eq!(patient(&rebuilt.bundle), patient(&original), "{name}");
+    }
+}
+
+#[test]
+fn the_checker_flags_hl7_examples_broken_on_purpose() {
+    for (name, original) in hl7_ips_examples() {
+        // The Composition removed.
+        let mut b = original.clone();
+        b["entry"].as_array_mut().unwrap().remove(0);
+        let p = problems(&b);
+        assert!(
+            p.contains(&IpsProblem::CompositionNotFirst),
+            "{name}: {p:?}"
+        );
+
+        // Each required section removed.
+        for section in Section::REQUIRED {
+            let mut b = original.clone();
+            b["entry"][0]["resource"]["section"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|s| s["code"]["coding"][0]["code"] != section.code());
+            assert_eq!(
+                problems(&b),
+                [IpsProblem::MissingSection {
+                    code: section.code(),
+                    title: section.title()
+                }],
+                "{name}"
+            );
+        }
+
+        // A dangling reference: the Patient's entry removed (the subject and every resource
+        // about the patient now point nowhere).
+        let mut b = original.clone();
+        let entries = b["entry"].as_array_mut().unwrap();
+        let at = entries
+            .iter()
+            .position(|e| e["resource"]["resourceType"] == "Patient")
+            .unwrap();
+        entries.remove(at);
+        let p = problems(&b);
+        assert!(p.contains(&IpsProblem::SubjectNotPatient), "{name}: {p:?}");
+        assert!(
+            p.iter()
+                .any(|p| matches!(p, IpsProblem::UnresolvedReference { index: 0, .. })),
+            "{name}: {p:?}"
+        );
+
+        // One reference in a clinical resource changed to point nowhere.
+        let mut b = original.clone();
+        b["entry"][2]["resource"]["note"] = json!([{"authorReference": {"reference": "urn:uuid:00000000-0000-4000-8000-00000000dead"}, "text": "x"}]);
+        assert_eq!(
+            problems(&b),
+            [IpsProblem::UnresolvedReference {
+                index: 2,
+                reference: "urn:uuid:00000000-0000-4000-8000-00000000dead".into()
+            }],
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn hl7_examples_outline_with_their_sections() {
+    for (name, bundle) in hl7_ips_examples() {
+        let o = ips::outline(&bundle);
+        assert!(o.patient.is_some(), "{name}");
+        let sections = bundle["entry"][0]["resource"]["section"]
+            .as_array()
+            .unwrap();
+        assert_eq!(o.sections.len(), sections.len(), "{name}");
+        for (s, json) in o.sections.iter().zip(sections) {
+            // Every entry of every section resolved and summarised.
+            assert_eq!(
+                s.entries.len(),
+                json["entry"].as_array().map_or(0, Vec::len),
+                "{name}: {}",
+                s.title
+            );
+        }
+    }
+}
