@@ -900,6 +900,36 @@ fn hl7_examples_outline_with_their_sections() {
                 "{name}: {}",
                 s.title
             );
+            // …each by a name, not by its resource type (a device use by its Device's name).
+            for e in &s.entries {
+                assert_ne!(e.title, e.resource_type, "{name}: {}", s.title);
+            }
         }
     }
+}
+
+#[test]
+fn a_device_use_is_shown_by_the_name_of_its_device() {
+    let built = ips::build(&input(vec![
+        res(
+            json!({"resourceType": "DeviceUseStatement", "id": "d", "status": "active",
+                   "device": {"reference": "Device/hip"}}),
+        ),
+        res(json!({"resourceType": "Device", "id": "hip",
+                   "type": {"coding": [{"display": "Hip prosthesis"}]}})),
+    ]))
+    .unwrap();
+    assert_eq!(ips::check(&built.bundle), Ok(()));
+    let devices = section(&built.bundle, "46264-8").unwrap();
+    assert!(devices["text"]["div"]
+        .as_str()
+        .unwrap()
+        .contains("<li>Hip prosthesis — active</li>"));
+    let o = ips::outline(&built.bundle);
+    let s = o
+        .sections
+        .iter()
+        .find(|s| s.section == Some(Section::MedicalDevices))
+        .unwrap();
+    assert_eq!(s.entries[0].title, "Hip prosthesis");
 }

@@ -24,7 +24,9 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 
-use super::{codings, has_coding, summarise, xml_escape, Section, Uuid, LIST_EMPTY_REASON, LOINC};
+use super::{
+    codings, has_coding, named_by, summarise, xml_escape, Section, Uuid, LIST_EMPTY_REASON, LOINC,
+};
 use crate::fhir::reference;
 use crate::fhir::MAX_RESOURCES;
 use crate::format_utc;
@@ -293,20 +295,15 @@ pub fn build(input: &IpsInput) -> Result<Ips, BuildError> {
         if members.is_empty() && !section.is_required() {
             continue;
         }
-        let medication = |i: usize| -> Option<&Value> {
+        let named = |i: usize| -> Option<&Value> {
             let r = &resources[i];
-            let reference = r.resource["medicationReference"]["reference"].as_str()?;
-            match target(reference, r.origin.as_deref()) {
+            match target(named_by(&r.resource)?, r.origin.as_deref()) {
                 Target::Resource(m) => Some(&resources[m].resource),
                 _ => None,
             }
         };
         sections.push(section_json(
-            section,
-            &members,
-            resources,
-            &entry_url,
-            &medication,
+            section, &members, resources, &entry_url, &named,
         ));
     }
     let composition_id = seed.derive(b"composition");
@@ -350,7 +347,7 @@ fn section_json<'a>(
     members: &[usize],
     resources: &'a [IpsResource],
     entry_url: &dyn Fn(usize) -> String,
-    medication: &dyn Fn(usize) -> Option<&'a Value>,
+    named: &dyn Fn(usize) -> Option<&'a Value>,
 ) -> Value {
     let mut s = json!({
         "title": section.title(),
@@ -368,7 +365,7 @@ fn section_json<'a>(
         .map(|&i| {
             format!(
                 "<li>{}</li>",
-                xml_escape(&line(&resources[i].resource, medication(i)))
+                xml_escape(&line(&resources[i].resource, named(i)))
             )
         })
         .collect();
@@ -388,8 +385,8 @@ fn narrative(xhtml: &str) -> Value {
 }
 
 /// One resource in plain words: "Title — detail (date)".
-fn line(resource: &Value, medication: Option<&Value>) -> String {
-    let s = summarise(resource, medication);
+fn line(resource: &Value, named: Option<&Value>) -> String {
+    let s = summarise(resource, named);
     let mut text = s.title;
     if let Some(detail) = s.detail {
         text.push_str(" — ");

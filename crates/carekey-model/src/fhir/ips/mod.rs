@@ -307,13 +307,38 @@ pub(crate) fn codings(concept: &Value) -> impl Iterator<Item = (Option<&str>, &s
         .filter_map(|c| Some((c["system"].as_str(), c["code"].as_str()?)))
 }
 
-/// A resource's one-line [`Summary`]; a medication statement or request that names a
-/// `Medication` resource (given as `medication`) is shown by that medication's name.
-pub(crate) fn summarise(resource: &Value, medication: Option<&Value>) -> Summary {
+/// The reference that names what a resource is about when it does not say it itself: the
+/// Medication of a medication statement or request, the Device of a device use statement.
+pub(crate) fn named_by(resource: &Value) -> Option<&str> {
+    resource["medicationReference"]["reference"]
+        .as_str()
+        .or_else(|| match resource["resourceType"].as_str() {
+            Some("DeviceUseStatement") => resource["device"]["reference"].as_str(),
+            _ => None,
+        })
+}
+
+/// A resource's one-line [`Summary`]; one that names its subject matter by reference (see
+/// [`named_by`]) is shown by the name of the resource it names (`named`, when resolved).
+pub(crate) fn summarise(resource: &Value, named: Option<&Value>) -> Summary {
     let mut resource = resource.clone();
-    if let (Some(m), Value::Object(r)) = (medication, &mut resource) {
-        if !r.contains_key("medicationCodeableConcept") && m["code"].is_object() {
-            r.insert("medicationCodeableConcept".into(), m["code"].clone());
+    if let (Some(n), Value::Object(r)) = (named, &mut resource) {
+        if n["resourceType"] == "Medication"
+            && !r.contains_key("medicationCodeableConcept")
+            && n["code"].is_object()
+        {
+            r.insert("medicationCodeableConcept".into(), n["code"].clone());
+        }
+        if n["resourceType"] == "Device" && r["device"]["display"].is_null() {
+            let name = summary(&Resource {
+                resource_type: "Device".into(),
+                id: None,
+                json: serde_json::to_vec(n).unwrap_or_default(),
+            })
+            .title;
+            if let Some(Value::Object(device)) = r.get_mut("device") {
+                device.insert("display".into(), Value::String(name));
+            }
         }
     }
     summary(&Resource {

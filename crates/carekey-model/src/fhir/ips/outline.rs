@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{summarise, Section};
+use super::{named_by, summarise, Section};
 use crate::fhir::reference::FullUrls;
 use crate::fhir::Summary;
 
@@ -56,11 +56,10 @@ pub fn outline(bundle: &Value) -> Outline {
         let i = urls.resolve(r["reference"].as_str()?, full_url)?;
         let resource = &entries[i]["resource"];
         resource["resourceType"].as_str()?;
-        let medication = resource["medicationReference"]["reference"]
-            .as_str()
-            .and_then(|m| urls.resolve(m, entries[i]["fullUrl"].as_str()))
-            .map(|m| &entries[m]["resource"]);
-        Some(summarise(resource, medication))
+        let named = named_by(resource)
+            .and_then(|n| urls.resolve(n, entries[i]["fullUrl"].as_str()))
+            .map(|n| &entries[n]["resource"]);
+        Some(summarise(resource, named))
     };
     let sections = c["section"]
         .as_array()
