@@ -933,3 +933,15 @@ fn a_device_use_is_shown_by_the_name_of_its_device() {
         .unwrap();
     assert_eq!(s.entries[0].title, "Hip prosthesis");
 }
+
+#[test]
+fn the_fuzz_seed_is_a_valid_ips() {
+    let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus/fhir_json/ips.json");
+    let value: Value = serde_json::from_slice(&std::fs::read(seed).unwrap()).unwrap();
+    assert_eq!(ips::check(&value), Ok(()));
+    assert_eq!(
+        ips::outline(&value).sections[2].entries[0].title,
+        "Aspirin 100 mg"
+    );
+}
