@@ -72,6 +72,9 @@ enum Command {
         /// Output file (`-` for standard output).
         out: PathBuf,
     },
+    /// The patient summary (International Patient Summary): export, print, save as a record.
+    #[command(subcommand)]
+    Summary(patient::SummaryCommand),
     /// Key material export.
     #[command(subcommand)]
     Keys(patient::KeysCommand),
@@ -154,6 +157,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Records { json } => patient::records(g, json),
         Command::Show { id } => patient::show(g, &id),
         Command::Export { id, out } => patient::export(g, &id, &out),
+        Command::Summary(cmd) => patient::summary(g, cmd),
         Command::Keys(cmd) => patient::keys(g, cmd),
         Command::MyQr(args) => patient::my_qr(g, args),
         Command::Passphrase {

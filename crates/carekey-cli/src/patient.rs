@@ -5,11 +5,13 @@ mod erasure;
 mod ledger;
 mod records;
 mod sharing;
+mod summary;
 
 pub(crate) use erasure::*;
 pub(crate) use ledger::*;
 pub(crate) use records::*;
 pub(crate) use sharing::*;
+pub(crate) use summary::*;
 
 use std::path::{Path, PathBuf};
 

@@ -3,12 +3,14 @@
 //! Access requests (provider → patient, as a `carekey:` URI or QR code), grants, revocations,
 //! erasure tombstones and provider directories are deterministic CBOR maps signed as
 //! COSE_Sign1 / EdDSA ([`Signed`]); grants convert losslessly to and from FHIR R4 `Consent`
-//! ([`fhir`]), and FHIR bundles are split and summarised for the patient. A [`GrantBundle`] is
-//! the offline file a patient can hand a provider.
+//! ([`fhir`]), and FHIR bundles are split and summarised for the patient, or gathered into an
+//! International Patient Summary ([`fhir::ips`]). A [`GrantBundle`] is the offline file a
+//! patient can hand a provider.
 //!
 //! Depended on by the wallet (use cases), the CLI and the ledger node. All parsers
 //! ([`Signed::from_bytes`], [`SignedRequest::from_uri`], [`GrantBundle::from_bytes`],
-//! [`fhir::split`], [`fhir::consent_to_grant`]) return typed errors on any input and never panic;
+//! [`fhir::split`], [`fhir::consent_to_grant`], [`fhir::ips::check`]) return typed errors on any
+//! input and never panic;
 //! they are the fuzzing entry points. Time is always passed in as unix seconds.
 //! Cryptography (Ed25519, SHA-256, randomness) comes from `carekey-crypto` only.
 #![forbid(unsafe_code)]

@@ -1,8 +1,8 @@
 //! The wallet's error type. Causes every operation shares (the vault, a file, a malformed
 //! document) are variants here; what can go wrong in one service has that service's own enum
-//! (`RecordError`, `ShareError`, `LinkError`, `BackupError`, `ReceiptError`, `ProviderError`,
-//! `DirectoryError`), wrapped here so a shell needs one type. Every variant maps to one stable
-//! code ([`WalletError::code`]) that the app and the CLI explain.
+//! (`RecordError`, `ShareError`, `LinkError`, `BackupError`, `ReceiptError`, `SummaryError`,
+//! `ProviderError`, `DirectoryError`), wrapped here so a shell needs one type. Every variant maps
+//! to one stable code ([`WalletError::code`]) that the app and the CLI explain.
 
 use std::path::PathBuf;
 
@@ -88,6 +88,9 @@ pub enum WalletError {
     /// An erasure receipt does not verify.
     #[error(transparent)]
     Receipt(#[from] crate::ReceiptError),
+    /// The patient summary could not be made.
+    #[error(transparent)]
+    Summary(#[from] crate::SummaryError),
     /// A provider-side operation was refused.
     #[error(transparent)]
     Provider(#[from] crate::ProviderError),
@@ -151,6 +154,7 @@ impl WalletError {
             WalletError::Link(e) => e.code(),
             WalletError::Backup(e) => e.code(),
             WalletError::Receipt(e) => e.code(),
+            WalletError::Summary(e) => e.code(),
             WalletError::Provider(e) => e.code(),
             WalletError::Directory(e) => e.code(),
             WalletError::Journal { .. } => "bad_journal",

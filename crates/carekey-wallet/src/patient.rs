@@ -11,6 +11,7 @@
 //! | [`Backups`] | `backups` | backups and their key shares |
 //! | [`Overview`] | `overview` (+ `backup_plan`) | the home screen, a grant's page, what needs attention |
 //! | [`LedgerLink`] | `link` (+ `publish`, `flush`, `sync`, `access`) | pinned nodes, the outbox, the agent's hand-over |
+//! | [`PatientWallet::patient_summary`] | `summary` | the International Patient Summary of the records |
 //!
 //! None of them talks to a ledger node: they queue ledger writes inside their state write, and
 //! the ledger agent ([`crate::agent`]) sends and verifies outside any lock.
@@ -43,6 +44,7 @@ mod receipt;
 mod records;
 mod session;
 mod sharing;
+mod summary;
 mod sync;
 #[cfg(test)]
 mod tests;
@@ -68,6 +70,7 @@ pub use receipt::{
 };
 pub use records::{RecordError, RecordSummary, Records};
 pub use sharing::Sharing;
+pub use summary::{PatientSummary, SummaryError, SummaryLine, SummarySection};
 pub use sync::{NodeSyncStatus, SyncReport};
 
 use session::PatientSession;
@@ -228,6 +231,19 @@ impl PatientWallet {
         LedgerLink {
             s: &mut self.session,
         }
+    }
+
+    /// The patient summary as of `now`: an International Patient Summary (IPS 2.0.0 document
+    /// Bundle) of every current record, about the Patient record imported last. Nothing is
+    /// stored; see [`Self::save_patient_summary`].
+    pub fn patient_summary(&mut self, now: u64) -> Result<PatientSummary, WalletError> {
+        summary::build(&self.session, now)
+    }
+
+    /// Makes the patient summary and keeps it as a record of its own (a FHIR Bundle, under
+    /// documents), so it can be shared like any record. It is a copy as of `now`.
+    pub fn save_patient_summary(&mut self, now: u64) -> Result<RecordSummary, WalletError> {
+        summary::save(&mut self.session, now)
     }
 
     /// Erases the whole wallet: every key, every record, every known backup, the device secrets.

@@ -83,6 +83,8 @@ fn fhir_corpus() {
         if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&input) {
             let _ = carekey_model::fhir::consent_terms(&value);
             let _ = carekey_model::fhir::consent_to_grant(&value);
+            let _ = carekey_model::fhir::ips::check(&value);
+            let _ = carekey_model::fhir::ips::outline(&value);
         }
     }
 }

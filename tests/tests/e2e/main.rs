@@ -15,3 +15,4 @@ mod keyring;
 mod layering;
 mod ledger;
 mod story;
+mod summary;

@@ -1,15 +1,20 @@
 //! FHIR R4: splitting imported JSON into resources, summarising them in the patient's terms,
-//! and the lossless mapping between a [`SignedGrant`](crate::SignedGrant) and a `Consent`.
+//! the International Patient Summary ([`ips`]), and the lossless mapping between a
+//! [`SignedGrant`](crate::SignedGrant) and a `Consent`.
 //!
 //! Nothing here needs a FHIR server or schema: resources are plain `serde_json` values and only
 //! the elements Carekey shows or maps are read.
 
-use serde_json::Value;
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
 
 use crate::documents::is_resource_type_name;
 use crate::error::DocumentError;
 
 mod consent;
+pub mod ips;
+mod reference;
 mod summary;
 
 pub use consent::{
@@ -88,6 +93,13 @@ impl Resource {
 /// * A `Bundle`: one [`Resource`] per `entry[].resource`, in order; entries without a `resource`
 ///   (e.g. in transaction responses) are skipped; nested Bundles are flattened (up to
 ///   [`MAX_BUNDLE_DEPTH`]); a Bundle without entries gives `Ok(Some(vec![]))`.
+///   References between the entries outlive the Bundle: one that resolves to another entry
+///   (by the R4 rules: `fullUrl`, `urn:uuid:…`, a RESTful base) is rewritten to that entry's
+///   `Type/id`, and an entry whose `fullUrl` is `urn:uuid:X` and that has no `id` gets `id` X.
+///   (When two entries share a `Type/id`, references to them are left as they were.)
+/// * An International Patient Summary ([`ips::is_ips`]): the same, without its Composition,
+///   which is the document's table of contents and points at the other entries; the wallet
+///   builds a new one from the records ([`ips::build`]).
 /// * Any other resource: `vec![it]`.
 /// * `Err`: JSON that claims to be FHIR but is malformed (`resourceType` not a type name,
 ///   `entry` not an array, an entry's `resource` without `resourceType`...), or too large.
@@ -142,15 +154,24 @@ fn collect(mut value: Value, depth: usize, out: &mut Vec<Resource>) -> Result<()
                 limit: MAX_BUNDLE_DEPTH,
             });
         }
+        let is_ips = ips::is_ips(&value);
         let entries = match value.get_mut("entry").map(Value::take) {
             None | Some(Value::Null) => return Ok(()),
             Some(Value::Array(entries)) => entries,
             Some(_) => return Err(FhirError::malformed("Bundle.entry is not an array")),
         };
-        for mut entry in entries {
-            let Value::Object(entry) = &mut entry else {
-                return Err(FhirError::malformed("Bundle.entry item is not an object"));
-            };
+        let mut entries = entries
+            .into_iter()
+            .map(|entry| match entry {
+                Value::Object(entry) => Ok(entry),
+                _ => Err(FhirError::malformed("Bundle.entry item is not an object")),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        link_entries(&mut entries);
+        for (i, mut entry) in entries.into_iter().enumerate() {
+            if is_ips && i == 0 {
+                continue;
+            }
             if let Some(resource) = entry.remove("resource") {
                 collect(resource, depth + 1, out)?;
             }
@@ -176,4 +197,60 @@ fn collect(mut value: Value, depth: usize, out: &mut Vec<Resource>) -> Result<()
         json,
     });
     Ok(())
+}
+
+/// Rewrites the references between a Bundle's entries to `Type/id`, so they still resolve once
+/// each resource is a record of its own (see [`split`]).
+fn link_entries(entries: &mut [Map<String, Value>]) {
+    let full_urls: Vec<Option<String>> = entries
+        .iter()
+        .map(|e| e.get("fullUrl").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    let mut labels: Vec<Option<String>> = Vec::with_capacity(entries.len());
+    for (entry, full_url) in entries.iter_mut().zip(&full_urls) {
+        let Some(Value::Object(resource)) = entry.get_mut("resource") else {
+            labels.push(None);
+            continue;
+        };
+        let uuid = full_url
+            .as_deref()
+            .and_then(|u| u.strip_prefix("urn:uuid:"))
+            .filter(|u| reference::is_id(u));
+        if let (None, Some(uuid)) = (resource.get("id"), uuid) {
+            resource.insert("id".into(), Value::String(uuid.to_owned()));
+        }
+        labels.push(match (resource.get("resourceType"), resource.get("id")) {
+            (Some(Value::String(t)), Some(Value::String(id)))
+                if is_resource_type_name(t) && reference::is_id(id) =>
+            {
+                Some(format!("{t}/{id}"))
+            }
+            _ => None,
+        });
+    }
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for label in labels.iter().flatten() {
+        *count.entry(label).or_default() += 1;
+    }
+    let unique: Vec<Option<String>> = labels
+        .iter()
+        .map(|l| l.clone().filter(|l| count.get(l.as_str()) == Some(&1)))
+        .collect();
+    let urls = reference::FullUrls::new(full_urls.iter().map(Option::as_deref));
+    for (entry, full_url) in entries.iter_mut().zip(&full_urls) {
+        let Some(resource) = entry.get_mut("resource") else {
+            continue;
+        };
+        reference::each_mut(resource, &mut |r| {
+            let Some(Value::String(text)) = r.get("reference") else {
+                return;
+            };
+            let label = urls
+                .resolve(text, full_url.as_deref())
+                .and_then(|t| unique[t].clone());
+            if let Some(label) = label {
+                r.insert("reference".into(), Value::String(label));
+            }
+        });
+    }
 }

@@ -135,6 +135,42 @@ pub fn summary(resource: &Resource) -> Summary {
             None,
             text(&r["date"]),
         ),
+        "Flag" => (
+            concept(&r["code"]),
+            text(&r["status"]),
+            text(&r["period"]["start"]),
+        ),
+        "CarePlan" => (
+            first_str(r, &["title", "description"]).or_else(|| concept(&r["category"][0])),
+            text(&r["status"]),
+            text(&r["created"]).or_else(|| text(&r["period"]["start"])),
+        ),
+        "DeviceUseStatement" => (
+            text(&r["device"]["display"]),
+            text(&r["status"]),
+            first_str(r, &["recordedOn", "timingDateTime"])
+                .or_else(|| text(&r["timingPeriod"]["start"])),
+        ),
+        "Device" => (
+            text(&r["deviceName"][0]["name"]).or_else(|| concept(&r["type"])),
+            None,
+            None,
+        ),
+        "Consent" => (
+            concept(&r["category"][0]),
+            concept(&r["scope"]),
+            text(&r["dateTime"]),
+        ),
+        "ClinicalImpression" => (
+            text(&r["description"]).or_else(|| concept(&r["code"])),
+            text(&r["summary"]),
+            first_str(r, &["effectiveDateTime", "date"]),
+        ),
+        "ImmunizationRecommendation" => (
+            concept(&r["recommendation"][0]["vaccineCode"][0]),
+            concept(&r["recommendation"][0]["forecastStatus"]),
+            text(&r["date"]),
+        ),
         "Patient" => (
             patient_name(r),
             [

@@ -5,6 +5,7 @@ mod bundle;
 mod documents;
 mod fhir;
 mod fixtures;
+mod ips;
 mod ledger;
 mod props;
 mod provider;

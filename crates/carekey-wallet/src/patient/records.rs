@@ -163,7 +163,8 @@ impl Records<'_> {
         imported.iter().map(|id| self.get(id)).collect()
     }
 
-    fn add(
+    /// Encrypts one new record (committed by the caller's next save).
+    pub(super) fn add(
         &mut self,
         meta: RecordMeta,
         input: impl Read,
@@ -229,16 +230,7 @@ impl Records<'_> {
     /// Decrypts a record into `output` (streaming, constant memory). On error the caller must
     /// discard what was written.
     pub fn export(&self, id: &RecordId, output: impl Write) -> Result<u64, WalletError> {
-        let entry = entry(self.s, id)?;
-        let identity = self.s.record_identity(id)?;
-        decrypt_record(
-            &self.s.vault.records_dir(),
-            id,
-            entry.version,
-            &identity,
-            &entry.ciphertext_hash,
-            output,
-        )
+        decrypt(self.s, id, output)
     }
 
     /// Decrypts a record to the file `out`, atomically: `out` appears only if the whole record
@@ -273,6 +265,24 @@ impl Records<'_> {
         }
         out
     }
+}
+
+/// Decrypts a record into `output`, checking it is the ciphertext the wallet sealed.
+pub(super) fn decrypt(
+    s: &PatientSession,
+    id: &RecordId,
+    output: impl Write,
+) -> Result<u64, WalletError> {
+    let entry = entry(s, id)?;
+    let identity = s.record_identity(id)?;
+    decrypt_record(
+        &s.vault.records_dir(),
+        id,
+        entry.version,
+        &identity,
+        &entry.ciphertext_hash,
+        output,
+    )
 }
 
 /// The stored entry of a record.
@@ -372,14 +382,15 @@ fn reencrypt(
     }
 }
 
-struct RecordMeta {
-    name: String,
-    resource_type: Option<String>,
-    fhir_id: Option<String>,
-    category: String,
-    title: String,
-    detail: Option<String>,
-    date: Option<String>,
+/// What the wallet keeps in the clear (inside its sealed state) about a record.
+pub(super) struct RecordMeta {
+    pub(super) name: String,
+    pub(super) resource_type: Option<String>,
+    pub(super) fhir_id: Option<String>,
+    pub(super) category: String,
+    pub(super) title: String,
+    pub(super) detail: Option<String>,
+    pub(super) date: Option<String>,
 }
 
 struct ProgressReader<'a, R> {
