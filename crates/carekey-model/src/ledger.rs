@@ -18,13 +18,19 @@
 
 mod access;
 mod documents;
+mod links;
 
 pub use access::{
     open_access_details, open_v1_access_details, seal_access_details, AccessBinding, AccessDetails,
     AccessSealer,
 };
 pub use documents::{
-    AccessEvent, ErasureEntry, FetchRequest, GrantCommitment, LedgerBinding, RevocationEntry,
+    AccessEvent, ErasureEntry, FetchRequest, GrantCommitment, LedgerBinding, LinkOpenEvent,
+    RevocationEntry,
+};
+pub use links::{
+    open_link_open, seal_link_open, LinkOpenBinding, LinkOpenDetails, LinkOutcome,
+    MAX_RECIPIENT_BYTES,
 };
 
 use carekey_crypto::{PublicKey, Sha256};
@@ -66,7 +72,7 @@ const HEADER_ALG: u64 = 1;
 const HEADER_CONTENT_TYPE: u64 = 3;
 /// What [`Entry::from_bytes`] reports as expected when it finds another document kind.
 const ENTRY_KINDS: &str =
-    "a ledger entry (application/carekey-ledger-{grant,revocation,erasure,access}+cbor)";
+    "a ledger entry (application/carekey-ledger-{grant,revocation,erasure,access,link-open}+cbor)";
 
 /// A patient's grant commitment, signed by its grant key.
 pub type SignedGrantCommitment = Signed<GrantCommitment>;
@@ -76,6 +82,8 @@ pub type SignedRevocationEntry = Signed<RevocationEntry>;
 pub type SignedErasureEntry = Signed<ErasureEntry>;
 /// An access event, signed by the node's log key.
 pub type SignedAccessEvent = Signed<AccessEvent>;
+/// A link-open event, signed by the node's log key.
+pub type SignedLinkOpenEvent = Signed<LinkOpenEvent>;
 /// A patient's ledger binding (off-log), signed by the patient's identity key.
 pub type SignedLedgerBinding = Signed<LedgerBinding>;
 /// A provider's fetch request (off-log), signed by the provider's identity key.
@@ -92,6 +100,8 @@ pub enum Entry {
     Erasure(SignedErasureEntry),
     /// A provider fetched a grant's bundle.
     Access(SignedAccessEvent),
+    /// A viewer asked for a SMART Health Link's manifest.
+    LinkOpen(SignedLinkOpenEvent),
 }
 
 impl Entry {
@@ -114,6 +124,7 @@ impl Entry {
             RevocationEntry::KIND => Signed::from_bytes(bytes).map(Entry::Revocation),
             ErasureEntry::KIND => Signed::from_bytes(bytes).map(Entry::Erasure),
             AccessEvent::KIND => Signed::from_bytes(bytes).map(Entry::Access),
+            LinkOpenEvent::KIND => Signed::from_bytes(bytes).map(Entry::LinkOpen),
             _ => Err(DocumentError::WrongKind {
                 expected: ENTRY_KINDS,
                 found: kind,
@@ -129,28 +140,39 @@ impl Entry {
             Entry::Revocation(e) => e.as_bytes(),
             Entry::Erasure(e) => e.as_bytes(),
             Entry::Access(e) => e.as_bytes(),
+            Entry::LinkOpen(e) => e.as_bytes(),
         }
     }
 
-    /// The pseudonym key the entry is about: the grant key of a grant commitment, revocation
-    /// or access event, the erasure key of an erasure. Always `Some` for the four v1 kinds;
-    /// an `Option` so that later kinds need not have one.
+    /// The grant pseudonym key the entry is about: the grant key of a grant commitment,
+    /// revocation or access event, the erasure key of an erasure; `None` for a link open (see
+    /// [`Entry::link_key`]).
     pub fn grant_key(&self) -> Option<PublicKey> {
         Some(match self {
             Entry::Grant(e) => e.document().grant_key,
             Entry::Revocation(e) => e.document().grant_key,
             Entry::Erasure(e) => e.document().erasure_key,
             Entry::Access(e) => e.document().grant_key,
+            Entry::LinkOpen(_) => return None,
         })
     }
 
-    /// `"grant"`, `"revocation"`, `"erasure"` or `"access"`.
+    /// The link pseudonym key of a link-open event.
+    pub fn link_key(&self) -> Option<PublicKey> {
+        match self {
+            Entry::LinkOpen(e) => Some(e.document().link_key),
+            _ => None,
+        }
+    }
+
+    /// `"grant"`, `"revocation"`, `"erasure"`, `"access"` or `"link-open"`.
     pub fn kind(&self) -> &'static str {
         match self {
             Entry::Grant(_) => "grant",
             Entry::Revocation(_) => "revocation",
             Entry::Erasure(_) => "erasure",
             Entry::Access(_) => "access",
+            Entry::LinkOpen(_) => "link-open",
         }
     }
 }

@@ -229,6 +229,13 @@ impl Policy {
             Entry::Erasure(e) => {
                 self.erased.insert(*e.document().erasure_key.as_bytes());
             }
+            Entry::LinkOpen(o) => {
+                // Who opened which link is the patient's to know (sealed); the auditor checks
+                // only that the node itself vouches for the event.
+                if o.document().node_key.as_bytes() != &self.log_key {
+                    return Err("link-open event not signed by the log key".into());
+                }
+            }
             Entry::Access(a) => {
                 let d = a.document();
                 let key = *d.grant_key.as_bytes();

@@ -250,6 +250,43 @@ fn open_sealed(
     info: &[u8],
     aad: &[u8],
 ) -> Result<AccessDetails, DocumentError> {
+    AccessDetails::from_cbor(&open_bytes(event_secret, sealed, info, aad)?)
+}
+
+/// Seals `plaintext` to `event_key` with one fresh ephemeral key: `ephemeral public ‖
+/// seal(HKDF(shared, salt = ephemeral ‖ event key, info), aad, plaintext)`. Shared by access
+/// details and link-open details (which differ in `info` and `aad`).
+pub(super) fn seal_bytes(
+    event_key: &AgreementPublic,
+    info: &[u8],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, DocumentError> {
+    let ephemeral = AgreementSecret::generate();
+    let ephemeral_public = ephemeral.public();
+    let shared = ephemeral
+        .agree(event_key)
+        .map_err(|_| DocumentError::malformed("the event key is a low-order X25519 point"))?;
+    let key =
+        carekey_crypto::hkdf_sha256(&salt(&ephemeral_public, event_key), shared.expose(), info);
+    let mut sealed = ephemeral_public.as_bytes().to_vec();
+    sealed.extend(carekey_crypto::seal(&key, aad, plaintext));
+    if sealed.len() > MAX_SEALED_BYTES {
+        return Err(DocumentError::TooLarge {
+            what: "sealed details",
+            limit: MAX_SEALED_BYTES,
+        });
+    }
+    Ok(sealed)
+}
+
+/// Opens what [`seal_bytes`] (or an [`AccessSealer`]) sealed: the plaintext bytes.
+pub(super) fn open_bytes(
+    event_secret: &AgreementSecret,
+    sealed: &[u8],
+    info: &[u8],
+    aad: &[u8],
+) -> Result<Vec<u8>, DocumentError> {
     if sealed.len() > MAX_SEALED_BYTES {
         return Err(DocumentError::TooLarge {
             what: "sealed access details",
@@ -278,7 +315,7 @@ fn open_sealed(
             "sealed access details do not open (wrong event key or altered bytes)",
         )
     })?;
-    AccessDetails::from_cbor(&plaintext)
+    Ok(plaintext.to_vec())
 }
 
 /// HKDF salt: `ephemeral public ‖ event public`.

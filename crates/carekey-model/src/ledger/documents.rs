@@ -300,6 +300,62 @@ ledger_document!(
     |d| d.node_key
 );
 
+// ----- LinkOpenEvent -----
+
+/// On the log: a viewer asked a node for a SMART Health Link's manifest (opened it, or tried a
+/// wrong passcode). What happened is sealed to the link's event key
+/// ([`seal_link_open`](super::seal_link_open)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkOpenEvent {
+    /// 0: the node's log key; signs this entry.
+    pub node_key: PublicKey,
+    /// 1: the link's pseudonym key.
+    pub link_key: PublicKey,
+    /// 2: 16 random bytes, unique per event.
+    pub event_id: [u8; 16],
+    /// 3: the sealed [`LinkOpenDetails`](super::LinkOpenDetails).
+    pub sealed: Vec<u8>,
+    /// 4: when the node logged it (unix seconds).
+    pub logged_at: u64,
+}
+
+impl LinkOpenEvent {
+    fn encode(&self) -> Cbor {
+        MapBuilder::new()
+            .put(0, key_cbor(&self.node_key))
+            .put(1, key_cbor(&self.link_key))
+            .put(2, Cbor::Bytes(self.event_id.to_vec()))
+            .put(3, Cbor::Bytes(self.sealed.clone()))
+            .put(4, Cbor::Uint(self.logged_at))
+            .build()
+    }
+
+    fn decode(value: Cbor) -> Result<Self, DocumentError> {
+        let mut m = MapReader::new(value, "link-open event")?;
+        let entry = Self {
+            node_key: public_key(m.required(0)?, "node key")?,
+            link_key: public_key(m.required(1)?, "link key")?,
+            event_id: cbor::array_n::<16>(m.required(2)?, "event id")?,
+            sealed: cbor::bytes(m.required(3)?, "sealed link-open details", MAX_SEALED_BYTES)?,
+            logged_at: timestamp(m.required(4)?, "logged_at")?,
+        };
+        m.finish()?;
+        if entry.sealed.len() < MIN_SEALED_BYTES {
+            return Err(DocumentError::malformed(
+                "sealed link-open details are too short",
+            ));
+        }
+        Ok(entry)
+    }
+}
+
+ledger_document!(
+    LinkOpenEvent,
+    "application/carekey-ledger-link-open+cbor",
+    Entry,
+    |d| d.node_key
+);
+
 // ----- LedgerBinding -----
 
 /// Off the log: the patient tells a node that these pseudonym keys belong to this grant.

@@ -808,3 +808,80 @@ proptest! {
         let _ = open_access_details(&event_secret(), &sealed, &bound());
     }
 }
+
+fn link_binding() -> LinkOpenBinding {
+    LinkOpenBinding {
+        origin: "carekey.test/log".into(),
+        node_key: node_key().public(),
+        link_key: grant_key().public(),
+        event_id: [0x42; 16],
+    }
+}
+
+/// Link opens (ADR 0016): details seal to the link's event key and open only under the event
+/// they were sealed for; access details and link-open details never open as each other; the
+/// entry round-trips, is signed by the node and names nobody.
+#[test]
+fn link_open_details_seal_open_and_stay_in_their_event() {
+    let link = LinkOpenDetails {
+        recipient: "Dr X at Clinic Y".into(),
+        outcome: LinkOutcome::WrongPasscode { remaining: 4 },
+        at: NOW,
+    };
+    let sealed = seal_link_open(&event_secret().public(), &link, &link_binding()).unwrap();
+    assert_eq!(
+        open_link_open(&event_secret(), &sealed, &link_binding()).unwrap(),
+        link
+    );
+    // Another event id, another node or another link: it does not open.
+    for other in [
+        LinkOpenBinding {
+            event_id: [0x43; 16],
+            ..link_binding()
+        },
+        LinkOpenBinding {
+            node_key: grant_key().public(),
+            ..link_binding()
+        },
+        LinkOpenBinding {
+            origin: "carekey.test/other".into(),
+            ..link_binding()
+        },
+    ] {
+        assert!(open_link_open(&event_secret(), &sealed, &other).is_err());
+    }
+    // Access details under the same keys do not open as link-open details, nor the reverse.
+    let access = seal_access_details(&event_secret().public(), &details(), &bound()).unwrap();
+    assert!(open_link_open(&event_secret(), &access, &link_binding()).is_err());
+    assert!(open_access_details(&event_secret(), &sealed, &bound()).is_err());
+    // Strict details: an unknown outcome, attempts on an open, non-canonical bytes.
+    let opened = LinkOpenDetails {
+        outcome: LinkOutcome::Opened,
+        ..link.clone()
+    };
+    assert_eq!(
+        LinkOpenDetails::from_cbor(&opened.to_cbor()).unwrap(),
+        opened
+    );
+    let mut bad = link.to_cbor();
+    let code = bad.iter().position(|b| *b == 0x01).unwrap();
+    bad[code + 1] = 0x07;
+    assert!(LinkOpenDetails::from_cbor(&bad).is_err());
+
+    let event = LinkOpenEvent {
+        node_key: node_key().public(),
+        link_key: grant_key().public(),
+        event_id: [0x42; 16],
+        sealed,
+        logged_at: NOW,
+    };
+    let signed = Signed::sign(event.clone(), &node_key()).unwrap();
+    let entry = Entry::from_bytes(signed.as_bytes()).unwrap();
+    assert_eq!(entry.kind(), "link-open");
+    assert_eq!(entry.link_key(), Some(grant_key().public()));
+    assert_eq!(entry.grant_key(), None);
+    assert_eq!(
+        Signed::sign(event, &grant_key()),
+        Err(DocumentError::WrongSigner)
+    );
+}

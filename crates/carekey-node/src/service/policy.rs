@@ -116,10 +116,10 @@ pub(crate) fn check_entry(s: EntrySubmission, now: u64) -> Result<Submission, Ap
                 erasure_key: *e.document().erasure_key.as_bytes(),
             }
         }
-        Entry::Access(_) => {
+        Entry::Access(_) | Entry::LinkOpen(_) => {
             return Err(ApiError::forbidden(
                 "not_submittable",
-                "access events are appended by the node itself",
+                "access and link-open events are appended by the node itself",
             ))
         }
     };
