@@ -6,6 +6,9 @@
 //! ([`fhir`]), and FHIR bundles are split and summarised for the patient. A [`GrantBundle`] is
 //! the offline file a patient can hand a provider.
 //!
+//! [`shl`] holds the HL7 SMART Health Links formats (link payloads, manifests, JWE files), so
+//! any clinic's SHL viewer can read what the patient shares.
+//!
 //! Depended on by the wallet (use cases), the CLI and the ledger node. All parsers
 //! ([`Signed::from_bytes`], [`SignedRequest::from_uri`], [`GrantBundle::from_bytes`],
 //! [`fhir::split`], [`fhir::consent_to_grant`]) return typed errors on any input and never panic;
@@ -16,12 +19,14 @@
 
 mod bundle;
 mod cbor;
+pub mod deflate;
 mod documents;
 mod error;
 pub mod fhir;
 mod ids;
 pub mod ledger;
 mod provider;
+pub mod shl;
 mod signed;
 mod time;
 

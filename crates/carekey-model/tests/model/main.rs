@@ -1,4 +1,5 @@
-//! Integration tests of carekey-model: documents, COSE, URIs, directories, bundles, FHIR.
+//! Integration tests of carekey-model: documents, COSE, URIs, directories, bundles, FHIR, SMART
+//! Health Links and Cards.
 #![allow(clippy::unwrap_used)]
 
 mod bundle;
@@ -8,4 +9,5 @@ mod fixtures;
 mod ledger;
 mod props;
 mod provider;
+mod shl;
 mod uri;
