@@ -6,8 +6,10 @@
 //! ([`fhir`]), and FHIR bundles are split and summarised for the patient. A [`GrantBundle`] is
 //! the offline file a patient can hand a provider.
 //!
-//! [`shl`] holds the HL7 SMART Health Links formats (link payloads, manifests, JWE files), so
-//! any clinic's SHL viewer can read what the patient shares.
+//! [`shl`] and [`shc`] hold the HL7 SMART Health Links and Cards formats (link payloads,
+//! manifests, JWE files; card QR codes, files and ES256 JWS verification against an issuer's
+//! keys and revocation list), so any clinic's SHL viewer can read what the patient shares and
+//! the wallet can import cards issued elsewhere.
 //!
 //! Depended on by the wallet (use cases), the CLI and the ledger node. All parsers
 //! ([`Signed::from_bytes`], [`SignedRequest::from_uri`], [`GrantBundle::from_bytes`],
@@ -26,6 +28,7 @@ pub mod fhir;
 mod ids;
 pub mod ledger;
 mod provider;
+pub mod shc;
 pub mod shl;
 mod signed;
 mod time;

@@ -310,7 +310,11 @@ impl ShlPayload {
             }
         }
         let key = parse_key(&raw.key)?;
-        let exp = raw.exp.as_ref().map(seconds).transpose()?;
+        let exp = raw
+            .exp
+            .as_ref()
+            .map(|n| seconds(n).ok_or(ShlPayloadError::BadExpiry))
+            .transpose()?;
         let flags = match &raw.flag {
             Some(flag) => ShlFlags::parse(flag)?,
             None => ShlFlags::default(),
@@ -397,16 +401,14 @@ pub fn parse_key(encoded: &str) -> Result<SymmetricKey, ShlPayloadError> {
 
 /// A JSON number of seconds: a non-negative integer, or a non-negative finite float (JWT
 /// `NumericDate` may have a fraction, which is dropped), at most year 9999.
-pub(crate) fn seconds(number: &serde_json::Number) -> Result<u64, ShlPayloadError> {
+pub(crate) fn seconds(number: &serde_json::Number) -> Option<u64> {
     let secs = match (number.as_u64(), number.as_f64()) {
         (Some(secs), _) => secs,
+        // The range check makes the cast exact (no saturation) and drops only the fraction.
         (None, Some(f)) if f.is_finite() && f >= 0.0 && f <= MAX_EXP as f64 => f.trunc() as u64,
-        _ => return Err(ShlPayloadError::BadExpiry),
+        _ => return None,
     };
-    if secs > MAX_EXP {
-        return Err(ShlPayloadError::BadExpiry);
-    }
-    Ok(secs)
+    (secs <= MAX_EXP).then_some(secs)
 }
 
 fn check_label(label: &str) -> Result<(), ShlPayloadError> {
@@ -507,10 +509,10 @@ mod tests {
     #[test]
     fn seconds_accepts_integers_and_fractions() {
         let n = |s: &str| serde_json::from_str::<serde_json::Number>(s).unwrap();
-        assert_eq!(seconds(&n("1700000000")).unwrap(), 1_700_000_000);
-        assert_eq!(seconds(&n("1700000000.75")).unwrap(), 1_700_000_000);
-        assert!(seconds(&n("-1")).is_err());
-        assert!(seconds(&n("1e300")).is_err());
-        assert!(seconds(&n("253402300800")).is_err());
+        assert_eq!(seconds(&n("1700000000")), Some(1_700_000_000));
+        assert_eq!(seconds(&n("1700000000.75")), Some(1_700_000_000));
+        assert_eq!(seconds(&n("-1")), None);
+        assert_eq!(seconds(&n("1e300")), None);
+        assert_eq!(seconds(&n("253402300800")), None);
     }
 }
