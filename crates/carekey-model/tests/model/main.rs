@@ -7,6 +7,7 @@ mod documents;
 mod fhir;
 mod fixtures;
 mod ledger;
+mod peer;
 mod props;
 mod provider;
 mod shl;
