@@ -1,8 +1,8 @@
 //! The wallet's error type. Causes every operation shares (the vault, a file, a malformed
 //! document) are variants here; what can go wrong in one service has that service's own enum
 //! (`RecordError`, `ShareError`, `LinkError`, `BackupError`, `ReceiptError`, `ProviderError`,
-//! `DirectoryError`), wrapped here so a shell needs one type. Every variant maps to one stable
-//! code ([`WalletError::code`]) that the app and the CLI explain.
+//! `DirectoryError`, `CardImportError`), wrapped here so a shell needs one type. Every variant
+//! maps to one stable code ([`WalletError::code`]) that the app and the CLI explain.
 
 use std::path::PathBuf;
 
@@ -94,6 +94,9 @@ pub enum WalletError {
     /// A directory-desk operation was refused.
     #[error(transparent)]
     Directory(#[from] crate::DirectoryError),
+    /// A health card was not imported, or a card issuer not added or removed.
+    #[error(transparent)]
+    Card(#[from] crate::CardImportError),
     /// The erasure journal beside the vault could not be written or read.
     #[error("erasure journal {}: {reason}", path.display())]
     Journal {
@@ -153,6 +156,7 @@ impl WalletError {
             WalletError::Receipt(e) => e.code(),
             WalletError::Provider(e) => e.code(),
             WalletError::Directory(e) => e.code(),
+            WalletError::Card(e) => e.code(),
             WalletError::Journal { .. } => "bad_journal",
             WalletError::NoHome => "no_home",
             WalletError::WeakPassphrase(_) => "weak_passphrase",

@@ -332,8 +332,9 @@ fn b64(part: &str, reason: &'static str) -> Result<Vec<u8>, CardError> {
         .map_err(|_| CardError::Malformed { reason })
 }
 
-/// `iss`: an https URL (http to loopback for tests), no trailing `/`.
-fn check_issuer(iss: &str) -> Result<(), CardError> {
+/// Checks an issuer URL as a card's `iss` must be: `https://` with a host (plain `http://` only
+/// to a loopback host), no trailing `/`, at most 2 KiB.
+pub fn check_issuer(iss: &str) -> Result<(), CardError> {
     check_web_url(iss).map_err(|r| CardError::claims(format!("iss {r}")))?;
     if iss.ends_with('/') {
         return Err(CardError::claims("iss must not end with /"));

@@ -16,7 +16,9 @@ mod card;
 mod keys;
 mod qr;
 
-pub use card::{Card, CardError, MAX_CARD_FILE_BYTES, MAX_JWS_BYTES, MAX_PAYLOAD_BYTES};
+pub use card::{
+    check_issuer, Card, CardError, MAX_CARD_FILE_BYTES, MAX_JWS_BYTES, MAX_PAYLOAD_BYTES,
+};
 pub use keys::{crl_url, jwks_url, Crl, IssuerKey, Jwks, KeysError, MAX_KEYS_BYTES};
 pub use qr::{jws_from_qr, jws_from_qr_chunks, jws_to_qr, SHC_QR_PREFIX};
 

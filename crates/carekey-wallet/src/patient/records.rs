@@ -163,7 +163,7 @@ impl Records<'_> {
         imported.iter().map(|id| self.get(id)).collect()
     }
 
-    fn add(
+    pub(super) fn add(
         &mut self,
         meta: RecordMeta,
         input: impl Read,
@@ -372,14 +372,15 @@ fn reencrypt(
     }
 }
 
-struct RecordMeta {
-    name: String,
-    resource_type: Option<String>,
-    fhir_id: Option<String>,
-    category: String,
-    title: String,
-    detail: Option<String>,
-    date: Option<String>,
+/// What the wallet shows about a record it adds.
+pub(super) struct RecordMeta {
+    pub(super) name: String,
+    pub(super) resource_type: Option<String>,
+    pub(super) fhir_id: Option<String>,
+    pub(super) category: String,
+    pub(super) title: String,
+    pub(super) detail: Option<String>,
+    pub(super) date: Option<String>,
 }
 
 struct ProgressReader<'a, R> {
