@@ -122,6 +122,12 @@ enum Command {
     /// Ledger nodes.
     #[command(subcommand)]
     Node(patient::NodeCommand),
+    /// SMART Health Cards: import one, list them.
+    #[command(subcommand)]
+    Card(patient::CardCommand),
+    /// The SMART Health Card issuers whose cards the wallet verifies.
+    #[command(subcommand)]
+    Issuers(patient::IssuersCommand),
     /// Publish what waits in the outbox and verify every pinned ledger node (never trusting one).
     Sync,
     /// The verified access history: who read which records, when, under which grant.
@@ -175,6 +181,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Recover(args) => patient::recover(g, args),
         Command::Directory(cmd) => patient::directory(g, cmd),
         Command::Node(cmd) => patient::node(g, cmd),
+        Command::Card(cmd) => patient::card(g, cmd),
+        Command::Issuers(cmd) => patient::issuers(g, cmd),
         Command::Sync => patient::flush_journal(g).and_then(|wallet_left| {
             if wallet_left {
                 patient::sync(g)
@@ -189,12 +197,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Exit codes scripts can rely on: 3 wrong passphrase, 4 refused (a bundle, a request, a grant
-/// not active), 5 not found, 1 anything else. Clap uses 2 for usage errors.
+/// not active, a health card), 5 not found, 1 anything else. Clap uses 2 for usage errors.
 fn exit_code(err: &anyhow::Error) -> u8 {
     match err.downcast_ref::<WalletError>().map(WalletError::code) {
         Some("wrong_passphrase") => 3,
         Some(
-            "refused" | "bad_document" | "grant_not_active" | "unconfirmed_nodes" | "node_in_use",
+            "refused" | "bad_document" | "grant_not_active" | "unconfirmed_nodes" | "node_in_use"
+            | "card_refused",
         ) => 4,
         Some("not_found" | "no_wallet") => 5,
         _ => 1,

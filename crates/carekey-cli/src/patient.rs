@@ -1,12 +1,14 @@
 //! The patient's commands: the wallet itself (init, status, passphrase, keyring, backup,
 //! recover) here, the rest by service in the modules below.
 
+mod cards;
 mod erasure;
 mod ledger;
 mod records;
 mod sharing;
 mod summary;
 
+pub(crate) use cards::*;
 pub(crate) use erasure::*;
 pub(crate) use ledger::*;
 pub(crate) use records::*;

@@ -11,11 +11,17 @@ pub enum CryptoError {
     /// encoding, or encode a small-order (weak) point.
     #[error("invalid Ed25519 public key")]
     InvalidPublicKey,
+    /// Coordinates claimed to be a P-256 public key are malformed or not a point on the curve.
+    #[error("invalid P-256 public key: {reason}")]
+    InvalidEcPublicKey {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// A signature did not verify (wrong key, altered message, malformed or
     /// non-canonical signature).
     #[error("signature verification failed")]
     BadSignature,
-    /// A byte string given as a signature does not have 64 bytes.
+    /// A byte string given as a signature (Ed25519 or ES256 `r || s`) does not have 64 bytes.
     #[error("a signature must be 64 bytes, got {len}")]
     SignatureLength {
         /// The length that was given.

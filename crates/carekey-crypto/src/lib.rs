@@ -9,7 +9,10 @@
 //!   X25519 [`AgreementSecret`]/[`AgreementPublic`], the patient's
 //!   [`RecoverySecret`] (24 BIP39 words);
 //! - hashing and derivation: [`sha256`], [`Sha256`], [`hkdf_sha256`], [`argon2id`];
-//! - authenticated encryption: [`seal`]/[`open`] (XChaCha20-Poly1305);
+//! - authenticated encryption: [`seal`]/[`open`] (XChaCha20-Poly1305), and for JOSE `A256GCM`
+//!   (SMART Health Link files) [`a256gcm_encrypt`]/[`a256gcm_decrypt`] (AES-256-GCM);
+//! - JOSE `ES256` (SMART Health Card signatures): P-256 [`EcPublicKey`] from a JWK, its RFC 7638
+//!   thumbprint, verification, and [`EcSigningKey`] for tests and a future issuer role;
 //! - the record format: [`age`], an implementation of age v1 with X25519
 //!   recipients that streams in constant memory.
 //!
@@ -22,17 +25,20 @@ mod aead;
 pub mod age;
 mod agreement;
 mod error;
+mod es256;
 mod kdf;
 mod recovery;
 mod signature;
 mod symmetric;
 
 pub use aead::{
-    chacha20poly1305_open, chacha20poly1305_seal, open, seal, xchacha20poly1305_open,
-    xchacha20poly1305_seal, SEAL_OVERHEAD,
+    a256gcm_decrypt, a256gcm_encrypt, aes256gcm_open, aes256gcm_seal, chacha20poly1305_open,
+    chacha20poly1305_seal, open, seal, xchacha20poly1305_open, xchacha20poly1305_seal,
+    A256GcmSealed, A256GCM_IV_LEN, A256GCM_TAG_LEN, SEAL_OVERHEAD,
 };
 pub use agreement::{AgreementPublic, AgreementSecret, SharedSecret};
 pub use error::CryptoError;
+pub use es256::{EcPublicKey, EcSigningKey, ES256_SIGNATURE_LEN};
 pub use kdf::{argon2id, KdfParams};
 pub use recovery::RecoverySecret;
 pub use signature::{verify_batch, PublicKey, Signature, SigningKey};

@@ -7,6 +7,11 @@
 //! International Patient Summary ([`fhir::ips`]). A [`GrantBundle`] is the offline file a
 //! patient can hand a provider.
 //!
+//! [`shl`] and [`shc`] hold the HL7 SMART Health Links and Cards formats (link payloads,
+//! manifests, JWE files; card QR codes, files and ES256 JWS verification against an issuer's
+//! keys and revocation list), so any clinic's SHL viewer can read what the patient shares and
+//! the wallet can import cards issued elsewhere.
+//!
 //! Depended on by the wallet (use cases), the CLI and the ledger node. All parsers
 //! ([`Signed::from_bytes`], [`SignedRequest::from_uri`], [`GrantBundle::from_bytes`],
 //! [`fhir::split`], [`fhir::consent_to_grant`], [`fhir::ips::check`]) return typed errors on any
@@ -18,12 +23,15 @@
 
 mod bundle;
 mod cbor;
+pub mod deflate;
 mod documents;
 mod error;
 pub mod fhir;
 mod ids;
 pub mod ledger;
 mod provider;
+pub mod shc;
+pub mod shl;
 mod signed;
 mod time;
 

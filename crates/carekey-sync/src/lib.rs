@@ -14,6 +14,8 @@
 //!   [`LogState`] for the caller to store only on success. [`gossip`] and [`gossip_via`] compare two views;
 //!   [`verify_receipt`] checks a `tlog-proof` receipt offline, [`verify_submission_receipt`] the
 //!   one a node answers to a submission, before the wallet keeps it.
+//! - SMART Health Card issuers: [`IssuerClient`] fetches an issuer's key set and revocation
+//!   lists, for the wallet to verify a card against (only for issuers the patient trusts).
 //! - Writes: [`NodeClient`] speaks the node's write API (protocol §3); [`Outbox`] queues writes
 //!   durably (serde), with ordered, idempotent retries and exponential backoff.
 //!
@@ -23,12 +25,14 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 
 mod error;
+mod issuer;
 mod node;
 mod outbox;
 mod source;
 mod verify;
 
 pub use error::SyncError;
+pub use issuer::IssuerClient;
 pub use node::{
     bundle_hash, Fetched, NodeClient, Submitted, ACCESS_EVENT_HEADER, SIGNATURE_HEADER,
 };

@@ -1,8 +1,9 @@
 //! The wallet's error type. Causes every operation shares (the vault, a file, a malformed
 //! document) are variants here; what can go wrong in one service has that service's own enum
 //! (`RecordError`, `ShareError`, `LinkError`, `BackupError`, `ReceiptError`, `SummaryError`,
-//! `ProviderError`, `DirectoryError`), wrapped here so a shell needs one type. Every variant maps
-//! to one stable code ([`WalletError::code`]) that the app and the CLI explain.
+//! `ProviderError`, `DirectoryError`, `CardImportError`), wrapped here so a shell needs one
+//! type. Every variant maps to one stable code ([`WalletError::code`]) that the app and the CLI
+//! explain.
 
 use std::path::PathBuf;
 
@@ -97,6 +98,9 @@ pub enum WalletError {
     /// A directory-desk operation was refused.
     #[error(transparent)]
     Directory(#[from] crate::DirectoryError),
+    /// A health card was not imported, or a card issuer not added or removed.
+    #[error(transparent)]
+    Card(#[from] crate::CardImportError),
     /// The erasure journal beside the vault could not be written or read.
     #[error("erasure journal {}: {reason}", path.display())]
     Journal {
@@ -157,6 +161,7 @@ impl WalletError {
             WalletError::Summary(e) => e.code(),
             WalletError::Provider(e) => e.code(),
             WalletError::Directory(e) => e.code(),
+            WalletError::Card(e) => e.code(),
             WalletError::Journal { .. } => "bad_journal",
             WalletError::NoHome => "no_home",
             WalletError::WeakPassphrase(_) => "weak_passphrase",

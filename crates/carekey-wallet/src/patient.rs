@@ -9,6 +9,7 @@
 //! | [`Sharing`] | `sharing` | requests, grants, key wraps, bundles, revocation |
 //! | [`Erasure`] | `erasure` (+ `receipt`) | crypto-erasure and its receipt |
 //! | [`Backups`] | `backups` | backups and their key shares |
+//! | [`Cards`] | `cards` | SMART Health Cards in, the issuers the patient trusts |
 //! | [`Overview`] | `overview` (+ `backup_plan`) | the home screen, a grant's page, what needs attention |
 //! | [`LedgerLink`] | `link` (+ `publish`, `flush`, `sync`, `access`) | pinned nodes, the outbox, the agent's hand-over |
 //! | [`PatientWallet::patient_summary`] | `summary` | the International Patient Summary of the records |
@@ -32,6 +33,7 @@ mod access;
 mod backup_plan;
 mod backups;
 mod bundles;
+mod cards;
 mod ending;
 mod erasure;
 mod flush;
@@ -55,6 +57,11 @@ pub use backup_plan::{
     SCHEDULED_BACKUP_FILE,
 };
 pub use backups::{BackupError, Backups};
+pub(crate) use cards::CardEntry;
+pub use cards::{
+    check_cards, import_cards, read_cards, CardImportError, CardSource, CardSummary,
+    CardVerification, Cards, CheckedCard, TrustedIssuer, CARD_CATEGORY,
+};
 pub use erasure::Erasure;
 pub use grants::{
     DirectoryInfo, GrantEnd, GrantState, GrantSummary, KeyWrap, KeyWraps, RequestInput,
@@ -132,6 +139,8 @@ impl PatientWallet {
             backup_schedule: None,
             accesses_seen: 0,
             last_sync: None,
+            card_issuers: Vec::new(),
+            cards: Default::default(),
         };
         let mut session = PatientSession {
             vault,
@@ -215,6 +224,13 @@ impl PatientWallet {
     /// The backups service.
     pub fn backups(&mut self) -> Backups<'_> {
         Backups {
+            s: &mut self.session,
+        }
+    }
+
+    /// Health cards and the issuers the patient trusts.
+    pub fn cards(&mut self) -> Cards<'_> {
+        Cards {
             s: &mut self.session,
         }
     }

@@ -130,6 +130,12 @@ pub(crate) struct PatientState {
     /// What the last completed sync found, for "checked 2 min ago" and the home screen.
     #[serde(default)]
     pub(crate) last_sync: Option<LastSync>,
+    /// SMART Health Card issuers the patient trusts: only their keys are ever fetched.
+    #[serde(default)]
+    pub(crate) card_issuers: Vec<crate::patient::TrustedIssuer>,
+    /// Imported health cards, by the record holding each one's FHIR Bundle.
+    #[serde(default)]
+    pub(crate) cards: BTreeMap<RecordId, crate::patient::CardEntry>,
 }
 
 /// Backups written on a schedule.

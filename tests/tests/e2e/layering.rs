@@ -41,6 +41,8 @@ const RESERVED: &[(&str, &[&str])] = &[
     ("ed25519-dalek", &["carekey-crypto"]),
     ("x25519-dalek", &["carekey-crypto"]),
     ("chacha20poly1305", &["carekey-crypto"]),
+    ("aes-gcm", &["carekey-crypto"]),
+    ("p256", &["carekey-crypto"]),
     ("argon2", &["carekey-crypto"]),
     ("hkdf", &["carekey-crypto"]),
     ("hmac", &["carekey-crypto"]),

