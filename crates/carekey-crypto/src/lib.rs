@@ -42,7 +42,9 @@ pub use es256::{EcPublicKey, EcSigningKey, ES256_SIGNATURE_LEN};
 pub use kdf::{argon2id, KdfParams};
 pub use recovery::RecoverySecret;
 pub use signature::{verify_batch, PublicKey, Signature, SigningKey};
-pub use symmetric::{hkdf_sha256, hkdf_sha256_expand, random_array, sha256, Sha256, SymmetricKey};
+pub use symmetric::{
+    ct_eq, hkdf_sha256, hkdf_sha256_expand, random_array, sha256, Sha256, SymmetricKey,
+};
 
 /// The OS CSPRNG, the only randomness source of this crate.
 pub(crate) fn os_rng() -> rand_core::OsRng {

@@ -116,6 +116,13 @@ pub fn hkdf_sha256_expand(
         .map_err(|_| CryptoError::KdfOutputLength { len: out.len() })
 }
 
+/// Whether two byte strings are equal, in time that depends only on their lengths (for
+/// comparing secrets such as passcode verifiers).
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq as _;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -12,6 +12,7 @@ use base64::Engine as _;
 use carekey_crypto::SymmetricKey;
 use serde::{Deserialize, Serialize};
 
+pub mod hosting;
 pub mod jwe;
 mod manifest;
 
