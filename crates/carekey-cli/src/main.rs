@@ -122,6 +122,10 @@ enum Command {
     /// Ledger nodes.
     #[command(subcommand)]
     Node(patient::NodeCommand),
+    /// SMART Health Links: share records or your patient summary with any clinic as a link or
+    /// QR code; see who opened it; end it.
+    #[command(subcommand)]
+    Link(patient::LinkCommand),
     /// SMART Health Cards: import one, list them.
     #[command(subcommand)]
     Card(patient::CardCommand),
@@ -181,6 +185,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Recover(args) => patient::recover(g, args),
         Command::Directory(cmd) => patient::directory(g, cmd),
         Command::Node(cmd) => patient::node(g, cmd),
+        Command::Link(cmd) => patient::link(g, cmd),
         Command::Card(cmd) => patient::card(g, cmd),
         Command::Issuers(cmd) => patient::issuers(g, cmd),
         Command::Sync => patient::flush_journal(g).and_then(|wallet_left| {

@@ -4,6 +4,7 @@
 mod cards;
 mod erasure;
 mod ledger;
+mod links;
 mod records;
 mod sharing;
 mod summary;
@@ -11,6 +12,7 @@ mod summary;
 pub(crate) use cards::*;
 pub(crate) use erasure::*;
 pub(crate) use ledger::*;
+pub(crate) use links::*;
 pub(crate) use records::*;
 pub(crate) use sharing::*;
 pub(crate) use summary::*;

@@ -252,6 +252,50 @@ impl NodeClient {
         self.send(&url, request).map(drop)
     }
 
+    /// Registers or updates a SMART Health Link (`PUT /v1/links/<id>`, protocol §7): `body` is
+    /// the registration JSON, `signature` the link key's over
+    /// [`link_put_message`](carekey_model::shl::hosting::link_put_message). Returns the
+    /// manifest URL the node answers with.
+    pub fn put_link(
+        &self,
+        id: &str,
+        body: &[u8],
+        signature: &Signature,
+    ) -> Result<String, SyncError> {
+        let url = join(&self.base, &format!("v1/links/{id}"));
+        let request = self
+            .client
+            .put(url.clone())
+            .header("Content-Type", "application/json")
+            .header(SIGNATURE_HEADER, B64.encode(signature.to_bytes()))
+            .body(body.to_vec());
+        let response = self.send(&url, request)?;
+        let body = read_capped(response, &url, 4096)?;
+        let answer: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| SyncError::BadResponse {
+                url: url.to_string(),
+                reason: format!("not JSON: {e}"),
+            })?;
+        answer["url"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| SyncError::BadResponse {
+                url: url.to_string(),
+                reason: "no manifest url in the answer".to_owned(),
+            })
+    }
+
+    /// Ends a SMART Health Link (`DELETE /v1/links/<id>`); `signature` is the link key's over
+    /// [`link_delete_message`](carekey_model::shl::hosting::link_delete_message).
+    pub fn end_link(&self, id: &str, signature: &Signature) -> Result<(), SyncError> {
+        let url = join(&self.base, &format!("v1/links/{id}"));
+        let request = self
+            .client
+            .delete(url.clone())
+            .header(SIGNATURE_HEADER, B64.encode(signature.to_bytes()));
+        self.send(&url, request).map(drop)
+    }
+
     fn share_url(&self, id: &[u8; 16]) -> Url {
         join(&self.base, &format!("v1/backup-shares/{}", hex::encode(id)))
     }

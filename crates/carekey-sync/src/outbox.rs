@@ -99,6 +99,14 @@ pub enum OutboxOp {
         #[serde(with = "b64")]
         signature: Vec<u8>,
     },
+    /// `DELETE /v1/links/<id>`: end a SMART Health Link.
+    EndLink {
+        /// The link id (43 base64url characters).
+        id: String,
+        /// The link key's 64-byte signature over the link delete message.
+        #[serde(with = "b64")]
+        signature: Vec<u8>,
+    },
 }
 
 /// One write that left the queue in a [`Outbox::flush`].
@@ -166,6 +174,9 @@ impl OutboxOp {
             }
             OutboxOp::DeleteShare { id, signature } => client
                 .delete_backup_share(id, &signature_of(signature)?)
+                .map(|()| None),
+            OutboxOp::EndLink { id, signature } => client
+                .end_link(id, &signature_of(signature)?)
                 .map(|()| None),
         }
     }

@@ -76,7 +76,8 @@ pub struct Evidence {
 /// What a sync looks for besides the log's own consistency.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Watch {
-    /// The wallet's per-grant (and erasure) keys: entries naming one are returned as [`Found`].
+    /// The wallet's per-grant, erasure and link keys: entries naming one are returned as
+    /// [`Found`].
     pub grant_keys: Vec<PublicKey>,
     /// The wallet's own entries and the index each was acknowledged at: each must be in the
     /// log, byte for byte, at that index.
@@ -272,17 +273,25 @@ pub fn sync(
             }
             let parsed =
                 Entry::from_bytes(entry).map_err(|reason| SyncError::BadEntry { index, reason })?;
-            if !parsed.grant_key().is_some_and(|k| watched.contains(&k)) {
+            if !parsed
+                .grant_key()
+                .or_else(|| parsed.link_key())
+                .is_some_and(|k| watched.contains(&k))
+            {
                 continue;
             }
-            // 8. An access event is the node's word: it must be signed by the pinned log key.
-            if let Entry::Access(event) = &parsed {
-                if event.document().node_key != *keys.log().public_key() {
-                    return Err(SyncError::BadEntry {
-                        index,
-                        reason: DocumentError::WrongSigner,
-                    });
-                }
+            // 8. An access or link-open event is the node's word: it must be signed by the
+            // pinned log key.
+            let node_key = match &parsed {
+                Entry::Access(event) => Some(event.document().node_key),
+                Entry::LinkOpen(event) => Some(event.document().node_key),
+                _ => None,
+            };
+            if node_key.is_some_and(|k| k != *keys.log().public_key()) {
+                return Err(SyncError::BadEntry {
+                    index,
+                    reason: DocumentError::WrongSigner,
+                });
             }
             found.push(Found {
                 index,

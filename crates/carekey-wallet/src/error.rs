@@ -101,6 +101,9 @@ pub enum WalletError {
     /// A health card was not imported, or a card issuer not added or removed.
     #[error(transparent)]
     Card(#[from] crate::CardImportError),
+    /// A SMART Health Link operation failed.
+    #[error(transparent)]
+    HealthLink(#[from] crate::HealthLinkError),
     /// The erasure journal beside the vault could not be written or read.
     #[error("erasure journal {}: {reason}", path.display())]
     Journal {
@@ -162,6 +165,7 @@ impl WalletError {
             WalletError::Provider(e) => e.code(),
             WalletError::Directory(e) => e.code(),
             WalletError::Card(e) => e.code(),
+            WalletError::HealthLink(e) => e.code(),
             WalletError::Journal { .. } => "bad_journal",
             WalletError::NoHome => "no_home",
             WalletError::WeakPassphrase(_) => "weak_passphrase",

@@ -55,7 +55,9 @@ pub(crate) fn journal_items(outbox: &Outbox) -> Outbox {
         .iter()
         .filter(|i| match &i.op {
             OutboxOp::Submit { grant, .. } => grant.is_none(),
-            OutboxOp::Delete { .. } | OutboxOp::DeleteShare { .. } => true,
+            OutboxOp::Delete { .. } | OutboxOp::DeleteShare { .. } | OutboxOp::EndLink { .. } => {
+                true
+            }
             OutboxOp::Upload { .. } | OutboxOp::PutShare { .. } => false,
         })
         .cloned()

@@ -38,6 +38,7 @@ mod ending;
 mod erasure;
 mod flush;
 mod grants;
+mod health_links;
 mod link;
 pub(crate) mod nodes;
 mod overview;
@@ -66,6 +67,10 @@ pub use erasure::Erasure;
 pub use grants::{
     DirectoryInfo, GrantEnd, GrantState, GrantSummary, KeyWrap, KeyWraps, RequestInput,
     RequestReview, RevokeOutcome, ShareChoice, ShareError, ShareOutcome, ShortenOutcome,
+};
+pub use health_links::{
+    publish as publish_link, HealthLinkError, HealthLinks, LinkChoice, LinkDraft, LinkOpenView,
+    LinkState, LinkView, DEFAULT_LINK_ATTEMPTS,
 };
 pub use link::{LedgerLink, LocalNode, NodeRemoval};
 pub use nodes::{LinkError, NodeRef, OutboxNode, DEFAULT_MAX_AGE_SECS};
@@ -141,6 +146,8 @@ impl PatientWallet {
             last_sync: None,
             card_issuers: Vec::new(),
             cards: Default::default(),
+            links: Vec::new(),
+            link_opens: Vec::new(),
         };
         let mut session = PatientSession {
             vault,
@@ -224,6 +231,13 @@ impl PatientWallet {
     /// The backups service.
     pub fn backups(&mut self) -> Backups<'_> {
         Backups {
+            s: &mut self.session,
+        }
+    }
+
+    /// SMART Health Links: make, list, update and end links, and see who opened them.
+    pub fn links(&mut self) -> HealthLinks<'_> {
+        HealthLinks {
             s: &mut self.session,
         }
     }

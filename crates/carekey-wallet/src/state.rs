@@ -136,6 +136,12 @@ pub(crate) struct PatientState {
     /// Imported health cards, by the record holding each one's FHIR Bundle.
     #[serde(default)]
     pub(crate) cards: BTreeMap<RecordId, crate::patient::CardEntry>,
+    /// SMART Health Links the patient made (ended ones too).
+    #[serde(default)]
+    pub(crate) links: Vec<LinkEntry>,
+    /// Requests for those links' manifests found on the ledger.
+    #[serde(default)]
+    pub(crate) link_opens: Vec<LinkOpenRecord>,
 }
 
 /// Backups written on a schedule.
@@ -246,6 +252,48 @@ pub(crate) struct AccessRecord {
     /// read at); `None` for records kept before issue 8, known then by `node`.
     #[serde(default)]
     pub(crate) log_key: Option<String>,
+}
+
+/// A SMART Health Link the patient made (ADR 0016).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct LinkEntry {
+    /// 43 base64url characters: the last part of the manifest URL.
+    pub(crate) id: String,
+    /// The pinned node that serves it.
+    pub(crate) node: String,
+    /// The manifest URL the node answered with.
+    pub(crate) url: String,
+    /// The link's file key (AES-256-GCM): in the link, never on a node.
+    pub(crate) file_key: SecretBytes,
+    /// Ed25519 pseudonym key: signs the registration and the end; opens name it.
+    pub(crate) link_key: SecretBytes,
+    /// X25519 key the node seals opens to.
+    pub(crate) event_key: SecretBytes,
+    pub(crate) label: Option<String>,
+    pub(crate) exp: Option<u64>,
+    /// The passcode's verifier (the passcode itself is shown once and not kept).
+    pub(crate) passcode: Option<carekey_model::shl::hosting::PasscodeVerifier>,
+    pub(crate) attempts: Option<u32>,
+    pub(crate) long_term: bool,
+    pub(crate) records: Vec<RecordId>,
+    pub(crate) summary: bool,
+    pub(crate) version: u64,
+    pub(crate) created_at: u64,
+    pub(crate) ended_at: Option<u64>,
+}
+
+/// A request for a link's manifest that a node logged.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct LinkOpenRecord {
+    pub(crate) link_id: String,
+    pub(crate) log_key: String,
+    pub(crate) node: String,
+    pub(crate) index: u64,
+    /// The viewer's own claim.
+    pub(crate) recipient: String,
+    pub(crate) opened: bool,
+    pub(crate) remaining: Option<u32>,
+    pub(crate) at: u64,
 }
 
 /// A signed document kept verbatim.

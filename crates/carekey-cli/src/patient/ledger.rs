@@ -274,12 +274,26 @@ pub(crate) fn flush_journal(g: &Global) -> Result<bool> {
 pub(crate) fn audit(g: &Global, json: bool) -> Result<()> {
     let mut w = open_patient(g)?;
     let log = w.ledger().access_log();
+    let opens = w.links().opens();
     if json {
-        println!("{}", serde_json::to_string_pretty(&log)?);
+        // Grant accesses, then link opens (each marked `"kind": "link_open"`).
+        let mut all: Vec<serde_json::Value> = log
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<_, _>>()?;
+        for o in &opens {
+            let mut v = serde_json::to_value(o)?;
+            v["kind"] = "link_open".into();
+            all.push(v);
+        }
+        println!("{}", serde_json::to_string_pretty(&all)?);
         return Ok(());
     }
-    if log.is_empty() {
+    if log.is_empty() && opens.is_empty() {
         println!("No access recorded yet (run `carekey sync` to check the ledger).");
+    }
+    for o in &opens {
+        println!("{}", super::open_line(o));
     }
     for a in log {
         println!(

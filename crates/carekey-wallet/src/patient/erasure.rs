@@ -8,7 +8,7 @@ use carekey_vault::atomic;
 use super::grants::RevokeOutcome;
 use super::receipt::{ErasureReceipt, LedgerProof, ReceiptDraft, RECEIPT_FORMAT};
 use super::session::PatientSession;
-use super::{backups, ending, flush, nodes, publish, records};
+use super::{backups, ending, flush, health_links, nodes, publish, records};
 use crate::records::record_path;
 use crate::state::{ByteDoc, GrantStatus};
 use crate::{crash, journal, WalletError};
@@ -173,6 +173,8 @@ fn prepare_record_erasure(
         .tombstones
         .push(ByteDoc(tombstone.as_bytes().to_vec()));
     publish::record_erasure(s, tombstone, now)?;
+    // A link that carries the record (or a summary made from it) must not keep serving it.
+    health_links::end_links_with(s, id, now);
     let share_nodes = backups::retire_share(s, now);
     let sharing: Vec<GrantId> = s
         .state
@@ -220,6 +222,7 @@ pub(super) fn erase_all(mut s: PatientSession, now: u64) -> Result<ErasureReceip
         }
     }
     publish::record_erasure(&mut s, &tombstone, now)?;
+    health_links::end_all(&mut s, now);
     // The backup key share is deleted while it can still be signed for.
     let share_nodes = backups::retire_share(&mut s, now);
     s.state.outbox = journal::journal_items(&s.state.outbox);

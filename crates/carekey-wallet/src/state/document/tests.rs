@@ -103,6 +103,8 @@ fn patient() -> PatientState {
         last_sync: None,
         card_issuers: Vec::new(),
         cards: BTreeMap::new(),
+        links: Vec::new(),
+        link_opens: Vec::new(),
     }
 }
 
