@@ -54,6 +54,7 @@ pub(crate) fn count(n: usize) -> u32 {
 mod erasure;
 mod home;
 mod ledger;
+mod links;
 mod records;
 mod settings;
 mod sharing;
@@ -62,6 +63,7 @@ mod wallet;
 pub(crate) use erasure::*;
 pub(crate) use home::*;
 pub(crate) use ledger::*;
+pub(crate) use links::*;
 pub use records::IMPORT_PROGRESS;
 pub(crate) use records::*;
 pub(crate) use settings::*;

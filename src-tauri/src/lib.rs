@@ -73,6 +73,12 @@ fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync
         commands::add_directory,
         commands::remove_directory,
         commands::set_language,
+        commands::create_link,
+        commands::list_links,
+        commands::link_detail,
+        commands::link_opens,
+        commands::update_link,
+        commands::end_link,
     ]
 }
 

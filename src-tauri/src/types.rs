@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 mod home;
+mod links;
 pub use home::*;
+pub use links::*;
 
 /// An error as the UI receives it: a stable `code` to branch on and a message to show.
 ///
@@ -560,6 +562,12 @@ pub fn bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError> {
         GrantDetailView,
         BackupPlaceView,
         DirectoryView,
+        CreateLinkArgs,
+        HealthLinkStateView,
+        HealthLinkView,
+        CreatedLinkView,
+        HealthLinkOpenView,
+        HealthLinkDetailView,
     );
     files.sort();
     let mut index = String::from(

@@ -39,7 +39,12 @@ pub(super) fn backup_state_view(b: BackupState) -> BackupStateView {
     }
 }
 
-fn home_view(home: Home, ledger: LedgerStatusView) -> HomeView {
+fn home_view(
+    home: Home,
+    ledger: LedgerStatusView,
+    links: Vec<crate::types::HealthLinkView>,
+    latest_link_open: Option<crate::types::HealthLinkOpenView>,
+) -> HomeView {
     HomeView {
         now: home.now,
         holders: home
@@ -74,6 +79,8 @@ fn home_view(home: Home, ledger: LedgerStatusView) -> HomeView {
             records: count(a.records),
             genuine: a.genuine,
         }),
+        links,
+        latest_link_open,
         backup: backup_state_view(home.backup),
         ledger,
     }
@@ -84,11 +91,26 @@ pub(crate) async fn home(core: State<'_, Core>) -> Result<HomeView> {
     let now = now()?;
     let core = core.inner().clone();
     blocking(move || {
-        let home = core.with_wallet(|w| Ok(w.overview().home(now)))?;
+        let (home, links, latest_open) = core.with_wallet(|w| {
+            let links: Vec<_> = w
+                .links()
+                .list(now)
+                .into_iter()
+                .filter(|l| l.state == carekey_wallet::LinkState::Active)
+                .map(super::links::link_view)
+                .collect();
+            let latest_open = w
+                .links()
+                .opens()
+                .into_iter()
+                .next()
+                .map(super::links::open_view);
+            Ok((w.overview().home(now), links, latest_open))
+        })?;
         let mut ledger = watch::unlocked_view(&home);
         // A check made while locked counts as "checked" too.
         ledger.checked_at = ledger.checked_at.or(core.watch().last().checked_at);
-        Ok(home_view(home, ledger))
+        Ok(home_view(home, ledger, links, latest_open))
     })
     .await
 }

@@ -170,6 +170,10 @@ pub struct HomeView {
     pub next_expiry: Option<u64>,
     /// The latest access to any record.
     pub latest_access: Option<LatestAccessView>,
+    /// SMART Health Links that can be opened now, newest first.
+    pub links: Vec<super::HealthLinkView>,
+    /// The latest logged request for a link (a viewer's own claim).
+    pub latest_link_open: Option<super::HealthLinkOpenView>,
     /// Backups.
     pub backup: BackupStateView,
     /// The ledger.

@@ -736,6 +736,9 @@ export class MockBackend implements Backend {
       latestAccess: latest
         ? { who: latest.providerName, holderId: latest.grantId, at: latest.servedAt, records: latest.records.length, genuine: latest.verification === 'verified' }
         : null,
+      // SMART Health Links: none in the mock yet.
+      links: [],
+      latestLinkOpen: null,
       backup: this.backupState(),
       ledger: this.status(),
     };
