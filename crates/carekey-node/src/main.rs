@@ -141,14 +141,17 @@ async fn serve(config: PathBuf) -> anyhow::Result<()> {
         .with_erasure_limits(c.erasure_limits())
         .with_trusted_proxies(c.proxies()?)
         .with_request_timeout(Duration::from_millis(c.request_timeout_ms));
-    // Bundles of grants that ended or expired: at start (a crash may have left some), then
-    // periodically on the node clock.
+    // Bundles of grants that ended or expired, and files of expired links: at start (a crash
+    // may have left some), then periodically on the node clock.
     let sweeper = state.clone();
     let every = Duration::from_secs(c.bundle_sweep_secs.max(1));
     tokio::spawn(async move {
         loop {
             if let Err(e) = sweeper.sweep_bundles().await {
                 tracing::warn!(error = %e, "sweeping the bundle store failed; trying again later");
+            }
+            if let Err(e) = sweeper.sweep_links().await {
+                tracing::warn!(error = %e, "sweeping the link store failed; trying again later");
             }
             tokio::time::sleep(every).await;
         }

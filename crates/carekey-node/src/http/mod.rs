@@ -1,6 +1,6 @@
 //! The HTTP layer, the top of the node: the API of docs/protocol.md — static-style reads
 //! (`/checkpoint`, `/tile/...`, in [`reads`]) and the `/v1` write API ([`entries`],
-//! [`grants`], [`shares`]) — plus the shared [`AppState`], the rate-limit and timeout
+//! [`grants`], [`shares`], the SMART Health Links in [`links`]) — plus the shared [`AppState`], the rate-limit and timeout
 //! middleware, request parsing, the connection loop ([`server`]) and the OpenAPI document.
 //!
 //! Handlers parse the request, call one operation of `crate::service`, and turn its result
@@ -9,6 +9,7 @@
 
 mod entries;
 mod grants;
+mod links;
 pub(crate) mod openapi;
 mod reads;
 pub(crate) mod server;
@@ -112,6 +113,12 @@ impl AppState {
     pub async fn sweep_bundles(&self) -> Result<usize, ApiError> {
         self.node.sweep_bundles(self.clock.now()).await
     }
+
+    /// Deletes the expired file tokens of hosted links and the files of links expired on the
+    /// node clock (their ids stay taken). `serve` runs it with the bundle sweep.
+    pub async fn sweep_links(&self) -> Result<(), ApiError> {
+        self.node.sweep_links(self.clock.now()).await
+    }
 }
 
 /// The client a request is from (the peer, or the address a trusted proxy forwarded).
@@ -136,6 +143,17 @@ pub fn app(state: AppState) -> Router {
                 .get(shares::get_share)
                 .delete(shares::delete_share),
         )
+        .route(
+            "/v1/links/{id}",
+            put(links::put_link)
+                .delete(links::end_link)
+                .post(links::manifest)
+                .options(links::preflight),
+        )
+        .route(
+            "/v1/links/{id}/files/{n}",
+            get(links::file).options(links::preflight),
+        )
         .route("/v1/openapi.json", get(reads::openapi))
         .route("/v1/health", get(reads::health))
         .fallback(|| async { ApiError::not_found("not_found", "no such route") })
@@ -144,6 +162,8 @@ pub fn app(state: AppState) -> Router {
             request_timeout,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+        // Outermost: a viewer's answers carry CORS headers even when rate limited.
+        .layer(middleware::from_fn(links::cors))
         .with_state(state)
 }
 

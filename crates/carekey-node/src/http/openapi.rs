@@ -134,6 +134,69 @@ pub const OPENAPI_JSON: &str = r##"{
         }
       }
     },
+    "/v1/links/{link_id}": {
+      "parameters": [ { "$ref": "#/components/parameters/LinkId" } ],
+      "put": {
+        "summary": "Register a SMART Health Link (its JWE files, keys, expiry, passcode verifier), or replace its files with a higher version (protocol §7). The node never receives the file key.",
+        "parameters": [
+          { "name": "Carekey-Signature", "in": "header", "required": true, "description": "base64url Ed25519 signature by the link key over \"carekey/v1/link/put\\n\" ‖ link_id ‖ \"\\n\" ‖ SHA-256(body)", "schema": { "type": "string" } }
+        ],
+        "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/LinkRegistration" } } } },
+        "responses": {
+          "200": { "description": "Registered (or updated; a repeat of the stored registration is answered the same).", "content": { "application/json": { "schema": { "type": "object", "required": ["url"], "properties": { "url": { "type": "string", "description": "The manifest URL." } } } } } },
+          "400": { "$ref": "#/components/responses/Error" },
+          "403": { "description": "code: bad_signature | link_key_mismatch", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+          "404": { "description": "code: link_ended (an ended id is never reused)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+          "409": { "description": "code: stale_version", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+          "413": { "$ref": "#/components/responses/Error" }
+        }
+      },
+      "delete": {
+        "summary": "End the link: its files and file tokens are deleted at once; every later request is 404.",
+        "parameters": [
+          { "name": "Carekey-Signature", "in": "header", "required": true, "description": "base64url Ed25519 signature by the link key over \"carekey/v1/link/delete\\n\" ‖ link_id", "schema": { "type": "string" } }
+        ],
+        "responses": {
+          "204": { "description": "Ended (or already ended)." },
+          "400": { "$ref": "#/components/responses/Error" },
+          "403": { "$ref": "#/components/responses/Error" },
+          "404": { "description": "code: unknown_link", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+        }
+      },
+      "post": {
+        "summary": "The SMART Health Links manifest request. The node logs a LinkOpenEvent (sealed to the link's event key) and answers once it is in a signed checkpoint. CORS-enabled.",
+        "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ManifestRequest" } } } },
+        "responses": {
+          "200": { "description": "The manifest: files embedded (JWE at most embeddedLengthMax bytes) or by location (valid one hour).", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Manifest" } } } },
+          "400": { "$ref": "#/components/responses/Error" },
+          "401": { "description": "Wrong or missing passcode, logged; one attempt was taken off.", "content": { "application/json": { "schema": { "type": "object", "required": ["remainingAttempts"], "properties": { "remainingAttempts": { "type": "integer", "minimum": 0 } } } } } },
+          "404": { "description": "code: unknown_link | link_ended | link_expired | link_exhausted; nothing was logged.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+          "413": { "$ref": "#/components/responses/Error" }
+        }
+      },
+      "options": {
+        "summary": "CORS preflight of the manifest request.",
+        "responses": { "204": { "description": "Access-Control-Allow-Origin: *, Access-Control-Allow-Methods: GET, POST, OPTIONS, Access-Control-Allow-Headers: content-type." } }
+      }
+    },
+    "/v1/links/{link_id}/files/{n}": {
+      "parameters": [
+        { "$ref": "#/components/parameters/LinkId" },
+        { "name": "n", "in": "path", "required": true, "description": "The file's position in the registration.", "schema": { "type": "integer", "minimum": 0 } },
+        { "name": "t", "in": "query", "required": true, "description": "The token from the manifest's location URL (base64url, 32 bytes).", "schema": { "type": "string" } }
+      ],
+      "get": {
+        "summary": "A file handed out by location in a manifest, while its token lives (one hour) and the link is not ended. CORS-enabled.",
+        "responses": {
+          "200": { "description": "The JWE compact serialization.", "content": { "application/jose": { "schema": { "type": "string" } } } },
+          "404": { "$ref": "#/components/responses/Error" }
+        }
+      },
+      "options": {
+        "summary": "CORS preflight of the file download.",
+        "responses": { "204": { "description": "As for the manifest request." } }
+      }
+    },
     "/v1/health": {
       "get": {
         "summary": "The writer's state and the bundle store's fill.",
@@ -149,7 +212,8 @@ pub const OPENAPI_JSON: &str = r##"{
   },
   "components": {
     "parameters": {
-      "GrantId": { "name": "grant_id", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[0-9a-fA-F]{32}$" } }
+      "GrantId": { "name": "grant_id", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[0-9a-fA-F]{32}$" } },
+      "LinkId": { "name": "link_id", "in": "path", "required": true, "description": "32 random bytes, base64url", "schema": { "type": "string", "pattern": "^[A-Za-z0-9_-]{43}$" } }
     },
     "schemas": {
       "EntrySubmission": {
@@ -169,6 +233,36 @@ pub const OPENAPI_JSON: &str = r##"{
         "properties": {
           "index": { "type": "integer", "minimum": 0 },
           "receipt": { "type": "string", "description": "C2SP tlog-proof receipt text" }
+        }
+      },
+      "LinkRegistration": {
+        "type": "object",
+        "required": ["linkKey", "eventKey", "version", "files"],
+        "additionalProperties": false,
+        "properties": {
+          "linkKey": { "type": "string", "description": "base64url Ed25519 public key (32 bytes)" },
+          "eventKey": { "type": "string", "description": "base64url X25519 public key (32 bytes)" },
+          "version": { "type": "integer", "minimum": 1 },
+          "exp": { "type": "integer", "description": "unix seconds" },
+          "passcode": { "type": "object", "required": ["salt", "hash"], "additionalProperties": false, "properties": { "salt": { "type": "string", "description": "base64url 16 bytes" }, "hash": { "type": "string", "description": "base64url Argon2id (19 MiB, t = 2, p = 1) of the passcode, 32 bytes" } } },
+          "attempts": { "type": "integer", "minimum": 1, "maximum": 100, "description": "with a passcode only" },
+          "files": { "type": "array", "minItems": 1, "maxItems": 100, "items": { "type": "object", "required": ["contentType", "jwe"], "additionalProperties": false, "properties": { "contentType": { "type": "string" }, "jwe": { "type": "string" } } } }
+        }
+      },
+      "ManifestRequest": {
+        "type": "object",
+        "required": ["recipient"],
+        "properties": {
+          "recipient": { "type": "string", "maxLength": 256 },
+          "passcode": { "type": "string" },
+          "embeddedLengthMax": { "type": "integer", "minimum": 0 }
+        }
+      },
+      "Manifest": {
+        "type": "object",
+        "required": ["files"],
+        "properties": {
+          "files": { "type": "array", "items": { "type": "object", "required": ["contentType"], "properties": { "contentType": { "type": "string" }, "embedded": { "type": "string" }, "location": { "type": "string" } } } }
         }
       },
       "Error": {

@@ -2,7 +2,8 @@
 //! each job it does for the handlers is its own module of `impl Node` blocks: [`entries`]
 //! (the policy check, the erasure budget, appends), [`bundles`] (the grant-bundle store),
 //! [`fetch`] (serving a bundle after logging the access), [`shares`] (backup key shares),
-//! [`reads`] (tiles). Appends go through the [`sequencer`] to the [`writer`] thread, which
+//! [`links`] (hosted SMART Health Links: registration, end, files) and [`link_open`] (a
+//! link's manifest, served after logging the open), [`reads`] (tiles). Appends go through the [`sequencer`] to the [`writer`] thread, which
 //! applies the stateful half of the [`policy`]. [`limits`] and [`cache`] are the rate limits
 //! and the fetch cache the handlers use.
 //!
@@ -16,6 +17,8 @@ pub(crate) mod entries;
 pub(crate) mod fetch;
 pub(crate) mod health;
 pub(crate) mod limits;
+pub(crate) mod link_open;
+pub(crate) mod links;
 pub(crate) mod node;
 pub(crate) mod policy;
 pub(crate) mod reads;

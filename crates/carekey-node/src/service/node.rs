@@ -2,7 +2,8 @@
 //! sequencer in front of the writer thread, the off-log stores' counters and the fetch cache.
 //! What handlers ask of it lives in sibling modules as `impl Node` blocks, one per job:
 //! [`entries`](super::entries), [`bundles`](super::bundles), [`fetch`](super::fetch),
-//! [`shares`](super::shares), [`reads`](super::reads).
+//! [`shares`](super::shares), [`links`](super::links) and [`link_open`](super::link_open),
+//! [`reads`](super::reads).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +16,7 @@ use crate::error::{ApiError, NodeError, StoreError};
 use crate::keys::LogKey;
 use crate::service::cache::FetchCache;
 use crate::service::health::{Health, NodeHealth, WriterStatus};
+use crate::service::links::LinkLocks;
 use crate::service::sequencer::{OffLogWrite, Sequencer};
 use crate::service::submission::{Appended, Submission};
 use crate::service::writer::{self, Published, WitnessTarget, WriterOptions};
@@ -101,7 +103,14 @@ struct NodeInner {
     max_bundle_bytes: u64,
     /// The writer's state.
     health: Arc<Health>,
+    /// One turn at a time per hosted link.
+    link_locks: LinkLocks,
+    /// Passcode checks (Argon2id, 19 MiB each) running at once.
+    passcode_checks: tokio::sync::Semaphore,
 }
+
+/// Most passcode checks running at once (each holds 19 MiB while it runs).
+const MAX_PASSCODE_CHECKS: usize = 4;
 
 impl Node {
     /// Opens (or creates) the node's data directory, recovers after any crash, signs a
@@ -136,6 +145,8 @@ impl Node {
                 bundle_bytes: AtomicU64::new(bundle_bytes),
                 max_bundle_bytes: opts.max_bundle_bytes,
                 health: started.health,
+                link_locks: LinkLocks::default(),
+                passcode_checks: tokio::sync::Semaphore::new(MAX_PASSCODE_CHECKS),
             }),
         })
     }
@@ -187,6 +198,14 @@ impl Node {
 
     pub(super) fn bundle_lock(&self) -> &tokio::sync::Mutex<()> {
         &self.inner.bundles
+    }
+
+    pub(super) fn link_locks(&self) -> &LinkLocks {
+        &self.inner.link_locks
+    }
+
+    pub(super) fn passcode_checks(&self) -> &tokio::sync::Semaphore {
+        &self.inner.passcode_checks
     }
 
     pub(super) fn cache(&self) -> &FetchCache {

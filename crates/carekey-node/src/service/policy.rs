@@ -1,7 +1,9 @@
 //! The node's policy (protocol §3). The stateless half ([`check_entry`]): what can be checked
 //! from a submission alone, before it is queued. The stateful half ([`apply_effect`]: grant key
-//! unused, grant committed, not revoked, nonce unused): checked and applied by the writer
-//! inside the batch transaction, atomically with the append ([`crate::service::writer`]).
+//! unused, grant committed, not revoked, nonce unused, link live and within its passcode
+//! budget): checked and applied by the writer inside the batch transaction, atomically with
+//! the append ([`crate::service::writer`]); and the same for off-log writes
+//! ([`apply_off_log`]: a link's key and version).
 
 use carekey_model::ledger::{grant_commitment, Entry, SignedLedgerBinding};
 use carekey_model::{DocumentError, SignedGrant};
@@ -9,8 +11,11 @@ use carekey_model::{DocumentError, SignedGrant};
 use rusqlite::Connection;
 
 use crate::error::{ApiError, StoreError};
+use crate::service::links::{link_refusal, LinkRefusal};
+use crate::service::sequencer::OffLog;
 use crate::service::submission::{Effect, Submission};
 use crate::storage::db::{self, GrantRow};
+use crate::storage::links::{self as link_store, LinkFile, LinkRow, LinkState};
 
 /// The decoded body of `POST /v1/entries`.
 #[derive(Debug)]
@@ -206,6 +211,109 @@ pub(crate) fn apply_effect(
                     "replayed",
                     "this request nonce was already used",
                 )));
+            }
+        }
+        Effect::LinkOpen {
+            link_id,
+            wrong_passcode,
+            attempts_left,
+            at,
+            tokens,
+        } => {
+            let row = match link_store::link(tx, link_id)? {
+                None => return Ok(Err(LinkRefusal::Unknown.into())),
+                Some(state) => match link_refusal(&state, *at) {
+                    Some(refusal) => return Ok(Err(refusal.into())),
+                    None => match state {
+                        LinkState::Live(row) => row,
+                        LinkState::Ended { .. } => return Ok(Err(LinkRefusal::Ended.into())),
+                    },
+                },
+            };
+            let left = row.passcode.as_ref().map(|p| p.attempts_left);
+            if left != *attempts_left {
+                // Requests for one link are serialised, so this does not happen; if it did,
+                // the sealed count would be wrong, so nothing is logged.
+                return Ok(Err(ApiError::unavailable()));
+            }
+            if *wrong_passcode {
+                let Some(left) = left else {
+                    return Ok(Err(ApiError::internal()));
+                };
+                link_store::set_attempts_left(tx, link_id, left.saturating_sub(1))?;
+            }
+            link_store::insert_tokens(tx, link_id, tokens, *at)?;
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// Whether `row` with `files` is the registration stored as `old` (attempts left aside).
+fn same_registration(
+    tx: &Connection,
+    link_id: &[u8; 32],
+    old: &LinkRow,
+    row: &LinkRow,
+    files: &[LinkFile],
+) -> Result<bool, StoreError> {
+    let verifier = |r: &LinkRow| r.passcode.as_ref().map(|p| (p.salt, p.hash));
+    Ok(old.version == row.version
+        && old.event_key == row.event_key
+        && old.exp == row.exp
+        && verifier(old) == verifier(row)
+        && link_store::link_files(tx, link_id)? == files)
+}
+
+/// Checks and applies an off-log write inside the batch transaction. `Ok(Err(refusal))`
+/// leaves the database untouched.
+pub(super) fn apply_off_log(
+    tx: &Connection,
+    write: &OffLog,
+) -> Result<Result<(), ApiError>, StoreError> {
+    match write {
+        OffLog::DeleteBundle { grant_id } => db::mark_bundle_deleted(tx, grant_id)?,
+        OffLog::PutLink {
+            link_id,
+            row,
+            files,
+        } => {
+            let mut row = row.clone();
+            match link_store::link(tx, link_id)? {
+                None => {}
+                Some(LinkState::Ended { .. }) => return Ok(Err(LinkRefusal::Ended.into())),
+                Some(LinkState::Live(old)) => {
+                    if old.link_key != row.link_key {
+                        return Ok(Err(ApiError::forbidden(
+                            "link_key_mismatch",
+                            "this link is registered under another link key",
+                        )));
+                    }
+                    if same_registration(tx, link_id, &old, &row, files)? {
+                        // A retry of the registration that is stored (its answer was lost),
+                        // or this batch running again after a failure past its commit.
+                        return Ok(Ok(()));
+                    }
+                    if row.version <= old.version {
+                        return Ok(Err(ApiError::new(
+                            axum::http::StatusCode::CONFLICT,
+                            "stale_version",
+                            "the link already has this version or a later one",
+                        )));
+                    }
+                    // The budget left survives an update: a new version does not give a
+                    // guesser new attempts.
+                    if let (Some(new), Some(old)) = (row.passcode.as_mut(), old.passcode) {
+                        new.attempts_left = old.attempts_left;
+                    }
+                }
+            }
+            link_store::put_link(tx, link_id, &row, files)?;
+        }
+        OffLog::EndLink { link_id } => link_store::end_link(tx, link_id)?,
+        OffLog::SweepLinks { now } => {
+            let swept = link_store::sweep_links(tx, *now)?;
+            if swept > 0 {
+                tracing::info!(links = swept, "files of expired links deleted");
             }
         }
     }

@@ -7,6 +7,7 @@ use tokio::sync::oneshot;
 
 use crate::error::ApiError;
 use crate::service::submission::{Appended, Submission};
+use crate::storage::links::{LinkFile, LinkRow};
 
 /// Most submissions waiting for the writer before new ones get `503`.
 const MAX_QUEUED: usize = 1 << 16;
@@ -33,12 +34,42 @@ pub struct OffLogWrite(pub(super) OffLog);
 pub(super) enum OffLog {
     /// `DELETE /v1/grants/<id>`: later fetches are refused as erased.
     DeleteBundle { grant_id: [u8; 16] },
+    /// `PUT /v1/links/<id>`: registers the link, or replaces it if `row` has the same link
+    /// key and a higher version (keeping the attempts left); refused for an ended id.
+    PutLink {
+        link_id: [u8; 32],
+        row: LinkRow,
+        files: Vec<LinkFile>,
+    },
+    /// `DELETE /v1/links/<id>`: deletes the files and tokens, leaves a tombstone.
+    EndLink { link_id: [u8; 32] },
+    /// Deletes expired file tokens and the files of links expired at `now`.
+    SweepLinks { now: u64 },
 }
 
 impl OffLogWrite {
     /// Marks grant `grant_id`'s bundle deleted.
     pub(crate) fn delete_bundle(grant_id: [u8; 16]) -> Self {
         Self(OffLog::DeleteBundle { grant_id })
+    }
+
+    /// Registers or updates link `link_id`.
+    pub(crate) fn put_link(link_id: [u8; 32], row: LinkRow, files: Vec<LinkFile>) -> Self {
+        Self(OffLog::PutLink {
+            link_id,
+            row,
+            files,
+        })
+    }
+
+    /// Ends link `link_id`.
+    pub(crate) fn end_link(link_id: [u8; 32]) -> Self {
+        Self(OffLog::EndLink { link_id })
+    }
+
+    /// Sweeps the link store at `now`.
+    pub(crate) fn sweep_links(now: u64) -> Self {
+        Self(OffLog::SweepLinks { now })
     }
 }
 

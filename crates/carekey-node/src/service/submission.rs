@@ -4,6 +4,7 @@
 use carekey_ledger::{leaf_hash, Hash};
 
 use crate::storage::db::GrantRow;
+use crate::storage::links::FileToken;
 
 /// One entry to append, with the off-log state change the policy attached to it.
 #[derive(Debug)]
@@ -64,6 +65,17 @@ pub(crate) enum Effect {
         grant_id: [u8; 16],
         nonce: [u8; 16],
         at: u64,
+    },
+    /// A LinkOpenEvent for a manifest request received at `at`: the link must be registered,
+    /// not ended, not expired at `at`, and its attempts left still `attempts_left` (what the
+    /// sealed details were computed from) and not 0. A wrong (or missing) passcode takes one
+    /// attempt off; the `tokens` of the manifest's `location` URLs are kept.
+    LinkOpen {
+        link_id: [u8; 32],
+        wrong_passcode: bool,
+        attempts_left: Option<u32>,
+        at: u64,
+        tokens: Vec<FileToken>,
     },
 }
 

@@ -1,7 +1,8 @@
 //! The node's SQLite database (`<data>/node.sqlite3`): entries and leaf hashes, grants,
 //! bindings, revocations, erasures, used nonces, deleted bundles, the signed checkpoint
-//! history and a little metadata. It is the source of truth: every file under the data
-//! directory but the off-log bundles and shares is a function of it.
+//! history, a little metadata, and the hosted SMART Health Links (their files and file
+//! tokens; off-log and deletable, like bundles). It is the source of truth: every file under
+//! the data directory but the off-log bundles and shares is a function of it.
 //!
 //! SQLite runs in WAL mode with `synchronous=FULL`: a commit is on disk when it returns.
 
@@ -54,6 +55,31 @@ CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS links (
+    link_id       BLOB PRIMARY KEY,
+    link_key      BLOB NOT NULL,
+    event_key     BLOB,
+    version       INTEGER NOT NULL,
+    exp           INTEGER,
+    passcode_salt BLOB,
+    passcode_hash BLOB,
+    attempts_left INTEGER,
+    ended         INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS link_files (
+    link_id      BLOB NOT NULL,
+    n            INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    jwe          TEXT NOT NULL,
+    PRIMARY KEY (link_id, n)
+);
+CREATE TABLE IF NOT EXISTS link_tokens (
+    token      BLOB PRIMARY KEY,
+    link_id    BLOB NOT NULL,
+    n          INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS link_tokens_by_link ON link_tokens (link_id);
 ";
 
 /// The `meta` key holding the boot id under which every tile file was last known durable.

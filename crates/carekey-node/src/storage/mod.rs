@@ -1,10 +1,11 @@
-//! Storage, the bottom layer: the SQLite database ([`db`]), the files under the data
-//! directory ([`files`]), the checkpoint file ([`checkpoints`]) and the thread that
-//! checkpoints SQLite's WAL ([`wal`]). Imports nothing from `crate::service` or `crate::http`.
+//! Storage, the bottom layer: the SQLite database ([`db`], with the hosted SMART Health Links
+//! in [`links`]), the files under the data directory ([`files`]), the checkpoint file
+//! ([`checkpoints`]) and the thread that checkpoints SQLite's WAL ([`wal`]). Imports nothing from `crate::service` or `crate::http`.
 
 pub(crate) mod checkpoints;
 pub(crate) mod db;
 pub(crate) mod files;
+pub(crate) mod links;
 pub(crate) mod wal;
 
 /// How hard the node pushes data to stable storage.

@@ -7,6 +7,7 @@ mod entries;
 mod faults;
 mod grants;
 mod hostile;
+mod links;
 mod processes;
 mod reads;
 mod shares;

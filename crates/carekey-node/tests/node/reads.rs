@@ -229,6 +229,12 @@ async fn openapi_describes_every_route() {
         ("/v1/grants/{grant_id}/bundle", "put"),
         ("/v1/grants/{grant_id}/fetch", "post"),
         ("/v1/grants/{grant_id}", "delete"),
+        ("/v1/links/{link_id}", "put"),
+        ("/v1/links/{link_id}", "delete"),
+        ("/v1/links/{link_id}", "post"),
+        ("/v1/links/{link_id}", "options"),
+        ("/v1/links/{link_id}/files/{n}", "get"),
+        ("/v1/links/{link_id}/files/{n}", "options"),
         ("/v1/health", "get"),
         ("/v1/openapi.json", "get"),
     ] {

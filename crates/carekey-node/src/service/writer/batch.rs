@@ -13,8 +13,8 @@ use carekey_ledger::{leaf_hash, Hash};
 use super::test_hooks;
 use super::{transient, Writer, MAX_MIRROR_LAG, TRANSIENT_RETRIES};
 use crate::error::{ApiError, NodeError, StoreError};
-use crate::service::policy::apply_effect;
-use crate::service::sequencer::{Job, OffLog};
+use crate::service::policy::{apply_effect, apply_off_log};
+use crate::service::sequencer::Job;
 use crate::service::submission::Appended;
 use crate::storage::db;
 
@@ -146,12 +146,10 @@ impl Writer {
         for (j, job) in batch.iter().enumerate() {
             let submission = match job {
                 Job::OffLog { write, .. } => {
-                    match write {
-                        OffLog::DeleteBundle { grant_id } => {
-                            db::mark_bundle_deleted(&tx, grant_id)?;
-                        }
-                    }
-                    outcomes.push(Outcome::Written);
+                    outcomes.push(match apply_off_log(&tx, write)? {
+                        Ok(()) => Outcome::Written,
+                        Err(refusal) => Outcome::Refused(refusal),
+                    });
                     continue;
                 }
                 Job::Append { submission, .. } => submission,
