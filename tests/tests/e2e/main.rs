@@ -15,5 +15,6 @@ mod invariants;
 mod keyring;
 mod layering;
 mod ledger;
+mod links;
 mod story;
 mod summary;
