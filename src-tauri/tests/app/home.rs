@@ -233,3 +233,56 @@ fn issue10_backup_places_schedules_and_directories_through_the_commands() {
         "not_found",
     );
 }
+
+/// "Share as a link" through the commands (issue 11): the embedded node stores the link, the
+/// page shows its QR while it works, Home lists it, and ending it is confirmed by the node.
+/// (A stock viewer opening a link is tests/tests/e2e/links.rs.)
+#[test]
+fn issue11_a_link_made_in_the_app_is_served_by_the_embedded_node_and_ends() {
+    let app = TestApp::new(true);
+    app.create_wallet();
+    let bundle = app.path("bundle.json");
+    write_bundle(&bundle);
+    app.ok("import_files", json!({ "paths": [bundle] }));
+    let records = app.ok("list_records", json!({}));
+    let allergy = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resourceType"] == "AllergyIntolerance")
+        .unwrap_or_else(|| panic!("{records}"))["id"]
+        .clone();
+    app.fails(
+        "create_link",
+        json!({ "args": { "recordIds": [], "summary": false, "label": null, "expiresAt": null, "passcode": null, "attempts": null, "longTerm": false } }),
+        "empty_share",
+    );
+    let made = app.ok(
+        "create_link",
+        json!({ "args": { "recordIds": [allergy], "summary": false, "label": "For the clinic", "expiresAt": now() + 86_400, "passcode": "4711", "attempts": 5, "longTerm": false } }),
+    );
+    assert!(
+        made["uri"].as_str().unwrap().starts_with("shlink:/"),
+        "{made}"
+    );
+    assert!(made["qrSvg"].as_str().unwrap().contains("<svg"));
+    assert_eq!(made["passcode"], "4711", "shown this once");
+    let id = made["link"]["id"].as_str().unwrap().to_owned();
+    let page = app.ok("link_detail", json!({ "linkId": id }));
+    assert_eq!(page["link"]["state"], "active", "{page}");
+    assert!(page["qrSvg"].is_string());
+    assert!(page["opens"].as_array().unwrap().is_empty());
+    let home = app.ok("home", json!({}));
+    assert_eq!(home["links"].as_array().unwrap().len(), 1, "{home}");
+    let ended = app.ok("end_link", json!({ "linkId": id }));
+    assert_eq!(
+        ended["state"], "ended",
+        "the embedded node confirmed: {ended}"
+    );
+    let page = app.ok("link_detail", json!({ "linkId": id }));
+    assert!(page["qrSvg"].is_null(), "no QR for an ended link");
+    assert!(app.ok("home", json!({}))["links"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
