@@ -4,7 +4,9 @@
 //! `GET /checkpoint` and `GET /tile/...` (C2SP tlog-tiles, served from files laid out so that
 //! the data directory is itself a static mirror), `POST /v1/entries` with the policy check,
 //! the off-log grant-bundle store (`PUT /v1/grants/<id>/bundle`, `POST .../fetch` which logs an
-//! access event before serving, `DELETE /v1/grants/<id>`) and `GET /v1/openapi.json`.
+//! access event before serving, `DELETE /v1/grants/<id>`), hosted SMART Health Links
+//! (`/v1/links/<id>`: a manifest is served only after its link-open event is logged) and
+//! `GET /v1/openapi.json`.
 //! [`Node`] owns the storage (SQLite in WAL mode with `synchronous=FULL`, tiles and the
 //! checkpoint as files) and the single writer thread that batches appends, writes tiles
 //! durably, then signs, pushes to witnesses and acknowledges with `tlog-proof` receipts.
@@ -26,12 +28,12 @@
 //!     ↓
 //! http/     axum handlers, request parsing, AppState, middleware, the server loop, OpenAPI
 //!     ↓
-//! service/  the Node handle and its use cases (entries, bundles, fetch, shares, reads), the
-//!           policy, limits, the fetch cache, the sequencer and the writer thread (its tile
-//!           writes and witness pushes in their own modules)
+//! service/  the Node handle and its use cases (entries, bundles, fetch, shares, links,
+//!           link_open, reads), the policy, limits, the fetch cache, the sequencer and the
+//!           writer thread (its tile writes and witness pushes in their own modules)
 //!     ↓
-//! storage/  SQLite (db), the files under the data directory, the checkpoint file, the WAL
-//!           checkpointer
+//! storage/  SQLite (db, links), the files under the data directory, the checkpoint file,
+//!           the WAL checkpointer
 //! ```
 //!
 //! Every layer may import the foundations, which import no layer: `error` (the error types,

@@ -36,8 +36,6 @@ struct Checked {
     /// The verifier it was checked against.
     salt: [u8; 16],
     hash: [u8; 32],
-    /// The passcode, in case the verifier changed before the link's turn came.
-    passcode: Option<Zeroizing<String>>,
     correct: bool,
 }
 
@@ -72,13 +70,13 @@ impl Node {
         }
         let passcode = request.passcode.take().map(Zeroizing::new);
         let checked = match &row.passcode {
-            Some(verifier) => Some(self.check_passcode(verifier, passcode).await?),
+            Some(verifier) => Some(self.check_passcode(verifier, &passcode).await?),
             None => None,
         };
         // Its own task: a viewer that hangs up cannot cut the link's turn short between the
         // count it read and the append that changes it.
         let node = self.clone();
-        tokio::spawn(async move { node.log_open(id, request, checked, now).await })
+        tokio::spawn(async move { node.log_open(id, request, passcode, checked, now).await })
             .await
             .map_err(|_| ApiError::internal())?
     }
@@ -87,15 +85,14 @@ impl Node {
     async fn check_passcode(
         &self,
         verifier: &LinkPasscode,
-        passcode: Option<Zeroizing<String>>,
+        passcode: &Option<Zeroizing<String>>,
     ) -> Result<Checked, ApiError> {
         let mut checked = Checked {
             salt: verifier.salt,
             hash: verifier.hash,
-            passcode,
             correct: false,
         };
-        let Some(passcode) = checked.passcode.clone() else {
+        let Some(passcode) = passcode.clone() else {
             return Ok(checked);
         };
         let verifier = PasscodeVerifier {
@@ -119,6 +116,7 @@ impl Node {
         &self,
         id: LinkId,
         request: ManifestRequest,
+        passcode: Option<Zeroizing<String>>,
         checked: Option<Checked>,
         now: u64,
     ) -> Result<LinkAnswer, ApiError> {
@@ -128,11 +126,7 @@ impl Node {
             (None, _) => true,
             (Some(v), Some(c)) if c.salt == v.salt && c.hash == v.hash => c.correct,
             // The link was updated with another passcode meanwhile.
-            (Some(v), c) => {
-                self.check_passcode(v, c.and_then(|c| c.passcode))
-                    .await?
-                    .correct
-            }
+            (Some(v), _) => self.check_passcode(v, &passcode).await?.correct,
         };
         let attempts_left = row.passcode.as_ref().map(|p| p.attempts_left);
         let (outcome, manifest, tokens) = if correct {

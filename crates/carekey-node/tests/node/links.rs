@@ -600,6 +600,15 @@ async fn updates_need_the_link_key_and_a_higher_version_and_keep_the_budget() {
         (status, &json["files"][0]["embedded"]),
         (StatusCode::OK, &new_file.into())
     );
+
+    // A new passcode: the old one is wrong from now on; the budget left stays.
+    link.registration.version = 4;
+    link.registration.passcode = Some(PasscodeVerifier::new("new passcode").unwrap());
+    assert_eq!(link.put(&t).await.0, StatusCode::OK);
+    let (status, _, json) = open(&t, &link, request("Dr X", Some(PASSCODE), None)).await;
+    assert_eq!(remaining(status, &json), 1);
+    let (status, _, _) = open(&t, &link, request("Dr X", Some("new passcode"), None)).await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 #[tokio::test]
