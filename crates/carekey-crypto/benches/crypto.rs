@@ -183,5 +183,59 @@ fn kdf(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, records, small_payloads, signatures, agreement, kdf);
+/// SMART Health Links and Cards (issue 11): a link file's AES-256-GCM (1 MiB, a large FHIR
+/// bundle), a card's ES256
+/// check, and the passcode verifier a node computes for every passcode a viewer sends (Argon2id
+/// 19 MiB, t = 2, p = 1: `carekey_model::shl::hosting::PASSCODE_KDF`).
+fn links_and_cards(c: &mut Criterion) {
+    let key = carekey_crypto::SymmetricKey::generate();
+    let file: Vec<u8> = input().into_iter().take(1 << 20).collect();
+    let mut group = c.benchmark_group("links_and_cards");
+    group.throughput(Throughput::Bytes(file.len() as u64));
+    group.bench_function("a256gcm_encrypt_1MiB", |b| {
+        b.iter(|| carekey_crypto::a256gcm_encrypt(&key, b"protected header", &file))
+    });
+    let sealed = carekey_crypto::a256gcm_encrypt(&key, b"protected header", &file);
+    group.bench_function("a256gcm_decrypt_1MiB", |b| {
+        b.iter(|| {
+            carekey_crypto::a256gcm_decrypt(
+                &key,
+                &sealed.iv,
+                b"protected header",
+                &sealed.ciphertext,
+                &sealed.tag,
+            )
+            .unwrap()
+        })
+    });
+    group.finish();
+    let issuer = carekey_crypto::EcSigningKey::generate();
+    let card = vec![0x42u8; 600];
+    let signature = issuer.sign(&card);
+    let public = issuer.public();
+    c.bench_function("es256_verify_card", |b| {
+        b.iter(|| public.verify(&card, &signature).unwrap())
+    });
+    let mut group = c.benchmark_group("argon2id");
+    group.sample_size(10);
+    let passcode = KdfParams {
+        memory_kib: 19 * 1024,
+        iterations: 2,
+        parallelism: 1,
+    };
+    group.bench_function("link_passcode_19MiB_t2_p1", |b| {
+        b.iter(|| carekey_crypto::argon2id(b"4711", &[1u8; 16], &passcode).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    records,
+    small_payloads,
+    signatures,
+    agreement,
+    kdf,
+    links_and_cards
+);
 criterion_main!(benches);

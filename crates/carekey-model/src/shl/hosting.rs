@@ -136,7 +136,7 @@ fn decode_n<const N: usize>(text: &str, what: &str) -> Result<[u8; N], HostingEr
 
 /// One file of a hosted link: its content type and the JWE compact serialization.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HostedFile {
     /// What the decrypted file is.
     pub content_type: ContentType,
@@ -308,6 +308,9 @@ mod tests {
         let mut extra: serde_json::Value = serde_json::from_slice(&good.to_json()).unwrap();
         extra["key"] = "the file key must never reach a node".into();
         assert!(LinkRegistration::from_json(extra.to_string().as_bytes()).is_err());
+        let mut inside: serde_json::Value = serde_json::from_slice(&good.to_json()).unwrap();
+        inside["files"][0]["key"] = "nor inside a file".into();
+        assert!(LinkRegistration::from_json(inside.to_string().as_bytes()).is_err());
         let id = LinkId([7; 32]);
         assert_eq!(id.to_string().len(), 43);
         assert_eq!(id.to_string().parse::<LinkId>().unwrap(), id);
