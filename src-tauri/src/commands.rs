@@ -51,14 +51,17 @@ pub(crate) fn count(n: usize) -> u32 {
 
 // ----------------------------------------------------------------------------- settings
 
+mod cards;
 mod erasure;
 mod home;
 mod ledger;
 mod records;
 mod settings;
 mod sharing;
+mod summary;
 mod wallet;
 
+pub(crate) use cards::*;
 pub(crate) use erasure::*;
 pub(crate) use home::*;
 pub(crate) use ledger::*;
@@ -66,6 +69,7 @@ pub use records::IMPORT_PROGRESS;
 pub(crate) use records::*;
 pub(crate) use settings::*;
 pub(crate) use sharing::*;
+pub(crate) use summary::*;
 pub(crate) use wallet::*;
 
 #[cfg(test)]
