@@ -51,6 +51,7 @@ pub(crate) fn count(n: usize) -> u32 {
 
 // ----------------------------------------------------------------------------- settings
 
+mod cards;
 mod erasure;
 mod home;
 mod ledger;
@@ -58,8 +59,10 @@ mod links;
 mod records;
 mod settings;
 mod sharing;
+mod summary;
 mod wallet;
 
+pub(crate) use cards::*;
 pub(crate) use erasure::*;
 pub(crate) use home::*;
 pub(crate) use ledger::*;
@@ -68,6 +71,7 @@ pub use records::IMPORT_PROGRESS;
 pub(crate) use records::*;
 pub(crate) use settings::*;
 pub(crate) use sharing::*;
+pub(crate) use summary::*;
 pub(crate) use wallet::*;
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ impl AppError {
         AppError {
             code: code.to_owned(),
             message: message.into(),
+            reason: None,
+            issuer: None,
         }
     }
 
@@ -35,7 +37,12 @@ impl AppError {
 
 impl From<WalletError> for AppError {
     fn from(e: WalletError) -> Self {
-        Self::new(e.code(), e.to_string())
+        let mut error = Self::new(e.code(), e.to_string());
+        if let WalletError::Card(card) = &e {
+            error.reason = card.refusal().map(str::to_owned);
+            error.issuer = card.issuer().map(str::to_owned);
+        }
+        error
     }
 }
 

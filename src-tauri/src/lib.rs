@@ -79,6 +79,14 @@ fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync
         commands::link_opens,
         commands::update_link,
         commands::end_link,
+        commands::import_card,
+        commands::list_cards,
+        commands::list_issuers,
+        commands::add_issuer,
+        commands::remove_issuer,
+        commands::patient_summary,
+        commands::save_patient_summary,
+        commands::export_patient_summary,
     ]
 }
 

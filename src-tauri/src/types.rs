@@ -7,8 +7,10 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+mod cards;
 mod home;
 mod links;
+pub use cards::*;
 pub use home::*;
 pub use links::*;
 
@@ -24,6 +26,15 @@ pub struct AppError {
     pub code: String,
     /// What happened, in words a patient can act on.
     pub message: String,
+    /// For `card_refused`: why, as a word the UI puts in the patient's words (`altered`,
+    /// `expired`, `not_yet_valid`, `revoked`, `issuer_key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub reason: Option<String>,
+    /// For `card_refused` and `issuer_unreachable`: the card issuer it is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub issuer: Option<String>,
 }
 
 /// The app's state at a glance: what the first screen needs.
@@ -568,6 +579,12 @@ pub fn bindings() -> Result<Vec<(String, String)>, ts_rs::ExportError> {
         CreatedLinkView,
         HealthLinkOpenView,
         HealthLinkDetailView,
+        CardCheckView,
+        CardView,
+        IssuerView,
+        SummaryEntryView,
+        SummarySectionView,
+        PatientSummaryView,
     );
     files.sort();
     let mut index = String::from(

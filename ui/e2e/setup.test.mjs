@@ -230,7 +230,7 @@ test('settings: backups first — last backup in plain words, back up now, sched
   const { page } = s;
   await heading(page, 'Settings');
   const h2 = await page.locator('main h2').allTextContents();
-  assert.deepEqual(h2.slice(0, 4), ['Backups', 'Unlocking', 'Provider directories', 'Restore from a backup']);
+  assert.deepEqual(h2.slice(0, 5), ['Backups', 'Unlocking', 'Provider directories', 'Trusted card issuers', 'Restore from a backup']);
   assert.equal(h2.at(-1), 'Danger zone: erase everything');
   const backups = page.locator('#backup');
   await backups.getByText(`Last backup 12 days ago, to ${USB}.`).waitFor();

@@ -106,7 +106,25 @@ const SCREENS = [
     await settle(page);
   }],
   ['22', 'settings', 'scenario=unlocked&backup=3', async (page) => go(page, '/settings')],
+  ['23', 'health-card-checked', 'scenario=unlocked&backup=3&issuers=1', async (page) => addCard(page, 'vaccination.smart-health-card')],
+  ['24', 'health-card-not-checked', 'scenario=unlocked&backup=3', async (page) => addCard(page, 'vaccination.smart-health-card')],
+  ['25', 'health-card-refused', 'scenario=unlocked&backup=3&issuers=1', async (page) => addCard(page, 'tampered.smart-health-card')],
+  ['26', 'card-issuers', 'scenario=unlocked&backup=3&issuers=1', async (page) => {
+    await go(page, '/settings#card-issuers');
+    await page.locator('#card-issuers').scrollIntoViewIfNeeded();
+  }],
+  ['27', 'patient-summary', 'scenario=unlocked&backup=3&patient=1', async (page) => go(page, '/summary')],
 ];
+
+/** Records → "Add a health card" → a card file from the (mock's) file chooser; the result shown. */
+async function addCard(page, name) {
+  await go(page, '/records');
+  await page.locator('#add-health-card > summary').click();
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.locator('#choose-card').click()]);
+  await chooser.setFiles({ name, mimeType: 'application/octet-stream', buffer: Buffer.from('card') });
+  await page.locator('.card-verdict').waitFor();
+  await settle(page);
+}
 
 /** 256 colours (ImageMagick, if installed): the flat UI looks the same at a third of the size. */
 let magick = true;

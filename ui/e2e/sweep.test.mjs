@@ -14,6 +14,7 @@ const SCREENS = [
   ['restore', 'scenario=new', '/restore', 'Restore your wallet'],
   ['unlock', 'scenario=locked', '/unlock', 'Unlock your wallet'],
   ['records', 'scenario=unlocked', '/records', 'Records'],
+  ['summary', 'scenario=unlocked&patient=1', '/summary', 'Your patient summary'],
   ['share', 'scenario=unlocked', '/share', 'Share with a provider'],
   ['my-qr', 'scenario=unlocked', '/my-qr', 'My QR code'],
   ['grants', 'scenario=unlocked', '/grants', 'All sharing'],

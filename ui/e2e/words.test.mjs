@@ -23,7 +23,7 @@ export const RULES = [
 ];
 
 const UNLOCKED = ['/home', '/records', '/records/:record', '/share', '/share/review', '/my-qr', '/grants', '/grants/:grant',
-  '/receipt', '/access', '/erase', '/settings'];
+  '/receipt', '/access', '/erase', '/settings', '/summary'];
 const NEW = ['/welcome', '/create', '/restore', '/recovery-kit'];
 
 /** The patient-facing text of the page: text nodes and labelling attributes outside technical details. */

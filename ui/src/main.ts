@@ -7,6 +7,7 @@ import './styles/settings.css';
 import './styles/records.css';
 import './styles/share.css';
 import './styles/receipt.css';
+import './styles/summary.css';
 
 import { selectBackend } from './backend/select';
 import { startApp } from './app/shell';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BackendError } from '../src/backend/errors';
-import { MOCK_PASSPHRASE, MockBackend, EMBEDDED_NODE, UNREACHABLE_NODE, mockOptionsFromQuery } from '../src/backend/mock';
+import { MOCK_ISSUER, MOCK_PASSPHRASE, MockBackend, EMBEDDED_NODE, OTHER_ISSUER, UNREACHABLE_NODE, mockOptionsFromQuery, shcQrText } from '../src/backend/mock';
 
 const REQ = 'carekey:request/v1/AbCdEfGhIjKlMnOp';
 
@@ -17,7 +17,9 @@ describe('mock backend', () => {
   it('reads its options from the query string', () => {
     expect(mockOptionsFromQuery('?scenario=locked&fail=alarm,unreachable,bogus&latency=0')).toEqual({
       scenario: 'locked', fail: ['alarm', 'unreachable'], latencyMs: 0, backupDaysAgo: null, grants: 'seeded', directory: false,
+      patient: false, issuers: false,
     });
+    expect(mockOptionsFromQuery('?patient=1&issuers=1')).toMatchObject({ patient: true, issuers: true });
     expect(mockOptionsFromQuery('').scenario).toBe('new');
     expect(mockOptionsFromQuery('?backup=12&grants=many&directory=1')).toMatchObject({ backupDaysAgo: 12, grants: 'many', directory: true });
   });
@@ -182,5 +184,64 @@ describe('mock backend', () => {
     expect((await rejection(m.restoreWallet({ words: [...kit.words.slice(1), 'zebra'], backupPath: '/b', passphrase: 'x' }))).code).toBe('crypto');
     await m.restoreWallet({ words: kit.words, backupPath: '/media/usb/carekey-backup.ckb', passphrase: 'new pass phrase words' });
     expect((await m.appStatus()).unlocked).toBe(true);
+  });
+
+  it('issue 11: cards from a trusted issuer are checked, others kept unchecked, bad ones refused with the reason', async () => {
+    const m = new MockBackend({ scenario: 'unlocked' });
+    const before = (await m.listRecords()).length;
+    // Untrusted: kept, not checked.
+    const [card] = await m.importCard({ text: shcQrText('mock.valid.signature') });
+    expect(card).toMatchObject({ issuer: MOCK_ISSUER, check: 'not_verified', keyId: null });
+    // A tampered card from an untrusted issuer is not checked either: kept, unchecked.
+    expect((await m.importCard({ path: '/home/patient/tampered.smart-health-card' }))[0].check).toBe('not_verified');
+    expect((await m.listRecords()).length).toBe(before + 2);
+    expect((await m.listRecords()).find((r) => r.id === card.record)?.category).toBe('health cards');
+    // Trusted: the same card again is the same record, now checked.
+    expect((await rejection(m.addIssuer({ url: 'http://vaccines.example.org' }))).code).toBe('bad_issuer');
+    expect(await m.addIssuer({ url: `${MOCK_ISSUER}/` })).toMatchObject({ url: MOCK_ISSUER });
+    const [again] = await m.importCard({ path: '/home/patient/vaccination.png' });
+    expect(again).toMatchObject({ record: card.record, check: 'verified' });
+    expect((await m.listRecords()).length).toBe(before + 2);
+    // Refused, saying why and whose; nothing kept.
+    for (const [file, reason] of [['expired.smart-health-card', 'expired'], ['revoked.png', 'revoked']]) {
+      const e = await rejection(m.importCard({ path: file }));
+      expect([e.code, e.reason, e.issuer]).toEqual(['card_refused', reason, MOCK_ISSUER]);
+    }
+    expect((await m.listCards()).length).toBe(2);
+    // Another issuer's card: unchecked; not a card; no QR code in the picture.
+    expect((await m.importCard({ text: shcQrText('mock.other.signature') }))[0]).toMatchObject({ issuer: OTHER_ISSUER, check: 'not_verified' });
+    expect((await rejection(m.importCard({ text: 'carekey:request/v1/AbCdEfGh' }))).code).toBe('not_a_card');
+    expect((await rejection(m.importCard({ path: 'letter.pdf' }))).code).toBe('not_a_card');
+    expect((await rejection(m.importCard({ path: 'noqr.png' }))).code).toBe('bad_qr');
+    expect((await rejection(m.importCard({}))).code).toBe('bad_input');
+    // Erasing a card's record forgets the card; removing an issuer twice is not_found.
+    await m.eraseRecord({ id: card.record });
+    expect((await m.listCards()).map((c) => c.record)).not.toContain(card.record);
+    await m.removeIssuer({ url: MOCK_ISSUER });
+    expect(await m.listIssuers()).toEqual([]);
+    expect((await rejection(m.removeIssuer({ url: MOCK_ISSUER }))).code).toBe('not_found');
+  });
+
+  it('issue 11: the patient summary needs a Patient record; required sections always, empty ones say so', async () => {
+    const m = new MockBackend({ scenario: 'unlocked' });
+    expect((await rejection(m.patientSummary())).code).toBe('no_patient_record');
+    await m.importFiles({ paths: ['/home/patient/patient-details.json'] });
+    const summary = await m.patientSummary();
+    expect(summary.patientName).toBe('Maria Schmidt');
+    expect(summary.passesCheck).toBe(true);
+    expect(summary.sections.map((s) => s.code)).toEqual(['11450-4', '48765-2', '10160-0', '11369-6', '30954-2', '47519-4']);
+    expect(summary.sections[1].entries.map((e) => e.title)).toEqual(['Penicillin allergy', 'Peanut allergy']);
+    const before = (await m.listRecords()).length;
+    const saved = await m.savePatientSummary();
+    expect(saved).toMatchObject({ category: 'documents', resourceType: 'Bundle' });
+    expect((await m.listRecords()).length).toBe(before + 1);
+    expect((await rejection(m.exportPatientSummary({ path: ' ' }))).code).toBe('bad_input');
+    expect(await m.exportPatientSummary({ path: 'summary.json' })).toBeGreaterThan(0);
+    expect(m.files.has('/home/patient/summary.json')).toBe(true);
+
+    const empty = new MockBackend({ scenario: 'unlocked', patient: true, grants: 'none' });
+    for (const r of await empty.listRecords()) if (r.resourceType === 'AllergyIntolerance') await empty.eraseRecord({ id: r.id });
+    const allergies = (await empty.patientSummary()).sections.find((s) => s.code === '48765-2');
+    expect(allergies).toMatchObject({ entries: [], emptyReason: 'Unavailable' });
   });
 });

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod bindings;
+mod cards_summary;
 mod commands;
 mod harness;
 mod home;

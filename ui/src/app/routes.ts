@@ -6,6 +6,7 @@ import { receiptPage } from './screens/receipt';
 import { create, firstBackup, recoveryKit, restore, unlock, welcome } from './screens/onboarding';
 import { recordDetail, records } from './screens/records';
 import { settings } from './screens/settings';
+import { summaryPage } from './screens/summary';
 import { myQr, share, shareReview } from './screens/share';
 
 export const ROUTES: [pattern: string, screen: Screen][] = [
@@ -17,6 +18,7 @@ export const ROUTES: [pattern: string, screen: Screen][] = [
   ['/unlock', unlock],
   ['/home', home],
   ['/records', records],
+  ['/summary', summaryPage],
   ['/records/:id', recordDetail],
   ['/share', share],
   ['/share/review', shareReview],

@@ -4,12 +4,25 @@ import { t } from '../i18n';
 /** An error from the wallet, as `{ code, message }`: screens branch on `code`, show `message`. */
 export class BackendError extends Error implements AppError {
   readonly code: string;
+  /** For `card_refused`: why (`altered`, `expired`, `not_yet_valid`, `revoked`, `issuer_key`). */
+  readonly reason?: string;
+  /** For `card_refused` and `issuer_unreachable`: the card issuer it is about. */
+  readonly issuer?: string;
 
-  constructor(code: string, message: string) {
+  constructor(code: string, message: string, extra: { reason?: string; issuer?: string } = {}) {
     super(message);
     this.name = 'BackendError';
     this.code = code;
+    if (extra.reason !== undefined) this.reason = extra.reason;
+    if (extra.issuer !== undefined) this.issuer = extra.issuer;
   }
+}
+
+function extraOf(e: AppError): { reason?: string; issuer?: string } {
+  return {
+    reason: typeof e.reason === 'string' ? e.reason : undefined,
+    issuer: typeof e.issuer === 'string' ? e.issuer : undefined,
+  };
 }
 
 function isAppError(value: unknown): value is AppError {
@@ -28,11 +41,11 @@ function isAppError(value: unknown): value is AppError {
  */
 export function toBackendError(error: unknown): BackendError {
   if (error instanceof BackendError) return error;
-  if (isAppError(error)) return new BackendError(error.code, error.message);
+  if (isAppError(error)) return new BackendError(error.code, error.message, extraOf(error));
   if (typeof error === 'string') {
     try {
       const parsed: unknown = JSON.parse(error);
-      if (isAppError(parsed)) return new BackendError(parsed.code, parsed.message);
+      if (isAppError(parsed)) return new BackendError(parsed.code, parsed.message, extraOf(parsed));
     } catch {
       // Not JSON: a plain message.
     }
@@ -70,6 +83,10 @@ export const ERROR_CODES = [
   'not_a_receipt', 'bad_receipt', 'receipt_mismatch', 'bad_ledger_proof',
   // ProviderError, DirectoryError
   'bad_name', 'empty_request', 'bad_validity', 'refused', 'ledger',
+  // CardImportError
+  'not_a_card', 'card_refused', 'issuer_unreachable', 'bad_issuer',
+  // SummaryError
+  'no_patient_record', 'record_not_json', 'summary_failed',
   // the app's own
   'locked', 'bad_input', 'internal', 'unknown',
 ] as const;

@@ -9,15 +9,19 @@ import type { BackupView } from '../bindings/BackupView';
 import type { AccessHolderView } from '../bindings/AccessHolderView';
 import type { BackupPlaceView } from '../bindings/BackupPlaceView';
 import type { BackupScheduleView } from '../bindings/BackupScheduleView';
+import type { CardView } from '../bindings/CardView';
 import type { DirectoryView } from '../bindings/DirectoryView';
 import type { GrantDetailView } from '../bindings/GrantDetailView';
 import type { GrantView } from '../bindings/GrantView';
 import type { HomeView } from '../bindings/HomeView';
 import type { LedgerStatusView } from '../bindings/LedgerStatusView';
 import type { ImportProgress } from '../bindings/ImportProgress';
+import type { IssuerView } from '../bindings/IssuerView';
 import type { MyQr } from '../bindings/MyQr';
 import type { NodeRemovalView } from '../bindings/NodeRemovalView';
 import type { NodeView } from '../bindings/NodeView';
+import type { PatientSummaryView } from '../bindings/PatientSummaryView';
+import type { SummarySectionView } from '../bindings/SummarySectionView';
 import type { ReceiptView } from '../bindings/ReceiptView';
 import type { RecordDetail } from '../bindings/RecordDetail';
 import type { RecordView } from '../bindings/RecordView';
@@ -34,6 +38,8 @@ import type {
   AddDirectoryArgs,
   BackupScheduleArgs,
   DirectoryKeyArgs,
+  ImportCardArgs,
+  IssuerArgs,
   LanguageArgs,
   PathArgs,
   ShortenGrantArgs,
@@ -80,6 +86,10 @@ export interface MockOptions {
   grants?: 'seeded' | 'many' | 'none';
   /** A trusted provider directory is pinned (`directory=1`). */
   directory?: boolean;
+  /** A Patient record (name, birth date) is among the seeded records (`patient=1`): the patient summary needs one. */
+  patient?: boolean;
+  /** The mock's card issuer is trusted (`issuers=1`). */
+  issuers?: boolean;
   /** Decodes a QR image (base64) to its text; `null` when the image holds no QR code. */
   decodeImage?: (base64: string) => Promise<string | null>;
 }
@@ -95,6 +105,8 @@ export function mockOptionsFromQuery(search: string): MockOptions {
     backupDaysAgo: backup !== null && Number.isFinite(Number(backup)) ? Number(backup) : null,
     grants: grants === 'many' || grants === 'none' ? grants : 'seeded',
     directory: q.get('directory') === '1',
+    patient: q.get('patient') === '1',
+    issuers: q.get('issuers') === '1',
     scenario: scenario === 'locked' || scenario === 'unlocked' || scenario === 'new' ? scenario : 'new',
     fail,
     latencyMs: Number.isFinite(latency) ? latency : 120,
@@ -293,6 +305,97 @@ function requestFixture(payload: string): RequestFixture {
   return base;
 }
 
+// ---- SMART Health Cards and the patient summary ----
+
+/** The mock's card issuer (a vaccination service) and another one nobody trusts yet. */
+export const MOCK_ISSUER = 'https://vaccines.example.org/shc';
+export const OTHER_ISSUER = 'https://travel-clinic.example.net/issuer';
+const OFFLINE_ISSUER = 'https://offline-issuer.example.org';
+
+/**
+ * What a mock card is: the word in its file name or in its (fake) signed content. `valid` and
+ * `tampered`/`expired`/`revoked` come from MOCK_ISSUER; `other` from OTHER_ISSUER; `offline`
+ * from an issuer that does not answer.
+ */
+export type CardKind = 'valid' | 'tampered' | 'expired' | 'revoked' | 'other' | 'offline';
+const CARD_KINDS: CardKind[] = ['tampered', 'expired', 'revoked', 'other', 'offline'];
+
+function cardKind(text: string): CardKind {
+  return CARD_KINDS.find((k) => text.includes(k)) ?? 'valid';
+}
+
+function cardIssuer(kind: CardKind): string {
+  return kind === 'other' ? OTHER_ISSUER : kind === 'offline' ? OFFLINE_ISSUER : MOCK_ISSUER;
+}
+
+/**
+ * The `shc:/` numeric QR text of `content` (SMART Health Cards: each character as two digits,
+ * its code minus 45). The mock's cards carry `mock.<kind>.signature` as their "JWS".
+ */
+export function shcQrText(content: string): string {
+  return `shc:/${[...content].map((c) => String(c.charCodeAt(0) - 45).padStart(2, '0')).join('')}`;
+}
+
+/** The content of `shc:/` numeric text, or `null` when it is not (as the wallet reads a QR). */
+function fromShcQr(text: string): string | null {
+  const m = /^shc:\/(?:\d+\/\d+\/)?(\d+)$/i.exec(text.trim());
+  if (!m || m[1].length % 2 !== 0) return null;
+  let out = '';
+  for (let i = 0; i < m[1].length; i += 2) {
+    const code = Number(m[1].slice(i, i + 2)) + 45;
+    if (code > 122) return null;
+    out += String.fromCharCode(code);
+  }
+  return out;
+}
+
+const CARD_BUNDLE = {
+  resourceType: 'Bundle', type: 'collection', entry: [
+    { fullUrl: 'resource:0', resource: { resourceType: 'Patient', name: [{ family: 'Schmidt', given: ['Maria'] }], birthDate: '1961-05-12' } },
+    { fullUrl: 'resource:1', resource: {
+      resourceType: 'Immunization', status: 'completed', vaccineCode: { coding: [{ system: 'http://hl7.org/fhir/sid/cvx', code: '207' }] },
+      patient: { reference: 'resource:0' }, occurrenceDateTime: '2025-02-01', lotNumber: '0000001',
+    } },
+  ],
+};
+
+/** The wallet's words for a card record's detail (`cards.rs` `detail_of`). */
+function cardDetail(issuer: string, verified: boolean): string {
+  return verified ? `issued by ${issuer}, verified` : `says it was issued by ${issuer}, not verified (not a trusted issuer)`;
+}
+
+/** Why a trusted issuer's card is refused, as the wallet says it (message, reason). */
+function refusal(kind: CardKind): { message: string; reason: string } | null {
+  switch (kind) {
+    case 'tampered': return { message: 'the signature does not verify: the card was altered or not made by this issuer', reason: 'altered' };
+    case 'expired': return { message: `the card expired at ${MOCK_NOW - DAY} (now ${MOCK_NOW})`, reason: 'expired' };
+    case 'revoked': return { message: 'the issuer revoked this card (rid r3v0ked)', reason: 'revoked' };
+    default: return null;
+  }
+}
+
+function patientRecord(): MockRecord {
+  const resource = { resourceType: 'Patient', id: 'maria', name: [{ given: ['Maria'], family: 'Schmidt' }], birthDate: '1961-05-12', gender: 'female' };
+  const json = fhir(resource);
+  return {
+    view: {
+      id: hexId('patient.jsonMaria Schmidt'), name: 'patient.json', category: 'patient', title: 'Maria Schmidt', detail: 'born 1961-05-12',
+      date: null, resourceType: 'Patient', size: json.length, version: 1,
+    },
+    json,
+  };
+}
+
+/** The IPS sections the mock fills, in the wallet's order: the three required ones always. */
+const SUMMARY_SECTIONS: { code: string; title: string; types: string[]; required: boolean }[] = [
+  { code: '11450-4', title: 'Problems', types: ['Condition'], required: true },
+  { code: '48765-2', title: 'Allergies and intolerances', types: ['AllergyIntolerance'], required: true },
+  { code: '10160-0', title: 'Medication summary', types: ['MedicationStatement', 'MedicationRequest'], required: true },
+  { code: '11369-6', title: 'Immunizations', types: ['Immunization'], required: false },
+  { code: '30954-2', title: 'Results', types: ['Observation'], required: false },
+  { code: '47519-4', title: 'Procedures', types: ['Procedure'], required: false },
+];
+
 const REQUEST_PREFIX = 'carekey:request/v1/';
 
 export interface MockCall { method: string; args: unknown }
@@ -327,6 +430,9 @@ export class MockBackend implements Backend {
   private backupTimes = new Map<string, number>();
   private schedule: BackupScheduleView | null = null;
   private directories: DirectoryView[] = [];
+  private issuers: IssuerView[] = [];
+  /** Imported health cards by what they are (the wallet knows a card again by its signature). */
+  private cards = new Map<CardKind, CardView>();
   /** How many access events the patient has looked at. */
   private accessesSeen = 0;
   private checkedAt: number | null = null;
@@ -361,6 +467,8 @@ export class MockBackend implements Backend {
         records: this.records.slice(0, (i % 5) + 1).map((r) => r.view.id), resourceTypes: ['Observation'],
       }));
     }
+    if (options.patient && scenario !== 'new') this.records.unshift(patientRecord());
+    if (options.issuers) this.issuers = [{ url: MOCK_ISSUER, addedAt: MOCK_NOW - 20 * DAY }];
     if (options.directory) this.directories = [{ key: hexId('directory-key'), name: 'Medical Council', providers: 412, signedAt: MOCK_NOW - 3 * DAY }];
     if (options.backupDaysAgo !== null && options.backupDaysAgo !== undefined && scenario !== 'new') {
       const path = '/media/patient/USB-STICK/carekey-backup.ckb';
@@ -487,6 +595,13 @@ export class MockBackend implements Backend {
         this.emitProgress({ path, done: total, total });
       }
       const isJson = name.endsWith('.json');
+      if (isJson && name.startsWith('patient')) {
+        const patient = patientRecord();
+        patient.view.id = hexId(`import:${path}:${this.records.length}`);
+        this.records.push(patient);
+        added.push({ ...patient.view });
+        continue;
+      }
       const rec: MockRecord = {
         view: {
           id: hexId(`import:${path}:${this.records.length}`), name, category: isJson ? 'observations' : name.endsWith('.pdf') ? 'documents' : 'file',
@@ -833,6 +948,132 @@ export class MockBackend implements Backend {
     await this.enter('setLanguage', args, { needsWallet: false, needsUnlock: false });
   }
 
+  async importCard(args: ImportCardArgs): Promise<CardView[]> {
+    await this.enter('importCard', args);
+    // Read, as the wallet reads: a file (by its name here) or scanned text.
+    let kind: CardKind;
+    if (args.path !== undefined && args.path !== null) {
+      const name = args.path.split(/[\\/]/).pop() ?? args.path;
+      if (name.startsWith('missing')) throw new BackendError('io', `reading ${args.path}: No such file or directory`);
+      if (/\.(png|jpe?g)$/i.test(name)) {
+        if (name.includes('noqr')) throw new BackendError('bad_qr', 'no QR code found in the picture: no QR code found');
+      } else if (!/\.smart-health-card$/i.test(name)) {
+        throw new BackendError('not_a_card', 'not a SMART Health Card: the file is not a .smart-health-card file (JSON with verifiableCredential)');
+      }
+      kind = cardKind(name);
+    } else if (args.text !== undefined && args.text !== null) {
+      const content = fromShcQr(args.text);
+      if (content === null || content.split('.').length !== 3) throw new BackendError('not_a_card', 'not a SMART Health Card: not shc:/ numeric QR text');
+      kind = cardKind(content);
+    } else {
+      throw new BackendError('bad_input', 'give a card file, a picture of its QR code, or its shc:/ text');
+    }
+    // Check: only a trusted issuer is asked for its keys; anyone else's card is kept unchecked.
+    const issuer = cardIssuer(kind);
+    const trusted = this.issuers.some((i) => i.url === issuer);
+    if (trusted) {
+      if (kind === 'offline') {
+        throw new BackendError('issuer_unreachable', `could not check the card with ${issuer}: connection refused`, { issuer });
+      }
+      const refused = refusal(kind);
+      if (refused) throw new BackendError('card_refused', `the card from ${issuer} was refused: ${refused.message}`, { reason: refused.reason, issuer });
+    }
+    // Store: the same card again is the same record (verified now, if its issuer is trusted now).
+    const known = this.cards.get(kind);
+    if (known && this.records.some((r) => r.view.id === known.record)) {
+      if (trusted && known.check !== 'verified') {
+        known.check = 'verified';
+        known.keyId = hexId(`kid:${issuer}`).slice(0, 43);
+        const rec = this.record(known.record);
+        rec.view.detail = cardDetail(issuer, true);
+      }
+      return [{ ...known }];
+    }
+    const json = fhir(CARD_BUNDLE);
+    const rec: MockRecord = {
+      view: {
+        id: hexId(`card:${kind}`), name: 'health card', category: 'health cards', title: 'Health card: Immunization',
+        detail: cardDetail(issuer, trusted), date: '2025-02-01', resourceType: 'Bundle', size: json.length, version: 1,
+      },
+      json,
+    };
+    this.records.push(rec);
+    const card: CardView = {
+      record: rec.view.id, issuer, check: trusted ? 'verified' : 'not_verified', keyId: trusted ? hexId(`kid:${issuer}`).slice(0, 43) : null,
+      issuedAt: MOCK_NOW - 41 * DAY, expiresAt: null, importedAt: MOCK_NOW, title: rec.view.title,
+    };
+    this.cards.set(kind, card);
+    return [{ ...card }];
+  }
+
+  async listCards(): Promise<CardView[]> {
+    await this.enter('listCards');
+    // Erasing a card's record forgets the card.
+    return [...this.cards.values()]
+      .filter((c) => this.records.some((r) => r.view.id === c.record))
+      .sort((a, b) => b.importedAt - a.importedAt)
+      .map((c) => ({ ...c }));
+  }
+
+  async listIssuers(): Promise<IssuerView[]> {
+    await this.enter('listIssuers');
+    return this.issuers.map((i) => ({ ...i }));
+  }
+
+  async addIssuer(args: IssuerArgs): Promise<IssuerView> {
+    await this.enter('addIssuer', args);
+    // As the wallet: https, or http only to this machine; a trailing slash dropped; once.
+    const url = args.url.trim().replace(/\/+$/, '');
+    const local = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/i.test(url);
+    if (!(/^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/i.test(url) || local)) {
+      throw new BackendError('bad_issuer', `not an issuer URL: ${url || '(empty)'} is not https://…`);
+    }
+    const existing = this.issuers.find((i) => i.url === url);
+    if (existing) return { ...existing };
+    const issuer = { url, addedAt: MOCK_NOW };
+    this.issuers.push(issuer);
+    return { ...issuer };
+  }
+
+  async removeIssuer(args: IssuerArgs): Promise<void> {
+    await this.enter('removeIssuer', args);
+    const url = args.url.trim().replace(/\/+$/, '');
+    if (!this.issuers.some((i) => i.url === url)) throw new BackendError('not_found', `${url} is not a trusted issuer`);
+    this.issuers = this.issuers.filter((i) => i.url !== url);
+  }
+
+  async patientSummary(): Promise<PatientSummaryView> {
+    await this.enter('patientSummary');
+    return this.summary();
+  }
+
+  async savePatientSummary(): Promise<RecordView> {
+    await this.enter('savePatientSummary');
+    const summary = this.summary();
+    const entries = summary.sections.reduce((n, sec) => n + sec.entries.length, 0);
+    const json = fhir({ resourceType: 'Bundle', type: 'document', timestamp: new Date(MOCK_NOW * 1000).toISOString() });
+    const rec: MockRecord = {
+      view: {
+        id: hexId(`summary:${this.records.length}`), name: 'patient-summary-2025-03-14.json', category: 'documents',
+        title: 'International Patient Summary', detail: `${entries} entries in ${summary.sections.length} sections`,
+        date: new Date(MOCK_NOW * 1000).toISOString().replace(/\.\d+Z$/, 'Z'), resourceType: 'Bundle', size: json.length, version: 1,
+      },
+      json,
+    };
+    this.records.push(rec);
+    return { ...rec.view };
+  }
+
+  async exportPatientSummary(args: PathArgs): Promise<number> {
+    await this.enter('exportPatientSummary', args);
+    const summary = this.summary();
+    if (!args.path.trim()) throw new BackendError('bad_input', 'choose where to save the summary');
+    if (args.path.includes('missing')) throw new BackendError('io', `writing ${args.path}: No such file or directory`);
+    const json = JSON.stringify({ resourceType: 'Bundle', type: 'document', sections: summary.sections.map((sec) => sec.code) }, null, 2);
+    this.files.set(this.absolute(args.path.trim()), json);
+    return json.length;
+  }
+
   async onLedgerUpdate(listener: (status: LedgerStatusView) => void): Promise<Unsubscribe> {
     this.ledgerListeners.add(listener);
     return () => this.ledgerListeners.delete(listener);
@@ -883,6 +1124,28 @@ export class MockBackend implements Backend {
   }
 
   // ---- helpers ----
+
+  /** The patient summary as the wallet makes it: the last Patient record, Bundles left out. */
+  private summary(): PatientSummaryView {
+    const fhirRecords = this.records.filter((r) => r.view.resourceType !== null);
+    const patients = fhirRecords.filter((r) => r.view.resourceType === 'Patient');
+    const patient = patients[patients.length - 1];
+    if (!patient) throw new BackendError('no_patient_record', 'no record is a FHIR Patient resource: import one with your name and birth date first');
+    const sections: SummarySectionView[] = [];
+    let included = 0;
+    for (const spec of SUMMARY_SECTIONS) {
+      const entries = fhirRecords
+        .filter((r) => r.view.resourceType !== null && spec.types.includes(r.view.resourceType))
+        .map((r) => ({ resourceType: r.view.resourceType ?? '', title: r.view.title, detail: r.view.detail, date: r.view.date }));
+      included += entries.length;
+      if (entries.length === 0 && !spec.required) continue;
+      sections.push({ title: spec.title, code: spec.code, entries, emptyReason: entries.length === 0 ? 'Unavailable' : null });
+    }
+    return {
+      patientName: patient.view.title, patientDetail: patient.view.detail, madeAt: MOCK_NOW, sections, passesCheck: true, problems: [],
+      included, leftOut: fhirRecords.length - included - 1,
+    };
+  }
 
   private vouched(providerName: string): boolean {
     return this.directories.length > 0 && /Berg|Riverside/.test(providerName);

@@ -8,14 +8,17 @@ import type { AccessView } from '../bindings/AccessView';
 import type { AppStatus } from '../bindings/AppStatus';
 import type { BackupView } from '../bindings/BackupView';
 import type { BackupPlaceView } from '../bindings/BackupPlaceView';
+import type { CardView } from '../bindings/CardView';
 import type { DirectoryView } from '../bindings/DirectoryView';
 import type { GrantDetailView } from '../bindings/GrantDetailView';
 import type { GrantView } from '../bindings/GrantView';
 import type { HomeView } from '../bindings/HomeView';
 import type { LedgerStatusView } from '../bindings/LedgerStatusView';
 import type { ImportProgress } from '../bindings/ImportProgress';
+import type { IssuerView } from '../bindings/IssuerView';
 import type { MyQr } from '../bindings/MyQr';
 import type { NodeRemovalView } from '../bindings/NodeRemovalView';
+import type { PatientSummaryView } from '../bindings/PatientSummaryView';
 import type { ReceiptView } from '../bindings/ReceiptView';
 import type { RecordDetail } from '../bindings/RecordDetail';
 import type { RecordView } from '../bindings/RecordView';
@@ -34,6 +37,8 @@ import {
   type AddDirectoryArgs,
   type BackupScheduleArgs,
   type DirectoryKeyArgs,
+  type ImportCardArgs,
+  type IssuerArgs,
   type LanguageArgs,
   type PathArgs,
   type ShortenGrantArgs,
@@ -111,6 +116,14 @@ export class TauriBackend implements Backend {
   addDirectory(a: AddDirectoryArgs) { return call<DirectoryView>('addDirectory', a); }
   removeDirectory(a: DirectoryKeyArgs) { return call<void>('removeDirectory', a); }
   setLanguage(a: LanguageArgs) { return call<void>('setLanguage', a); }
+  importCard(a: ImportCardArgs) { return call<CardView[]>('importCard', a); }
+  listCards() { return call<CardView[]>('listCards'); }
+  listIssuers() { return call<IssuerView[]>('listIssuers'); }
+  addIssuer(a: IssuerArgs) { return call<IssuerView>('addIssuer', a); }
+  removeIssuer(a: IssuerArgs) { return call<void>('removeIssuer', a); }
+  patientSummary() { return call<PatientSummaryView>('patientSummary'); }
+  savePatientSummary() { return call<RecordView>('savePatientSummary'); }
+  exportPatientSummary(a: PathArgs) { return call<number>('exportPatientSummary', a); }
 
   async onLedgerUpdate(listener: (status: LedgerStatusView) => void): Promise<Unsubscribe> {
     return listen<LedgerStatusView>(LEDGER_UPDATE_EVENT, (event) => listener(event.payload));

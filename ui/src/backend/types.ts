@@ -6,14 +6,17 @@ import type { AccessView } from '../bindings/AccessView';
 import type { AppStatus } from '../bindings/AppStatus';
 import type { BackupView } from '../bindings/BackupView';
 import type { BackupPlaceView } from '../bindings/BackupPlaceView';
+import type { CardView } from '../bindings/CardView';
 import type { DirectoryView } from '../bindings/DirectoryView';
 import type { GrantDetailView } from '../bindings/GrantDetailView';
 import type { GrantView } from '../bindings/GrantView';
 import type { HomeView } from '../bindings/HomeView';
 import type { LedgerStatusView } from '../bindings/LedgerStatusView';
 import type { ImportProgress } from '../bindings/ImportProgress';
+import type { IssuerView } from '../bindings/IssuerView';
 import type { MyQr } from '../bindings/MyQr';
 import type { NodeRemovalView } from '../bindings/NodeRemovalView';
+import type { PatientSummaryView } from '../bindings/PatientSummaryView';
 import type { ReceiptView } from '../bindings/ReceiptView';
 import type { RecordDetail } from '../bindings/RecordDetail';
 import type { RecordView } from '../bindings/RecordView';
@@ -59,6 +62,13 @@ export interface DirectoryKeyArgs { key: string }
 /** The window's language (`en`, `de`): the OS notifications speak it. */
 export interface LanguageArgs { language: string }
 export interface SaveTextArgs { path: string; text: string }
+/**
+ * A SMART Health Card: a file (`path`: a `.smart-health-card` file, or a PNG/JPEG picture of
+ * its QR code) or scanned text (`text`: `shc:/…`). One of the two.
+ */
+export interface ImportCardArgs { path?: string; text?: string }
+/** A card issuer's address, as its cards name it (`https://…`). */
+export interface IssuerArgs { url: string }
 /** `noWitness`: pin a remote node without any witness, knowingly (its results are "not independently checked"). */
 export interface AddNodeArgs { url: string; logKey: string; witnessKeys: string[]; quorum: number; noWitness?: boolean }
 export interface RemoveNodeArgs { url: string }
@@ -126,6 +136,25 @@ export interface Backend {
   /** Tells the app the window's language, for its OS notifications. */
   setLanguage(args: LanguageArgs): Promise<void>;
 
+  /**
+   * Imports SMART Health Cards (one file may hold several): a trusted issuer's card is checked
+   * (and refused, `card_refused`, when it does not verify); any other is kept "not verified"
+   * without asking anyone.
+   */
+  importCard(args: ImportCardArgs): Promise<CardView[]>;
+  /** Imported health cards, newest first. */
+  listCards(): Promise<CardView[]>;
+  /** The card issuers whose cards are checked. */
+  listIssuers(): Promise<IssuerView[]>;
+  addIssuer(args: IssuerArgs): Promise<IssuerView>;
+  removeIssuer(args: IssuerArgs): Promise<void>;
+  /** The patient summary (International Patient Summary) of the records, in plain words. */
+  patientSummary(): Promise<PatientSummaryView>;
+  /** Keeps the patient summary as a record (a copy as of now). */
+  savePatientSummary(): Promise<RecordView>;
+  /** Writes the patient summary as FHIR JSON: the bytes written. */
+  exportPatientSummary(args: PathArgs): Promise<number>;
+
   /** `ledger-update` events after every background check (unlocked or locked). */
   onLedgerUpdate(listener: (status: LedgerStatusView) => void): Promise<Unsubscribe>;
   /** `import-progress` events while `importFiles` runs. */
@@ -191,6 +220,14 @@ export const COMMANDS = {
   addDirectory: 'add_directory',
   removeDirectory: 'remove_directory',
   setLanguage: 'set_language',
+  importCard: 'import_card',
+  listCards: 'list_cards',
+  listIssuers: 'list_issuers',
+  addIssuer: 'add_issuer',
+  removeIssuer: 'remove_issuer',
+  patientSummary: 'patient_summary',
+  savePatientSummary: 'save_patient_summary',
+  exportPatientSummary: 'export_patient_summary',
 } as const satisfies Record<string, string>;
 
 export type CommandMethod = keyof typeof COMMANDS;

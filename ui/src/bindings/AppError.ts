@@ -14,4 +14,13 @@ code: string,
 /**
  * What happened, in words a patient can act on.
  */
-message: string, };
+message: string, 
+/**
+ * For `card_refused`: why, as a word the UI puts in the patient's words (`altered`,
+ * `expired`, `not_yet_valid`, `revoked`, `issuer_key`).
+ */
+reason?: string, 
+/**
+ * For `card_refused` and `issuer_unreachable`: the card issuer it is about.
+ */
+issuer?: string, };

@@ -80,6 +80,32 @@ impl CardImportError {
             CardImportError::NotTrusted { .. } => "not_found",
         }
     }
+
+    /// For a refused card, why, as a stable word a shell can put in the patient's words:
+    /// `altered` (the signature does not verify), `expired`, `not_yet_valid`, `revoked`, or
+    /// `issuer_key` (the issuer publishes no usable key for it, or its revocation list does
+    /// not match). `None` for every other error.
+    pub fn refusal(&self) -> Option<&'static str> {
+        let CardImportError::Refused { refusal, .. } = self else {
+            return None;
+        };
+        Some(match refusal {
+            CardRefusal::BadSignature => "altered",
+            CardRefusal::Expired { .. } => "expired",
+            CardRefusal::NotYetValid { .. } => "not_yet_valid",
+            CardRefusal::Revoked { .. } => "revoked",
+            _ => "issuer_key",
+        })
+    }
+
+    /// The issuer the error is about (a refused card's, an unreachable one's), if any.
+    pub fn issuer(&self) -> Option<&str> {
+        match self {
+            CardImportError::Refused { issuer, .. }
+            | CardImportError::IssuerUnreachable { issuer, .. } => Some(issuer),
+            _ => None,
+        }
+    }
 }
 
 /// Where a card comes from.
@@ -568,6 +594,35 @@ mod tests {
             .unwrap();
         assert!(w.cards().list().is_empty());
         assert!(w.session.state.cards.is_empty());
+    }
+
+    #[test]
+    fn refusals_have_a_reason_and_an_issuer() {
+        let refused = |refusal| CardImportError::Refused {
+            issuer: "https://issuer.example".into(),
+            refusal,
+        };
+        let cases = [
+            (CardRefusal::BadSignature, "altered"),
+            (CardRefusal::Expired { exp: 1, now: 2 }, "expired"),
+            (CardRefusal::NotYetValid { nbf: 3, now: 2 }, "not_yet_valid"),
+            (CardRefusal::Revoked { rid: "r".into() }, "revoked"),
+            (CardRefusal::UnknownKey { kid: "k".into() }, "issuer_key"),
+        ];
+        for (refusal, reason) in cases {
+            let e = refused(refusal);
+            assert_eq!(e.refusal(), Some(reason));
+            assert_eq!(e.issuer(), Some("https://issuer.example"));
+            assert_eq!(e.code(), "card_refused");
+        }
+        let unreachable = CardImportError::IssuerUnreachable {
+            issuer: "https://issuer.example".into(),
+            reason: "timed out".into(),
+        };
+        assert_eq!(unreachable.refusal(), None);
+        assert_eq!(unreachable.issuer(), Some("https://issuer.example"));
+        let not_trusted = CardImportError::NotTrusted { url: "x".into() };
+        assert_eq!((not_trusted.refusal(), not_trusted.issuer()), (None, None));
     }
 
     #[test]

@@ -67,6 +67,9 @@ pub struct PatientSummary {
     pub dropped_references: usize,
     /// The summary in plain words, section by section.
     pub sections: Vec<SummarySection>,
+    /// What [`ips::check`] found missing against the IPS profiles' required elements, in
+    /// document order (empty: the document passes).
+    pub problems: Vec<String>,
 }
 
 /// One section of a [`PatientSummary`].
@@ -146,6 +149,10 @@ pub(super) fn build(s: &PatientSession, now: u64) -> Result<PatientSummary, Wall
     left_out.extend(ids.iter().filter(|id| !included.contains(id)));
     let json = serde_json::to_vec_pretty(&built.bundle)
         .map_err(|e| WalletError::State(format!("writing the summary JSON: {e}")))?;
+    let problems = match ips::check(&built.bundle) {
+        Ok(()) => Vec::new(),
+        Err(found) => found.iter().map(ToString::to_string).collect(),
+    };
     let outline = ips::outline(&built.bundle);
     Ok(PatientSummary {
         json,
@@ -153,6 +160,7 @@ pub(super) fn build(s: &PatientSession, now: u64) -> Result<PatientSummary, Wall
         included,
         left_out,
         dropped_references: built.dropped.len(),
+        problems,
         sections: outline
             .sections
             .into_iter()
@@ -278,6 +286,7 @@ mod tests {
         let summary = w.patient_summary(NOW + 10).unwrap();
         let bundle: Value = serde_json::from_slice(&summary.json).unwrap();
         assert_eq!(ips::check(&bundle), Ok(()));
+        assert!(summary.problems.is_empty(), "{:?}", summary.problems);
         assert_eq!(bundle["timestamp"], carekey_model::format_utc(NOW + 10));
         let patient = w.records().get(&summary.patient).unwrap();
         assert_eq!(patient.resource_type.as_deref(), Some("Patient"));

@@ -1,16 +1,20 @@
+import type { CardView } from '../../bindings/CardView';
 import type { GrantView } from '../../bindings/GrantView';
+import type { RecordDetail } from '../../bindings/RecordDetail';
 import type { RecordView } from '../../bindings/RecordView';
 import { h, replace } from '../../lib/dom';
 import { formatBytes, formatClinicalDate, formatDate, groupByCategory } from '../../lib/format';
 import { locale, t } from '../../i18n';
 import type { Ctx, Screen } from '../context';
 import { Notice, busy, button, confirmDialog, loading, page, section, textInput, withPathChooser } from '../ui';
+import { CARD_CATEGORY, cardFacts, cardImporter, cardLine, cardTitle } from './cards';
 import { rememberReceiptTitle } from './receipt';
 
 /** The catalogue key of a wallet category ("other" and "file" read better as these). */
 function categoryKey(id: string): string | null {
   const known = ['allergies', 'medications', 'conditions', 'observations', 'immunizations', 'procedures', 'documents', 'patient'];
   if (known.includes(id)) return `records.cat.${id}`;
+  if (id === CARD_CATEGORY) return 'records.cat.healthCards';
   if (id === 'other') return 'records.cat.otherFhir';
   if (id === 'file') return 'records.cat.files';
   return null;
@@ -42,17 +46,27 @@ function names(list: readonly string[]): string {
   return new Intl.ListFormat(locale(), { style: 'long', type: 'conjunction' }).format(shown);
 }
 
-function recordItem(r: RecordView, grants: GrantView[]): HTMLElement {
+/**
+ * A record as the list shows it. A health card's title and detail come from the wallet in English
+ * with its issuer's address: its card says the same in the patient's words.
+ */
+function shown(r: RecordView, card: CardView | undefined): { title: string; detail: string | null } {
+  if (r.category !== CARD_CATEGORY) return { title: r.title, detail: r.detail };
+  return { title: cardTitle(r.title), detail: card ? cardLine(card) : null };
+}
+
+function recordItem(r: RecordView, grants: GrantView[], card: CardView | undefined): HTMLElement {
+  const { title, detail } = shown(r, card);
   return h('li', { class: 'record' },
     h('a', { href: `#/records/${r.id}`, class: 'record-link' },
-      h('span', { class: 'record-title' }, r.title),
-      r.detail ? h('span', { class: 'record-detail' }, r.detail) : null),
+      h('span', { class: 'record-title' }, title),
+      detail ? h('span', { class: 'record-detail' }, detail) : null),
     h('span', { class: 'record-meta' },
       r.date ? h('time', { datetime: r.date }, formatClinicalDate(r.date)) : null,
       grants.length ? h('span', { class: 'shared-with' }, t('records.sharedWith', { names: names(grants.map((g) => g.providerName)) })) : null));
 }
 
-function recordList(records: RecordView[], grants: GrantView[]): HTMLElement {
+function recordList(records: RecordView[], grants: GrantView[], cards: CardView[]): HTMLElement {
   if (records.length === 0) {
     return h('div', { class: 'empty records-empty' }, h('p', null, t('records.empty')));
   }
@@ -63,7 +77,7 @@ function recordList(records: RecordView[], grants: GrantView[]): HTMLElement {
     return h('section', { class: 'group', 'aria-labelledby': id },
       h('h2', { id }, categoryName(category.id), h('span', { class: 'count' }, ` ${list.length}`)),
       hint ? h('p', { class: 'hint' }, hint) : null,
-      h('ul', { class: 'records' }, ...list.map((r) => recordItem(r, shared.get(r.id) ?? []))));
+      h('ul', { class: 'records' }, ...list.map((r) => recordItem(r, shared.get(r.id) ?? [], cards.find((c) => c.record === r.id)))));
   }));
 }
 
@@ -204,8 +218,8 @@ export const records: Screen = {
     let first = true;
     const load = async () => {
       try {
-        const [list, grants] = await Promise.all([ctx.backend.listRecords(), ctx.backend.listGrants()]);
-        replace(listArea, recordList(list, grants));
+        const [list, grants, cards] = await Promise.all([ctx.backend.listRecords(), ctx.backend.listGrants(), ctx.backend.listCards()]);
+        replace(listArea, recordList(list, grants, cards));
         if (!first) ctx.announce(t('records.summary', { n: list.length }));
         first = false;
       } catch (err) {
@@ -215,7 +229,10 @@ export const records: Screen = {
       }
     };
     void load();
-    return page(t('records.title'), t('records.lead'), importer(ctx, () => void load()), listArea);
+    const summaryLink = h('p', { class: 'summary-link' },
+      h('a', { href: '#/summary', id: 'open-summary' }, t('summary.link')),
+      h('span', { class: 'hint' }, ` ${t('summary.linkHint')}`));
+    return page(t('records.title'), t('records.lead'), summaryLink, importer(ctx, () => void load()), cardImporter(ctx, () => void load()), listArea);
   },
 };
 
@@ -224,15 +241,19 @@ export const recordDetail: Screen = {
   needs: 'unlocked',
   render: async (ctx) => {
     const notice = new Notice();
-    let detail;
+    let detail: RecordDetail;
     let grants: GrantView[];
+    let card: CardView | undefined;
     try {
       [detail, grants] = await Promise.all([ctx.backend.recordDetail({ id: ctx.params.id ?? '' }), ctx.backend.listGrants()]);
+      const id = detail.record.id;
+      if (detail.record.category === CARD_CATEGORY) card = (await ctx.backend.listCards()).find((c) => c.record === id);
     } catch (err) {
       notice.error(err);
       return page(t('records.notFound'), null, notice.el, h('a', { class: 'btn secondary', href: '#/records' }, t('records.backToList')));
     }
     const r = detail.record;
+    const { title: shownTitle, detail: shownDetail } = shown(r, card);
     const sharing = sharedBy(grants).get(r.id) ?? [];
     const row = (k: string, v: string | null | undefined) => (v ? [h('dt', null, k), h('dd', null, v)] : []);
 
@@ -260,7 +281,7 @@ export const recordDetail: Screen = {
     deleteBtn.addEventListener('click', async () => {
       const who = sharing.map((g) => g.providerName);
       const yes = await confirmDialog({
-        title: t('records.deleteTitle', { title: r.title }),
+        title: t('records.deleteTitle', { title: shownTitle }),
         body: h('div', null,
           h('p', null, t('records.deleteBody')),
           who.length ? h('p', null, t('records.deleteShared', { names: names(who) })) : null,
@@ -271,7 +292,7 @@ export const recordDetail: Screen = {
       if (!yes) return;
       const receipt = await busy(deleteBtn, notice, () => ctx.backend.eraseRecord({ id: r.id }));
       if (receipt) {
-        rememberReceiptTitle(receipt, r.title);
+        rememberReceiptTitle(receipt, shownTitle);
         ctx.session.receipt = receipt;
         ctx.go('#/receipt');
       }
@@ -283,14 +304,15 @@ export const recordDetail: Screen = {
         h('span', { class: 'muted' }, ` · ${t('records.sharedUntil', { date: formatDate(g.notAfter) })}`))))
       : h('p', { class: 'muted' }, t('records.sharedNobody'));
 
-    return page(r.title, r.detail,
+    return page(shownTitle, shownDetail,
       h('p', null, h('a', { href: '#/records', class: 'back' }, t('records.back'))),
       section(t('records.about'),
         h('dl', { class: 'facts' },
           h('dt', null, t('records.kind')), h('dd', null, categoryName(r.category),
             categoryHint(r.category) ? h('span', { class: 'muted' }, ` · ${categoryHint(r.category)}`) : null),
           ...row(t('records.date'), formatClinicalDate(r.date)),
-          ...row(t('records.value'), r.detail))),
+          ...row(t('records.value'), card || r.category === CARD_CATEGORY ? null : r.detail))),
+      card ? section(t('cards.page.head'), ...cardFacts(card)) : null,
       section(t('records.sharedHead'), sharing.length ? h('p', null, t('records.sharedCount', { n: sharing.length })) : null, sharedList),
       h('div', { class: 'actions record-actions' }, saveBtn, deleteBtn),
       notice.el,

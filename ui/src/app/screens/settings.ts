@@ -7,6 +7,7 @@ import { h, replace, uid } from '../../lib/dom';
 import { agoPhrase, formatDate, formatDateTime } from '../../lib/format';
 import { t } from '../../i18n';
 import type { Ctx, Screen } from '../context';
+import { issuersSection } from './cards';
 import { comfortSection } from './comfort';
 import { FolderPicker, backupFileIn, backupResult } from './backup-folder';
 import { Notice, badge, busy, button, checkbox, confirmDialog, loading, page, passphraseFields, section, textInput, withPathChooser } from '../ui';
@@ -444,7 +445,7 @@ export const settings: Screen = {
     const area = h('div', { class: 'settings' }, loading(t('settings.loading')));
     const load = async (after: { flash?: HTMLElement[]; focus?: string } = {}) => {
       try {
-        const [s, home, dirs] = await Promise.all([ctx.backend.settings(), ctx.backend.home(), ctx.backend.listDirectories()]);
+        const [s, home, dirs, issuers] = await Promise.all([ctx.backend.settings(), ctx.backend.home(), ctx.backend.listDirectories(), ctx.backend.listIssuers()]);
         const alarm = alarmText(s, null);
         if (alarm) ctx.setAlarm(alarm);
         const reload: Reload = (next) => void load(next);
@@ -459,6 +460,7 @@ export const settings: Screen = {
           backupSection(ctx, home.backup, home.now, reload, after.flash ?? []),
           securitySection(ctx, s),
           directoriesSection(ctx, dirs, home.now, reload),
+          issuersSection(ctx, issuers, reload),
           restoreSection(),
           comfortSection(ctx),
           technical,

@@ -1,10 +1,11 @@
 import type { RequestView } from '../../bindings/RequestView';
 import { h, replace, uid } from '../../lib/dom';
 import { dueBy, formatClinicalDate, formatDate, formatDateTime, formatDuration, groupedKey, requestSeverity, resourceTypeLabel } from '../../lib/format';
-import { decodeQrFrame, fileToBase64, svgDataUrl } from '../../lib/qr';
+import { fileToBase64, svgDataUrl } from '../../lib/qr';
 import { catalogue, language, t } from '../../i18n';
 import type { Ctx, Screen } from '../context';
 import { Notice, busy, button, checkbox, loading, page, section, textInput } from '../ui';
+import { qrCamera } from './camera';
 
 const DAY = 86400;
 const DURATIONS = [365 * DAY, 90 * DAY, 30 * DAY, 14 * DAY, 7 * DAY, DAY, 3600];
@@ -25,65 +26,13 @@ async function review(ctx: Ctx, notice: Notice, input: { uri: string | null; ima
 }
 
 function camera(ctx: Ctx, notice: Notice): HTMLElement {
-  const video = h('video', { class: 'camera', muted: true, playsinline: true, 'aria-label': t('share.camera.preview') });
-  const status = h('p', { class: 'hint', role: 'status' }, t('share.camera.off'));
-  const start = button(t('share.camera.start'), { class: 'btn primary', id: 'start-camera' });
-  const stop = button(t('share.camera.stop'), { class: 'btn secondary', hidden: true });
-  let stream: MediaStream | null = null;
-  let timer = 0;
-  const canvas = document.createElement('canvas');
-  const halt = () => {
-    window.clearInterval(timer);
-    stream?.getTracks().forEach((tr) => tr.stop());
-    stream = null;
-    video.srcObject = null;
-    video.hidden = true;
-    start.hidden = false;
-    stop.hidden = true;
-  };
-  ctx.onLeave(halt);
-  video.hidden = true;
-  stop.addEventListener('click', () => { halt(); status.textContent = t('share.camera.off'); start.focus(); });
-  start.addEventListener('click', async () => {
-    notice.clear();
-    if (!navigator.mediaDevices?.getUserMedia) {
-      notice.problem(t('share.camera.none'));
-      return;
-    }
-    try {
-      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' }, audio: false });
-    } catch (err) {
-      const name = (err as DOMException).name;
-      notice.problem(name === 'NotAllowedError' ? t('share.camera.refused')
-        : name === 'NotFoundError' ? t('share.camera.notFound')
-        : t('share.camera.failed', { name }));
-      return;
-    }
-    video.srcObject = stream;
-    video.hidden = false;
-    start.hidden = true;
-    stop.hidden = false;
-    stop.focus();
-    await video.play().catch(() => undefined);
-    status.textContent = t('share.camera.looking');
-    timer = window.setInterval(() => {
-      if (!stream || video.readyState < 2 || video.videoWidth === 0) return;
-      canvas.width = video.videoWidth;
-      canvas.height = video.videoHeight;
-      const c2d = canvas.getContext('2d', { willReadFrequently: true });
-      if (!c2d) return;
-      c2d.drawImage(video, 0, 0);
-      const frame = c2d.getImageData(0, 0, canvas.width, canvas.height);
-      const text = decodeQrFrame(frame.data, frame.width, frame.height);
-      if (text) {
-        halt();
-        status.textContent = t('share.camera.found');
-        void review(ctx, notice, { uri: text, imageBase64: null });
-      }
-    }, 200);
+  return qrCamera(ctx, notice, {
+    head: t('share.scan.head'),
+    text: t('share.scan.text'),
+    words: 'share.camera',
+    startId: 'start-camera',
+    onText: (text) => void review(ctx, notice, { uri: text, imageBase64: null }),
   });
-  return section(t('share.scan.head'), h('p', null, t('share.scan.text')),
-    video, status, h('div', { class: 'actions' }, start, stop));
 }
 
 function imageOpener(ctx: Ctx, notice: Notice): HTMLElement {

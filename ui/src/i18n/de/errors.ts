@@ -53,6 +53,15 @@ const errors: Catalogue = {
   'errors.bad_validity': 'Diese Anfrage ist abgelaufen oder ihre Daten ergeben keinen Sinn. Bitten Sie die Praxis um eine neue Anfrage.',
   'errors.refused': 'Ein Ledger-Knoten hat das abgelehnt. Versuchen Sie es später noch einmal; wenn es wieder passiert, sehen Sie in den Einstellungen nach.',
   'errors.ledger': 'Ein Ledger-Knoten war nicht erreichbar oder hat nicht richtig geantwortet. Prüfen Sie Ihre Internetverbindung und versuchen Sie es später noch einmal.',
+  // Gesundheitskarten
+  'errors.not_a_card': 'Das ist keine Gesundheitskarte, die Carekey lesen kann. Wählen Sie die Kartendatei (.smart-health-card) oder ein deutliches Bild des QR-Codes der Karte, oder scannen Sie den Code noch einmal.',
+  'errors.card_refused': 'Carekey hat diese Karte bei ihrem Aussteller geprüft, und sie hat die Prüfung nicht bestanden. Sie wurde nicht übernommen. Bitten Sie den Aussteller um eine neue Karte.',
+  'errors.issuer_unreachable': 'Carekey konnte den Aussteller der Karte nicht erreichen, um sie zu prüfen; nichts wurde übernommen. Prüfen Sie Ihre Internetverbindung und versuchen Sie es später noch einmal.',
+  'errors.bad_issuer': 'Diese Adresse kann Carekey nicht als Aussteller verwenden: Es muss eine sichere Webadresse sein. Übernehmen Sie sie genau so, wie der Aussteller sie angibt, und versuchen Sie es noch einmal.',
+  // Die Patientenkurzakte
+  'errors.no_patient_record': 'Für eine Kurzakte braucht Carekey einen Eintrag über Sie, mit Ihrem Namen und Geburtsdatum. Fügen Sie die Gesundheitsübersicht Ihrer Praxis oder Ihres Krankenhauses hinzu und versuchen Sie es dann noch einmal.',
+  'errors.record_not_json': 'Einer Ihrer Einträge lässt sich nicht mehr lesen, deshalb konnte die Kurzakte nicht erstellt werden. Löschen Sie diesen Eintrag und fügen Sie ihn aus seiner Datei neu hinzu.',
+  'errors.summary_failed': 'Carekey konnte Ihre Einträge nicht zu einer Kurzakte zusammenstellen. Versuchen Sie es noch einmal; wenn es wieder passiert, holen Sie sich Hilfe.',
   'errors.locked': 'Die Wallet ist gesperrt. Entsperren Sie sie und versuchen Sie es noch einmal.',
   'errors.bad_end': 'Dieses Datum geht nicht: Der neue letzte Tag muss ab heute und vor dem jetzigen Ende liegen. Wählen Sie ein anderes Datum oder beenden Sie das Teilen jetzt.',
   'errors.already_shortened': 'Sie haben das Ende dieses Teilens bereits vorverlegt. Um es noch früher zu beenden, wählen Sie „Teilen beenden“.',

@@ -11,6 +11,8 @@ import records from './records';
 import share from './share';
 import receipt from './receipt';
 import errors from './errors';
+import cards from './cards';
+import summary from './summary';
 
-const all: Catalogue = { ...common, ...shell, ...home, ...grants, ...access, ...onboarding, ...settings, ...records, ...share, ...receipt, ...errors };
+const all: Catalogue = { ...common, ...shell, ...home, ...grants, ...access, ...onboarding, ...settings, ...records, ...share, ...receipt, ...cards, ...summary, ...errors };
 export default all;

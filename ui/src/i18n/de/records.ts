@@ -46,6 +46,8 @@ const records: Catalogue = {
   'records.cat.otherFhir.hint': 'Einträge anderer Art',
   'records.cat.files': 'Dateien',
   'records.cat.files.hint': 'Bilder und andere Dateien',
+  'records.cat.healthCards': 'Gesundheitskarten',
+  'records.cat.healthCards.hint': 'Impfungen und Testergebnisse, unterschrieben von der ausstellenden Stelle',
 
   'records.back': '← Alle Einträge',
   'records.pageTitle': 'Eintrag',

@@ -65,6 +65,15 @@ const errors: Catalogue = {
   'errors.bad_validity': 'This request is out of date or its dates do not make sense. Ask the provider for a new request.',
   'errors.refused': 'A ledger node refused this. Try again later; if it keeps happening, look at Settings.',
   'errors.ledger': 'A ledger node could not be reached or did not answer properly. Check your internet connection and try again later.',
+  // Health cards
+  'errors.not_a_card': 'This is not a health card Carekey can read. Choose the card file (.smart-health-card) or a clear picture of the card’s QR code, or scan the code again.',
+  'errors.card_refused': 'Carekey checked this card with its issuer and it did not pass, so it was not kept. Ask the issuer for a new card.',
+  'errors.issuer_unreachable': 'Carekey could not reach the card’s issuer to check it, so nothing was kept. Check your internet connection and try again later.',
+  'errors.bad_issuer': 'That is not an issuer address Carekey can use: it must be a secure web address. Copy it exactly as the issuer gives it and try again.',
+  // The patient summary
+  'errors.no_patient_record': 'A summary needs a record about you, with your name and birth date. Add the health summary your doctor or hospital gave you, then try again.',
+  'errors.record_not_json': 'One of your records can no longer be read, so the summary could not be made. Delete that record and add it again from its file.',
+  'errors.summary_failed': 'Carekey could not put your records together into a summary. Try again; if it keeps happening, ask for help.',
   // The app's own
   'errors.locked': 'The wallet is locked. Unlock it and try again.',
   'errors.bad_end': 'That date does not work: the new last day must be from today and before the day sharing ends now. Choose another date, or stop sharing now.',

@@ -46,6 +46,8 @@ const records: Catalogue = {
   'records.cat.otherFhir.hint': 'Records of other kinds',
   'records.cat.files': 'Files',
   'records.cat.files.hint': 'Pictures and other files',
+  'records.cat.healthCards': 'Health cards',
+  'records.cat.healthCards.hint': 'Vaccinations and test results, signed by who issued them',
 
   'records.back': '← All records',
   'records.pageTitle': 'Record',
