@@ -70,6 +70,8 @@ export const ERROR_CODES = [
   'not_a_receipt', 'bad_receipt', 'receipt_mismatch', 'bad_ledger_proof',
   // ProviderError, DirectoryError
   'bad_name', 'empty_request', 'bad_validity', 'refused', 'ledger',
+  // HealthLinkError (SMART Health Links; `empty_share` above)
+  'no_link_node', 'record_not_json', 'bad_label', 'bad_expiry', 'bad_passcode', 'link_ended', 'not_long_term', 'link_not_stored',
   // the app's own
   'locked', 'bad_input', 'internal', 'unknown',
 ] as const;

@@ -5,6 +5,7 @@ import { formatBytes, formatClinicalDate, formatDate, groupByCategory } from '..
 import { locale, t } from '../../i18n';
 import type { Ctx, Screen } from '../context';
 import { Notice, busy, button, confirmDialog, loading, page, section, textInput, withPathChooser } from '../ui';
+import { shareAsLinkButton } from './links';
 import { rememberReceiptTitle } from './receipt';
 
 /** The catalogue key of a wallet category ("other" and "file" read better as these). */
@@ -215,7 +216,9 @@ export const records: Screen = {
       }
     };
     void load();
-    return page(t('records.title'), t('records.lead'), importer(ctx, () => void load()), listArea);
+    return page(t('records.title'), t('records.lead'), importer(ctx, () => void load()),
+      h('p', { class: 'link-entry' }, shareAsLinkButton({ id: 'records-share-link' }), ' ', h('span', { class: 'hint' }, t('links.actionHint'))),
+      listArea);
   },
 };
 

@@ -11,6 +11,7 @@ import records from './records';
 import share from './share';
 import receipt from './receipt';
 import errors from './errors';
+import links from './links';
 
-const all: Catalogue = { ...common, ...shell, ...home, ...grants, ...access, ...onboarding, ...settings, ...records, ...share, ...receipt, ...errors };
+const all: Catalogue = { ...common, ...shell, ...home, ...grants, ...access, ...onboarding, ...settings, ...records, ...share, ...receipt, ...errors, ...links };
 export default all;
