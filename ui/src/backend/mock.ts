@@ -330,13 +330,14 @@ function seedLinks(records: MockRecord[]): { links: MockLink[]; opens: HealthLin
   const id = hexId('link-lakeside').slice(0, 43);
   const label = 'Allergies and medicines for Lakeside Clinic';
   const view: HealthLinkView = {
-    id, label, node: EMBEDDED_NODE, createdAt: MOCK_NOW - 1 * DAY, expiresAt: MOCK_NOW + 6 * DAY, passcode: true, longTerm: false,
+    id, label, node: EMBEDDED_NODE, createdAt: MOCK_NOW - 3 * DAY, expiresAt: MOCK_NOW + 6 * DAY, passcode: true, longTerm: false,
     recordCount: ids.length, records: ids, summary: false, state: 'active', endedAt: null, opens: 1, failedAttempts: 1,
   };
   const who = 'Dr. Jonas Weber, Lakeside Clinic';
   const opens: HealthLinkOpenView[] = [
-    { linkId: id, label, recipient: who, opened: true, remainingAttempts: null, at: MOCK_NOW - 2 * 3600, node: EMBEDDED_NODE, index: 1043 },
-    { linkId: id, label, recipient: who, opened: false, remainingAttempts: 9, at: MOCK_NOW - 2 * 3600 - 90, node: EMBEDDED_NODE, index: 1042 },
+    // Two days ago, an hour after Dr. Berg's read (the same day in Activity).
+    { linkId: id, label, recipient: who, opened: true, remainingAttempts: null, at: MOCK_NOW - 2 * DAY + 6 * 3600, node: EMBEDDED_NODE, index: 1043 },
+    { linkId: id, label, recipient: who, opened: false, remainingAttempts: 9, at: MOCK_NOW - 2 * DAY + 6 * 3600 - 90, node: EMBEDDED_NODE, index: 1042 },
   ];
   return { links: [{ view, uri: mockShlink(id, EMBEDDED_NODE, view.expiresAt, true, false, label), attempts: DEFAULT_LINK_ATTEMPTS }], opens };
 }
