@@ -106,6 +106,19 @@ const SCREENS = [
     await settle(page);
   }],
   ['22', 'settings', 'scenario=unlocked&backup=3', async (page) => go(page, '/settings')],
+  // SMART Health Links (issue 11).
+  ['23', 'link-new', 'scenario=unlocked&backup=3', async (page) => go(page, '/links/new')],
+  ['24', 'link-created', 'scenario=unlocked&backup=3', async (page) => {
+    await go(page, '/links/new');
+    await page.locator('#link-summary').check();
+    await page.locator('#link-label').fill('For Dr. Weber');
+    await page.locator('#link-passcode').fill('482913');
+    await page.locator('#create-link').click();
+    await page.locator('#created-passcode').waitFor();
+    await settle(page);
+  }],
+  ['25', 'link', 'scenario=unlocked&backup=3', async (page) => go(page, `/links/${(await page.evaluate(async () => (await window.__carekeyMock.listLinks())[0].id))}`)],
+  ['26', 'links', 'scenario=unlocked&backup=3', async (page) => go(page, '/links')],
 ];
 
 /** 256 colours (ImageMagick, if installed): the flat UI looks the same at a third of the size. */
