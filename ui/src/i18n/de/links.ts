@@ -66,7 +66,6 @@ const links: Catalogue = {
   'links.new.before': 'Bevor Sie ihn erstellen',
   'links.new.warning': 'Wer den Link (und den Code) hat, kann ihn öffnen, bis er endet. Jedes Öffnen wird festgehalten. Wenn Sie ihn beenden, behalten alle, die ihn schon geöffnet haben, was sie heruntergeladen haben.',
   'links.new.create': 'Link erstellen',
-  'links.new.nothing': 'Wählen Sie Ihre Patientenkurzakte oder mindestens einen Eintrag.',
 
   // Gerade erstellt
   'links.created.title': 'Ihr Link ist fertig',
@@ -124,7 +123,6 @@ const links: Catalogue = {
   'links.open.openedLink': 'Jemand, der angibt, {who} zu sein, hat Ihren Link „{label}“ geöffnet',
   'links.open.openedUnnamed': 'Jemand, der angibt, {who} zu sein, hat einen Ihrer Links geöffnet',
   'links.open.seeLink': 'Link ansehen',
-  'links.open.kind': 'Link',
 
   'links.activity.summary.one': '{n} Abruf Ihrer Links',
   'links.activity.summary.other': '{n} Abrufe Ihrer Links',

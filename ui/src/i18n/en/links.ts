@@ -66,7 +66,6 @@ const links: Catalogue = {
   'links.new.before': 'Before you create it',
   'links.new.warning': 'Anyone with the link (and the passcode) can open it until it ends. Every opening is recorded. If you end it, those who already opened it keep what they downloaded.',
   'links.new.create': 'Create link',
-  'links.new.nothing': 'Choose your patient summary or at least one record.',
 
   // Just made
   'links.created.title': 'Your link is ready',
@@ -124,7 +123,6 @@ const links: Catalogue = {
   'links.open.openedLink': 'Someone who says they are {who} opened your link “{label}”',
   'links.open.openedUnnamed': 'Someone who says they are {who} opened one of your links',
   'links.open.seeLink': 'See the link',
-  'links.open.kind': 'Link',
 
   'links.activity.summary.one': '{n} request for your links',
   'links.activity.summary.other': '{n} requests for your links',
