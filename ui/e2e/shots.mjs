@@ -114,6 +114,19 @@ const SCREENS = [
     await page.locator('#card-issuers').scrollIntoViewIfNeeded();
   }],
   ['27', 'patient-summary', 'scenario=unlocked&backup=3&patient=1', async (page) => go(page, '/summary')],
+  // SMART Health Links (issue 11).
+  ['28', 'link-new', 'scenario=unlocked&backup=3', async (page) => go(page, '/links/new')],
+  ['29', 'link-created', 'scenario=unlocked&backup=3', async (page) => {
+    await go(page, '/links/new');
+    await page.locator('#link-summary').check();
+    await page.locator('#link-label').fill('For Dr. Weber');
+    await page.locator('#link-passcode').fill('482913');
+    await page.locator('#create-link').click();
+    await page.locator('#created-passcode').waitFor();
+    await settle(page);
+  }],
+  ['30', 'link', 'scenario=unlocked&backup=3', async (page) => go(page, `/links/${(await page.evaluate(async () => (await window.__carekeyMock.listLinks())[0].id))}`)],
+  ['31', 'links', 'scenario=unlocked&backup=3', async (page) => go(page, '/links')],
 ];
 
 /** Records → "Add a health card" → a card file from the (mock's) file chooser; the result shown. */

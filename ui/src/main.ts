@@ -6,6 +6,7 @@ import './styles/onboarding.css';
 import './styles/settings.css';
 import './styles/records.css';
 import './styles/share.css';
+import './styles/links.css';
 import './styles/receipt.css';
 import './styles/summary.css';
 

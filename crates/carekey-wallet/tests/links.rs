@@ -80,7 +80,7 @@ fn issue11_a_link_draft_refuses_bad_choices_before_any_node() {
         records: vec![text],
         ..choice.clone()
     };
-    assert_eq!(code(&mut w, &not_fhir), "record_not_json");
+    assert_eq!(code(&mut w, &not_fhir), "not_a_health_record");
 
     // A good draft: the node it names is down, so nothing is stored and nothing changes.
     let draft = w.links().draft(&choice, NOW).unwrap();

@@ -2,6 +2,7 @@ import type { Screen } from './context';
 import { accessLog, grants } from './screens/grants';
 import { grantPage } from './screens/grant';
 import { home } from './screens/home';
+import { linkPage, linksList, newLink } from './screens/links';
 import { receiptPage } from './screens/receipt';
 import { create, firstBackup, recoveryKit, restore, unlock, welcome } from './screens/onboarding';
 import { recordDetail, records } from './screens/records';
@@ -27,6 +28,9 @@ export const ROUTES: [pattern: string, screen: Screen][] = [
   ['/grants/:id', grantPage],
   ['/receipt', receiptPage],
   ['/access', accessLog],
+  ['/links', linksList],
+  ['/links/new', newLink],
+  ['/links/:id', linkPage],
   ['/settings', settings],
 ];
 

@@ -87,6 +87,8 @@ export const ERROR_CODES = [
   'not_a_card', 'card_refused', 'issuer_unreachable', 'bad_issuer',
   // SummaryError
   'no_patient_record', 'record_not_json', 'summary_failed',
+  // HealthLinkError (SMART Health Links; `empty_share` above)
+  'no_link_node', 'not_a_health_record', 'bad_label', 'bad_expiry', 'bad_passcode', 'link_ended', 'not_long_term', 'link_not_stored',
   // the app's own
   'locked', 'bad_input', 'internal', 'unknown',
 ] as const;

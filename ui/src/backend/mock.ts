@@ -10,9 +10,14 @@ import type { AccessHolderView } from '../bindings/AccessHolderView';
 import type { BackupPlaceView } from '../bindings/BackupPlaceView';
 import type { BackupScheduleView } from '../bindings/BackupScheduleView';
 import type { CardView } from '../bindings/CardView';
+import type { CreateLinkArgs } from '../bindings/CreateLinkArgs';
+import type { CreatedLinkView } from '../bindings/CreatedLinkView';
 import type { DirectoryView } from '../bindings/DirectoryView';
 import type { GrantDetailView } from '../bindings/GrantDetailView';
 import type { GrantView } from '../bindings/GrantView';
+import type { HealthLinkDetailView } from '../bindings/HealthLinkDetailView';
+import type { HealthLinkOpenView } from '../bindings/HealthLinkOpenView';
+import type { HealthLinkView } from '../bindings/HealthLinkView';
 import type { HomeView } from '../bindings/HomeView';
 import type { LedgerStatusView } from '../bindings/LedgerStatusView';
 import type { ImportProgress } from '../bindings/ImportProgress';
@@ -41,6 +46,7 @@ import type {
   ImportCardArgs,
   IssuerArgs,
   LanguageArgs,
+  LinkIdArgs,
   PathArgs,
   ShortenGrantArgs,
   AddNodeArgs,
@@ -396,6 +402,49 @@ const SUMMARY_SECTIONS: { code: string; title: string; types: string[]; required
   { code: '47519-4', title: 'Procedures', types: ['Procedure'], required: false },
 ];
 
+// ---- SMART Health Links (issue 11) ----
+
+/** As the wallet (carekey-model `shl`): a label is at most 80 characters, attempts 1 to 100. */
+export const MAX_LINK_LABEL = 80;
+const MAX_LINK_ATTEMPTS = 100;
+const DEFAULT_LINK_ATTEMPTS = 10;
+
+interface MockLink { view: HealthLinkView; uri: string; attempts: number | null }
+
+function base64url(text: string): string {
+  let bin = '';
+  for (const b of new TextEncoder().encode(text)) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** A `shlink:/` payload shaped like the real one (the key and the manifest id are not secret here). */
+function mockShlink(id: string, node: string, exp: number | null, passcode: boolean, longTerm: boolean, label: string | null): string {
+  const flag = `${longTerm ? 'L' : ''}${passcode ? 'P' : ''}`;
+  const payload: Record<string, unknown> = { url: `${node}/v1/links/${base64url(hexId(`manifest:${id}`)).slice(0, 43)}`, key: base64url(hexId(`key:${id}`)).slice(0, 43) };
+  if (exp !== null) payload.exp = exp;
+  if (flag) payload.flag = flag;
+  if (label !== null) payload.label = label;
+  payload.v = 1;
+  return `shlink:/${base64url(JSON.stringify(payload))}`;
+}
+
+function seedLinks(records: MockRecord[]): { links: MockLink[]; opens: HealthLinkOpenView[] } {
+  const ids = records.filter((r) => r.view.category === 'allergies' || r.view.category === 'medications').map((r) => r.view.id);
+  const id = hexId('link-lakeside').slice(0, 43);
+  const label = 'Allergies and medicines for Lakeside Clinic';
+  const view: HealthLinkView = {
+    id, label, node: EMBEDDED_NODE, createdAt: MOCK_NOW - 3 * DAY, expiresAt: MOCK_NOW + 6 * DAY, passcode: true, longTerm: false,
+    recordCount: ids.length, records: ids, summary: false, state: 'active', endedAt: null, opens: 1, failedAttempts: 1,
+  };
+  const who = 'Dr. Jonas Weber, Lakeside Clinic';
+  const opens: HealthLinkOpenView[] = [
+    // Two days ago, an hour after Dr. Berg's read (the same day in Activity).
+    { linkId: id, label, recipient: who, opened: true, remainingAttempts: null, at: MOCK_NOW - 2 * DAY + 6 * 3600, node: EMBEDDED_NODE, index: 1043 },
+    { linkId: id, label, recipient: who, opened: false, remainingAttempts: 9, at: MOCK_NOW - 2 * DAY + 6 * 3600 - 90, node: EMBEDDED_NODE, index: 1042 },
+  ];
+  return { links: [{ view, uri: mockShlink(id, EMBEDDED_NODE, view.expiresAt, true, false, label), attempts: DEFAULT_LINK_ATTEMPTS }], opens };
+}
+
 const REQUEST_PREFIX = 'carekey:request/v1/';
 
 export interface MockCall { method: string; args: unknown }
@@ -440,6 +489,10 @@ export class MockBackend implements Backend {
   private ledgerListeners = new Set<(s: LedgerStatusView) => void>();
   /** When each grant ended (revoked or erased). */
   private endedAt = new Map<string, number>();
+  /** SMART Health Links and their logged opens (newest first). */
+  private links: MockLink[] = [];
+  private linkOpenLog: HealthLinkOpenView[] = [];
+  private linkCounter = 0;
 
   constructor(options: MockOptions = {}) {
     const scenario = options.scenario ?? 'new';
@@ -469,6 +522,7 @@ export class MockBackend implements Backend {
     }
     if (options.patient && scenario !== 'new') this.records.unshift(patientRecord());
     if (options.issuers) this.issuers = [{ url: MOCK_ISSUER, addedAt: MOCK_NOW - 20 * DAY }];
+    if (scenario !== 'new' && options.grants !== 'none') ({ links: this.links, opens: this.linkOpenLog } = seedLinks(this.records));
     if (options.directory) this.directories = [{ key: hexId('directory-key'), name: 'Medical Council', providers: 412, signedAt: MOCK_NOW - 3 * DAY }];
     if (options.backupDaysAgo !== null && options.backupDaysAgo !== undefined && scenario !== 'new') {
       const path = '/media/patient/USB-STICK/carekey-backup.ckb';
@@ -743,6 +797,8 @@ export class MockBackend implements Backend {
     const rec = this.record(args.id);
     this.records = this.records.filter((r) => r !== rec);
     for (const g of this.grants) g.records = g.records.filter((id) => id !== rec.view.id);
+    // As the wallet: every link that carries the record (or a summary made from all) ends.
+    for (const l of this.links) if (l.view.endedAt === null && (l.view.summary || l.view.records.includes(rec.view.id))) l.view.endedAt = MOCK_NOW;
     return this.receipt(`record ${rec.view.id}`, [`file key of record ${rec.view.id} (version ${rec.view.version})`, 'ciphertext on this device', 'ciphertext and key wraps on the nodes']);
   }
 
@@ -761,6 +817,8 @@ export class MockBackend implements Backend {
     this.records = [];
     this.grants = [];
     this.access = [];
+    this.links = [];
+    this.linkOpenLog = [];
     this.walletExists = false;
     this.unlocked = false;
     this.erasedWhileUnreachable = this.failures.has('unreachable');
@@ -851,9 +909,8 @@ export class MockBackend implements Backend {
       latestAccess: latest
         ? { who: latest.providerName, holderId: latest.grantId, at: latest.servedAt, records: latest.records.length, genuine: latest.verification === 'verified' }
         : null,
-      // SMART Health Links: none in the mock yet.
-      links: [],
-      latestLinkOpen: null,
+      links: this.links.map((l) => this.linkView(l)).filter((l) => l.state === 'active').sort((a, b) => b.createdAt - a.createdAt),
+      latestLinkOpen: this.linkOpenLog[0] ? { ...this.linkOpenLog[0] } : null,
       backup: this.backupState(),
       ledger: this.status(),
     };
@@ -1074,6 +1131,94 @@ export class MockBackend implements Backend {
     return json.length;
   }
 
+  async createLink(args: CreateLinkArgs): Promise<CreatedLinkView> {
+    // As create_link and HealthLinks::draft: the same checks in the same order, the same codes.
+    await this.enter('createLink', { ...args, passcode: args.passcode === null ? null : '[redacted]' });
+    const label = args.label !== null && args.label.trim() !== '' ? args.label : null;
+    const passcode = args.passcode !== null && args.passcode !== '' ? args.passcode : null;
+    if (args.recordIds.length === 0 && !args.summary) throw new BackendError('empty_share', 'nothing to share: choose records or the patient summary');
+    if (label !== null && [...label].length > MAX_LINK_LABEL) throw new BackendError('bad_label', `the label is longer than ${MAX_LINK_LABEL} characters`);
+    if (args.expiresAt !== null && args.expiresAt <= MOCK_NOW) throw new BackendError('bad_expiry', 'the link must expire in the future');
+    const attempts = args.attempts ?? DEFAULT_LINK_ATTEMPTS;
+    if (passcode !== null && (passcode.length > 256 || attempts < 1 || attempts > MAX_LINK_ATTEMPTS)) {
+      throw new BackendError('bad_passcode', `a passcode is 1 to 256 characters with 1 to ${MAX_LINK_ATTEMPTS} attempts`);
+    }
+    const node = this.nodes[0]?.url;
+    if (node === undefined) throw new BackendError('no_link_node', 'a link is served by a ledger node: pin one first (carekey node add)');
+    const chosen = args.recordIds.map((id) => this.record(id));
+    const notFhir = chosen.find((r) => r.json === null);
+    if (notFhir) throw new BackendError('not_a_health_record', `record ${notFhir.view.id} is not a FHIR record; links carry FHIR records only`);
+    this.linkCounter += 1;
+    const id = hexId(`link-new-${this.linkCounter}`).slice(0, 43);
+    const view: HealthLinkView = {
+      id, label, node, createdAt: MOCK_NOW, expiresAt: args.expiresAt, passcode: passcode !== null, longTerm: args.longTerm,
+      recordCount: chosen.length, records: chosen.map((r) => r.view.id), summary: args.summary, state: 'active', endedAt: null, opens: 0, failedAttempts: 0,
+    };
+    const uri = mockShlink(id, node, args.expiresAt, passcode !== null, args.longTerm, label);
+    this.links.push({ view, uri, attempts: passcode === null ? null : attempts });
+    return { link: this.linkView(this.links[this.links.length - 1]), uri, qrSvg: placeholderQrSvg(uri, 41), passcode };
+  }
+
+  async listLinks(): Promise<HealthLinkView[]> {
+    await this.enter('listLinks');
+    return this.links.map((l) => this.linkView(l)).sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id));
+  }
+
+  async linkDetail(args: LinkIdArgs): Promise<HealthLinkDetailView> {
+    await this.enter('linkDetail', args);
+    const l = this.link(args.linkId);
+    const view = this.linkView(l);
+    const working = view.state === 'active';
+    return {
+      link: view,
+      uri: working ? l.uri : null,
+      qrSvg: working ? placeholderQrSvg(l.uri, 41) : null,
+      opens: this.linkOpenLog.filter((o) => o.linkId === l.view.id).map((o) => ({ ...o })),
+      now: MOCK_NOW,
+    };
+  }
+
+  async linkOpens(): Promise<HealthLinkOpenView[]> {
+    await this.enter('linkOpens');
+    return this.linkOpenLog.map((o) => ({ ...o }));
+  }
+
+  async updateLink(args: LinkIdArgs): Promise<HealthLinkView> {
+    await this.enter('updateLink', args);
+    const l = this.link(args.linkId);
+    if (l.view.endedAt !== null) throw new BackendError('link_ended', 'this link has ended');
+    if (!l.view.longTerm) throw new BackendError('not_long_term', 'only a long-term link can be updated; make a new link instead');
+    l.view.records = l.view.records.filter((id) => this.records.some((r) => r.view.id === id));
+    l.view.recordCount = l.view.records.length;
+    return this.linkView(l);
+  }
+
+  async endLink(args: LinkIdArgs): Promise<HealthLinkView> {
+    await this.enter('endLink', args);
+    const l = this.link(args.linkId);
+    if (l.view.endedAt === null) l.view.endedAt = MOCK_NOW;
+    return this.linkView(l);
+  }
+
+  /**
+   * Tests: a clinic's viewer asks for a link (as the node would log it), then the background
+   * check runs. `passcode` false: a wrong passcode.
+   */
+  simulateLinkOpen(recipient = 'Dr. Jonas Weber, Lakeside Clinic', passcode = true): void {
+    const l = this.links.find((x) => this.linkView(x).state === 'active');
+    if (l) {
+      const failed = this.linkOpenLog.filter((o) => o.linkId === l.view.id && !o.opened).length + (passcode ? 0 : 1);
+      this.linkOpenLog.unshift({
+        linkId: l.view.id, label: l.view.label, recipient, opened: passcode,
+        remainingAttempts: passcode || l.attempts === null ? null : Math.max(0, l.attempts - failed),
+        at: MOCK_NOW - 30, node: l.view.node, index: 1044 + this.access.length + this.linkOpenLog.length,
+      });
+    }
+    this.checkedAt = MOCK_NOW;
+    const status = this.status();
+    for (const listener of this.ledgerListeners) listener(status);
+  }
+
   async onLedgerUpdate(listener: (status: LedgerStatusView) => void): Promise<Unsubscribe> {
     this.ledgerListeners.add(listener);
     return () => this.ledgerListeners.delete(listener);
@@ -1233,6 +1378,23 @@ export class MockBackend implements Backend {
     const rec = this.records.find((r) => r.view.id === id);
     if (!rec) throw new BackendError('not_found', `no record ${id}`);
     return rec;
+  }
+
+  private link(id: string): MockLink {
+    const matches = this.links.filter((l) => id !== '' && l.view.id.startsWith(id));
+    if (matches.length === 0) throw new BackendError('not_found', `no link matches "${id}"`);
+    if (matches.length > 1) throw new BackendError('ambiguous', `"${id}" matches more than one link`);
+    return matches[0];
+  }
+
+  /** The link as the wallet shows it at the mock's "now": opens counted, state worked out. */
+  private linkView(l: MockLink): HealthLinkView {
+    const mine = this.linkOpenLog.filter((o) => o.linkId === l.view.id);
+    const state = l.view.endedAt !== null ? 'ended' : l.view.expiresAt !== null && MOCK_NOW >= l.view.expiresAt ? 'expired' : 'active';
+    return {
+      ...l.view, records: [...l.view.records], state,
+      opens: mine.filter((o) => o.opened).length, failedAttempts: mine.filter((o) => !o.opened).length,
+    };
   }
 
   private grant(id: string): GrantView {

@@ -9,9 +9,14 @@ import type { AppStatus } from '../bindings/AppStatus';
 import type { BackupView } from '../bindings/BackupView';
 import type { BackupPlaceView } from '../bindings/BackupPlaceView';
 import type { CardView } from '../bindings/CardView';
+import type { CreateLinkArgs } from '../bindings/CreateLinkArgs';
+import type { CreatedLinkView } from '../bindings/CreatedLinkView';
 import type { DirectoryView } from '../bindings/DirectoryView';
 import type { GrantDetailView } from '../bindings/GrantDetailView';
 import type { GrantView } from '../bindings/GrantView';
+import type { HealthLinkDetailView } from '../bindings/HealthLinkDetailView';
+import type { HealthLinkOpenView } from '../bindings/HealthLinkOpenView';
+import type { HealthLinkView } from '../bindings/HealthLinkView';
 import type { HomeView } from '../bindings/HomeView';
 import type { LedgerStatusView } from '../bindings/LedgerStatusView';
 import type { ImportProgress } from '../bindings/ImportProgress';
@@ -40,6 +45,7 @@ import {
   type ImportCardArgs,
   type IssuerArgs,
   type LanguageArgs,
+  type LinkIdArgs,
   type PathArgs,
   type ShortenGrantArgs,
   type AddNodeArgs,
@@ -124,6 +130,13 @@ export class TauriBackend implements Backend {
   patientSummary() { return call<PatientSummaryView>('patientSummary'); }
   savePatientSummary() { return call<RecordView>('savePatientSummary'); }
   exportPatientSummary(a: PathArgs) { return call<number>('exportPatientSummary', a); }
+  // `create_link` takes its choice as one `args` object (docs/app-commands.md).
+  createLink(args: CreateLinkArgs) { return call<CreatedLinkView>('createLink', { args }); }
+  listLinks() { return call<HealthLinkView[]>('listLinks'); }
+  linkDetail(a: LinkIdArgs) { return call<HealthLinkDetailView>('linkDetail', a); }
+  linkOpens() { return call<HealthLinkOpenView[]>('linkOpens'); }
+  updateLink(a: LinkIdArgs) { return call<HealthLinkView>('updateLink', a); }
+  endLink(a: LinkIdArgs) { return call<HealthLinkView>('endLink', a); }
 
   async onLedgerUpdate(listener: (status: LedgerStatusView) => void): Promise<Unsubscribe> {
     return listen<LedgerStatusView>(LEDGER_UPDATE_EVENT, (event) => listener(event.payload));

@@ -7,9 +7,14 @@ import type { AppStatus } from '../bindings/AppStatus';
 import type { BackupView } from '../bindings/BackupView';
 import type { BackupPlaceView } from '../bindings/BackupPlaceView';
 import type { CardView } from '../bindings/CardView';
+import type { CreateLinkArgs } from '../bindings/CreateLinkArgs';
+import type { CreatedLinkView } from '../bindings/CreatedLinkView';
 import type { DirectoryView } from '../bindings/DirectoryView';
 import type { GrantDetailView } from '../bindings/GrantDetailView';
 import type { GrantView } from '../bindings/GrantView';
+import type { HealthLinkDetailView } from '../bindings/HealthLinkDetailView';
+import type { HealthLinkOpenView } from '../bindings/HealthLinkOpenView';
+import type { HealthLinkView } from '../bindings/HealthLinkView';
 import type { HomeView } from '../bindings/HomeView';
 import type { LedgerStatusView } from '../bindings/LedgerStatusView';
 import type { ImportProgress } from '../bindings/ImportProgress';
@@ -74,6 +79,8 @@ export interface AddNodeArgs { url: string; logKey: string; witnessKeys: string[
 export interface RemoveNodeArgs { url: string }
 export interface MoveNodeArgs { from: string; to: string }
 export interface WitnessPolicyArgs { witnessKeys: string[]; quorum: number }
+/** A SMART Health Link (issue 11). */
+export interface LinkIdArgs { linkId: string }
 
 export type Unsubscribe = () => void;
 
@@ -154,6 +161,18 @@ export interface Backend {
   savePatientSummary(): Promise<RecordView>;
   /** Writes the patient summary as FHIR JSON: the bytes written. */
   exportPatientSummary(args: PathArgs): Promise<number>;
+  /** SMART Health Links (issue 11, ADR 0016): a link and QR any clinic's viewer opens. */
+  createLink(args: CreateLinkArgs): Promise<CreatedLinkView>;
+  /** Every link, newest first. */
+  listLinks(): Promise<HealthLinkView[]>;
+  /** A link's page: the link, its QR while it works, its logged opens. */
+  linkDetail(args: LinkIdArgs): Promise<HealthLinkDetailView>;
+  /** Every logged request for a link, newest first (the viewer's own claim of who it is). */
+  linkOpens(): Promise<HealthLinkOpenView[]>;
+  /** A long-term link's records as they are now. */
+  updateLink(args: LinkIdArgs): Promise<HealthLinkView>;
+  /** Ends a link: its node deletes the files (those who downloaded them keep them). */
+  endLink(args: LinkIdArgs): Promise<HealthLinkView>;
 
   /** `ledger-update` events after every background check (unlocked or locked). */
   onLedgerUpdate(listener: (status: LedgerStatusView) => void): Promise<Unsubscribe>;
@@ -228,6 +247,12 @@ export const COMMANDS = {
   patientSummary: 'patient_summary',
   savePatientSummary: 'save_patient_summary',
   exportPatientSummary: 'export_patient_summary',
+  createLink: 'create_link',
+  listLinks: 'list_links',
+  linkDetail: 'link_detail',
+  linkOpens: 'link_opens',
+  updateLink: 'update_link',
+  endLink: 'end_link',
 } as const satisfies Record<string, string>;
 
 export type CommandMethod = keyof typeof COMMANDS;

@@ -71,7 +71,7 @@ impl HealthLinkError {
         match self {
             HealthLinkError::NoNode => "no_link_node",
             HealthLinkError::NothingChosen => "empty_share",
-            HealthLinkError::NotFhir(_) => "record_not_json",
+            HealthLinkError::NotFhir(_) => "not_a_health_record",
             HealthLinkError::BadLabel => "bad_label",
             HealthLinkError::BadExpiry => "bad_expiry",
             HealthLinkError::BadPasscode => "bad_passcode",

@@ -5,6 +5,7 @@
  */
 import type { AccessView } from '../../bindings/AccessView';
 import type { GrantView } from '../../bindings/GrantView';
+import type { HealthLinkOpenView } from '../../bindings/HealthLinkOpenView';
 import { t } from '../../i18n';
 import { h, replace, uid } from '../../lib/dom';
 import { accessSeverity, dayHeading, dayNumber, formatDate, formatDateTime, formatTime, resourceTypeLabel, timeLeft } from '../../lib/format';
@@ -12,6 +13,7 @@ import type { Ctx, Screen } from '../context';
 import { Notice, loading, page } from '../ui';
 import { accessSentence, accessTechnical } from './grant';
 import { checkLine } from './home';
+import { linkOpenItem } from './links';
 
 const GROUPS: { id: string; statuses: string[] }[] = [
   { id: 'active', statuses: ['active'] },
@@ -90,17 +92,22 @@ function accessItem(a: AccessView, titles: Map<string, string>, withDay = false)
       accessTechnical(a)));
 }
 
-function dayGroups(events: AccessView[], titles: Map<string, string>, now: number): HTMLElement[] {
-  const days = new Map<number, AccessView[]>();
-  for (const e of events) {
-    const d = dayNumber(e.servedAt);
+/** Grant accesses and link opens (issue 11), newest first, by day. */
+function dayGroups(events: AccessView[], opens: HealthLinkOpenView[], titles: Map<string, string>, now: number): HTMLElement[] {
+  const items = [
+    ...events.map((e) => ({ at: e.servedAt, item: () => accessItem(e, titles) })),
+    ...opens.map((o) => ({ at: o.at, item: () => linkOpenItem(o) })),
+  ].sort((a, b) => b.at - a.at);
+  const days = new Map<number, typeof items>();
+  for (const e of items) {
+    const d = dayNumber(e.at);
     days.set(d, [...(days.get(d) ?? []), e]);
   }
   return [...days.values()].map((list) => {
     const id = uid('day');
     return h('section', { class: 'day', 'aria-labelledby': id },
-      h('h2', { id }, dayHeading(list[0].servedAt, now)),
-      h('ol', { class: 'timeline' }, ...list.map((e) => accessItem(e, titles))));
+      h('h2', { id }, dayHeading(list[0].at, now)),
+      h('ol', { class: 'timeline' }, ...list.map((e) => e.item())));
   });
 }
 
@@ -117,14 +124,15 @@ export const accessLog: Screen = {
     const load = async (quiet: boolean): Promise<void> => {
       const mine = ++seq;
       try {
-        const [events, records, view] = await Promise.all([ctx.backend.accessLog(), ctx.backend.listRecords(), ctx.backend.home()]);
+        const [events, records, view, opens] = await Promise.all([
+          ctx.backend.accessLog(), ctx.backend.listRecords(), ctx.backend.home(), ctx.backend.linkOpens()]);
         if (left || mine !== seq) return;
         check.set(view.ledger.checkedAt, view.now);
-        const key = JSON.stringify(events);
+        const key = JSON.stringify([events, opens]);
         if (quiet && key === shown) return;
         shown = key;
         const titles = new Map(records.map((r) => [r.id, r.title]));
-        if (events.length === 0) {
+        if (events.length === 0 && opens.length === 0) {
           replace(area, h('div', { class: 'empty' }, h('p', null, t('access.empty'))));
           if (!quiet) ctx.announce(t('access.empty'));
           return;
@@ -141,10 +149,11 @@ export const accessLog: Screen = {
                   h('p', null, t('access.alarms.body')))),
               h('ol', { class: 'timeline' }, ...alarms.map((e) => accessItem(e, titles, true))))
             : null,
-          ...dayGroups(rest, titles, view.now));
-        ctx.announce(alarms.length
-          ? t('access.summaryAlarm', { n: sorted.length, alarms: alarms.length })
-          : t('access.summary', { n: sorted.length }));
+          ...dayGroups(rest, opens, titles, view.now));
+        ctx.announce([
+          alarms.length ? t('access.summaryAlarm', { n: sorted.length, alarms: alarms.length }) : t('access.summary', { n: sorted.length }),
+          opens.length ? t('links.activity.summary', { n: opens.length }) : '',
+        ].join(' ').trim());
       } catch (err) {
         if (left || mine !== seq) return;
         notice.error(err);

@@ -15,6 +15,7 @@ import { agoPhrase, formatDate, resourceTypeLabel, timeLeft } from '../../lib/fo
 import type { Ctx, Screen, Session } from '../context';
 import { Notice, busy, button, loading, page } from '../ui';
 import { stopSharing } from './grant';
+import { homeLinksCard } from './links';
 import { addRecordsButton } from './records';
 
 /**
@@ -234,6 +235,7 @@ export const home: Screen = {
           ? emptyState(noRecords, addButton)
           : h('ul', { class: 'holders', 'aria-label': holdersSummary(v.holders.length) },
             ...v.holders.map((x) => holderCard(ctx, x, v.now, notice, () => void load(true)))),
+        homeLinksCard(v),
         glance(v),
         h('p', { class: 'all-link' }, h('a', { href: '#/grants', 'data-focus': 'all' }, t('home.all'))));
       if (focused) (area.querySelector(`[data-focus="${CSS.escape(focused)}"]`) as HTMLElement | null)?.focus();

@@ -8,6 +8,7 @@ import { locale, t } from '../../i18n';
 import type { Ctx, Screen } from '../context';
 import { Notice, busy, button, confirmDialog, loading, page, section, textInput, withPathChooser } from '../ui';
 import { CARD_CATEGORY, cardFacts, cardImporter, cardLine, cardTitle } from './cards';
+import { shareAsLinkButton } from './links';
 import { rememberReceiptTitle } from './receipt';
 
 /** The catalogue key of a wallet category ("other" and "file" read better as these). */
@@ -232,7 +233,9 @@ export const records: Screen = {
     const summaryLink = h('p', { class: 'summary-link' },
       h('a', { href: '#/summary', id: 'open-summary' }, t('summary.link')),
       h('span', { class: 'hint' }, ` ${t('summary.linkHint')}`));
-    return page(t('records.title'), t('records.lead'), summaryLink, importer(ctx, () => void load()), cardImporter(ctx, () => void load()), listArea);
+    return page(t('records.title'), t('records.lead'), summaryLink, importer(ctx, () => void load()), cardImporter(ctx, () => void load()),
+      h('p', { class: 'link-entry' }, shareAsLinkButton({ id: 'records-share-link' }), ' ', h('span', { class: 'hint' }, t('links.actionHint'))),
+      listArea);
   },
 };
 

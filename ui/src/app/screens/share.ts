@@ -6,6 +6,7 @@ import { catalogue, language, t } from '../../i18n';
 import type { Ctx, Screen } from '../context';
 import { Notice, busy, button, checkbox, loading, page, section, textInput } from '../ui';
 import { qrCamera } from './camera';
+import { shareAsLinkButton } from './links';
 
 const DAY = 86400;
 const DURATIONS = [365 * DAY, 90 * DAY, 30 * DAY, 14 * DAY, 7 * DAY, DAY, 3600];
@@ -84,7 +85,9 @@ export const share: Screen = {
       notice.el,
       h('div', { class: 'grid3' }, camera(ctx, notice), imageOpener(ctx, notice), linkPaster(ctx, notice)),
       h('p', { class: 'my-code-link' }, h('a', { href: '#/my-qr', id: 'show-my-code' }, t('share.myCode')),
-        h('span', { class: 'hint' }, ` ${t('share.myCodeHint')}`)));
+        h('span', { class: 'hint' }, ` ${t('share.myCodeHint')}`)),
+      h('p', { class: 'link-entry' }, shareAsLinkButton({ id: 'share-as-link' }), ' ', h('span', { class: 'hint' }, t('links.actionHint')),
+        ' ', h('a', { href: '#/links', id: 'your-links' }, t('links.yours'))));
   },
 };
 

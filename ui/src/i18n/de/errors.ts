@@ -68,6 +68,15 @@ const errors: Catalogue = {
   'errors.bad_input': 'Etwas, das Sie eingegeben haben, kann nicht verwendet werden. Prüfen Sie es und versuchen Sie es noch einmal.',
   'errors.internal': 'In Carekey ist etwas schiefgegangen; es wurde nichts verändert. Versuchen Sie es noch einmal oder starten Sie Carekey neu.',
   'errors.unknown': 'Etwas ist schiefgegangen. Versuchen Sie es noch einmal; wenn es wieder passiert, starten Sie Carekey neu.',
+  // SMART Health Links
+  'errors.no_link_node': 'Ein Link wird von einem Ledger-Knoten bereitgehalten, und es ist keiner eingerichtet. Fügen Sie in den Einstellungen (unter den technischen Details) einen hinzu und versuchen Sie es noch einmal.',
+  'errors.not_a_health_record': 'Einer der gewählten Einträge ist eine Datei (ein PDF oder Bild), und ein Link kann nur Gesundheitseinträge enthalten. Lassen Sie ihn weg und versuchen Sie es noch einmal.',
+  'errors.bad_label': 'Dieser Name ist zu lang: Die Praxis sieht höchstens 80 Zeichen. Kürzen Sie ihn und versuchen Sie es noch einmal.',
+  'errors.bad_expiry': 'Der Link muss in der Zukunft enden. Wählen Sie noch einmal, wie lange er geöffnet werden kann.',
+  'errors.bad_passcode': 'Dieser Code geht nicht: Er muss 1 bis 256 Zeichen lang sein. Nehmen Sie den vorgeschlagenen oder geben Sie einen anderen ein.',
+  'errors.link_ended': 'Dieser Link ist beendet und kann sich nicht mehr ändern. Erstellen Sie stattdessen einen neuen Link.',
+  'errors.not_long_term': 'Nur ein Link, der aktuell gehalten werden soll, kann aktualisiert werden. Erstellen Sie stattdessen einen neuen Link.',
+  'errors.link_not_stored': 'Der Ledger-Knoten hat den Link nicht angenommen, daher wurde kein Link erstellt. Prüfen Sie Ihre Internetverbindung und versuchen Sie es später noch einmal.',
 };
 
 export default errors;

@@ -81,6 +81,15 @@ const errors: Catalogue = {
   'errors.bad_input': 'Something you entered could not be used. Check it and try again.',
   'errors.internal': 'Something went wrong inside Carekey and nothing was changed. Try again, or restart Carekey.',
   'errors.unknown': 'Something went wrong. Try again; if it keeps happening, restart Carekey.',
+  // SMART Health Links
+  'errors.no_link_node': 'A link is kept by a ledger node, and none is set up. Add one in Settings (under technical details), then try again.',
+  'errors.not_a_health_record': 'One of the chosen records is a file (a PDF or an image), and a link can only carry health records. Leave it out and try again.',
+  'errors.bad_label': 'That name is too long: the clinic sees at most 80 characters. Shorten it and try again.',
+  'errors.bad_expiry': 'The link must end in the future. Choose how long it can be opened again.',
+  'errors.bad_passcode': 'That passcode cannot be used: it must be 1 to 256 characters. Use the suggested one, or type another.',
+  'errors.link_ended': 'This link has ended, so it cannot change. Make a new link instead.',
+  'errors.not_long_term': 'Only a link made to be kept up to date can be updated. Make a new link instead.',
+  'errors.link_not_stored': 'The ledger node did not keep the link, so no link was made. Check your internet connection and try again later.',
 };
 
 export default errors;

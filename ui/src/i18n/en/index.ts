@@ -12,7 +12,8 @@ import share from './share';
 import receipt from './receipt';
 import errors from './errors';
 import cards from './cards';
+import links from './links';
 import summary from './summary';
 
-const all: Catalogue = { ...common, ...shell, ...home, ...grants, ...access, ...onboarding, ...settings, ...records, ...share, ...receipt, ...cards, ...summary, ...errors };
+const all: Catalogue = { ...common, ...shell, ...home, ...grants, ...access, ...onboarding, ...settings, ...records, ...share, ...receipt, ...cards, ...summary, ...errors, ...links };
 export default all;
