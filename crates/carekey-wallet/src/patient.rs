@@ -148,6 +148,7 @@ impl PatientWallet {
             cards: Default::default(),
             links: Vec::new(),
             link_opens: Vec::new(),
+            link_opens_seen: 0,
         };
         let mut session = PatientSession {
             vault,

@@ -142,6 +142,9 @@ pub(crate) struct PatientState {
     /// Requests for those links' manifests found on the ledger.
     #[serde(default)]
     pub(crate) link_opens: Vec<LinkOpenRecord>,
+    /// How many of them the patient has looked at (the list only grows).
+    #[serde(default)]
+    pub(crate) link_opens_seen: usize,
 }
 
 /// Backups written on a schedule.

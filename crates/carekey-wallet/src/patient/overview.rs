@@ -248,18 +248,18 @@ impl Overview<'_> {
 
     /// Accesses the patient has not looked at yet.
     pub fn unseen_accesses(&self) -> usize {
-        self.s
-            .state
-            .access_log
-            .len()
-            .saturating_sub(self.s.state.accesses_seen)
+        let state = &self.s.state;
+        state.access_log.len().saturating_sub(state.accesses_seen)
+            + state.link_opens.len().saturating_sub(state.link_opens_seen)
     }
 
-    /// The patient looked at the access log: nothing in it is unseen any more.
+    /// The patient looked at the access log (grant accesses and link opens): nothing in it is
+    /// unseen any more.
     pub fn mark_accesses_seen(&mut self) -> Result<(), WalletError> {
-        let all = self.s.state.access_log.len();
-        if self.s.state.accesses_seen != all {
+        let (all, opens) = (self.s.state.access_log.len(), self.s.state.link_opens.len());
+        if self.s.state.accesses_seen != all || self.s.state.link_opens_seen != opens {
             self.s.state.accesses_seen = all;
+            self.s.state.link_opens_seen = opens;
             self.s.save()?;
         }
         Ok(())

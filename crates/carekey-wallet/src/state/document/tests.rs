@@ -105,6 +105,7 @@ fn patient() -> PatientState {
         cards: BTreeMap::new(),
         links: Vec::new(),
         link_opens: Vec::new(),
+        link_opens_seen: 0,
     }
 }
 
