@@ -16,7 +16,7 @@ use crate::{PatientWallet, SyncReport, WalletError};
 
 pub(crate) mod work;
 
-pub use work::{FlushDone, FlushWork, LockedNews, LockedWatch, SyncDone, SyncWork};
+pub use work::{publish_link, FlushDone, FlushWork, LockedNews, LockedWatch, SyncDone, SyncWork};
 
 /// One agent run at a time in this process.
 static RUNS: Mutex<()> = Mutex::new(());

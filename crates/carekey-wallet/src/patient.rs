@@ -40,6 +40,7 @@ mod flush;
 mod grants;
 mod health_links;
 mod link;
+mod link_opens;
 pub(crate) mod nodes;
 mod overview;
 mod publish;
@@ -69,8 +70,8 @@ pub use grants::{
     RequestReview, RevokeOutcome, ShareChoice, ShareError, ShareOutcome, ShortenOutcome,
 };
 pub use health_links::{
-    publish as publish_link, HealthLinkError, HealthLinks, LinkChoice, LinkDraft, LinkOpenView,
-    LinkState, LinkView, DEFAULT_LINK_ATTEMPTS,
+    HealthLinkError, HealthLinks, LinkChoice, LinkDraft, LinkOpenView, LinkState, LinkView,
+    DEFAULT_LINK_ATTEMPTS,
 };
 pub use link::{LedgerLink, LocalNode, NodeRemoval};
 pub use nodes::{LinkError, NodeRef, OutboxNode, DEFAULT_MAX_AGE_SECS};

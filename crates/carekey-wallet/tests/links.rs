@@ -84,7 +84,7 @@ fn issue11_a_link_draft_refuses_bad_choices_before_any_node() {
 
     // A good draft: the node it names is down, so nothing is stored and nothing changes.
     let draft = w.links().draft(&choice, NOW).unwrap();
-    let err = carekey_wallet::publish_link(&draft).unwrap_err();
+    let err = carekey_wallet::agent::publish_link(&draft).unwrap_err();
     assert_eq!(err.code(), "link_not_stored");
     assert!(
         w.links().list(NOW).is_empty(),

@@ -78,7 +78,7 @@ pub(crate) async fn create_link(
                 now,
             )
         })?;
-        let url = carekey_wallet::publish_link(&draft).map_err(AppError::from)?;
+        let url = carekey_wallet::agent::publish_link(&draft).map_err(AppError::from)?;
         core.with_wallet(|w| {
             let view = w.links().commit(draft, &url)?;
             let uri = w.links().uri(&view.id, None)?;
@@ -154,7 +154,7 @@ pub(crate) async fn update_link(core: State<'_, Core>, link_id: String) -> Resul
     let core = core.inner().clone();
     blocking(move || {
         let draft = core.with_wallet(|w| w.links().draft_update(&link_id, now))?;
-        let url = carekey_wallet::publish_link(&draft).map_err(AppError::from)?;
+        let url = carekey_wallet::agent::publish_link(&draft).map_err(AppError::from)?;
         core.with_wallet(|w| w.links().commit(draft, &url).map(link_view))
     })
     .await

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 
-use carekey_wallet::{agent, publish_link, qr, LinkChoice, LinkOpenView, LinkView};
+use carekey_wallet::agent::{self, publish_link};
+use carekey_wallet::{qr, LinkChoice, LinkOpenView, LinkView};
 
 use crate::session::{confirm, duration, now, open_patient, when};
 use crate::Global;

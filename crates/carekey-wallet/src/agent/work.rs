@@ -229,3 +229,22 @@ impl LockedWatch {
         news
     }
 }
+
+/// Sends a draft to its node (`PUT /v1/links/<id>`): the manifest URL the node serves it at.
+/// Holds no wallet lock.
+pub fn publish_link(draft: &crate::LinkDraft) -> Result<String, crate::WalletError> {
+    let not_stored = |reason: String| crate::HealthLinkError::NotStored {
+        node: draft.node().to_owned(),
+        reason,
+    };
+    let client = NodeClient::new(draft.node()).map_err(|e| not_stored(e.to_string()))?;
+    let (body, signature) = draft.signed_body();
+    let url = client
+        .put_link(draft.id(), body, signature)
+        .map_err(|e| not_stored(e.to_string()))?;
+    // The URL goes into the link: it must be the node we chose, at this link's id.
+    if !url.ends_with(&format!("/v1/links/{}", draft.id())) {
+        return Err(not_stored(format!("the node answered an unexpected URL {url:?}")).into());
+    }
+    Ok(url)
+}

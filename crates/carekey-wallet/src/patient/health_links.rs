@@ -6,22 +6,21 @@
 //! them as "someone who says they are … opened your link" — never as verified.
 //!
 //! Creating and updating a link is three steps so that the network step holds no wallet lock:
-//! [`HealthLinks::draft`] (in memory), [`publish`] (the node), [`HealthLinks::commit`] (one state
-//! write). Ending a link is a durable intent in the outbox, retried until the node confirms.
+//! [`HealthLinks::draft`] (in memory), [`publish_link`](crate::agent::publish_link) (the node,
+//! by the ledger agent), [`HealthLinks::commit`] (one state write). Ending a link is a durable intent in the outbox, retried until the node confirms.
 
 use carekey_crypto::{AgreementSecret, Signature, SigningKey, SymmetricKey};
-use carekey_model::ledger::{open_link_open, Entry, LinkOpenBinding, LinkOutcome};
 use carekey_model::shl::hosting::{
     link_delete_message, link_put_message, HostedFile, LinkId, LinkRegistration, PasscodeVerifier,
     MAX_LINK_ATTEMPTS,
 };
 use carekey_model::shl::{jwe, ContentType, ShlFlags, ShlPayload, MAX_LABEL_CHARS};
 use carekey_model::RecordId;
-use carekey_sync::{NodeClient, OutboxOp};
+use carekey_sync::OutboxOp;
 
 use super::session::PatientSession;
 use super::{nodes, records, summary};
-use crate::state::{LinkEntry, LinkOpenRecord, SecretBytes};
+use crate::state::{LinkEntry, SecretBytes};
 use crate::WalletError;
 
 /// Wrong passcodes a link allows when the patient does not say.
@@ -103,7 +102,8 @@ pub struct LinkChoice {
     pub node: Option<String>,
 }
 
-/// A link prepared in memory, to [`publish`] and then [`HealthLinks::commit`].
+/// A link prepared in memory, to [`publish_link`](crate::agent::publish_link) and then
+/// [`HealthLinks::commit`].
 pub struct LinkDraft {
     entry: LinkEntry,
     body: Vec<u8>,
@@ -114,6 +114,16 @@ impl LinkDraft {
     /// The link's id (the last part of its manifest URL).
     pub fn id(&self) -> &str {
         &self.entry.id
+    }
+
+    /// The node asked to serve it.
+    pub(crate) fn node(&self) -> &str {
+        &self.entry.node
+    }
+
+    /// The registration body and the link key's signature over it.
+    pub(crate) fn signed_body(&self) -> (&[u8], &Signature) {
+        (&self.body, &self.signature)
     }
 }
 
@@ -276,7 +286,8 @@ impl HealthLinks<'_> {
     }
 
     /// A long-term link's files, re-encrypted from the records as they are now (same key,
-    /// fresh IVs, version + 1): [`publish`] it, then [`Self::commit`].
+    /// fresh IVs, version + 1): [`publish_link`](crate::agent::publish_link) it, then
+    /// [`Self::commit`].
     pub fn draft_update(&mut self, id: &str, now: u64) -> Result<LinkDraft, WalletError> {
         let entry = self.entry(id)?.clone();
         if entry.ended_at.is_some() {
@@ -454,24 +465,6 @@ impl HealthLinks<'_> {
     }
 }
 
-/// Sends a draft to its node (`PUT /v1/links/<id>`): the manifest URL the node serves it at.
-/// Holds no wallet lock.
-pub fn publish(draft: &LinkDraft) -> Result<String, WalletError> {
-    let not_stored = |reason: String| HealthLinkError::NotStored {
-        node: draft.entry.node.clone(),
-        reason,
-    };
-    let client = NodeClient::new(&draft.entry.node).map_err(|e| not_stored(e.to_string()))?;
-    let url = client
-        .put_link(&draft.entry.id, &draft.body, &draft.signature)
-        .map_err(|e| not_stored(e.to_string()))?;
-    // The URL goes into the link: it must be the node we chose, at this link's id.
-    if !url.ends_with(&format!("/v1/links/{}", draft.entry.id)) {
-        return Err(not_stored(format!("the node answered an unexpected URL {url:?}")).into());
-    }
-    Ok(url)
-}
-
 /// Queues the end of link `id` and marks it ended (no save).
 pub(super) fn end_link(s: &mut PatientSession, id: &str, now: u64) -> Result<(), WalletError> {
     let Some(e) = s.state.links.iter_mut().find(|l| l.id == id) else {
@@ -520,72 +513,6 @@ pub(super) fn end_all(s: &mut PatientSession, now: u64) {
     for id in &ids {
         let _ = end_link(s, id, now);
     }
-}
-
-/// The link keys the sync watches (ended links too: a node could still log opens).
-pub(super) fn watched(s: &PatientSession) -> Vec<(String, carekey_crypto::PublicKey)> {
-    s.state
-        .links
-        .iter()
-        .map(|l| (l.id.clone(), SigningKey::from_bytes(&l.link_key.0).public()))
-        .collect()
-}
-
-/// Records a link-open event the sync found on the log served at `node`. Returns true when it
-/// is new and opens with one of this wallet's link event keys.
-pub(super) fn note_found(
-    s: &mut PatientSession,
-    node: &str,
-    index: u64,
-    entry: &Entry,
-    watched: &[(String, carekey_crypto::PublicKey)],
-) -> bool {
-    let Entry::LinkOpen(event) = entry else {
-        return false;
-    };
-    let Some(log_key) = nodes::log_key_of(s, node).map(str::to_owned) else {
-        return false;
-    };
-    if s.state
-        .link_opens
-        .iter()
-        .any(|o| o.index == index && o.log_key == log_key)
-    {
-        return false;
-    }
-    let Some((link_id, _)) = watched
-        .iter()
-        .find(|(_, k)| *k == event.document().link_key)
-    else {
-        return false;
-    };
-    let Some(link) = s.state.links.iter().find(|l| &l.id == link_id) else {
-        return false;
-    };
-    let origin = carekey_ledger::note::NoteVerifier::parse(&log_key)
-        .map(|v| v.name().to_owned())
-        .unwrap_or_default();
-    let secret = AgreementSecret::from_bytes(*link.event_key.0);
-    let binding = LinkOpenBinding::of(&origin, event.document());
-    // Details that do not open under this event were not sealed for it: not recorded.
-    let Ok(details) = open_link_open(&secret, &event.document().sealed, &binding) else {
-        return false;
-    };
-    let (opened, remaining) = match details.outcome {
-        LinkOutcome::Opened => (true, None),
-        LinkOutcome::WrongPasscode { remaining } => (false, Some(remaining)),
-    };
-    s.state.link_opens.push(LinkOpenRecord {
-        link_id: link_id.clone(),
-        log_key,
-        node: node.to_owned(),
-        index,
-        recipient: details.recipient,
-        opened,
-        remaining,
-        at: details.at,
-    });
-    true
 }
 
 /// Encrypts the link's content under its key and signs the registration.

@@ -8,7 +8,7 @@ use carekey_model::GrantId;
 use carekey_sync::{Evidence, LogState, PinnedLog, SyncError, Watch};
 
 use super::session::PatientSession;
-use super::{access, backups, health_links, nodes};
+use super::{access, backups, link_opens, nodes};
 use crate::agent::work::{LogJob, SyncDone, SyncWork};
 use crate::state::Publication;
 use crate::WalletError;
@@ -81,7 +81,7 @@ pub(super) fn work(s: &mut PatientSession, now: u64) -> SyncWork {
     let grant_keys: Vec<PublicKey> = watched(s)
         .into_iter()
         .map(|(_, k)| k)
-        .chain(health_links::watched(s).into_iter().map(|(_, k)| k))
+        .chain(link_opens::watched(s).into_iter().map(|(_, k)| k))
         .collect();
     let logs = s
         .state
@@ -133,7 +133,7 @@ pub(super) fn apply(
         ..SyncReport::default()
     };
     let watched = watched(s);
-    let watched_links = health_links::watched(s);
+    let watched_links = link_opens::watched(s);
     let (results, forks) = done.into_parts();
     for (pinned, result) in results {
         let Some(i) = position(s, &pinned) else {
@@ -145,7 +145,7 @@ pub(super) fn apply(
                 s.state.logs[i].state = outcome.state;
                 for found in outcome.found {
                     if access::note_found(s, &pinned.url, found.index, &found.entry, &watched)
-                        || health_links::note_found(
+                        || link_opens::note_found(
                             s,
                             &pinned.url,
                             found.index,
