@@ -631,6 +631,58 @@ async fn story(tools: &Tools, rig: &Rig, xdo: Option<Xdo>) {
     w.wait("//img[@alt='Your Carekey QR code']").await;
     w.shot("19-my-qr").await;
 
+    // 8. Share as a link, for a clinic without Carekey (issue 11): a record and a passcode; a
+    // viewer's request (plain HTTP to the embedded node, as any viewer sends it) reaches the
+    // link's page as the viewer's own claim, and the link ends.
+    w.nav("Records", "Records").await;
+    w.click("//*[@id='records-share-link']").await;
+    w.heading("Share as a link").await;
+    w.click("(//fieldset[@id='link-what']//input[@type='checkbox'][not(@id='link-summary')])[1]")
+        .await;
+    let create = w.button("Create link").await;
+    w.act("share as a link", create, "//*[@id='created-passcode']")
+        .await;
+    let passcode = w
+        .wait("//*[@id='created-passcode']")
+        .await
+        .text()
+        .await
+        .unwrap();
+    w.wait("//main//*[local-name()='svg' or self::img]").await;
+    w.shot("22-link-created").await;
+    let links = w.invoke("list_links", json!({})).await;
+    let link = &links[0];
+    let manifest = format!(
+        "{}/v1/links/{}",
+        link["node"].as_str().unwrap(),
+        link["id"].as_str().unwrap()
+    );
+    let body = json!({ "recipient": "Dr Window at Clinic Glass", "passcode": passcode.trim() });
+    assert_eq!(post_json(&manifest, &body.to_string()), 200, "{manifest}");
+    w.invoke("check_now", json!({})).await;
+    w.click("//a[@id='created-page']").await;
+    w.text_in(
+        "//main",
+        "Someone who says they are Dr Window at Clinic Glass opened it",
+    )
+    .await;
+    w.shot("23-link-page").await;
+    w.click("//button[@id='end-link']").await;
+    let end = w
+        .wait("//dialog[@open]//button[normalize-space()='End link']")
+        .await;
+    w.act(
+        "end the link",
+        end,
+        "//main//*[contains(normalize-space(.), 'keep what they downloaded')]",
+    )
+    .await;
+    assert_eq!(
+        post_json(&manifest, &body.to_string()),
+        404,
+        "an ended link"
+    );
+
     // Dark mode, and a phone-width window.
     w.nav("Home", "Who can see my records").await;
     theme(&w, "Dark").await;
@@ -880,4 +932,26 @@ fn responsiveness(w: &Window) {
             r.max_ipc_ms
         );
     }
+}
+
+/// One HTTP/1.1 POST with a JSON body over a plain TCP stream, as a SMART Health Link viewer
+/// sends its manifest request: the status code.
+fn post_json(url: &str, body: &str) -> u16 {
+    use std::io::{Read as _, Write as _};
+    let rest = url.strip_prefix("http://").expect("a loopback http URL");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = std::net::TcpStream::connect(authority).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }

@@ -13,15 +13,19 @@ async fn committed_with_bundle(t: &TestNode, f: &Fixture) {
         t.post_json("/v1/entries", f.commit_body()).await.0,
         StatusCode::OK
     );
-    let (status, _, _) = t
-        .call(
-            Method::PUT,
-            &format!("/v1/grants/{}/bundle", f.id()),
-            &f.upload_headers(BUNDLE),
-            BUNDLE.to_vec(),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(upload(t, f).await, StatusCode::NO_CONTENT);
+}
+
+/// Uploads the grant's bundle: the node's answer.
+async fn upload(t: &TestNode, f: &Fixture) -> StatusCode {
+    t.call(
+        Method::PUT,
+        &format!("/v1/grants/{}/bundle", f.id()),
+        &f.upload_headers(BUNDLE),
+        BUNDLE.to_vec(),
+    )
+    .await
+    .0
 }
 
 async fn fetch(
@@ -309,14 +313,7 @@ async fn shortened_grants_are_served_until_their_new_end() {
     )
     .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, _, _) = t
-        .call(
-            Method::PUT,
-            &format!("/v1/grants/{}/bundle", f.id()),
-            &f.upload_headers(BUNDLE),
-            BUNDLE.to_vec(),
-        )
-        .await;
+    let s = upload(&t, &f).await;
     assert!(s.is_success(), "upload before the new end: {s}");
     // A later end is not an extension the node accepts.
     let (s, b) = t
