@@ -109,7 +109,7 @@ fn issue11_a_committed_link_is_listed_and_ends_when_its_record_is_erased() {
     let id = draft.id().to_owned();
     let view = w
         .links()
-        .commit(draft, &format!("http://127.0.0.1:9/v1/links/{id}"))
+        .commit(draft, &format!("http://127.0.0.1:9/v1/links/{id}"), NOW)
         .unwrap();
     assert_eq!(view.state, LinkState::Active);
     let uri = w.links().uri(&view.id, None).unwrap();

@@ -80,7 +80,7 @@ pub(crate) async fn create_link(
         })?;
         let url = carekey_wallet::agent::publish_link(&draft).map_err(AppError::from)?;
         core.with_wallet(|w| {
-            let view = w.links().commit(draft, &url)?;
+            let view = w.links().commit(draft, &url, now)?;
             let uri = w.links().uri(&view.id, None)?;
             let qr_svg = carekey_wallet::qr::svg(&uri)?;
             Ok(CreatedLinkView {
@@ -155,7 +155,7 @@ pub(crate) async fn update_link(core: State<'_, Core>, link_id: String) -> Resul
     blocking(move || {
         let draft = core.with_wallet(|w| w.links().draft_update(&link_id, now))?;
         let url = carekey_wallet::agent::publish_link(&draft).map_err(AppError::from)?;
-        core.with_wallet(|w| w.links().commit(draft, &url).map(link_view))
+        core.with_wallet(|w| w.links().commit(draft, &url, now).map(link_view))
     })
     .await
 }

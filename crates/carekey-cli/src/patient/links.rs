@@ -124,7 +124,7 @@ pub(crate) fn link(g: &Global, cmd: LinkCommand) -> Result<()> {
             let t = now()?;
             let draft = w.links().draft_update(&link, t)?;
             let url = publish_link(&draft)?;
-            let view = w.links().commit(draft, &url)?;
+            let view = w.links().commit(draft, &url, t)?;
             println!(
                 "link {} updated: the clinic gets the {} record(s) as they are now",
                 short(&view.id),
@@ -195,7 +195,7 @@ fn create(g: &Global, args: CreateArgs) -> Result<()> {
     let draft = w.links().draft(&choice, t)?;
     // The node is asked with the wallet's state unchanged: a failure leaves nothing behind.
     let url = publish_link(&draft)?;
-    let view = w.links().commit(draft, &url)?;
+    let view = w.links().commit(draft, &url, t)?;
     let uri = w.links().uri(&view.id, args.viewer.as_deref())?;
     std::fs::create_dir_all(&args.out)?;
     let write = |name: &str, bytes: &[u8]| -> Result<()> {

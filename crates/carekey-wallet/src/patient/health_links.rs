@@ -272,8 +272,13 @@ impl HealthLinks<'_> {
         draft_of(self.s, entry, now)
     }
 
-    /// Stores a link its node accepted at `url` (one state write) and returns it.
-    pub fn commit(&mut self, draft: LinkDraft, url: &str) -> Result<LinkView, WalletError> {
+    /// Stores a link its node accepted at `url` (one state write) and returns it as of `now`.
+    pub fn commit(
+        &mut self,
+        draft: LinkDraft,
+        url: &str,
+        now: u64,
+    ) -> Result<LinkView, WalletError> {
         let mut entry = draft.entry;
         entry.url = url.to_owned();
         let id = entry.id.clone();
@@ -282,7 +287,7 @@ impl HealthLinks<'_> {
             None => self.s.state.links.push(entry),
         }
         self.s.save()?;
-        self.view(&id, 0)
+        self.view(&id, now)
     }
 
     /// A long-term link's files, re-encrypted from the records as they are now (same key,
@@ -435,7 +440,7 @@ impl HealthLinks<'_> {
         let state = match e.ended_at {
             Some(_) if self.ending(id) => LinkState::Ending,
             Some(_) => LinkState::Ended,
-            None if e.exp.is_some_and(|x| now >= x) && now > 0 => LinkState::Expired,
+            None if e.exp.is_some_and(|x| now >= x) => LinkState::Expired,
             None => LinkState::Active,
         };
         Ok(LinkView {
