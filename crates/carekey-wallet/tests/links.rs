@@ -5,21 +5,11 @@
 
 use std::path::Path;
 
-use carekey_wallet::{FileStore, KdfParams, LinkChoice, LinkState, Passphrase, PatientWallet};
+use carekey_wallet::{LinkChoice, LinkState, PatientWallet};
 
-const NOW: u64 = 1_750_000_000;
+mod common;
 
-fn patient(dir: &Path) -> PatientWallet {
-    PatientWallet::create(
-        &dir.join("p"),
-        &Passphrase::new("a patient passphrase".into()),
-        KdfParams::TEST,
-        Box::new(FileStore::new(dir.join("p.device"))),
-        NOW,
-    )
-    .unwrap()
-    .0
-}
+use common::{patient, NOW};
 
 fn import(w: &mut PatientWallet, dir: &Path, name: &str, body: &str) -> carekey_wallet::RecordId {
     let file = dir.join(name);

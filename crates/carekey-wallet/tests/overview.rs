@@ -13,20 +13,9 @@ use carekey_wallet::{
     SCHEDULED_BACKUP_FILE,
 };
 
-const NOW: u64 = 1_750_000_000;
-const DAY: u64 = 86_400;
+mod common;
 
-fn patient(dir: &Path) -> PatientWallet {
-    PatientWallet::create(
-        &dir.join("p"),
-        &Passphrase::new("a patient passphrase".into()),
-        KdfParams::TEST,
-        Box::new(FileStore::new(dir.join("p.device"))),
-        NOW,
-    )
-    .unwrap()
-    .0
-}
+use common::{patient, DAY, NOW};
 
 fn provider(dir: &Path, name: &str) -> ProviderWallet {
     ProviderWallet::create(

@@ -278,7 +278,7 @@ fn issue11_a_link_made_in_the_app_is_served_by_the_embedded_node_and_ends() {
     // A viewer opens it (a plain HTTP request, as any viewer sends): the next check counts it
     // as unseen, and the access log having been looked at clears it.
     let node = made["link"]["node"].as_str().unwrap();
-    let (status, _) = post_json(
+    let status = crate::viewer::post_json(
         &format!("{node}/v1/links/{id}"),
         r#"{"recipient":"Dr X at Clinic Y","passcode":"4711"}"#,
     );
@@ -306,31 +306,4 @@ fn issue11_a_link_made_in_the_app_is_served_by_the_embedded_node_and_ends() {
         .as_array()
         .unwrap()
         .is_empty());
-}
-
-/// One HTTP/1.1 POST with a JSON body over a plain TCP stream: (status, body).
-fn post_json(url: &str, body: &str) -> (u16, String) {
-    use std::io::{Read as _, Write as _};
-    let rest = url.strip_prefix("http://").expect("a loopback http URL");
-    let (authority, path) = rest.split_at(rest.find('/').unwrap());
-    let mut stream = std::net::TcpStream::connect(authority).unwrap();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let status = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = answer
-        .split("\r\n\r\n")
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
-    (status, body)
 }

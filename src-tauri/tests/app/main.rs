@@ -8,3 +8,5 @@ mod commands;
 mod harness;
 mod home;
 mod ledger;
+#[path = "../common/viewer.rs"]
+mod viewer;

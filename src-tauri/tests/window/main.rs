@@ -29,6 +29,8 @@ mod keyring;
 mod provider;
 mod rig;
 mod threads;
+#[path = "../common/viewer.rs"]
+mod viewer;
 mod window;
 
 use std::path::Path;
@@ -658,7 +660,11 @@ async fn story(tools: &Tools, rig: &Rig, xdo: Option<Xdo>) {
         link["id"].as_str().unwrap()
     );
     let body = json!({ "recipient": "Dr Window at Clinic Glass", "passcode": passcode.trim() });
-    assert_eq!(post_json(&manifest, &body.to_string()), 200, "{manifest}");
+    assert_eq!(
+        viewer::post_json(&manifest, &body.to_string()),
+        200,
+        "{manifest}"
+    );
     w.invoke("check_now", json!({})).await;
     w.click("//a[@id='created-page']").await;
     w.text_in(
@@ -678,7 +684,7 @@ async fn story(tools: &Tools, rig: &Rig, xdo: Option<Xdo>) {
     )
     .await;
     assert_eq!(
-        post_json(&manifest, &body.to_string()),
+        viewer::post_json(&manifest, &body.to_string()),
         404,
         "an ended link"
     );
@@ -932,26 +938,4 @@ fn responsiveness(w: &Window) {
             r.max_ipc_ms
         );
     }
-}
-
-/// One HTTP/1.1 POST with a JSON body over a plain TCP stream, as a SMART Health Link viewer
-/// sends its manifest request: the status code.
-fn post_json(url: &str, body: &str) -> u16 {
-    use std::io::{Read as _, Write as _};
-    let rest = url.strip_prefix("http://").expect("a loopback http URL");
-    let (authority, path) = rest.split_at(rest.find('/').unwrap());
-    let mut stream = std::net::TcpStream::connect(authority).unwrap();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
 }
