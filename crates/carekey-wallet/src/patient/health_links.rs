@@ -395,6 +395,7 @@ impl HealthLinks<'_> {
     }
 
     fn entry(&self, id: &str) -> Result<&LinkEntry, WalletError> {
+        // Not `find_by_prefix`: link ids are base64url, so case matters (it lowercases hex).
         let matches: Vec<&LinkEntry> = self
             .s
             .state

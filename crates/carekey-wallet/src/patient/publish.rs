@@ -5,7 +5,7 @@
 use carekey_crypto::{sha256, AgreementSecret, SigningKey};
 use carekey_model::ledger::{
     delete_message, grant_commitment, tombstone_commitment, upload_message, ErasureEntry,
-    GrantCommitment, LedgerBinding, RevocationEntry, SignedRevocationEntry,
+    GrantCommitment, LedgerBinding, RevocationEntry,
 };
 use carekey_model::{GrantId, Signed, SignedTombstone};
 use carekey_sync::OutboxOp;
@@ -120,7 +120,11 @@ pub(super) fn end_of_grant(
     tombstone: Option<&SignedTombstone>,
     now: u64,
 ) -> Result<(), WalletError> {
-    let Some(ledger) = s.state.grants.get(grant_id).and_then(|g| g.ledger.clone()) else {
+    let Some(entry) = s.state.grants.get(grant_id) else {
+        return Ok(());
+    };
+    let ends_early = entry.ends_early;
+    let Some(ledger) = entry.ledger.clone() else {
         return Ok(());
     };
     let grant = s.signed_grant(grant_id)?;
@@ -130,12 +134,7 @@ pub(super) fn end_of_grant(
     // Once queued, the revocation entry stays the one the nodes get (an erasure after a
     // revocation that is still waiting must not queue a second one). A shortened grant whose
     // new end has come needs none either: the nodes refuse it from that end on.
-    let shortened_by_now = ledger
-        .shortening
-        .as_ref()
-        .and_then(|e| SignedRevocationEntry::from_bytes(&e.0).ok())
-        .and_then(|e| e.document().ends_at)
-        .is_some_and(|t| t <= now);
+    let shortened_by_now = ledger.shortening.is_some() && ends_early.is_some_and(|t| t <= now);
     let already_revoked = ledger.published.iter().any(|p| p.kind == "revocation")
         || ledger.pending_revocation.is_some()
         || shortened_by_now;
