@@ -512,20 +512,12 @@ mod tests {
     use carekey_model::shc::CardClaims;
 
     use super::*;
-    use crate::{FileStore, KdfParams, Passphrase, PatientWallet};
+    use crate::PatientWallet;
 
     const NOW: u64 = 1_750_000_000;
 
     fn wallet(dir: &Path) -> PatientWallet {
-        PatientWallet::create(
-            &dir.join("p"),
-            &Passphrase::new("a patient passphrase".into()),
-            KdfParams::TEST,
-            Box::new(FileStore::new(dir.join("p.device"))),
-            NOW,
-        )
-        .unwrap()
-        .0
+        super::super::tests::test_wallet(dir, NOW)
     }
 
     fn qr_card(issuer: &str) -> CardSource {

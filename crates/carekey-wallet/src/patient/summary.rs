@@ -226,20 +226,12 @@ mod tests {
     use carekey_model::fhir::ips;
     use serde_json::{json, Value};
 
-    use crate::{FileStore, KdfParams, Passphrase, PatientWallet, SummaryError, WalletError};
+    use crate::{FileStore, Passphrase, PatientWallet, SummaryError, WalletError};
 
     const NOW: u64 = 1_780_000_000;
 
     fn wallet(dir: &Path) -> PatientWallet {
-        PatientWallet::create(
-            &dir.join("p"),
-            &Passphrase::new("a patient passphrase".into()),
-            KdfParams::TEST,
-            Box::new(FileStore::new(dir.join("p.device"))),
-            NOW,
-        )
-        .unwrap()
-        .0
+        super::super::tests::test_wallet(dir, NOW)
     }
 
     fn import(w: &mut PatientWallet, path: &Path, now: u64) -> usize {

@@ -2,6 +2,20 @@
 //! receipt checks, the witness rule for remote nodes, and secrets kept out of Debug output.
 #![allow(clippy::unwrap_used)]
 
+/// A new patient wallet in `dir/p` on test KDF parameters (device secrets in `dir/p.device`),
+/// created at `now`: the fixture the services' unit tests share.
+pub(super) fn test_wallet(dir: &std::path::Path, now: u64) -> crate::PatientWallet {
+    crate::PatientWallet::create(
+        &dir.join("p"),
+        &crate::Passphrase::new("a patient passphrase".into()),
+        crate::KdfParams::TEST,
+        Box::new(crate::FileStore::new(dir.join("p.device"))),
+        now,
+    )
+    .unwrap()
+    .0
+}
+
 /// A log key whose base64 ends in `/` survives a provider's signed request (it once lost the
 /// slash to the URL normalisation, and the patient then saw a key mismatch).
 #[test]
@@ -45,7 +59,7 @@ mod issue8 {
 
     use crate::patient::nodes::is_loopback;
     use crate::patient::{access, backups, flush, nodes};
-    use crate::{FileStore, KdfParams, Passphrase, PatientWallet, RequestInput, ShareChoice};
+    use crate::{PatientWallet, RequestInput, ShareChoice};
 
     const NOW: u64 = 1_750_000_000;
     /// Nothing listens there: every write stays in the outbox.
@@ -70,14 +84,7 @@ mod issue8 {
     /// with a provider whose request names node A only.
     fn fixture() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let (mut wallet, _) = PatientWallet::create(
-            &dir.path().join("p"),
-            &Passphrase::new("a patient passphrase".into()),
-            KdfParams::TEST,
-            Box::new(FileStore::new(dir.path().join("p.device"))),
-            NOW,
-        )
-        .unwrap();
+        let mut wallet = crate::patient::tests::test_wallet(dir.path(), NOW);
         let file = dir.path().join("obs.json");
         std::fs::write(
             &file,
